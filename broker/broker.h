@@ -1,0 +1,282 @@
+/*
+ * broker.h — tuskd's shared state and the interfaces between its files.
+ *
+ * tuskd is one libevent loop on one thread. It owns: the client sockets
+ * (client.c), the dispatch of requests through the method table
+ * (dispatch.c), the worker processes (workers.c), the open connections
+ * (conns.c), the queries and their row streams (queries.c), the log files
+ * (main.c). Objects that callbacks can still hold are reference-counted and
+ * freed when the last reference goes; nothing is freed inside a callback of
+ * the peer that is still using it (rpc.c defers peer closes).
+ */
+#ifndef TUSK_BROKER_H
+#define TUSK_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <msgpack.h>
+
+#include "config.h"
+#include "error.h"
+#include "logfile.h"
+#include "methods.h"
+#include "msg.h"
+#include "paths.h"
+#include "rpc.h"
+#include "tqueue.h"
+#include "uuid.h"
+
+struct event_base;
+struct evconnlistener;
+struct event;
+struct evbuffer;
+
+struct client;
+struct request;
+struct worker;
+struct conn;
+struct query;
+
+/* Tunables (defaults in main.c; the storage issue makes them preferences). */
+struct settings {
+	int heartbeat_ms;	 /* ping interval */
+	int heartbeat_misses;	 /* unanswered intervals before "hung" */
+	int kill_grace_ms;	 /* SIGTERM -> SIGKILL */
+	int shutdown_grace_ms;	 /* workers told to close -> killed */
+	int connect_timeout_s;	 /* libpq connect_timeout */
+	size_t client_high;	 /* client output above this pauses its workers */
+	size_t client_low;	 /* ... and below this resumes them */
+	int dead_workers_kept;	 /* recently dead workers listed */
+};
+
+struct broker {
+	struct event_base *base;
+	struct tusk_paths paths;
+	struct logfile logfile;
+	bool log_stderr;
+	int64_t start_mono_ms;
+	int64_t start_wall_ms;
+	struct evconnlistener *listener;
+	int listen_fd;
+	int lock_fd;
+	char *worker_path;
+	struct settings set;
+	TAILQ_HEAD(client_list, client) clients;
+	unsigned nclients;
+	TAILQ_HEAD(worker_list, worker) workers;
+	TAILQ_HEAD(conn_list, conn) conns;
+	TAILQ_HEAD(query_list, query) queries;
+	uint64_t next_client_id;
+	uint64_t next_worker_id;
+	bool shutting_down;
+	struct event *ev_sigterm, *ev_sigint, *ev_sigchld, *ev_sighup;
+	struct event *ev_heartbeat;
+	struct event *ev_shutdown;
+	struct event *ev_accept_retry;
+	struct evbuffer *discard;
+};
+
+extern struct broker B;
+
+/* --- client.c: client sockets ---------------------------------------- */
+
+struct client {
+	TAILQ_ENTRY(client) entry;
+	uint64_t id;
+	struct rpc_peer *peer; /* NULL once gone */
+	pid_t pid;
+	uid_t uid;
+	int refs;
+	bool gone;
+};
+
+int client_bind(struct tusk_error *e);
+int client_listen(struct tusk_error *e);
+void client_stop_listening(void);
+void client_ref(struct client *c);
+void client_unref(struct client *c);
+/* Where to write to this client: its output, or a sink when it is gone. */
+struct evbuffer *client_output(struct client *c);
+/* Backpressure: is this client's output over its high mark? */
+bool client_congested(struct client *c);
+void client_drop_all(void);
+
+/* --- dispatch.c: requests ---------------------------------------------- */
+
+struct request {
+	struct client *client; /* referenced */
+	uint32_t msgid;
+	int method;
+	int64_t started_us;
+};
+
+/* Handlers answer H_DONE after replying, H_ASYNC after keeping the request,
+ * or -1 with e set (the dispatcher replies with the error). */
+#define H_DONE 0
+#define H_ASYNC 1
+typedef int (*handler_fn)(struct request *req, const struct params *p, struct tusk_error *e);
+
+void dispatch_check_table(void);
+void dispatch_request(struct client *c, const struct rpc_msg *m);
+/* Begin the reply: pack exactly one result object with the returned packer. */
+msgpack_packer *req_result(struct request *req);
+void req_nil(struct request *req);
+void req_error(struct request *req, const struct tusk_error *e);
+void req_free(struct request *req);
+bool req_client_alive(const struct request *req);
+/* Packer on an arbitrary evbuffer (shared, reset per call). */
+msgpack_packer *packer_on(struct evbuffer *out);
+
+/* --- workers.c: worker processes -------------------------------------- */
+
+enum worker_state { WS_STARTING, WS_CONNECTING, WS_IDLE, WS_BUSY, WS_STOPPING, WS_DEAD };
+enum worker_role { WR_CONN, WR_TEST, WR_HELPER };
+
+struct worker_ops {
+	/* A notification from the worker (log records are handled already). */
+	void (*notify)(struct worker *w, const struct rpc_msg *m, void *arg);
+	/* A complete message as bytes; return true when taken. */
+	bool (*raw)(struct worker *w, struct evbuffer *in, size_t len, void *arg);
+	/* The worker is gone for good; reason says why. */
+	void (*dead)(struct worker *w, const char *reason, void *arg);
+};
+
+struct worker {
+	TAILQ_ENTRY(worker) entry;
+	uint64_t id;
+	pid_t pid;
+	int refs;
+	struct rpc_peer *peer;
+	enum worker_state state;
+	enum worker_role role;
+	const struct worker_ops *ops;
+	void *arg;
+	int64_t started_mono_ms;
+	int64_t started_wall_ms;
+	int64_t last_pong_mono_ms;
+	uint32_t ping_msgid; /* outstanding ping, 0 if none */
+	int missed;
+	bool reaped;
+	bool peer_gone;
+	bool kill_sent;
+	char *kill_reason;	 /* why we signalled it */
+	char *death_reason;	 /* final, once dead */
+	int64_t died_wall_ms;
+	struct event *ev_kill;	 /* escalation timer */
+	struct client *paused_for; /* backpressure: waiting for this client */
+	/* what it reported */
+	int backend_pid;
+	char *conn_name;
+	char *conn_id;
+	char *query_id;
+	char *query_sql;
+	int64_t query_started_mono_ms;
+	uint64_t rows_streamed;
+	uint64_t bytes_streamed;
+};
+
+struct worker *worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg,
+    struct tusk_error *e);
+void worker_ref(struct worker *w);
+void worker_unref(struct worker *w);
+/* Ask the worker to close; kill it if it does not within the grace period. */
+void worker_close(struct worker *w);
+/* Signal it now; reason is what its death will be reported as. */
+void worker_kill(struct worker *w, int sig, const char *reason);
+void worker_set_state(struct worker *w, enum worker_state s);
+const char *worker_state_name(enum worker_state s);
+void workers_reap(void);
+void workers_heartbeat(void);
+void workers_set_log_level(int level);
+unsigned workers_alive(void);
+/* Pause reading a worker until client c drains (backpressure). */
+void worker_pause_for(struct worker *w, struct client *c);
+/* Client c drained (or left): resume the workers waiting for it. */
+void workers_resume_for(struct client *c);
+
+/* --- conns.c: open connections ---------------------------------------- */
+
+enum conn_state { CS_CONNECTING, CS_CONNECTED, CS_LOST, CS_CLOSING };
+
+struct conn {
+	TAILQ_ENTRY(conn) entry;
+	char id[UUID_STR_LEN];
+	int refs;
+	struct tusk_config cfg;
+	struct worker *worker;
+	enum conn_state state;
+	int64_t connected_wall_ms;
+	char *server_version;
+	int backend_pid;
+	bool tls;
+	char *tls_version;
+	char *lost_reason;
+	struct request *connect_req;
+	TAILQ_HEAD(conn_queue, query) queue; /* queued and running, in order */
+	struct query *running;
+};
+
+struct conn *conn_find(const char *id);
+/* Find an open connection for a request, or set a Validation error. */
+struct conn *conn_lookup(const char *id, struct tusk_error *e);
+void conn_ref(struct conn *c);
+void conn_unref(struct conn *c);
+void conns_close_all(void);
+
+/* --- queries.c: queries and row streams -------------------------------- */
+
+enum query_state { QS_QUEUED, QS_RUNNING };
+
+struct query {
+	TAILQ_ENTRY(query) entry;   /* B.queries */
+	TAILQ_ENTRY(query) centry;  /* conn->queue */
+	char *id;
+	struct conn *conn;	    /* referenced */
+	struct request *req;	    /* the execute_query request */
+	char *sql;
+	int64_t max_rows;	    /* -1: stream */
+	int64_t timeout_ms;	    /* -1: none */
+	enum query_state state;
+	int64_t started_wall_ms;
+	int64_t started_mono_ms;
+	uint32_t worker_msgid;
+	uint64_t rows;
+	uint64_t bytes;
+	bool cancel_sent;
+};
+
+struct query *query_find(const char *id);
+/* The connection's worker can take the next queued query. */
+void queries_kick(struct conn *c);
+/* Fail every query of a connection (its worker is gone). */
+void queries_fail_conn(struct conn *c, const struct tusk_error *e);
+/* A client left: cancel what it was running. */
+void queries_client_gone(struct client *cl);
+/* A worker message that belongs to a query stream. */
+bool queries_worker_raw(struct worker *w, struct conn *c, struct evbuffer *in, size_t len);
+void queries_worker_notify(struct conn *c, const struct rpc_msg *m);
+
+/* --- handlers (one family per file) ------------------------------------ */
+
+int h_health_check(struct request *, const struct params *, struct tusk_error *);
+int h_get_app_info(struct request *, const struct params *, struct tusk_error *);
+int h_get_log_directory(struct request *, const struct params *, struct tusk_error *);
+int h_describe(struct request *, const struct params *, struct tusk_error *);
+int h_get_log_level(struct request *, const struct params *, struct tusk_error *);
+int h_set_log_level(struct request *, const struct params *, struct tusk_error *);
+int h_shutdown(struct request *, const struct params *, struct tusk_error *);
+int h_test_connection(struct request *, const struct params *, struct tusk_error *);
+int h_connect(struct request *, const struct params *, struct tusk_error *);
+int h_disconnect(struct request *, const struct params *, struct tusk_error *);
+int h_get_active_connections(struct request *, const struct params *, struct tusk_error *);
+int h_execute_query(struct request *, const struct params *, struct tusk_error *);
+int h_cancel_query(struct request *, const struct params *, struct tusk_error *);
+int h_get_running_queries(struct request *, const struct params *, struct tusk_error *);
+
+/* --- main.c ------------------------------------------------------------- */
+
+void broker_shutdown(const char *why);
+
+#endif

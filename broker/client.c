@@ -1,0 +1,271 @@
+/*
+ * client.c — the broker's listening socket and its clients.
+ *
+ * The socket lives in the private runtime directory (0700) and is itself
+ * 0600; every accepted peer's uid is checked with SO_PEERCRED and must be
+ * ours. Each client is an rpc_peer: requests go to the dispatcher, a client
+ * that breaks the protocol (malformed, oversized or mis-shaped messages) is
+ * dropped alone. When file descriptors run out, a reserved descriptor is
+ * released to accept and immediately close the newcomer, so it learns it was
+ * refused instead of hanging, and the clients already here are served on.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "broker.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+static int reserve_fd = -1;
+
+static void client_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg);
+static void client_closed(struct rpc_peer *p, const char *reason, void *arg);
+static void client_drained(struct rpc_peer *p, void *arg);
+
+static const struct rpc_handlers client_handlers = {
+	.msg = client_msg,
+	.closed = client_closed,
+	.drained = client_drained,
+};
+
+/* Take a reference. */
+void
+client_ref(struct client *c)
+{
+	c->refs++;
+}
+
+/* Drop a reference; the last one frees. */
+void
+client_unref(struct client *c)
+{
+	if (--c->refs > 0)
+		return;
+	free(c);
+}
+
+/* The client's output, or the discard buffer once it is gone. */
+struct evbuffer *
+client_output(struct client *c)
+{
+	if (c == NULL || c->gone || c->peer == NULL || rpc_peer_closing(c->peer)) {
+		evbuffer_drain(B.discard, evbuffer_get_length(B.discard));
+		return B.discard;
+	}
+	return rpc_peer_output(c->peer);
+}
+
+/* Too much queued for this client already? */
+bool
+client_congested(struct client *c)
+{
+	if (c == NULL || c->gone || c->peer == NULL)
+		return false;
+	return rpc_peer_output_len(c->peer) > B.set.client_high;
+}
+
+/* The client's output fell to its low mark: resume its workers. */
+static void
+client_drained(struct rpc_peer *p, void *arg)
+{
+	struct client *c = arg;
+	UNUSED(p);
+	workers_resume_for(c);
+}
+
+/* A message from a client. */
+static void
+client_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
+{
+	struct client *c = arg;
+	if (m->type == RPC_REQUEST) {
+		dispatch_request(c, m);
+		return;
+	}
+	/* clients have nothing to notify the broker of */
+	log_debug("client %llu: ignoring notification '%s'", (unsigned long long)c->id, m->method);
+	UNUSED(p);
+}
+
+/* The client left or was dropped. */
+static void
+client_closed(struct rpc_peer *p, const char *reason, void *arg)
+{
+	struct client *c = arg;
+	log_debug("client %llu (pid %d) gone: %s", (unsigned long long)c->id, (int)c->pid, reason);
+	c->gone = true;
+	c->peer = NULL;
+	TAILQ_REMOVE(&B.clients, c, entry);
+	B.nclients--;
+	rpc_peer_free(p);
+	queries_client_gone(c);
+	workers_resume_for(c);
+	client_unref(c);
+}
+
+/* A protocol fault closes only this client: logged once here. */
+static void
+client_accept_fd(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn("client refused: SO_PEERCRED failed: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (cred.uid != getuid()) {
+		log_warn("client refused: uid %u is not ours (%u)", (unsigned)cred.uid,
+		    (unsigned)getuid());
+		close(fd);
+		return;
+	}
+	struct client *c = xcalloc(1, sizeof *c);
+	c->id = ++B.next_client_id;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->refs = 1;
+	struct mp_limits lim = { CLIENT_MAX_MSG, CLIENT_MAX_DEPTH, CLIENT_MAX_STR };
+	c->peer = rpc_peer_new(B.base, fd, &lim, &client_handlers, c);
+	if (c->peer == NULL) {
+		log_error("client refused: cannot set up its socket");
+		free(c);
+		return;
+	}
+	rpc_peer_watch_output(c->peer, B.set.client_low);
+	TAILQ_INSERT_TAIL(&B.clients, c, entry);
+	B.nclients++;
+	log_debug("client %llu connected (pid %d)", (unsigned long long)c->id, (int)c->pid);
+}
+
+/* libevent accepted a connection. */
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	UNUSED(l);
+	UNUSED(sa);
+	UNUSED(salen);
+	UNUSED(arg);
+	if (B.shutting_down) {
+		close(fd);
+		return;
+	}
+	client_accept_fd(fd);
+}
+
+/* Re-enable accepting after running out of descriptors. */
+static void
+accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	UNUSED(fd);
+	UNUSED(what);
+	UNUSED(arg);
+	if (reserve_fd < 0)
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (B.listener && !B.shutting_down)
+		evconnlistener_enable(B.listener);
+}
+
+/* accept() failed: out of descriptors is survivable, the rest is logged. */
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+	UNUSED(arg);
+	if (err == EMFILE || err == ENFILE) {
+		log_error("cannot accept a new client: %s; refusing new clients while the %u present are served",
+		    strerror(err), B.nclients);
+		/* use the reserve to take the newcomer off the queue and refuse it */
+		if (reserve_fd >= 0) {
+			close(reserve_fd);
+			reserve_fd = -1;
+			int fd = accept4(evconnlistener_get_fd(l), NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				close(fd);
+		}
+		evconnlistener_disable(l);
+		static const struct timeval one = { 1, 0 };
+		evtimer_add(B.ev_accept_retry, &one);
+		return;
+	}
+	log_warn("accept failed: %s", strerror(err));
+}
+
+/* Bind the socket in the runtime directory (the lock is already ours). */
+int
+client_bind(struct tusk_error *e)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", B.paths.sock_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return terr_set(e, TE_INITIALIZATION, "cannot create a socket: %s", strerror(errno));
+	/* we hold the lock, so a socket file left here is stale */
+	unlink(sun.sun_path);
+	mode_t old = umask(0177);
+	int r = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+	umask(old);
+	if (r < 0 || chmod(sun.sun_path, 0600) < 0 || listen(fd, 64) < 0) {
+		terr_set(e, TE_INITIALIZATION, "cannot listen on %s: %s", sun.sun_path, strerror(errno));
+		terr_hint(e, "check the runtime directory %s", B.paths.run_dir);
+		close(fd);
+		return -1;
+	}
+	B.listen_fd = fd;
+	return 0;
+}
+
+/* Accept clients on the bound socket from the loop. */
+int
+client_listen(struct tusk_error *e)
+{
+	B.listener = evconnlistener_new(B.base, accept_cb, NULL, LEV_OPT_CLOSE_ON_FREE, -1,
+	    B.listen_fd);
+	if (B.listener == NULL)
+		return terr_set(e, TE_INITIALIZATION, "cannot watch the socket %s", B.paths.sock_path);
+	evconnlistener_set_error_cb(B.listener, accept_error_cb);
+	B.ev_accept_retry = evtimer_new(B.base, accept_retry_cb, NULL);
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
+/* Stop taking clients (shutdown). */
+void
+client_stop_listening(void)
+{
+	if (B.listener) {
+		evconnlistener_free(B.listener);
+		B.listener = NULL;
+		B.listen_fd = -1;
+	}
+	if (B.ev_accept_retry) {
+		event_free(B.ev_accept_retry);
+		B.ev_accept_retry = NULL;
+	}
+	if (reserve_fd >= 0) {
+		close(reserve_fd);
+		reserve_fd = -1;
+	}
+}
+
+/* Close every client (shutdown). Their replies already queued are flushed. */
+void
+client_drop_all(void)
+{
+	struct client *c;
+	TAILQ_FOREACH(c, &B.clients, entry)
+		if (c->peer)
+			rpc_peer_close(c->peer, "broker shutting down", true);
+}

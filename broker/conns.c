@@ -1,0 +1,578 @@
+/*
+ * conns.c — open connections: connect, disconnect, test, list.
+ *
+ * A connection is one worker process holding one server session. The
+ * broker owns connections, not clients: a connection opened by one client
+ * (tuskctl connect) serves every client until someone disconnects it.
+ * When its worker dies the connection is kept as "lost" with the reason, so
+ * clients can show it and connect again with the same id.
+ *
+ * Secrets: the password travels to the worker in a private message (wiped
+ * after sending). A quick connection keeps its secrets in broker memory for
+ * the session, so it can be reconnected; they are wiped when it goes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "broker.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+/* A connection plus its secrets (kept apart from the public struct). */
+struct conn_priv {
+	struct conn c;
+	struct tusk_secrets secrets;
+};
+
+static void conn_worker_notify(struct worker *w, const struct rpc_msg *m, void *arg);
+static bool conn_worker_raw(struct worker *w, struct evbuffer *in, size_t len, void *arg);
+static void conn_worker_dead(struct worker *w, const char *reason, void *arg);
+
+static const struct worker_ops conn_worker_ops = {
+	.notify = conn_worker_notify,
+	.raw = conn_worker_raw,
+	.dead = conn_worker_dead,
+};
+
+static const char *const conn_state_names[] = {
+	[CS_CONNECTING] = "connecting",
+	[CS_CONNECTED] = "connected",
+	[CS_LOST] = "lost",
+	[CS_CLOSING] = "closing",
+};
+
+/* An open (or lost) connection by id. */
+struct conn *
+conn_find(const char *id)
+{
+	struct conn *c;
+	TAILQ_FOREACH(c, &B.conns, entry)
+		if (strcmp(c->id, id) == 0)
+			return c;
+	return NULL;
+}
+
+/* The connection a request names, connected, or a clear error. */
+struct conn *
+conn_lookup(const char *id, struct tusk_error *e)
+{
+	struct conn *c = conn_find(id);
+	if (c == NULL) {
+		terr_set(e, TE_VALIDATION, "connection_id: no open connection '%.64s'", id);
+		terr_hint(e, "connect first; get_active_connections lists the open ones");
+		return NULL;
+	}
+	if (c->state == CS_LOST) {
+		terr_set(e, TE_CONNECTION, "connection '%s' was lost: %s", c->cfg.name,
+		    c->lost_reason ? c->lost_reason : "its worker ended");
+		terr_hint(e, "connect again to reopen it");
+		return NULL;
+	}
+	if (c->state != CS_CONNECTED) {
+		terr_set(e, TE_CONNECTION, "connection '%s' is %s", c->cfg.name,
+		    conn_state_names[c->state]);
+		terr_hint(e, c->state == CS_CONNECTING ? "wait for connect to answer" : "connect again");
+		return NULL;
+	}
+	return c;
+}
+
+void
+conn_ref(struct conn *c)
+{
+	c->refs++;
+}
+
+/* Drop a reference; the last frees the connection and wipes its secrets. */
+void
+conn_unref(struct conn *c)
+{
+	if (--c->refs > 0)
+		return;
+	struct conn_priv *cp = (struct conn_priv *)c;
+	secrets_free(&cp->secrets);
+	config_free(&c->cfg);
+	free(c->server_version);
+	free(c->tls_version);
+	free(c->lost_reason);
+	if (c->worker)
+		worker_unref(c->worker);
+	free(cp);
+}
+
+/* Take the connection out of the registry. */
+static void
+conn_remove(struct conn *c)
+{
+	TAILQ_REMOVE(&B.conns, c, entry);
+	conn_unref(c);
+}
+
+/* Pack the worker's connect order: config and secrets, privately. */
+static void
+send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_secrets *s,
+    rpc_reply_cb cb, void *arg)
+{
+	struct rpc_private priv;
+	msgpack_packer *pk = rpc_call_private(w->peer, W_CONNECT, cb, arg, NULL, &priv);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 5);
+	mp_pack_key(pk, "config");
+	config_pack(pk, cfg);
+	mp_pack_key(pk, "password");
+	mp_pack_cstr(pk, s->password);
+	mp_pack_key(pk, "ssh_password");
+	mp_pack_cstr(pk, s->ssh_password);
+	mp_pack_key(pk, "ssh_key_passphrase");
+	mp_pack_cstr(pk, s->ssh_key_passphrase);
+	mp_pack_key(pk, "connect_timeout_s");
+	msgpack_pack_int(pk, B.set.connect_timeout_s);
+	rpc_private_send(w->peer, &priv);
+	worker_set_state(w, WS_CONNECTING);
+}
+
+/* Copy a string field of a map result. */
+static char *
+res_str(const msgpack_object *res, const char *key)
+{
+	const msgpack_object *v = mo_map_get(res, key);
+	return v && v->type == MSGPACK_OBJECT_STR ? mo_strdup(v) : NULL;
+}
+
+/* Integer field of a map result, or def. */
+static int64_t
+res_int(const msgpack_object *res, const char *key, int64_t def)
+{
+	const msgpack_object *v = mo_map_get(res, key);
+	int64_t n;
+	return v && mo_int(v, &n) == 0 ? n : def;
+}
+
+/* An error the worker sent, or a WorkerLost when it vanished. */
+static void
+worker_error(struct tusk_error *e, const msgpack_object *err, const char *what)
+{
+	if (err == NULL || terr_unpack(err, e) < 0) {
+		terr_set(e, TE_WORKER_LOST, "the worker ended while %s", what);
+		terr_reason(e, "crashed");
+		terr_hint(e, "see the log for why; try again");
+	}
+}
+
+/* The worker answered the connect order. */
+static void
+connect_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res, void *arg)
+{
+	struct conn *c = arg;
+	struct request *req = c->connect_req;
+	UNUSED(p);
+
+	c->connect_req = NULL;
+	if (res == NULL || err != NULL) {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		worker_error(&e, err, "connecting");
+		if (req) {
+			req_error(req, &e);
+			req_free(req);
+		}
+		log_info("connect to %s failed: %s", c->cfg.name, e.message);
+		terr_clear(&e);
+		c->state = CS_CLOSING;
+		if (c->worker)
+			worker_close(c->worker);
+		conn_remove(c);
+		return;
+	}
+	c->state = CS_CONNECTED;
+	c->connected_wall_ms = wall_ms();
+	free(c->server_version);
+	c->server_version = res_str(res, "server_version");
+	c->backend_pid = (int)res_int(res, "backend_pid", -1);
+	const msgpack_object *tls = mo_map_get(res, "tls");
+	c->tls = tls && tls->type == MSGPACK_OBJECT_BOOLEAN && tls->via.boolean;
+	free(c->tls_version);
+	c->tls_version = res_str(res, "tls_version");
+	if (c->worker) {
+		c->worker->backend_pid = c->backend_pid;
+		worker_set_state(c->worker, WS_IDLE);
+	}
+	log_info("connected to %s (%s:%d, backend %d, worker %d)", c->cfg.name, c->cfg.host,
+	    c->cfg.port, c->backend_pid, c->worker ? (int)c->worker->pid : -1);
+	if (req) {
+		msgpack_packer *pk = req_result(req);
+		msgpack_pack_map(pk, 1);
+		mp_pack_key(pk, "connection_id");
+		mp_pack_cstr(pk, c->id);
+		req_free(req);
+	}
+	queries_kick(c);
+}
+
+/* Spawn the connection's worker and send it the connect order. */
+static int
+conn_start(struct conn *c, struct tusk_error *e)
+{
+	struct conn_priv *cp = (struct conn_priv *)c;
+	struct worker *w = worker_spawn(WR_CONN, &conn_worker_ops, c, e);
+	if (w == NULL)
+		return -1;
+	if (c->worker)
+		worker_unref(c->worker);
+	c->worker = w;
+	worker_ref(w);
+	conn_ref(c); /* the worker's callbacks hold the connection */
+	free(w->conn_id);
+	w->conn_id = xstrdup(c->id);
+	free(w->conn_name);
+	w->conn_name = xstrdup(c->cfg.name);
+	c->state = CS_CONNECTING;
+	free(c->lost_reason);
+	c->lost_reason = NULL;
+	send_connect(w, &c->cfg, &cp->secrets, connect_reply, c);
+	return 0;
+}
+
+/* Take the secrets given beside a config. */
+static void
+secrets_from_params(struct tusk_secrets *s, const struct params *p)
+{
+	s->password = params_strdup(p, "password");
+	s->ssh_password = params_strdup(p, "ssh_password");
+	s->ssh_key_passphrase = params_strdup(p, "ssh_key_passphrase");
+}
+
+/* connect {config, password?, ...} */
+int
+h_connect(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	struct tusk_config cfg;
+	if (B.shutting_down)
+		return terr_set(e, TE_CONNECTION, "the broker is shutting down");
+	if (config_parse(params_get(p, "config"), &cfg, e) < 0)
+		return -1;
+	if (config_validate(&cfg, false, e) < 0) {
+		config_free(&cfg);
+		return -1;
+	}
+	struct conn *c = cfg.id ? conn_find(cfg.id) : NULL;
+	if (c && (c->state == CS_CONNECTED || c->state == CS_CONNECTING)) {
+		config_free(&cfg);
+		if (c->state == CS_CONNECTING)
+			return terr_set(e, TE_CONNECTION, "connection '%s' is already connecting",
+			    c->cfg.name);
+		msgpack_packer *pk = req_result(req);
+		msgpack_pack_map(pk, 1);
+		mp_pack_key(pk, "connection_id");
+		mp_pack_cstr(pk, c->id);
+		return H_DONE;
+	}
+	if (c == NULL) {
+		struct conn_priv *cp = xcalloc(1, sizeof *cp);
+		c = &cp->c;
+		c->refs = 1; /* the registry's */
+		c->backend_pid = -1;
+		TAILQ_INIT(&c->queue);
+		if (cfg.id && uuid_valid(cfg.id, strlen(cfg.id)))
+			snprintf(c->id, sizeof c->id, "%s", cfg.id);
+		else
+			uuid_v4(c->id);
+		config_init(&c->cfg);
+		TAILQ_INSERT_TAIL(&B.conns, c, entry);
+	}
+	config_free(&c->cfg);
+	c->cfg = cfg;
+	free(c->cfg.id);
+	c->cfg.id = xstrdup(c->id);
+	if (c->cfg.name == NULL)
+		c->cfg.name = config_display(&c->cfg);
+	struct conn_priv *cp = (struct conn_priv *)c;
+	secrets_free(&cp->secrets);
+	secrets_from_params(&cp->secrets, p);
+	if (conn_start(c, e) < 0) {
+		conn_remove(c);
+		return -1;
+	}
+	c->connect_req = req;
+	return H_ASYNC;
+}
+
+/* Close a connection: queued queries are cancelled, the worker exits. */
+static void
+conn_close(struct conn *c, const char *why)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	terr_set(&e, TE_QUERY_CANCELLED, "the connection was closed (%s)", why);
+	terr_hint(&e, "connect again to run it");
+	c->state = CS_CLOSING;
+	queries_fail_conn(c, &e);
+	terr_clear(&e);
+	if (c->connect_req) {
+		terr_set(&e, TE_CONNECTION, "the connection was closed (%s) while connecting", why);
+		req_error(c->connect_req, &e);
+		req_free(c->connect_req);
+		c->connect_req = NULL;
+		terr_clear(&e);
+	}
+	if (c->worker && c->worker->state != WS_DEAD)
+		worker_close(c->worker);
+	conn_remove(c);
+}
+
+/* disconnect {connection_id} */
+int
+h_disconnect(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	char *id = params_strdup(p, "connection_id");
+	struct conn *c = conn_find(id);
+	free(id);
+	if (c == NULL) {
+		terr_set(e, TE_VALIDATION, "connection_id: no open connection with that id");
+		terr_hint(e, "get_active_connections lists the open ones");
+		return -1;
+	}
+	log_info("disconnecting %s", c->cfg.name);
+	conn_close(c, "disconnect");
+	req_nil(req);
+	return H_DONE;
+}
+
+/* Close every connection (shutdown). */
+void
+conns_close_all(void)
+{
+	struct conn *c, *tmp;
+	TAILQ_FOREACH_SAFE(c, &B.conns, entry, tmp)
+		conn_close(c, "broker shutting down");
+}
+
+/* get_active_connections */
+int
+h_get_active_connections(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	UNUSED(p);
+	UNUSED(e);
+	unsigned n = 0;
+	struct conn *c;
+	TAILQ_FOREACH(c, &B.conns, entry)
+		n++;
+	msgpack_packer *pk = req_result(req);
+	msgpack_pack_array(pk, n);
+	TAILQ_FOREACH(c, &B.conns, entry) {
+		char ts[40];
+		unsigned active = 0;
+		struct query *q;
+		TAILQ_FOREACH(q, &c->queue, centry)
+			active++;
+		msgpack_pack_map(pk, 17);
+		mp_pack_key(pk, "connection_id");
+		mp_pack_cstr(pk, c->id);
+		mp_pack_key(pk, "name");
+		mp_pack_cstr(pk, c->cfg.name);
+		mp_pack_key(pk, "host");
+		mp_pack_cstr(pk, c->cfg.host);
+		mp_pack_key(pk, "port");
+		msgpack_pack_int(pk, c->cfg.port);
+		mp_pack_key(pk, "database");
+		mp_pack_cstr(pk, c->cfg.database);
+		mp_pack_key(pk, "username");
+		mp_pack_cstr(pk, c->cfg.username);
+		mp_pack_key(pk, "state");
+		mp_pack_cstr(pk, conn_state_names[c->state]);
+		mp_pack_key(pk, "connected_at");
+		if (c->connected_wall_ms > 0) {
+			iso8601_utc(c->connected_wall_ms, ts, sizeof ts);
+			mp_pack_cstr(pk, ts);
+		} else {
+			msgpack_pack_nil(pk);
+		}
+		mp_pack_key(pk, "active_queries");
+		msgpack_pack_unsigned_int(pk, active);
+		mp_pack_key(pk, "server_version");
+		mp_pack_cstr(pk, c->server_version);
+		mp_pack_key(pk, "backend_pid");
+		if (c->backend_pid > 0)
+			msgpack_pack_int(pk, c->backend_pid);
+		else
+			msgpack_pack_nil(pk);
+		mp_pack_key(pk, "worker_pid");
+		if (c->worker && c->worker->state != WS_DEAD)
+			msgpack_pack_int(pk, c->worker->pid);
+		else
+			msgpack_pack_nil(pk);
+		mp_pack_key(pk, "worker_id");
+		if (c->worker)
+			msgpack_pack_uint64(pk, c->worker->id);
+		else
+			msgpack_pack_nil(pk);
+		mp_pack_key(pk, "tls");
+		if (c->tls)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		mp_pack_key(pk, "tls_version");
+		mp_pack_cstr(pk, c->tls_version);
+		mp_pack_key(pk, "read_only");
+		if (c->cfg.read_only)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		mp_pack_key(pk, "lost_reason");
+		mp_pack_cstr(pk, c->lost_reason);
+	}
+	return H_DONE;
+}
+
+/* Notifications from a connection's worker. */
+static void
+conn_worker_notify(struct worker *w, const struct rpc_msg *m, void *arg)
+{
+	UNUSED(w);
+	queries_worker_notify(arg, m);
+}
+
+/* Raw messages: row batches and query results. */
+static bool
+conn_worker_raw(struct worker *w, struct evbuffer *in, size_t len, void *arg)
+{
+	return queries_worker_raw(w, arg, in, len);
+}
+
+/* The connection's worker died. */
+static void
+conn_worker_dead(struct worker *w, const char *reason, void *arg)
+{
+	struct conn *c = arg;
+	struct tusk_error e = TUSK_ERROR_INIT;
+
+	if (c->state == CS_CLOSING || c->worker != w)
+		goto done; /* closed on purpose, or replaced by a newer worker */
+	terr_set(&e, TE_WORKER_LOST, "the connection's worker ended: %s", reason);
+	terr_reason(&e, reason);
+	terr_hint(&e, "the connection is marked lost; connect again to reopen it");
+	if (c->connect_req) {
+		req_error(c->connect_req, &e);
+		req_free(c->connect_req);
+		c->connect_req = NULL;
+		c->state = CS_CLOSING;
+		conn_remove(c);
+		goto done;
+	}
+	log_warn("connection %s lost: %s", c->cfg.name, reason);
+	c->state = CS_LOST;
+	free(c->lost_reason);
+	c->lost_reason = xstrdup(reason);
+	queries_fail_conn(c, &e);
+done:
+	terr_clear(&e);
+	conn_unref(c);
+}
+
+/* --- test_connection ---------------------------------------------------- */
+
+struct test_ctx {
+	struct request *req;
+	struct worker *worker;
+	int64_t started_us;
+};
+
+/* Answer test_connection in its documented shape. */
+static void
+test_answer(struct test_ctx *t, const struct tusk_error *e, const msgpack_object *res)
+{
+	msgpack_packer *pk = req_result(t->req);
+	msgpack_pack_map(pk, 4);
+	mp_pack_key(pk, "success");
+	if (e == NULL)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	mp_pack_key(pk, "server_version");
+	const msgpack_object *v = res ? mo_map_get(res, "server_version_full") : NULL;
+	if (v == NULL && res)
+		v = mo_map_get(res, "server_version");
+	if (v)
+		msgpack_pack_object(pk, *v);
+	else
+		msgpack_pack_nil(pk);
+	mp_pack_key(pk, "latency_ms");
+	if (e == NULL)
+		msgpack_pack_double(pk, (double)(mono_us() - t->started_us) / 1000.0);
+	else
+		msgpack_pack_nil(pk);
+	mp_pack_key(pk, "error");
+	if (e)
+		terr_pack(pk, e);
+	else
+		msgpack_pack_nil(pk);
+	req_free(t->req);
+	t->req = NULL;
+}
+
+/* The test worker answered. */
+static void
+test_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res, void *arg)
+{
+	struct test_ctx *t = arg;
+	UNUSED(p);
+	if (t->req == NULL)
+		return;
+	if (res == NULL || err != NULL) {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		worker_error(&e, err, "testing the connection");
+		test_answer(t, &e, NULL);
+		terr_clear(&e);
+	} else {
+		test_answer(t, NULL, res);
+	}
+	worker_close(t->worker);
+}
+
+/* The test worker died. */
+static void
+test_dead(struct worker *w, const char *reason, void *arg)
+{
+	struct test_ctx *t = arg;
+	UNUSED(w);
+	if (t->req) {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		terr_set(&e, TE_WORKER_LOST, "the test worker ended: %s", reason);
+		terr_reason(&e, reason);
+		test_answer(t, &e, NULL);
+		terr_clear(&e);
+	}
+	free(t);
+}
+
+static const struct worker_ops test_worker_ops = { .dead = test_dead };
+
+/* test_connection {config, password?, ...} */
+int
+h_test_connection(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	struct tusk_config cfg;
+	struct tusk_secrets s = { 0 };
+	if (config_parse(params_get(p, "config"), &cfg, e) < 0)
+		return -1;
+	if (config_validate(&cfg, false, e) < 0) {
+		config_free(&cfg);
+		return -1;
+	}
+	struct test_ctx *t = xcalloc(1, sizeof *t);
+	t->started_us = mono_us();
+	t->worker = worker_spawn(WR_TEST, &test_worker_ops, t, e);
+	if (t->worker == NULL) {
+		free(t);
+		config_free(&cfg);
+		return -1;
+	}
+	t->req = req;
+	t->worker->conn_name = cfg.name ? xstrdup(cfg.name) : config_display(&cfg);
+	secrets_from_params(&s, p);
+	send_connect(t->worker, &cfg, &s, test_reply, t);
+	secrets_free(&s);
+	config_free(&cfg);
+	return H_ASYNC;
+}

@@ -1,0 +1,166 @@
+/*
+ * m-app.c — methods about the broker itself: health_check, get_app_info,
+ * get_log_directory, describe, get_log_level, set_log_level, shutdown.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include "broker.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+/* Count the entries of a list. */
+#define COUNT(head, type, field, out) do { \
+	struct type *it_; (out) = 0; \
+	TAILQ_FOREACH(it_, (head), field) (out)++; \
+} while (0)
+
+/* health_check */
+int
+h_health_check(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	unsigned conns, queries;
+	UNUSED(p);
+	UNUSED(e);
+	COUNT(&B.conns, conn, entry, conns);
+	COUNT(&B.queries, query, entry, queries);
+	msgpack_packer *pk = req_result(req);
+	msgpack_pack_map(pk, 9);
+	mp_pack_key(pk, "status");
+	mp_pack_cstr(pk, B.shutting_down ? "shutting_down" : "ok");
+	mp_pack_key(pk, "version");
+	mp_pack_cstr(pk, TUSK_VERSION);
+	mp_pack_key(pk, "protocol_version");
+	msgpack_pack_int(pk, TUSK_PROTOCOL_VERSION);
+	mp_pack_key(pk, "pid");
+	msgpack_pack_int(pk, (int)getpid());
+	mp_pack_key(pk, "uptime_ms");
+	msgpack_pack_int64(pk, mono_ms() - B.start_mono_ms);
+	mp_pack_key(pk, "connections");
+	msgpack_pack_unsigned_int(pk, conns);
+	mp_pack_key(pk, "workers");
+	msgpack_pack_unsigned_int(pk, workers_alive());
+	mp_pack_key(pk, "clients");
+	msgpack_pack_unsigned_int(pk, B.nclients);
+	mp_pack_key(pk, "queries");
+	msgpack_pack_unsigned_int(pk, queries);
+	return H_DONE;
+}
+
+/* get_app_info */
+int
+h_get_app_info(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	struct utsname u;
+	char platform[300], pq[16];
+	UNUSED(p);
+	UNUSED(e);
+	if (uname(&u) == 0)
+		snprintf(platform, sizeof platform, "%s %s %s", u.sysname, u.release, u.machine);
+	else
+		snprintf(platform, sizeof platform, "Linux");
+	int v = PQlibVersion();
+	snprintf(pq, sizeof pq, "%d.%d", v / 10000, v % 10000);
+
+	msgpack_packer *pk = req_result(req);
+	msgpack_pack_map(pk, 7);
+	mp_pack_key(pk, "name");
+	mp_pack_cstr(pk, "Tusk");
+	mp_pack_key(pk, "version");
+	mp_pack_cstr(pk, TUSK_VERSION);
+	mp_pack_key(pk, "protocol_version");
+	msgpack_pack_int(pk, TUSK_PROTOCOL_VERSION);
+	mp_pack_key(pk, "platform");
+	mp_pack_cstr(pk, platform);
+	mp_pack_key(pk, "libraries");
+	msgpack_pack_map(pk, 4);
+	mp_pack_key(pk, "libpq");
+	mp_pack_cstr(pk, pq);
+	mp_pack_key(pk, "libevent");
+	mp_pack_cstr(pk, event_get_version());
+	mp_pack_key(pk, "msgpack");
+	mp_pack_cstr(pk, msgpack_version());
+	mp_pack_key(pk, "sqlite");
+	mp_pack_cstr(pk, sqlite3_libversion());
+	mp_pack_key(pk, "paths");
+	msgpack_pack_map(pk, 4);
+	mp_pack_key(pk, "data");
+	mp_pack_cstr(pk, B.paths.data_dir);
+	mp_pack_key(pk, "logs");
+	mp_pack_cstr(pk, B.paths.log_dir);
+	mp_pack_key(pk, "runtime");
+	mp_pack_cstr(pk, B.paths.run_dir);
+	mp_pack_key(pk, "socket");
+	mp_pack_cstr(pk, B.paths.sock_path);
+	mp_pack_key(pk, "pid");
+	msgpack_pack_int(pk, (int)getpid());
+	return H_DONE;
+}
+
+/* get_log_directory */
+int
+h_get_log_directory(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	UNUSED(p);
+	UNUSED(e);
+	mp_pack_cstr(req_result(req), B.paths.log_dir);
+	return H_DONE;
+}
+
+/* describe */
+int
+h_describe(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	UNUSED(p);
+	UNUSED(e);
+	methods_pack_describe(req_result(req));
+	return H_DONE;
+}
+
+/* get_log_level */
+int
+h_get_log_level(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	UNUSED(p);
+	UNUSED(e);
+	mp_pack_cstr(req_result(req), log_level_name(tlog_level));
+	return H_DONE;
+}
+
+/* set_log_level {level} */
+int
+h_set_log_level(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	char *name = params_strdup(p, "level");
+	int level = log_level_parse(name);
+	if (level < 0) {
+		terr_set(e, TE_VALIDATION, "level: '%.32s' is not one of error, warn, info, debug, trace",
+		    name);
+		free(name);
+		return -1;
+	}
+	free(name);
+	log_set_level(level);
+	workers_set_log_level(level);
+	log_info("log level set to %s", log_level_name(level));
+	mp_pack_cstr(req_result(req), log_level_name(level));
+	return H_DONE;
+}
+
+/* shutdown: answer first, then stop. */
+int
+h_shutdown(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	UNUSED(p);
+	UNUSED(e);
+	req_nil(req);
+	broker_shutdown("asked by a client");
+	return H_DONE;
+}

@@ -1,0 +1,430 @@
+/*
+ * main.c — tuskd: start-up, the single-instance lock, daemonising, signals,
+ * the heartbeat timer, the log sink, and orderly shutdown.
+ *
+ * Start-up order matters: directories, then the lock (a second broker
+ * stops here and exits 0), then the socket is bound, and only then does the
+ * broker detach; the process that started it (a client, typically) can
+ * connect the moment it returns.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "broker.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+struct broker B;
+
+static const struct settings default_settings = {
+	.heartbeat_ms = 1000,
+	.heartbeat_misses = 1,
+	.kill_grace_ms = 2000,
+	.shutdown_grace_ms = 3000,
+	.connect_timeout_s = 10,
+	.client_high = 4u * 1024 * 1024,
+	.client_low = 1u * 1024 * 1024,
+	.dead_workers_kept = 16,
+};
+
+/* Log records go to today's file, and to stderr in the foreground. */
+static void
+broker_log_sink(int level, const char *tag, const char *msg, void *arg)
+{
+	UNUSED(arg);
+	logfile_write(&B.logfile, wall_ms(), level, tag, msg);
+	if (B.log_stderr)
+		log_sink_stderr(level, tag, msg, NULL);
+}
+
+/* Print an error for the person who started tuskd, and exit. */
+static void __attribute__((noreturn))
+die_init(const struct tusk_error *e)
+{
+	fprintf(stderr, "tuskd: %s\n", e->message);
+	if (e->hint)
+		fprintf(stderr, "hint: %s\n", e->hint);
+	if (B.logfile.fd >= 0)
+		log_error("%s", e->message);
+	exit(1);
+}
+
+/* Find tusk-worker: beside us (build tree), or in ../libexec/tusk (installed). */
+static char *
+find_worker(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return xstrdup("tusk-worker");
+	self[n] = '\0';
+	char *dir = dirname(self);
+	char *cand = xasprintf("%s/tusk-worker", dir);
+	if (access(cand, X_OK) == 0)
+		return cand;
+	free(cand);
+	cand = xasprintf("%s/../libexec/tusk/tusk-worker", dir);
+	if (access(cand, X_OK) == 0)
+		return cand;
+	free(cand);
+	return xasprintf("%s/tusk-worker", dir);
+}
+
+/* Take the per-user lock; exit 0 when another broker holds it. */
+static void
+take_lock(void)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	int fd = open(B.paths.lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		terr_set(&e, TE_INITIALIZATION, "cannot open the lock file %s: %s", B.paths.lock_path,
+		    strerror(errno));
+		terr_hint(&e, "check the runtime directory %s", B.paths.run_dir);
+		die_init(&e);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char buf[32] = "";
+		ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		printf("tuskd: a broker is already running%s%s%s (socket %s)\n", *buf ? " (pid " : "",
+		    buf, *buf ? ")" : "", B.paths.sock_path);
+		exit(0);
+	}
+	B.lock_fd = fd;
+}
+
+/* Record our pid in the lock file (after daemonising). */
+static void
+write_pid(void)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+	if (ftruncate(B.lock_fd, 0) == 0 && pwrite(B.lock_fd, buf, (size_t)n, 0) != n)
+		log_warn("cannot write the pid to %s", B.paths.lock_path);
+}
+
+/* Detach from the terminal; the parent returns once we are set up. */
+static void
+daemonize(void)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("tuskd: fork");
+		exit(1);
+	}
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	int fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+/* Finish the shutdown once workers and clients are gone (or time is up). */
+static void
+shutdown_tick(evutil_socket_t fd, short what, void *arg)
+{
+	static int64_t deadline;
+	UNUSED(fd);
+	UNUSED(what);
+	UNUSED(arg);
+	if (deadline == 0)
+		deadline = mono_ms() + B.set.shutdown_grace_ms + 1000;
+	workers_reap();
+	if (workers_alive() == 0 && B.nclients == 0) {
+		event_base_loopexit(B.base, NULL);
+		return;
+	}
+	if (mono_ms() >= deadline) {
+		struct worker *w;
+		TAILQ_FOREACH(w, &B.workers, entry) {
+			if (!w->reaped) {
+				kill(w->pid, SIGKILL);
+				waitpid(w->pid, NULL, 0);
+				w->reaped = true;
+			}
+		}
+		event_base_loopexit(B.base, NULL);
+	}
+}
+
+/* Stop taking work, close every connection, then leave the loop. */
+void
+broker_shutdown(const char *why)
+{
+	if (B.shutting_down)
+		return;
+	B.shutting_down = true;
+	log_info("shutting down (%s)", why);
+	client_stop_listening();
+	unlink(B.paths.sock_path);
+	conns_close_all();
+	struct worker *w;
+	TAILQ_FOREACH(w, &B.workers, entry)
+		if (!w->reaped)
+			worker_close(w);
+	client_drop_all();
+	static const struct timeval tick = { 0, 20000 };
+	B.ev_shutdown = event_new(B.base, -1, EV_PERSIST, shutdown_tick, NULL);
+	event_add(B.ev_shutdown, &tick);
+}
+
+/* Signals arrive here through libevent. */
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	UNUSED(what);
+	UNUSED(arg);
+	switch (sig) {
+	case SIGCHLD:
+		workers_reap();
+		break;
+	case SIGTERM:
+	case SIGINT:
+		broker_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: nothing to reload");
+		break;
+	}
+}
+
+/* The heartbeat timer. */
+static void
+heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	UNUSED(fd);
+	UNUSED(what);
+	UNUSED(arg);
+	workers_heartbeat();
+}
+
+/* Release what the loop held (after it exited). */
+static void
+broker_cleanup(void)
+{
+	struct worker *w;
+	while ((w = TAILQ_FIRST(&B.workers)) != NULL) {
+		TAILQ_REMOVE(&B.workers, w, entry);
+		worker_unref(w);
+	}
+	struct client *c;
+	while ((c = TAILQ_FIRST(&B.clients)) != NULL) {
+		TAILQ_REMOVE(&B.clients, c, entry);
+		if (c->peer)
+			rpc_peer_free(c->peer);
+		c->peer = NULL;
+		c->gone = true;
+		client_unref(c);
+	}
+	event_free(B.ev_sigterm);
+	event_free(B.ev_sigint);
+	event_free(B.ev_sigchld);
+	event_free(B.ev_sighup);
+	event_free(B.ev_heartbeat);
+	if (B.ev_shutdown)
+		event_free(B.ev_shutdown);
+	evbuffer_free(B.discard);
+	event_base_free(B.base);
+	log_info("stopped");
+	log_set_sink(NULL, NULL);
+	logfile_close(&B.logfile);
+	if (B.lock_fd >= 0)
+		close(B.lock_fd);
+	paths_free(&B.paths);
+	free(B.worker_path);
+	libevent_global_shutdown();
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: tuskd [--foreground] [--log-level LEVEL] [--log-stderr] [--worker PATH]\n"
+		   "             [--set NAME=VALUE ...]\n"
+		   "       tuskd --version\n"
+		   "settings: heartbeat_ms, heartbeat_misses, kill_grace_ms, shutdown_grace_ms,\n"
+		   "          connect_timeout_s, client_high, client_low, dead_workers_kept\n");
+}
+
+/* --set NAME=VALUE: override one setting (tests, power users). */
+static int
+set_setting(const char *arg)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		int is_size;
+		long long min, max;
+	} known[] = {
+		{ "heartbeat_ms", offsetof(struct settings, heartbeat_ms), 0, 10, 3600000 },
+		{ "heartbeat_misses", offsetof(struct settings, heartbeat_misses), 0, 1, 1000 },
+		{ "kill_grace_ms", offsetof(struct settings, kill_grace_ms), 0, 0, 600000 },
+		{ "shutdown_grace_ms", offsetof(struct settings, shutdown_grace_ms), 0, 0, 600000 },
+		{ "connect_timeout_s", offsetof(struct settings, connect_timeout_s), 0, 1, 3600 },
+		{ "client_high", offsetof(struct settings, client_high), 1, 4096, 1LL << 32 },
+		{ "client_low", offsetof(struct settings, client_low), 1, 0, 1LL << 32 },
+		{ "dead_workers_kept", offsetof(struct settings, dead_workers_kept), 0, 0, 10000 },
+	};
+	const char *eq = strchr(arg, '=');
+	if (eq == NULL)
+		return -1;
+	for (size_t i = 0; i < nitems(known); i++) {
+		if (strlen(known[i].name) != (size_t)(eq - arg) || strncmp(arg, known[i].name, (size_t)(eq - arg)) != 0)
+			continue;
+		long long v;
+		if (parse_ll(eq + 1, known[i].min, known[i].max, &v) < 0)
+			return -1;
+		char *p = (char *)&B.set + known[i].off;
+		if (known[i].is_size)
+			*(size_t *)(void *)p = (size_t)v;
+		else
+			*(int *)(void *)p = (int)v;
+		return 0;
+	}
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "log-stderr", no_argument, NULL, 's' },
+		{ "worker", required_argument, NULL, 'w' },
+		{ "set", required_argument, NULL, 'x' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool foreground = false;
+	int level = TLOG_INFO;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	int ch;
+
+	B.lock_fd = B.listen_fd = -1;
+	B.logfile.fd = -1;
+	B.set = default_settings;
+	while ((ch = getopt_long(argc, argv, "fl:sw:x:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			foreground = true;
+			break;
+		case 'l':
+			if ((level = log_level_parse(optarg)) < 0) {
+				fprintf(stderr, "tuskd: unknown log level '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 's':
+			B.log_stderr = true;
+			break;
+		case 'w':
+			B.worker_path = xstrdup(optarg);
+			break;
+		case 'x':
+			if (set_setting(optarg) < 0) {
+				fprintf(stderr, "tuskd: bad setting '%s'\n", optarg);
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'V':
+			printf("tuskd %s\n", TUSK_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	log_set_level(level);
+	TAILQ_INIT(&B.clients);
+	TAILQ_INIT(&B.workers);
+	TAILQ_INIT(&B.conns);
+	TAILQ_INIT(&B.queries);
+	if (B.worker_path == NULL)
+		B.worker_path = find_worker();
+	dispatch_check_table();
+
+	if (paths_resolve(&B.paths, &e) < 0 || paths_ensure(&B.paths, &e) < 0)
+		die_init(&e);
+	take_lock();
+	if (client_bind(&e) < 0)
+		die_init(&e);
+	if (!foreground)
+		daemonize();
+#ifndef TUSK_SANITIZE
+	/* secrets pass through this process: no core dumps, no ptrace by peers */
+	prctl(PR_SET_DUMPABLE, 0);
+#endif
+	write_pid();
+	B.start_mono_ms = mono_ms();
+	B.start_wall_ms = wall_ms();
+
+	char tag[32];
+	snprintf(tag, sizeof tag, "tuskd[%d]", (int)getpid());
+	log_init(tag);
+	if (logfile_open(&B.logfile, B.paths.log_dir, LOG_KEEP_DAYS_DEFAULT, wall_ms(), &e) < 0)
+		die_init(&e);
+	log_set_sink(broker_log_sink, NULL);
+
+	B.base = event_base_new();
+	if (B.base == NULL) {
+		terr_set(&e, TE_INITIALIZATION, "cannot create the event loop");
+		die_init(&e);
+	}
+	B.discard = evbuffer_new();
+	if (client_listen(&e) < 0)
+		die_init(&e);
+	B.ev_sigterm = evsignal_new(B.base, SIGTERM, signal_cb, NULL);
+	B.ev_sigint = evsignal_new(B.base, SIGINT, signal_cb, NULL);
+	B.ev_sigchld = evsignal_new(B.base, SIGCHLD, signal_cb, NULL);
+	B.ev_sighup = evsignal_new(B.base, SIGHUP, signal_cb, NULL);
+	evsignal_add(B.ev_sigterm, NULL);
+	evsignal_add(B.ev_sigint, NULL);
+	evsignal_add(B.ev_sigchld, NULL);
+	evsignal_add(B.ev_sighup, NULL);
+	struct timeval hb = { B.set.heartbeat_ms / 1000, (B.set.heartbeat_ms % 1000) * 1000 };
+	B.ev_heartbeat = event_new(B.base, -1, EV_PERSIST, heartbeat_cb, NULL);
+	event_add(B.ev_heartbeat, &hb);
+
+	log_info("tuskd %s ready on %s (worker %s)", TUSK_VERSION, B.paths.sock_path, B.worker_path);
+	event_base_dispatch(B.base);
+
+	client_stop_listening();
+	unlink(B.paths.sock_path);
+	broker_cleanup();
+	return 0;
+}

@@ -1,0 +1,445 @@
+/*
+ * queries.c — execute_query, cancel_query, get_running_queries, and the
+ * row stream from a worker to a client.
+ *
+ * A connection runs one query at a time; the others wait in its queue here
+ * (so cancelling a queued query never involves the worker). The running
+ * query's messages from the worker are routed by looking at their first
+ * bytes only: a query_columns / query_rows / query_notice notification whose
+ * query_id is the running query's is moved to the requesting client's output
+ * as bytes (evbuffer to evbuffer, no decoding, no re-encoding). The final
+ * response gets a new envelope (the client's msgid) in front of the worker's
+ * result bytes. Errors are decoded (they are small).
+ *
+ * Backpressure: after each forwarded batch, a client whose output is above
+ * its high mark makes the broker stop reading the worker until the client
+ * has drained (workers.c); the worker then stops reading the server.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "broker.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+#define QUERY_ID_MAX 64
+#define SQL_SHOWN 200
+
+static void query_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res,
+    void *arg);
+
+/* A query by id. */
+struct query *
+query_find(const char *id)
+{
+	struct query *q;
+	TAILQ_FOREACH(q, &B.queries, entry)
+		if (strcmp(q->id, id) == 0)
+			return q;
+	return NULL;
+}
+
+/* A client-chosen query id: short and plain. */
+static bool
+query_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > QUERY_ID_MAX)
+		return false;
+	for (const char *s = id; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.' || *s == ':'))
+			return false;
+	return true;
+}
+
+/* Forget a query (its request already answered or dropped). */
+static void
+query_free(struct query *q)
+{
+	struct conn *c = q->conn;
+	TAILQ_REMOVE(&B.queries, q, entry);
+	TAILQ_REMOVE(&c->queue, q, centry);
+	if (c->running == q) {
+		c->running = NULL;
+		if (c->worker) {
+			if (c->worker->query_id && strcmp(c->worker->query_id, q->id) == 0) {
+				free(c->worker->query_id);
+				free(c->worker->query_sql);
+				c->worker->query_id = c->worker->query_sql = NULL;
+			}
+			if (c->state == CS_CONNECTED)
+				worker_set_state(c->worker, WS_IDLE);
+		}
+	}
+	if (q->req)
+		req_free(q->req);
+	free(q->id);
+	free(q->sql);
+	free(q);
+	conn_unref(c);
+}
+
+/* Answer a query with an error and forget it. */
+static void
+query_fail(struct query *q, const struct tusk_error *e)
+{
+	if (q->req)
+		req_error(q->req, e);
+	query_free(q);
+}
+
+/* Start the next queued query if the connection is free. */
+void
+queries_kick(struct conn *c)
+{
+	if (c->state != CS_CONNECTED || c->running || c->worker == NULL || c->worker->peer == NULL)
+		return;
+	struct query *q = TAILQ_FIRST(&c->queue);
+	if (q == NULL)
+		return;
+	struct worker *w = c->worker;
+	msgpack_packer *pk = rpc_call(w->peer, W_QUERY, query_reply, q, &q->worker_msgid);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 4);
+	mp_pack_key(pk, "query_id");
+	mp_pack_cstr(pk, q->id);
+	mp_pack_key(pk, "sql");
+	mp_pack_cstr(pk, q->sql);
+	mp_pack_key(pk, "max_rows");
+	if (q->max_rows >= 0)
+		msgpack_pack_int64(pk, q->max_rows);
+	else
+		msgpack_pack_nil(pk);
+	mp_pack_key(pk, "timeout_ms");
+	if (q->timeout_ms > 0)
+		msgpack_pack_int64(pk, q->timeout_ms);
+	else
+		msgpack_pack_nil(pk);
+	q->state = QS_RUNNING;
+	q->started_wall_ms = wall_ms();
+	q->started_mono_ms = mono_ms();
+	c->running = q;
+	worker_set_state(w, WS_BUSY);
+	free(w->query_id);
+	free(w->query_sql);
+	w->query_id = xstrdup(q->id);
+	w->query_sql = xstrndup(q->sql, MIN(strlen(q->sql), (size_t)SQL_SHOWN));
+	w->query_started_mono_ms = q->started_mono_ms;
+	log_debug("query %s started on %s", q->id, c->cfg.name);
+}
+
+/* The worker's answer to a query, when it is an error (success is raw). */
+static void
+query_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res, void *arg)
+{
+	struct query *q = arg;
+	struct conn *c = q->conn;
+	UNUSED(p);
+	if (err == NULL && res == NULL)
+		return; /* the worker vanished: queries_fail_conn says why */
+	if (err != NULL) {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		if (terr_unpack(err, &e) < 0)
+			terr_set(&e, TE_INTERNAL, "the worker sent a malformed error");
+		log_debug("query %s failed: %s", q->id, e.message);
+		query_fail(q, &e);
+		terr_clear(&e);
+	} else {
+		/* a success that was not taken raw: pass the result on */
+		if (q->req)
+			msgpack_pack_object(req_result(q->req), *res);
+		query_free(q);
+	}
+	queries_kick(c);
+}
+
+/* execute_query {connection_id, sql, query_id?, max_rows?, timeout_ms?} */
+int
+h_execute_query(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	char *cid = params_strdup(p, "connection_id");
+	struct conn *c = conn_lookup(cid, e);
+	free(cid);
+	if (c == NULL)
+		return -1;
+	int64_t max_rows = params_int(p, "max_rows", -1);
+	int64_t timeout_ms = params_int(p, "timeout_ms", -1);
+	if (params_has(p, "max_rows") && max_rows < 0)
+		return terr_set(e, TE_VALIDATION, "max_rows: must be 0 or more");
+	if (params_has(p, "timeout_ms") && timeout_ms < 0)
+		return terr_set(e, TE_VALIDATION, "timeout_ms: must be 0 (none) or more");
+	char *id = params_strdup(p, "query_id");
+	if (id) {
+		if (!query_id_valid(id)) {
+			free(id);
+			terr_set(e, TE_VALIDATION, "query_id: 1 to %d letters, digits or -_.:",
+			    QUERY_ID_MAX);
+			terr_hint(e, "leave it out and the broker makes one (a UUID)");
+			return -1;
+		}
+		if (query_find(id)) {
+			terr_set(e, TE_VALIDATION, "query_id: '%s' is already running", id);
+			free(id);
+			terr_hint(e, "use a new id for each query");
+			return -1;
+		}
+	} else {
+		id = xmalloc(UUID_STR_LEN);
+		uuid_v4(id);
+	}
+	struct query *q = xcalloc(1, sizeof *q);
+	q->id = id;
+	q->conn = c;
+	conn_ref(c);
+	q->req = req;
+	q->sql = params_strdup(p, "sql");
+	q->max_rows = max_rows;
+	q->timeout_ms = timeout_ms;
+	q->state = QS_QUEUED;
+	q->started_wall_ms = wall_ms();
+	q->started_mono_ms = mono_ms();
+	TAILQ_INSERT_TAIL(&B.queries, q, entry);
+	TAILQ_INSERT_TAIL(&c->queue, q, centry);
+	queries_kick(c);
+	return H_ASYNC;
+}
+
+/* Fail every query of a connection. */
+void
+queries_fail_conn(struct conn *c, const struct tusk_error *e)
+{
+	struct query *q;
+	while ((q = TAILQ_FIRST(&c->queue)) != NULL)
+		query_fail(q, e);
+}
+
+/* Nothing to wait for: the cancel order's answer. */
+static void
+cancel_sent_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res,
+    void *arg)
+{
+	struct request *req = arg;
+	UNUSED(p);
+	if (req == NULL)
+		return;
+	if (err == NULL && res == NULL) {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		terr_set(&e, TE_WORKER_LOST, "the connection's worker ended before it could cancel");
+		terr_reason(&e, "ended");
+		req_error(req, &e);
+		terr_clear(&e);
+	} else if (err != NULL) {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		if (terr_unpack(err, &e) < 0)
+			terr_set(&e, TE_INTERNAL, "cancel failed");
+		req_error(req, &e);
+		terr_clear(&e);
+	} else {
+		const msgpack_object *sent = mo_map_get(res, "sent");
+		msgpack_packer *pk = req_result(req);
+		msgpack_pack_map(pk, 1);
+		mp_pack_key(pk, "cancelled");
+		if (sent && sent->type == MSGPACK_OBJECT_BOOLEAN && sent->via.boolean)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+	}
+	req_free(req);
+}
+
+/* Tell the worker to cancel the running query; answer req (may be NULL). */
+static void
+query_cancel_running(struct query *q, struct request *req)
+{
+	struct worker *w = q->conn->worker;
+	if (w == NULL || w->peer == NULL || rpc_peer_closing(w->peer)) {
+		if (req) {
+			struct tusk_error e = TUSK_ERROR_INIT;
+			terr_set(&e, TE_WORKER_LOST, "the connection's worker is gone");
+			terr_reason(&e, "ended");
+			req_error(req, &e);
+			terr_clear(&e);
+			req_free(req);
+		}
+		return;
+	}
+	q->cancel_sent = true;
+	msgpack_packer *pk = rpc_call(w->peer, W_CANCEL, cancel_sent_reply, req, NULL);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	mp_pack_key(pk, "query_id");
+	mp_pack_cstr(pk, q->id);
+	/* a paused worker must hear the order: its client may never read */
+	if (rpc_peer_paused(w->peer) && (q->req == NULL || !req_client_alive(q->req)))
+		workers_resume_for(w->paused_for);
+}
+
+/* cancel_query {query_id} */
+int
+h_cancel_query(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	char *id = params_strdup(p, "query_id");
+	struct query *q = query_find(id);
+	if (q == NULL) {
+		terr_set(e, TE_VALIDATION, "query_id: no queued or running query '%.64s'", id);
+		free(id);
+		terr_hint(e, "it may have finished already; get_running_queries lists the live ones");
+		return -1;
+	}
+	free(id);
+	log_info("cancelling query %s (%s)", q->id, q->state == QS_QUEUED ? "queued" : "running");
+	if (q->state == QS_QUEUED) {
+		struct tusk_error qe = TUSK_ERROR_INIT;
+		terr_set(&qe, TE_QUERY_CANCELLED, "canceling statement due to user request");
+		terr_detail(&qe, "the query was cancelled before it started");
+		terr_code(&qe, "57014");
+		query_fail(q, &qe);
+		terr_clear(&qe);
+		msgpack_packer *pk = req_result(req);
+		msgpack_pack_map(pk, 1);
+		mp_pack_key(pk, "cancelled");
+		msgpack_pack_true(pk);
+		return H_DONE;
+	}
+	query_cancel_running(q, req);
+	return H_ASYNC;
+}
+
+/* A client left: its queued queries go, its running ones are cancelled. */
+void
+queries_client_gone(struct client *cl)
+{
+	struct query *q, *tmp;
+	TAILQ_FOREACH_SAFE(q, &B.queries, entry, tmp) {
+		if (q->req == NULL || q->req->client != cl)
+			continue;
+		if (q->state == QS_QUEUED) {
+			query_free(q);
+		} else if (!q->cancel_sent) {
+			log_debug("client left: cancelling its query %s", q->id);
+			query_cancel_running(q, NULL);
+		}
+	}
+}
+
+/* get_running_queries {connection_id?} */
+int
+h_get_running_queries(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	char *cid = params_strdup(p, "connection_id");
+	UNUSED(e);
+	unsigned n = 0;
+	struct query *q;
+	TAILQ_FOREACH(q, &B.queries, entry)
+		if (cid == NULL || strcmp(cid, q->conn->id) == 0)
+			n++;
+	msgpack_packer *pk = req_result(req);
+	msgpack_pack_array(pk, n);
+	int64_t now = mono_ms();
+	TAILQ_FOREACH(q, &B.queries, entry) {
+		if (cid && strcmp(cid, q->conn->id) != 0)
+			continue;
+		char ts[40];
+		iso8601_utc(q->started_wall_ms, ts, sizeof ts);
+		msgpack_pack_map(pk, 8);
+		mp_pack_key(pk, "query_id");
+		mp_pack_cstr(pk, q->id);
+		mp_pack_key(pk, "connection_id");
+		mp_pack_cstr(pk, q->conn->id);
+		mp_pack_key(pk, "connection_name");
+		mp_pack_cstr(pk, q->conn->cfg.name);
+		mp_pack_key(pk, "sql");
+		mp_pack_cstr(pk, q->sql);
+		mp_pack_key(pk, "state");
+		mp_pack_cstr(pk, q->state == QS_QUEUED ? "queued" : q->cancel_sent ? "cancelling" : "running");
+		mp_pack_key(pk, "started_at");
+		mp_pack_cstr(pk, ts);
+		mp_pack_key(pk, "elapsed_ms");
+		msgpack_pack_int64(pk, now - q->started_mono_ms);
+		mp_pack_key(pk, "row_count");
+		msgpack_pack_uint64(pk, q->rows);
+	}
+	free(cid);
+	return H_DONE;
+}
+
+/* Route a worker message by its first bytes; see the top of this file. */
+bool
+queries_worker_raw(struct worker *w, struct conn *c, struct evbuffer *in, size_t len)
+{
+	struct query *q = c->running;
+	size_t head = MIN(len, (size_t)256);
+	const uint8_t *p = evbuffer_pullup(in, (ssize_t)head);
+	struct mp_cur cur = { p, p + head };
+	uint32_t n;
+	uint64_t type;
+
+	if (p == NULL || mp_cur_array(&cur, &n) < 0 || mp_cur_uint(&cur, &type) < 0)
+		return false;
+
+	if (n == 4 && type == RPC_RESPONSE) {
+		uint64_t msgid;
+		if (q == NULL || mp_cur_uint(&cur, &msgid) < 0 || msgid != q->worker_msgid ||
+		    mp_cur_nil(&cur) < 0)
+			return false; /* not the query's success: decode it */
+		size_t env = (size_t)(cur.p - p);
+		rpc_call_forget(w->peer, q->worker_msgid);
+		struct evbuffer *out = client_output(q->req ? q->req->client : NULL);
+		if (q->req)
+			rpc_pack_reply_begin(packer_on(out), q->req->msgid);
+		evbuffer_drain(in, env);
+		evbuffer_remove_buffer(in, out, len - env);
+		log_debug("query %s finished: %llu rows streamed", q->id, (unsigned long long)q->rows);
+		query_free(q);
+		queries_kick(c);
+		return true;
+	}
+
+	if (n != 3 || type != RPC_NOTIFY)
+		return false;
+	const char *method, *qid;
+	uint32_t mlen, qlen, nrows = 0, one, nkeys;
+	if (mp_cur_str(&cur, &method, &mlen) < 0 || mp_cur_array(&cur, &one) < 0 || one != 1 ||
+	    mp_cur_map(&cur, &nkeys) < 0 || mp_cur_lit(&cur, "query_id") < 0)
+		return false;
+	bool rows = mlen == strlen(N_QUERY_ROWS) && memcmp(method, N_QUERY_ROWS, mlen) == 0;
+	bool cols = mlen == strlen(N_QUERY_COLUMNS) && memcmp(method, N_QUERY_COLUMNS, mlen) == 0;
+	bool notice = mlen == strlen(N_QUERY_NOTICE) && memcmp(method, N_QUERY_NOTICE, mlen) == 0;
+	if (!rows && !cols && !notice)
+		return false;
+	if (mp_cur_str(&cur, &qid, &qlen) < 0) {
+		/* a notice outside any query (nil query_id): nobody asked */
+		evbuffer_drain(in, len);
+		return true;
+	}
+	if (rows && (mp_cur_lit(&cur, "rows") < 0 || mp_cur_array(&cur, &nrows) < 0)) {
+		log_warn("worker %llu sent a malformed row batch", (unsigned long long)w->id);
+		evbuffer_drain(in, len);
+		return true;
+	}
+	if (q == NULL || strlen(q->id) != qlen || memcmp(q->id, qid, qlen) != 0) {
+		/* a stale message for a query already answered */
+		evbuffer_drain(in, len);
+		return true;
+	}
+	q->rows += nrows;
+	q->bytes += len;
+	w->rows_streamed += nrows;
+	w->bytes_streamed += len;
+	struct client *cl = q->req ? q->req->client : NULL;
+	evbuffer_remove_buffer(in, client_output(cl), len);
+	if (cl && !cl->gone && client_congested(cl))
+		worker_pause_for(w, cl);
+	return true;
+}
+
+/* A decoded notification from a connection's worker we did not route. */
+void
+queries_worker_notify(struct conn *c, const struct rpc_msg *m)
+{
+	log_debug("connection %s: ignoring worker notification '%s'", c->cfg.name, m->method);
+}

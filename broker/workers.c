@@ -1,0 +1,534 @@
+/*
+ * workers.c — spawning, watching and burying tusk-worker processes.
+ *
+ * A worker is posix_spawn()ed (never fork()ed: the broker may be large) with
+ * its socketpair end on fd 3, /dev/null on 0 and 1, stderr inherited, every
+ * other descriptor closed, a clean environment, default signal dispositions,
+ * and its own process group (a terminal's ^C goes to the broker, which then
+ * closes workers in order).
+ *
+ * Supervision: a timer pings every worker; a worker that leaves a ping
+ * unanswered for `heartbeat_misses` intervals is hung and is killed. SIGCHLD
+ * reaps; a worker is finally dead when it has been reaped and its socket has
+ * been read to the end (its last messages count). The owner learns the
+ * reason once, through ops->dead. Recently dead workers stay listed.
+ *
+ * Backpressure: while a worker's rows wait for a slow client, the broker
+ * stops reading that worker; its pings are not counted as missed then.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "broker.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+extern char **environ;
+
+static void worker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg);
+static bool worker_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg);
+static void worker_peer_closed(struct rpc_peer *p, const char *reason, void *arg);
+static void worker_finish(struct worker *w);
+
+static const struct rpc_handlers worker_handlers = {
+	.raw = worker_raw,
+	.msg = worker_msg,
+	.closed = worker_peer_closed,
+};
+
+static const char *const state_names[] = {
+	[WS_STARTING] = "starting",
+	[WS_CONNECTING] = "connecting",
+	[WS_IDLE] = "idle",
+	[WS_BUSY] = "busy",
+	[WS_STOPPING] = "stopping",
+	[WS_DEAD] = "dead",
+};
+
+const char *
+worker_state_name(enum worker_state s)
+{
+	return state_names[s];
+}
+
+void
+worker_set_state(struct worker *w, enum worker_state s)
+{
+	if (w->state == WS_DEAD || w->state == s)
+		return;
+	if (w->state == WS_STOPPING && s != WS_DEAD)
+		return;
+	log_trace("worker %llu: %s -> %s", (unsigned long long)w->id, state_names[w->state],
+	    state_names[s]);
+	w->state = s;
+}
+
+void
+worker_ref(struct worker *w)
+{
+	w->refs++;
+}
+
+/* Drop a reference; the last one frees. */
+void
+worker_unref(struct worker *w)
+{
+	if (--w->refs > 0)
+		return;
+	if (w->ev_kill)
+		event_free(w->ev_kill);
+	if (w->peer)
+		rpc_peer_free(w->peer);
+	if (w->paused_for)
+		client_unref(w->paused_for);
+	free(w->kill_reason);
+	free(w->death_reason);
+	free(w->conn_name);
+	free(w->conn_id);
+	free(w->query_id);
+	free(w->query_sql);
+	free(w);
+}
+
+/* The environment a worker gets: nothing but sanitizer settings. */
+static char **
+worker_env(void)
+{
+	static const char *const keep[] = { "ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS=" };
+	size_t n = 0;
+	char **env = xcalloc(nitems(keep) + 1, sizeof *env);
+	for (char **e = environ; *e; e++)
+		for (size_t i = 0; i < nitems(keep); i++)
+			if (strncmp(*e, keep[i], strlen(keep[i])) == 0)
+				env[n++] = *e;
+	env[n] = NULL;
+	return env;
+}
+
+/* Start a worker process. */
+struct worker *
+worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg, struct tusk_error *e)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		terr_set(e, TE_INTERNAL, "cannot create a socketpair for a worker: %s", strerror(errno));
+		terr_hint(e, "the broker may be out of file descriptors; close some connections");
+		return NULL;
+	}
+	/* dup2 onto the same number would keep close-on-exec */
+	if (sv[1] == WORKER_FD) {
+		int fd = fcntl(sv[1], F_DUPFD_CLOEXEC, WORKER_FD + 1);
+		close(sv[1]);
+		sv[1] = fd;
+	}
+
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], WORKER_FD);
+	posix_spawn_file_actions_addclosefrom_np(&fa, WORKER_FD + 1);
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETPGROUP);
+
+	char ppid[24], level[8];
+	snprintf(ppid, sizeof ppid, "%d", (int)getpid());
+	snprintf(level, sizeof level, "%d", tlog_level);
+	char a_parent[] = "--parent", a_level[] = "--log-level";
+	char *argv[] = { B.worker_path, a_parent, ppid, a_level, level, NULL };
+	char **env = worker_env();
+	pid_t pid;
+	int r = posix_spawn(&pid, B.worker_path, &fa, &at, argv, env);
+	free(env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(sv[1]);
+	if (r != 0) {
+		close(sv[0]);
+		terr_set(e, TE_INTERNAL, "cannot start the worker %s: %s", B.worker_path, strerror(r));
+		terr_hint(e, "check the installation: tusk-worker must sit beside tuskd (or pass --worker PATH)");
+		return NULL;
+	}
+
+	struct worker *w = xcalloc(1, sizeof *w);
+	w->id = ++B.next_worker_id;
+	w->pid = pid;
+	w->refs = 1; /* the list's */
+	w->role = role;
+	w->ops = ops;
+	w->arg = arg;
+	w->state = WS_STARTING;
+	w->started_mono_ms = w->last_pong_mono_ms = mono_ms();
+	w->started_wall_ms = wall_ms();
+	w->backend_pid = -1;
+	struct mp_limits lim = { WORKER_MAX_MSG, WORKER_MAX_DEPTH, WORKER_MAX_STR };
+	w->peer = rpc_peer_new(B.base, sv[0], &lim, &worker_handlers, w);
+	if (w->peer == NULL) {
+		kill(pid, SIGKILL);
+		w->kill_sent = true;
+		w->kill_reason = xstrdup("could not set up its socket");
+		w->peer_gone = true;
+	}
+	TAILQ_INSERT_TAIL(&B.workers, w, entry);
+	log_debug("worker %llu started (pid %d)", (unsigned long long)w->id, (int)pid);
+	if (w->peer == NULL) {
+		terr_set(e, TE_INTERNAL, "cannot set up the worker's socket");
+		return NULL;
+	}
+	return w;
+}
+
+/* Escalation timer: the worker did not go when asked. */
+static void
+worker_kill_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	UNUSED(fd);
+	UNUSED(what);
+	if (w->reaped)
+		return;
+	log_warn("worker %llu (pid %d) did not exit in time; killing it", (unsigned long long)w->id,
+	    (int)w->pid);
+	kill(w->pid, SIGKILL);
+}
+
+/* Arm the escalation timer to SIGKILL after ms. */
+static void
+worker_arm_kill(struct worker *w, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	if (w->ev_kill == NULL)
+		w->ev_kill = evtimer_new(B.base, worker_kill_timer, w);
+	evtimer_add(w->ev_kill, &tv);
+}
+
+/* Signal now; the first reason given is the one reported. */
+void
+worker_kill(struct worker *w, int sig, const char *reason)
+{
+	if (w->reaped)
+		return;
+	if (w->kill_reason == NULL)
+		w->kill_reason = xstrdup(reason);
+	w->kill_sent = true;
+	worker_set_state(w, WS_STOPPING);
+	log_info("worker %llu (pid %d): sending %s: %s", (unsigned long long)w->id, (int)w->pid,
+	    sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal", reason);
+	kill(w->pid, sig);
+	if (sig != SIGKILL)
+		worker_arm_kill(w, B.set.kill_grace_ms);
+}
+
+/* Reply to W_CLOSE (or the peer vanished): nothing to do, exit follows. */
+static void
+close_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res, void *arg)
+{
+	UNUSED(p);
+	UNUSED(err);
+	UNUSED(res);
+	UNUSED(arg);
+}
+
+/* Ask politely; SIGKILL after the grace period. */
+void
+worker_close(struct worker *w)
+{
+	if (w->reaped || w->state == WS_STOPPING)
+		return;
+	worker_set_state(w, WS_STOPPING);
+	if (w->kill_reason == NULL)
+		w->kill_reason = xstrdup("closed");
+	if (w->peer && !rpc_peer_closing(w->peer)) {
+		msgpack_packer *pk = rpc_call(w->peer, W_CLOSE, close_reply, NULL, NULL);
+		msgpack_pack_array(pk, 0);
+		/* it may be paused on a slow client: let it hear the order */
+		if (rpc_peer_paused(w->peer)) {
+			rpc_peer_pause(w->peer, false);
+			if (w->paused_for) {
+				client_unref(w->paused_for);
+				w->paused_for = NULL;
+			}
+		}
+	} else {
+		kill(w->pid, SIGTERM);
+	}
+	worker_arm_kill(w, B.set.shutdown_grace_ms);
+}
+
+/* A ping's answer. */
+static void
+ping_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res, void *arg)
+{
+	struct worker *w = arg;
+	UNUSED(p);
+	UNUSED(err);
+	if (res == NULL && err == NULL)
+		return; /* peer closed */
+	w->ping_msgid = 0;
+	w->missed = 0;
+	w->last_pong_mono_ms = mono_ms();
+}
+
+/* Ping every worker; kill the ones that stopped answering. */
+void
+workers_heartbeat(void)
+{
+	struct worker *w, *tmp;
+	int64_t now = mono_ms();
+	TAILQ_FOREACH_SAFE(w, &B.workers, entry, tmp) {
+		if (w->reaped || w->peer == NULL || rpc_peer_closing(w->peer) || w->kill_sent)
+			continue;
+		if (rpc_peer_paused(w->peer)) {
+			/* we are not reading it: its silence is ours */
+			w->missed = 0;
+			w->last_pong_mono_ms = now;
+			continue;
+		}
+		if (w->ping_msgid != 0) {
+			if (++w->missed >= B.set.heartbeat_misses) {
+				char reason[128];
+				snprintf(reason, sizeof reason,
+				    "hung: no answer to heartbeat for %lld ms",
+				    (long long)(now - w->last_pong_mono_ms));
+				log_warn("worker %llu (pid %d) %s", (unsigned long long)w->id,
+				    (int)w->pid, reason);
+				worker_kill(w, SIGKILL, reason);
+				continue;
+			}
+			continue; /* still waiting for the previous one */
+		}
+		msgpack_packer *pk = rpc_call(w->peer, W_PING, ping_reply, w, &w->ping_msgid);
+		msgpack_pack_array(pk, 0);
+	}
+}
+
+/* Forward the log level to every live worker. */
+void
+workers_set_log_level(int level)
+{
+	struct worker *w;
+	TAILQ_FOREACH(w, &B.workers, entry) {
+		if (w->peer == NULL || rpc_peer_closing(w->peer))
+			continue;
+		msgpack_packer *pk = rpc_peer_packer(w->peer);
+		rpc_pack_notify_begin(pk, W_SET_LOG);
+		msgpack_pack_array(pk, 1);
+		msgpack_pack_map(pk, 1);
+		mp_pack_key(pk, "level");
+		msgpack_pack_int(pk, level);
+	}
+}
+
+/* How many worker processes are alive. */
+unsigned
+workers_alive(void)
+{
+	unsigned n = 0;
+	struct worker *w;
+	TAILQ_FOREACH(w, &B.workers, entry)
+		if (!w->reaped)
+			n++;
+	return n;
+}
+
+/* Pause a worker until c drains. */
+void
+worker_pause_for(struct worker *w, struct client *c)
+{
+	if (w->peer == NULL || w->paused_for != NULL)
+		return;
+	rpc_peer_pause(w->peer, true);
+	w->paused_for = c;
+	client_ref(c);
+}
+
+/* Resume the workers that were waiting for c. */
+void
+workers_resume_for(struct client *c)
+{
+	struct worker *w;
+	TAILQ_FOREACH(w, &B.workers, entry) {
+		if (w->paused_for != c)
+			continue;
+		w->paused_for = NULL;
+		if (w->peer)
+			rpc_peer_pause(w->peer, false);
+		client_unref(c);
+	}
+}
+
+/* Bytes from a worker: a row batch for a client, perhaps. */
+static bool
+worker_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg)
+{
+	struct worker *w = arg;
+	UNUSED(p);
+	if (w->ops && w->ops->raw)
+		return w->ops->raw(w, in, len, w->arg);
+	return false;
+}
+
+/* A decoded notification from a worker. */
+static void
+worker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
+{
+	struct worker *w = arg;
+	if (m->type != RPC_NOTIFY) {
+		log_warn("worker %llu sent a request; dropping it", (unsigned long long)w->id);
+		worker_kill(w, SIGKILL, "protocol violation: a request from a worker");
+		rpc_peer_close(p, "protocol violation", false);
+		return;
+	}
+	if (strcmp(m->method, W_LOG) == 0) {
+		const msgpack_object *a = m->params;
+		const msgpack_object *map = a && a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size == 1 ?
+		    &a->via.array.ptr[0] : NULL;
+		const msgpack_object *lv = mo_map_get(map, "level"), *msg = mo_map_get(map, "message");
+		int64_t level;
+		if (lv == NULL || mo_int(lv, &level) < 0 || level < TLOG_ERROR || level > TLOG_TRACE ||
+		    msg == NULL || msg->type != MSGPACK_OBJECT_STR) {
+			log_warn("worker %llu sent a malformed log record", (unsigned long long)w->id);
+			return;
+		}
+		if (level > tlog_level)
+			return;
+		char tag[40];
+		snprintf(tag, sizeof tag, "worker[%d]", (int)w->pid);
+		char *text = xstrndup(msg->via.str.ptr, MIN(msg->via.str.size, 4096u));
+		log_forward((int)level, tag, text);
+		free(text);
+		return;
+	}
+	if (w->ops && w->ops->notify)
+		w->ops->notify(w, m, w->arg);
+}
+
+/* The worker's socket closed. */
+static void
+worker_peer_closed(struct rpc_peer *p, const char *reason, void *arg)
+{
+	struct worker *w = arg;
+	log_debug("worker %llu socket closed: %s", (unsigned long long)w->id, reason);
+	rpc_peer_free(p);
+	w->peer = NULL;
+	w->peer_gone = true;
+	if (w->paused_for) {
+		client_unref(w->paused_for);
+		w->paused_for = NULL;
+	}
+	if (w->reaped)
+		worker_finish(w);
+	else if (!w->kill_sent)
+		worker_arm_kill(w, B.set.kill_grace_ms); /* it should exit now */
+}
+
+/* Why did it die? */
+static char *
+death_reason(struct worker *w, int status)
+{
+	if (w->kill_reason && (w->kill_sent || w->state == WS_STOPPING))
+		return xstrdup(w->kill_reason);
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		if (sig == SIGSYS)
+			return xstrdup("sandbox violation: the worker made a forbidden system call (SIGSYS)");
+		if (sig == SIGKILL)
+			return xstrdup("crashed: killed by SIGKILL from outside Tusk (the kernel's out-of-memory killer, or a user)");
+		return xasprintf("crashed: signal %d (%s%s)", sig,
+		    sigabbrev_np(sig) ? "SIG" : "", sigabbrev_np(sig) ? sigabbrev_np(sig) : "unknown");
+	}
+	if (WIFEXITED(status)) {
+		int code = WEXITSTATUS(status);
+		if (code == 0)
+			return xstrdup("exited");
+		if (code == TUSK_EXIT_OOM)
+			return xstrdup("out of memory: the worker hit its memory limit");
+		if (code == TUSK_EXIT_SERVER_LOST)
+			return xstrdup("the server ended the session");
+		if (code == TUSK_EXIT_PARENT)
+			return xstrdup("the broker went away");
+		if (code == TUSK_EXIT_SANDBOX)
+			return xstrdup("sandbox violation: the worker could not set up its sandbox");
+		return xasprintf("crashed: exit status %d", code);
+	}
+	return xstrdup("crashed");
+}
+
+/* Reaped and read to the end: report once, keep for listing. */
+static void
+worker_finish(struct worker *w)
+{
+	if (w->state == WS_DEAD)
+		return;
+	w->state = WS_DEAD;
+	w->died_wall_ms = wall_ms();
+	if (w->ev_kill)
+		evtimer_del(w->ev_kill);
+	const struct worker_ops *ops = w->ops;
+	w->ops = NULL;
+	if (ops && ops->dead)
+		ops->dead(w, w->death_reason, w->arg);
+
+	/* keep the most recent dead workers for `list_workers` */
+	int dead = 0;
+	struct worker *x, *tmp;
+	TAILQ_FOREACH_REVERSE_SAFE(x, &B.workers, worker_list, entry, tmp) {
+		if (x->state != WS_DEAD)
+			continue;
+		if (++dead > B.set.dead_workers_kept) {
+			TAILQ_REMOVE(&B.workers, x, entry);
+			worker_unref(x);
+		}
+	}
+}
+
+/* SIGCHLD: collect every child that ended. */
+void
+workers_reap(void)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid <= 0)
+			break;
+		struct worker *w;
+		TAILQ_FOREACH(w, &B.workers, entry)
+			if (w->pid == pid && !w->reaped)
+				break;
+		if (w == NULL) {
+			log_debug("reaped unknown child %d", (int)pid);
+			continue;
+		}
+		w->reaped = true;
+		w->death_reason = death_reason(w, status);
+		int lvl = w->kill_sent || (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? TLOG_DEBUG : TLOG_WARN;
+		log_emit(lvl, "worker %llu (pid %d) ended: %s", (unsigned long long)w->id, (int)pid,
+		    w->death_reason);
+		if (w->peer && rpc_peer_paused(w->peer)) {
+			/* nobody is reading it: what is left is dropped */
+			rpc_peer_close(w->peer, "worker ended", false);
+		}
+		if (w->peer == NULL)
+			worker_finish(w);
+	}
+}

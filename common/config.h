@@ -1,0 +1,70 @@
+/*
+ * config.h — a saved or quick connection's settings (SPEC.md's
+ * ConnectionConfig) and the secrets that travel beside it, never inside it.
+ *
+ * The wire form is a map of snake_case fields; config_parse() checks types
+ * (Validation error naming the field, prefixed "config."), config_validate()
+ * checks meaning (port range, ssl_mode, host syntax, files, SSH fields).
+ */
+#ifndef TUSK_CONFIG_H
+#define TUSK_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+struct tusk_error;
+
+struct tusk_ssh {
+	char *host;
+	int port;	     /* default 22 */
+	char *username;
+	char *auth_type;     /* password | key_file | agent */
+	char *key_path;	     /* key_file */
+	int local_port;	     /* -1: automatic */
+};
+
+struct tusk_config {
+	char *id;
+	char *name;
+	char *host;
+	int port;
+	char *database;
+	char *username;
+	char *ssl_mode;	       /* disable | prefer | require | verify-ca | verify-full */
+	char *ssl_ca_cert;
+	char *ssl_client_cert;
+	char *ssl_client_key;
+	struct tusk_ssh *ssh;  /* NULL: direct */
+	bool read_only;
+	int64_t statement_timeout_ms; /* -1: none */
+	char *created_at;
+	char *updated_at;
+};
+
+struct tusk_secrets {
+	char *password;
+	char *ssh_password;
+	char *ssh_key_passphrase;
+};
+
+void config_init(struct tusk_config *c);
+void config_free(struct tusk_config *c);
+void config_copy(struct tusk_config *dst, const struct tusk_config *src);
+/* Types of every field; defaults filled in. */
+int config_parse(const msgpack_object *map, struct tusk_config *c, struct tusk_error *e);
+/* Meaning of every field. need_name: a saved connection needs a name. */
+int config_validate(const struct tusk_config *c, bool need_name, struct tusk_error *e);
+void config_pack(msgpack_packer *pk, const struct tusk_config *c);
+/* "user@host:port/db" (caller frees). */
+char *config_display(const struct tusk_config *c);
+/* A host name (RFC 1123), an IP literal, or a socket directory. */
+bool config_host_valid(const char *host);
+bool config_ssl_mode_valid(const char *mode);
+
+void secrets_free(struct tusk_secrets *s);
+/* Move secrets from one struct to another (src is left empty). */
+void secrets_move(struct tusk_secrets *dst, struct tusk_secrets *src);
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * error.c — building, copying and (de)serialising struct tusk_error.
+ */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "rpc.h"
+#include "util.h"
+
+static const char *const kind_names[TE__COUNT] = {
+	[TE_NONE] = "None",
+	[TE_DATABASE] = "Database",
+	[TE_CONNECTION] = "Connection",
+	[TE_STORAGE] = "Storage",
+	[TE_CREDENTIAL] = "Credential",
+	[TE_QUERY_CANCELLED] = "QueryCancelled",
+	[TE_QUERY_TIMEOUT] = "QueryTimeout",
+	[TE_INITIALIZATION] = "Initialization",
+	[TE_VALIDATION] = "Validation",
+	[TE_INTERNAL] = "Internal",
+	[TE_WORKER_LOST] = "WorkerLost",
+};
+
+/* An empty error. */
+void
+terr_init(struct tusk_error *e)
+{
+	struct tusk_error z = TUSK_ERROR_INIT;
+	*e = z;
+}
+
+/* Free the strings and reset. */
+void
+terr_clear(struct tusk_error *e)
+{
+	free(e->message);
+	free(e->detail);
+	free(e->hint);
+	free(e->code);
+	free(e->reason);
+	terr_init(e);
+}
+
+/* Set kind and message; returns -1 so handlers can `return terr_set(...)`. */
+int
+terr_set(struct tusk_error *e, enum tusk_error_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+	terr_clear(e);
+	e->kind = kind;
+	va_start(ap, fmt);
+	e->message = xvasprintf(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Attach a hint: what the user can do about it. */
+void
+terr_hint(struct tusk_error *e, const char *fmt, ...)
+{
+	va_list ap;
+	free(e->hint);
+	va_start(ap, fmt);
+	e->hint = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* Attach a detail. */
+void
+terr_detail(struct tusk_error *e, const char *fmt, ...)
+{
+	va_list ap;
+	free(e->detail);
+	va_start(ap, fmt);
+	e->detail = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* Attach a SQLSTATE. */
+void
+terr_code(struct tusk_error *e, const char *code)
+{
+	free(e->code);
+	e->code = xstrdup(code);
+}
+
+/* Attach a WorkerLost reason. */
+void
+terr_reason(struct tusk_error *e, const char *reason)
+{
+	free(e->reason);
+	e->reason = xstrdup(reason);
+}
+
+/* Is an error recorded? */
+int
+terr_isset(const struct tusk_error *e)
+{
+	return e->kind != TE_NONE;
+}
+
+/* Deep copy. */
+void
+terr_copy(struct tusk_error *dst, const struct tusk_error *src)
+{
+	terr_clear(dst);
+	dst->kind = src->kind;
+	dst->message = xstrdup(src->message);
+	dst->detail = xstrdup(src->detail);
+	dst->hint = xstrdup(src->hint);
+	dst->code = xstrdup(src->code);
+	dst->reason = xstrdup(src->reason);
+	dst->position = src->position;
+	dst->elapsed_ms = src->elapsed_ms;
+}
+
+/* Wire name of a kind. */
+const char *
+terr_kind_name(enum tusk_error_kind k)
+{
+	if ((int)k < 0 || k >= TE__COUNT)
+		return "Internal";
+	return kind_names[k];
+}
+
+/* Kind from its wire name; Internal when unknown. */
+enum tusk_error_kind
+terr_kind_parse(const char *s, size_t len)
+{
+	for (int k = 1; k < TE__COUNT; k++)
+		if (strlen(kind_names[k]) == len && memcmp(kind_names[k], s, len) == 0)
+			return (enum tusk_error_kind)k;
+	return TE_INTERNAL;
+}
+
+/* Pack an optional int64 (negative = absent). */
+static void
+pack_opt_int(msgpack_packer *pk, int64_t v)
+{
+	if (v < 0)
+		msgpack_pack_nil(pk);
+	else
+		msgpack_pack_int64(pk, v);
+}
+
+/* The wire map of an error. */
+void
+terr_pack(msgpack_packer *pk, const struct tusk_error *e)
+{
+	int n = 7 + (e->reason != NULL);
+	msgpack_pack_map(pk, (size_t)n);
+	mp_pack_key(pk, "kind");
+	mp_pack_cstr(pk, terr_kind_name(e->kind == TE_NONE ? TE_INTERNAL : e->kind));
+	mp_pack_key(pk, "message");
+	mp_pack_cstr(pk, e->message ? e->message : "unknown error");
+	mp_pack_key(pk, "detail");
+	mp_pack_cstr(pk, e->detail);
+	mp_pack_key(pk, "hint");
+	mp_pack_cstr(pk, e->hint);
+	mp_pack_key(pk, "position");
+	pack_opt_int(pk, e->position);
+	mp_pack_key(pk, "code");
+	mp_pack_cstr(pk, e->code);
+	mp_pack_key(pk, "elapsed_ms");
+	pack_opt_int(pk, e->elapsed_ms);
+	if (e->reason) {
+		mp_pack_key(pk, "reason");
+		mp_pack_cstr(pk, e->reason);
+	}
+}
+
+/* Read an error map (as sent by a worker or the broker). */
+int
+terr_unpack(const msgpack_object *o, struct tusk_error *e)
+{
+	terr_clear(e);
+	if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
+		return -1;
+	const msgpack_object *v;
+	if ((v = mo_map_get(o, "message")) == NULL || v->type != MSGPACK_OBJECT_STR)
+		return -1;
+	e->message = mo_strdup(v);
+	e->kind = TE_INTERNAL;
+	if ((v = mo_map_get(o, "kind")) != NULL && v->type == MSGPACK_OBJECT_STR)
+		e->kind = terr_kind_parse(v->via.str.ptr, v->via.str.size);
+	if ((v = mo_map_get(o, "detail")) != NULL && v->type == MSGPACK_OBJECT_STR)
+		e->detail = mo_strdup(v);
+	if ((v = mo_map_get(o, "hint")) != NULL && v->type == MSGPACK_OBJECT_STR)
+		e->hint = mo_strdup(v);
+	if ((v = mo_map_get(o, "code")) != NULL && v->type == MSGPACK_OBJECT_STR)
+		e->code = mo_strdup(v);
+	if ((v = mo_map_get(o, "reason")) != NULL && v->type == MSGPACK_OBJECT_STR)
+		e->reason = mo_strdup(v);
+	if ((v = mo_map_get(o, "position")) != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    v->via.u64 <= INT64_MAX)
+		e->position = (int64_t)v->via.u64;
+	if ((v = mo_map_get(o, "elapsed_ms")) != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    v->via.u64 <= INT64_MAX)
+		e->elapsed_ms = (int64_t)v->via.u64;
+	return 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * error.h — the one error model every Tusk method answers with.
+ *
+ * On the wire an error is the map {kind, message, detail, hint, position,
+ * code, elapsed_ms} with nil where absent (plus `reason` for WorkerLost).
+ * Inside the code a handler fills one struct tusk_error; that struct becomes
+ * the wire map. Strings are owned by the struct.
+ */
+#ifndef TUSK_ERROR_H
+#define TUSK_ERROR_H
+
+#include <stdint.h>
+
+#include <msgpack.h>
+
+enum tusk_error_kind {
+	TE_NONE = 0,
+	TE_DATABASE,
+	TE_CONNECTION,
+	TE_STORAGE,
+	TE_CREDENTIAL,
+	TE_QUERY_CANCELLED,
+	TE_QUERY_TIMEOUT,
+	TE_INITIALIZATION,
+	TE_VALIDATION,
+	TE_INTERNAL,
+	TE_WORKER_LOST,
+	TE__COUNT
+};
+
+struct tusk_error {
+	enum tusk_error_kind kind;
+	char *message;
+	char *detail;
+	char *hint;
+	char *code;	    /* SQLSTATE for Database errors */
+	char *reason;	    /* WorkerLost: hung, crashed, killed, ... */
+	int64_t position;   /* 1-based character offset in the SQL, or -1 */
+	int64_t elapsed_ms; /* for timeouts, or -1 */
+};
+
+#define TUSK_ERROR_INIT { TE_NONE, NULL, NULL, NULL, NULL, NULL, -1, -1 }
+
+void terr_init(struct tusk_error *e);
+/* Set kind and message (replacing any previous error). Returns -1. */
+int terr_set(struct tusk_error *e, enum tusk_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void terr_hint(struct tusk_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void terr_detail(struct tusk_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void terr_code(struct tusk_error *e, const char *code);
+void terr_reason(struct tusk_error *e, const char *reason);
+void terr_clear(struct tusk_error *e);
+/* Deep copy src into dst (dst is cleared first). */
+void terr_copy(struct tusk_error *dst, const struct tusk_error *src);
+int terr_isset(const struct tusk_error *e);
+
+const char *terr_kind_name(enum tusk_error_kind k);
+enum tusk_error_kind terr_kind_parse(const char *s, size_t len);
+
+/* The wire map. */
+void terr_pack(msgpack_packer *pk, const struct tusk_error *e);
+/* Read a wire map into e (copies); unknown kinds become Internal. -1 if o is
+ * not a map with a string message. */
+int terr_unpack(const msgpack_object *o, struct tusk_error *e);
+
+#endif

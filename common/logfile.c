@@ -1,0 +1,146 @@
+/*
+ * logfile.c — the broker's daily log files (see logfile.h).
+ */
+#include "logfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "log.h"
+#include "util.h"
+
+/* YYYY-MM-DD (UTC) of a time. */
+static void
+day_of(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d", &tm);
+}
+
+char *
+logfile_path(const char *dir, int64_t now_ms)
+{
+	char day[16];
+	day_of(now_ms, day, sizeof day);
+	return xasprintf("%s/tusk.%s.log", dir, day);
+}
+
+/* Open (create) today's file. */
+static int
+open_day(struct logfile *lf, int64_t now_ms, struct tusk_error *e)
+{
+	char *path = logfile_path(lf->dir, now_ms);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (e) {
+			terr_set(e, TE_INITIALIZATION, "cannot open log file %s: %s", path,
+			    strerror(errno));
+			terr_hint(e, "check that the log directory is writable, or set TUSK_HOME");
+		}
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (lf->fd >= 0)
+		close(lf->fd);
+	lf->fd = fd;
+	day_of(now_ms, lf->day, sizeof lf->day);
+	return 0;
+}
+
+int
+logfile_open(struct logfile *lf, const char *dir, int keep_days, int64_t now_ms,
+    struct tusk_error *e)
+{
+	lf->dir = xstrdup(dir);
+	lf->fd = -1;
+	lf->keep_days = keep_days;
+	lf->day[0] = '\0';
+	if (open_day(lf, now_ms, e) < 0) {
+		free(lf->dir);
+		lf->dir = NULL;
+		return -1;
+	}
+	logfile_prune(dir, keep_days, now_ms);
+	return 0;
+}
+
+void
+logfile_write(struct logfile *lf, int64_t now_ms, int level, const char *tag, const char *msg)
+{
+	char day[16], ts[40];
+	if (lf->fd < 0)
+		return;
+	day_of(now_ms, day, sizeof day);
+	if (strcmp(day, lf->day) != 0 && open_day(lf, now_ms, NULL) == 0)
+		logfile_prune(lf->dir, lf->keep_days, now_ms);
+	iso8601_utc(now_ms, ts, sizeof ts);
+	char *line = xasprintf("%s %s %s: %s\n", ts, log_level_name(level), tag, msg);
+	size_t len = strlen(line), off = 0;
+	while (off < len) {
+		ssize_t n = write(lf->fd, line + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	free(line);
+}
+
+/* Parse tusk.YYYY-MM-DD.log into a time at midnight UTC; -1 if not ours. */
+static int64_t
+name_day(const char *name)
+{
+	int y, m, d;
+	char tail[8];
+	if (strlen(name) != strlen("tusk.YYYY-MM-DD.log") ||
+	    sscanf(name, "tusk.%4d-%2d-%2d%7s", &y, &m, &d, tail) != 4 || strcmp(tail, ".log") != 0)
+		return -1;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d };
+	time_t t = timegm(&tm);
+	return t < 0 ? -1 : (int64_t)t * 1000;
+}
+
+int
+logfile_prune(const char *dir, int keep_days, int64_t now_ms)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	char today[16];
+	day_of(now_ms, today, sizeof today);
+	char *todaypath = xasprintf("tusk.%s.log", today);
+	int64_t cutoff = name_day(todaypath) - (int64_t)keep_days * 86400 * 1000;
+	free(todaypath);
+	int removed = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		int64_t t = name_day(de->d_name);
+		if (t < 0 || t >= cutoff)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
+void
+logfile_close(struct logfile *lf)
+{
+	if (lf->fd >= 0)
+		close(lf->fd);
+	lf->fd = -1;
+	free(lf->dir);
+	lf->dir = NULL;
+}

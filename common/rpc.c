@@ -1,0 +1,565 @@
+/*
+ * rpc.c — msgpack-RPC peers: scanning, decoding, dispatch of responses to
+ * their calls, deferred close (see rpc.h).
+ *
+ * Ownership: the owner creates a peer and frees it, but only from its
+ * `closed` callback or when it decides to drop it outright (rpc_peer_free
+ * never calls back). rpc_peer_close() may be called from inside any callback:
+ * it only marks the peer and schedules the `closed` callback for a later
+ * loop turn, so no callback ever sees its peer freed under it.
+ */
+#include "rpc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "error.h"
+#include "util.h"
+
+struct rpc_call {
+	uint32_t msgid;
+	rpc_reply_cb cb;
+	void *arg;
+	struct rpc_call *next;
+};
+
+struct rpc_peer {
+	struct event_base *base;
+	struct bufferevent *bev;
+	struct mp_scan scan;
+	struct rpc_handlers h;
+	void *arg;
+	msgpack_packer pk;
+	msgpack_unpacked unpacked;
+	struct rpc_call *calls;
+	size_t ncalls;
+	uint32_t next_msgid;
+	bool closing;
+	bool close_scheduled;
+	bool paused;
+	bool in_read;
+	char *close_reason;
+	struct event *close_ev;
+};
+
+static void peer_read_cb(struct bufferevent *bev, void *arg);
+static void peer_event_cb(struct bufferevent *bev, short what, void *arg);
+static void peer_flushed_cb(struct bufferevent *bev, void *arg);
+static void peer_write_cb(struct bufferevent *bev, void *arg);
+static uint32_t call_register(struct rpc_peer *p, rpc_reply_cb cb, void *arg, uint32_t *ret_msgid);
+
+/* Packer callback: append to an evbuffer. */
+static int
+evbuffer_write_cb(void *data, const char *buf, size_t len)
+{
+	return evbuffer_add((struct evbuffer *)data, buf, len);
+}
+
+/* A packer that appends to out. */
+void
+rpc_packer_init(msgpack_packer *pk, struct evbuffer *out)
+{
+	msgpack_packer_init(pk, out, evbuffer_write_cb);
+}
+
+/* Pack a C string, or nil for NULL. */
+void
+mp_pack_cstr(msgpack_packer *pk, const char *s)
+{
+	if (s == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	size_t n = strlen(s);
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, s, n);
+}
+
+/* [0, msgid, method, — params follow. */
+void
+rpc_pack_request_begin(msgpack_packer *pk, uint32_t msgid, const char *method)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, RPC_REQUEST);
+	msgpack_pack_uint32(pk, msgid);
+	mp_pack_cstr(pk, method);
+}
+
+/* [1, msgid, nil, — result follows. */
+void
+rpc_pack_reply_begin(msgpack_packer *pk, uint32_t msgid)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, RPC_RESPONSE);
+	msgpack_pack_uint32(pk, msgid);
+	msgpack_pack_nil(pk);
+}
+
+/* [2, method, — params follow. */
+void
+rpc_pack_notify_begin(msgpack_packer *pk, const char *method)
+{
+	msgpack_pack_array(pk, 3);
+	msgpack_pack_uint8(pk, RPC_NOTIFY);
+	mp_pack_cstr(pk, method);
+}
+
+/* [1, msgid, {error}, nil] */
+void
+rpc_pack_reply_error(msgpack_packer *pk, uint32_t msgid, const struct tusk_error *e)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, RPC_RESPONSE);
+	msgpack_pack_uint32(pk, msgid);
+	terr_pack(pk, e);
+	msgpack_pack_nil(pk);
+}
+
+/* Wrap fd in a peer. */
+struct rpc_peer *
+rpc_peer_new(struct event_base *base, int fd, const struct mp_limits *lim,
+    const struct rpc_handlers *h, void *arg)
+{
+	struct rpc_peer *p = xcalloc(1, sizeof *p);
+
+	evutil_make_socket_nonblocking(fd);
+	evutil_make_socket_closeonexec(fd);
+	p->base = base;
+	p->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (p->bev == NULL) {
+		close(fd);
+		free(p);
+		return NULL;
+	}
+	mp_scan_init(&p->scan, lim);
+	p->h = *h;
+	p->arg = arg;
+	p->next_msgid = 1;
+	msgpack_unpacked_init(&p->unpacked);
+	rpc_packer_init(&p->pk, bufferevent_get_output(p->bev));
+	bufferevent_setcb(p->bev, peer_read_cb, NULL, peer_event_cb, p);
+	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	return p;
+}
+
+/* Free a peer and everything it holds. */
+void
+rpc_peer_free(struct rpc_peer *p)
+{
+	if (p == NULL)
+		return;
+	if (p->close_ev)
+		event_free(p->close_ev);
+	while (p->calls) {
+		struct rpc_call *c = p->calls;
+		p->calls = c->next;
+		free(c);
+	}
+	bufferevent_free(p->bev);
+	msgpack_unpacked_destroy(&p->unpacked);
+	free(p->close_reason);
+	free(p);
+}
+
+/* Deferred close: fail pending calls, then tell the owner. */
+static void
+peer_close_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_peer *p = arg;
+	UNUSED(fd);
+	UNUSED(what);
+
+	while (p->calls) {
+		struct rpc_call *c = p->calls;
+		p->calls = c->next;
+		p->ncalls--;
+		c->cb(p, NULL, NULL, c->arg);
+		free(c);
+	}
+	p->h.closed(p, p->close_reason ? p->close_reason : "closed", p->arg);
+}
+
+/* Schedule the closed callback for the next loop turn. */
+static void
+peer_schedule_close(struct rpc_peer *p)
+{
+	static const struct timeval zero = { 0, 0 };
+	if (p->close_scheduled)
+		return;
+	p->close_scheduled = true;
+	p->close_ev = evtimer_new(p->base, peer_close_now, p);
+	evtimer_add(p->close_ev, &zero);
+}
+
+/* Output drained after a flushing close. */
+static void
+peer_flushed_cb(struct bufferevent *bev, void *arg)
+{
+	struct rpc_peer *p = arg;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		peer_schedule_close(p);
+}
+
+/* Mark the peer closed; see rpc.h. */
+void
+rpc_peer_close(struct rpc_peer *p, const char *reason, bool flush)
+{
+	if (p->closing)
+		return;
+	p->closing = true;
+	p->close_reason = xstrdup(reason);
+	bufferevent_disable(p->bev, EV_READ);
+	if (flush && evbuffer_get_length(bufferevent_get_output(p->bev)) > 0) {
+		bufferevent_setwatermark(p->bev, EV_WRITE, 0, 0);
+		bufferevent_setcb(p->bev, NULL, peer_flushed_cb, peer_event_cb, p);
+		return;
+	}
+	bufferevent_disable(p->bev, EV_WRITE);
+	peer_schedule_close(p);
+}
+
+/* Is the peer on its way out? */
+bool
+rpc_peer_closing(const struct rpc_peer *p)
+{
+	return p->closing;
+}
+
+struct bufferevent *
+rpc_peer_bev(struct rpc_peer *p)
+{
+	return p->bev;
+}
+
+struct evbuffer *
+rpc_peer_output(struct rpc_peer *p)
+{
+	return bufferevent_get_output(p->bev);
+}
+
+int
+rpc_peer_fd(struct rpc_peer *p)
+{
+	return (int)bufferevent_getfd(p->bev);
+}
+
+void
+rpc_peer_set_arg(struct rpc_peer *p, void *arg)
+{
+	p->arg = arg;
+}
+
+/* Output fell to the low watermark. */
+static void
+peer_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct rpc_peer *p = arg;
+	UNUSED(bev);
+	if (!p->closing && p->h.drained)
+		p->h.drained(p, p->arg);
+}
+
+/* Ask for h->drained when the output is at most low bytes. */
+void
+rpc_peer_watch_output(struct rpc_peer *p, size_t low)
+{
+	if (p->closing)
+		return;
+	bufferevent_setwatermark(p->bev, EV_WRITE, low, 0);
+	bufferevent_setcb(p->bev, peer_read_cb, peer_write_cb, peer_event_cb, p);
+}
+
+size_t
+rpc_peer_output_len(struct rpc_peer *p)
+{
+	return evbuffer_get_length(bufferevent_get_output(p->bev));
+}
+
+/* Pause or resume reading (backpressure). Pending input is processed on resume. */
+void
+rpc_peer_pause(struct rpc_peer *p, bool paused)
+{
+	if (p->closing || p->paused == paused)
+		return;
+	p->paused = paused;
+	if (paused) {
+		bufferevent_disable(p->bev, EV_READ);
+	} else {
+		bufferevent_enable(p->bev, EV_READ);
+		/* messages already buffered would otherwise wait for new bytes */
+		if (!p->in_read && evbuffer_get_length(bufferevent_get_input(p->bev)) > 0)
+			bufferevent_trigger(p->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+	}
+}
+
+bool
+rpc_peer_paused(const struct rpc_peer *p)
+{
+	return p->paused;
+}
+
+/* The packer on the peer's output. */
+msgpack_packer *
+rpc_peer_packer(struct rpc_peer *p)
+{
+	return &p->pk;
+}
+
+/* Start a call; see rpc.h. */
+msgpack_packer *
+rpc_call(struct rpc_peer *p, const char *method, rpc_reply_cb cb, void *arg, uint32_t *ret_msgid)
+{
+	rpc_pack_request_begin(&p->pk, call_register(p, cb, arg, ret_msgid), method);
+	return &p->pk;
+}
+
+/* Remember a call awaiting its response; returns its msgid. */
+static uint32_t
+call_register(struct rpc_peer *p, rpc_reply_cb cb, void *arg, uint32_t *ret_msgid)
+{
+	struct rpc_call *c = xcalloc(1, sizeof *c);
+	c->msgid = p->next_msgid++;
+	if (p->next_msgid == 0)
+		p->next_msgid = 1;
+	c->cb = cb;
+	c->arg = arg;
+	c->next = p->calls;
+	p->calls = c;
+	p->ncalls++;
+	if (ret_msgid)
+		*ret_msgid = c->msgid;
+	return c->msgid;
+}
+
+/* Packer callback for a private buffer: grow by copy-and-wipe. */
+static int
+private_write_cb(void *data, const char *buf, size_t len)
+{
+	struct rpc_private *priv = data;
+	if (priv->len + len > priv->cap) {
+		size_t cap = priv->cap ? priv->cap : 256;
+		while (cap < priv->len + len)
+			cap *= 2;
+		char *n = xmalloc(cap);
+		if (priv->data) {
+			memcpy(n, priv->data, priv->len);
+			explicit_bzero(priv->data, priv->cap);
+			free(priv->data);
+		}
+		priv->data = n;
+		priv->cap = cap;
+	}
+	memcpy(priv->data + priv->len, buf, len);
+	priv->len += len;
+	return 0;
+}
+
+/* Start packing a message that holds a secret. */
+msgpack_packer *
+rpc_private_begin(struct rpc_private *priv)
+{
+	priv->data = NULL;
+	priv->len = priv->cap = 0;
+	msgpack_packer_init(&priv->pk, priv, private_write_cb);
+	return &priv->pk;
+}
+
+/* libevent is done with a private message: wipe it. */
+static void
+private_cleanup(const void *data, size_t len, void *arg)
+{
+	size_t cap = (size_t)(uintptr_t)arg;
+	UNUSED(len);
+	explicit_bzero((void *)(uintptr_t)data, cap);
+	free((void *)(uintptr_t)data);
+}
+
+/* Hand a private message to the peer's output by reference. */
+void
+rpc_private_send(struct rpc_peer *p, struct rpc_private *priv)
+{
+	if (priv->data == NULL)
+		return;
+	if (p->closing || evbuffer_add_reference(bufferevent_get_output(p->bev), priv->data,
+	    priv->len, private_cleanup, (void *)(uintptr_t)priv->cap) < 0)
+		private_cleanup(priv->data, priv->len, (void *)(uintptr_t)priv->cap);
+	priv->data = NULL;
+	priv->len = priv->cap = 0;
+}
+
+/* A call whose request is packed privately. */
+msgpack_packer *
+rpc_call_private(struct rpc_peer *p, const char *method, rpc_reply_cb cb, void *arg,
+    uint32_t *ret_msgid, struct rpc_private *priv)
+{
+	uint32_t msgid = call_register(p, cb, arg, ret_msgid);
+	msgpack_packer *pk = rpc_private_begin(priv);
+	rpc_pack_request_begin(pk, msgid, method);
+	return pk;
+}
+
+/* Unlink and return the pending call with msgid, or NULL. */
+static struct rpc_call *
+call_take(struct rpc_peer *p, uint32_t msgid)
+{
+	for (struct rpc_call **cp = &p->calls; *cp; cp = &(*cp)->next) {
+		if ((*cp)->msgid == msgid) {
+			struct rpc_call *c = *cp;
+			*cp = c->next;
+			p->ncalls--;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* Drop a pending call without calling it back. */
+void
+rpc_call_forget(struct rpc_peer *p, uint32_t msgid)
+{
+	free(call_take(p, msgid));
+}
+
+size_t
+rpc_calls_pending(const struct rpc_peer *p)
+{
+	return p->ncalls;
+}
+
+/* Check the envelope of a decoded message. */
+int
+rpc_msg_parse(const msgpack_object *o, struct rpc_msg *m)
+{
+	memset(m, 0, sizeof *m);
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3)
+		return -1;
+	const msgpack_object *a = o->via.array.ptr;
+	uint32_t n = o->via.array.size;
+	if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return -1;
+	switch (a[0].via.u64) {
+	case RPC_REQUEST:
+		if (n != 4 || a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    a[1].via.u64 > UINT32_MAX || a[2].type != MSGPACK_OBJECT_STR ||
+		    a[2].via.str.size == 0 || a[2].via.str.size > RPC_MAX_METHOD ||
+		    memchr(a[2].via.str.ptr, '\0', a[2].via.str.size) != NULL ||
+		    (a[3].type != MSGPACK_OBJECT_ARRAY && a[3].type != MSGPACK_OBJECT_NIL))
+			return -1;
+		m->type = RPC_REQUEST;
+		m->msgid = (uint32_t)a[1].via.u64;
+		memcpy(m->method, a[2].via.str.ptr, a[2].via.str.size);
+		m->params = &a[3];
+		return 0;
+	case RPC_RESPONSE:
+		if (n != 4 || a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    a[1].via.u64 > UINT32_MAX)
+			return -1;
+		m->type = RPC_RESPONSE;
+		m->msgid = (uint32_t)a[1].via.u64;
+		m->error = &a[2];
+		m->result = &a[3];
+		return 0;
+	case RPC_NOTIFY:
+		if (n != 3 || a[1].type != MSGPACK_OBJECT_STR || a[1].via.str.size == 0 ||
+		    a[1].via.str.size > RPC_MAX_METHOD ||
+		    memchr(a[1].via.str.ptr, '\0', a[1].via.str.size) != NULL ||
+		    (a[2].type != MSGPACK_OBJECT_ARRAY && a[2].type != MSGPACK_OBJECT_NIL))
+			return -1;
+		m->type = RPC_NOTIFY;
+		memcpy(m->method, a[1].via.str.ptr, a[1].via.str.size);
+		m->params = &a[2];
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Decode the len-byte message at the head of in and dispatch it. */
+static void
+peer_dispatch(struct rpc_peer *p, struct evbuffer *in, size_t len)
+{
+	const char *data = (const char *)evbuffer_pullup(in, (ssize_t)len);
+	size_t off = 0;
+	struct rpc_msg m;
+
+	if (data == NULL ||
+	    msgpack_unpack_next(&p->unpacked, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    off != len || rpc_msg_parse(&p->unpacked.data, &m) < 0) {
+		evbuffer_drain(in, len);
+		rpc_peer_close(p, "malformed msgpack-RPC message", false);
+		return;
+	}
+	m.raw_len = len;
+	if (m.type == RPC_RESPONSE) {
+		struct rpc_call *c = call_take(p, m.msgid);
+		if (c == NULL) {
+			evbuffer_drain(in, len);
+			rpc_peer_close(p, "response to an unknown request", false);
+			return;
+		}
+		const msgpack_object *err = m.error->type == MSGPACK_OBJECT_NIL ? NULL : m.error;
+		c->cb(p, err, err ? NULL : m.result, c->arg);
+		free(c);
+	} else if (p->h.msg) {
+		p->h.msg(p, &m, p->arg);
+	}
+	/* requests may carry secrets: leave nothing behind in the buffer */
+	explicit_bzero((void *)(uintptr_t)data, len);
+	evbuffer_drain(in, len);
+}
+
+/* Bytes arrived: take every complete message. */
+static void
+peer_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct rpc_peer *p = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	p->in_read = true;
+	while (!p->closing && !p->paused) {
+		size_t len;
+		int r = mp_scan_evbuffer(&p->scan, in, &len);
+		if (r == MP_MORE)
+			break;
+		if (r < 0) {
+			rpc_peer_close(p, mp_scan_strerror(r), false);
+			break;
+		}
+		mp_scan_reset(&p->scan);
+		if (p->h.raw && p->h.raw(p, in, len, p->arg))
+			continue;
+		peer_dispatch(p, in, len);
+	}
+	p->in_read = false;
+}
+
+/* EOF or socket error. */
+static void
+peer_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct rpc_peer *p = arg;
+	UNUSED(bev);
+	if (p->closing) {
+		/* a flushing close met an error or EOF: finish it now */
+		bufferevent_disable(p->bev, EV_READ | EV_WRITE);
+		peer_schedule_close(p);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		/* deliver complete messages still buffered before closing */
+		if (!p->paused)
+			peer_read_cb(p->bev, p);
+		rpc_peer_close(p, "connection closed by peer", false);
+	} else if (what & BEV_EVENT_ERROR) {
+		char reason[128];
+		snprintf(reason, sizeof reason, "connection error: %s", strerror(errno));
+		rpc_peer_close(p, reason, false);
+	}
+}

@@ -1,0 +1,16 @@
+"""Docs stay true: every method the broker describes is documented."""
+import os
+import re
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_every_method_is_in_protocol_md(client):
+    with open(os.path.join(ROOT, "docs", "protocol.md")) as f:
+        doc = f.read()
+    documented = set(re.findall(r"^### `([a-z_]+)`", doc, re.M))
+    described = {m["name"] for m in client.call("describe")["methods"]}
+    assert described - documented == set(), "undocumented methods"
+    assert documented - described == set(), "documented methods the broker does not have"
+    for n in client.call("describe")["notifications"]:
+        assert "`%s`" % n["name"] in doc

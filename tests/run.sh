@@ -1,0 +1,84 @@
+#!/bin/sh
+# Run every test suite and close with one summary line:
+#   unit tests (cmocka) in the release and ASan+UBSan builds,
+#   the fuzz targets for a bounded time,
+#   the integration suites (pytest) against the sanitizer build,
+# Exit status: non-zero if anything failed.
+set -u
+cd "$(dirname "$0")/.."
+mkdir -p build/test-results
+pass=0
+fail=0
+failed_suites=""
+
+# count "ok"/"fail" from a cmocka run
+unit() {
+	bin=$1
+	out=$("$bin" 2>&1)
+	rc=$?
+	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p')
+	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p')
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+	if [ "$f" -ne 0 ]; then
+		printf '%s\n' "$out"
+		failed_suites="$failed_suites $bin"
+	fi
+	printf '  %-40s %3d passed, %d failed\n' "$bin" "$p" "$f"
+}
+
+echo "== unit tests"
+for b in build/tests/test_* build/asan/tests/test_*; do
+	[ -x "$b" ] && unit "$b"
+done
+
+echo "== fuzz (bounded)"
+if out=$(tests/fuzz/run.sh "${TUSK_FUZZ_SECONDS:-20}"); then
+	n=$(printf '%s\n' "$out" | grep -c '^ok')
+	pass=$((pass + n))
+	printf '%s\n' "$out" | sed 's/^/  /'
+else
+	printf '%s\n' "$out"
+	fail=$((fail + 1))
+	failed_suites="$failed_suites fuzz"
+fi
+
+# pytest suites: counts from the junit report
+pysuite() {
+	name=$1
+	shift
+	xml=build/test-results/$name.xml
+	rm -f "$xml"
+	echo "== $name"
+	/usr/bin/python3 -m pytest -p no:cacheprovider -q -rfE --junitxml="$xml" "$@"
+	counts=$(/usr/bin/python3 - "$xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try:
+    r = ET.parse(sys.argv[1]).getroot()
+except Exception:
+    print("0 1"); sys.exit()
+suites = [r] if r.tag == "testsuite" else list(r)
+t = sum(int(s.get("tests", 0)) for s in suites)
+f = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+sk = sum(int(s.get("skipped", 0)) for s in suites)
+print(t - f - sk, f if t else 1)
+PY
+)
+	p=${counts% *}
+	f=${counts#* }
+	pass=$((pass + p))
+	fail=$((fail + f))
+	[ "$f" -ne 0 ] && failed_suites="$failed_suites $name"
+}
+
+TUSK_BIN=${TUSK_BIN:-build/asan/bin} pysuite integration tests/integration
+
+echo
+[ -n "$failed_suites" ] && echo "failed:$failed_suites"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,285 @@
+/*
+ * cmd-basic.c — tuskctl health, status, log-level, describe, shutdown, logs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "logfile.h"
+#include "msg.h"
+#include "util.h"
+
+/* Integer field of a map, or def. */
+static int64_t
+get_int(const msgpack_object *m, const char *k, int64_t def)
+{
+	const msgpack_object *v = mo_map_get(m, k);
+	int64_t n;
+	return v && mo_int(v, &n) == 0 ? n : def;
+}
+
+/* String field of a map as a new string ("" when absent). */
+static char *
+get_str(const msgpack_object *m, const char *k)
+{
+	const msgpack_object *v = mo_map_get(m, k);
+	return v && v->type == MSGPACK_OBJECT_STR ? mo_strdup(v) : xstrdup("");
+}
+
+static void
+health_result(const msgpack_object *r, void *arg)
+{
+	UNUSED(arg);
+	if (O.json) {
+		print_object(r);
+		return;
+	}
+	char *status = get_str(r, "status"), *version = get_str(r, "version");
+	printf("%s: tuskd %s (pid %lld), up %.1f s; %lld connections, %lld workers, %lld clients, %lld queries\n",
+	    status, version, (long long)get_int(r, "pid", 0),
+	    (double)get_int(r, "uptime_ms", 0) / 1000.0, (long long)get_int(r, "connections", 0),
+	    (long long)get_int(r, "workers", 0), (long long)get_int(r, "clients", 0),
+	    (long long)get_int(r, "queries", 0));
+	free(status);
+	free(version);
+}
+
+int
+cmd_health(int argc, char **argv)
+{
+	UNUSED(argv);
+	if (argc != 1)
+		return EXIT_USAGE;
+	return ctl_call("health_check", params_none, NULL, health_result, NULL, NULL, NULL);
+}
+
+/* status: the app, then the open connections. */
+static void
+status_info(const msgpack_object *r, void *arg)
+{
+	UNUSED(arg);
+	if (O.json) {
+		fputs("{\"app\":", stdout);
+		json_value(stdout, r);
+		return;
+	}
+	char *v = get_str(r, "version"), *plat = get_str(r, "platform");
+	const msgpack_object *paths = mo_map_get(r, "paths");
+	char *sock = get_str(paths, "socket"), *logs = get_str(paths, "logs"), *data = get_str(paths, "data");
+	printf("Tusk %s on %s, broker pid %lld\n", v, plat, (long long)get_int(r, "pid", 0));
+	printf("socket  %s\ndata    %s\nlogs    %s\n", sock, data, logs);
+	free(v);
+	free(plat);
+	free(sock);
+	free(logs);
+	free(data);
+}
+
+static void
+status_conns(const msgpack_object *r, void *arg)
+{
+	UNUSED(arg);
+	if (O.json) {
+		fputs(",\"connections\":", stdout);
+		json_value(stdout, r);
+		fputs("}\n", stdout);
+		return;
+	}
+	if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size == 0) {
+		printf("\nno open connections\n");
+		return;
+	}
+	printf("\n");
+	const char *hdr[] = { "id", "name", "state", "server", "backend", "worker", "tls", "queries" };
+	struct table *t = table_new(hdr, 8);
+	for (uint32_t i = 0; i < r->via.array.size; i++) {
+		const msgpack_object *c = &r->via.array.ptr[i];
+		char **cells = xcalloc(8, sizeof *cells);
+		cells[0] = get_str(c, "connection_id");
+		cells[1] = get_str(c, "name");
+		cells[2] = get_str(c, "state");
+		char *host = get_str(c, "host"), *db = get_str(c, "database");
+		cells[3] = xasprintf("%s:%lld/%s", host, (long long)get_int(c, "port", 0), db);
+		free(host);
+		free(db);
+		int64_t bp = get_int(c, "backend_pid", -1), wp = get_int(c, "worker_pid", -1);
+		cells[4] = bp > 0 ? xasprintf("%lld", (long long)bp) : xstrdup("");
+		cells[5] = wp > 0 ? xasprintf("%lld", (long long)wp) : xstrdup("");
+		const msgpack_object *tls = mo_map_get(c, "tls");
+		cells[6] = tls && tls->type == MSGPACK_OBJECT_BOOLEAN && tls->via.boolean ?
+		    get_str(c, "tls_version") : xstrdup("no");
+		cells[7] = xasprintf("%lld", (long long)get_int(c, "active_queries", 0));
+		table_add(t, cells);
+	}
+	table_print(t, stdout);
+	table_free(t);
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	UNUSED(argv);
+	if (argc != 1)
+		return EXIT_USAGE;
+	int r = ctl_call("get_app_info", params_none, NULL, status_info, NULL, NULL, NULL);
+	if (r != EXIT_OK)
+		return r;
+	return ctl_call("get_active_connections", params_none, NULL, status_conns, NULL, NULL, NULL);
+}
+
+static void
+pack_level(msgpack_packer *pk, void *arg)
+{
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	mp_pack_key(pk, "level");
+	mp_pack_cstr(pk, arg);
+}
+
+static void
+print_result(const msgpack_object *r, void *arg)
+{
+	UNUSED(arg);
+	print_object(r);
+}
+
+int
+cmd_log_level(int argc, char **argv)
+{
+	if (argc > 2)
+		return EXIT_USAGE;
+	if (argc == 2)
+		return ctl_call("set_log_level", pack_level, argv[1], print_result, NULL, NULL, NULL);
+	return ctl_call("get_log_level", params_none, NULL, print_result, NULL, NULL, NULL);
+}
+
+static void
+describe_result(const msgpack_object *r, void *arg)
+{
+	UNUSED(arg);
+	if (O.json) {
+		print_object(r);
+		return;
+	}
+	const msgpack_object *ms = mo_map_get(r, "methods");
+	if (ms == NULL || ms->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	for (uint32_t i = 0; i < ms->via.array.size; i++) {
+		const msgpack_object *m = &ms->via.array.ptr[i];
+		char *name = get_str(m, "name"), *res = get_str(m, "result"), *doc = get_str(m, "doc");
+		printf("%s(", name);
+		const msgpack_object *ps = mo_map_get(m, "params");
+		for (uint32_t j = 0; ps && ps->type == MSGPACK_OBJECT_ARRAY && j < ps->via.array.size; j++) {
+			const msgpack_object *p = &ps->via.array.ptr[j];
+			char *pn = get_str(p, "name"), *pt = get_str(p, "type");
+			const msgpack_object *opt = mo_map_get(p, "optional");
+			printf("%s%s%s: %s", j ? ", " : "", pn,
+			    opt && opt->type == MSGPACK_OBJECT_BOOLEAN && opt->via.boolean ? "?" : "", pt);
+			free(pn);
+			free(pt);
+		}
+		printf(") -> %s\n    %s\n", res, doc);
+		free(name);
+		free(res);
+		free(doc);
+	}
+}
+
+int
+cmd_describe(int argc, char **argv)
+{
+	UNUSED(argv);
+	if (argc != 1)
+		return EXIT_USAGE;
+	return ctl_call("describe", params_none, NULL, describe_result, NULL, NULL, NULL);
+}
+
+static void
+shutdown_result(const msgpack_object *r, void *arg)
+{
+	UNUSED(r);
+	UNUSED(arg);
+	if (O.json)
+		printf("null\n");
+	else
+		printf("broker stopping\n");
+}
+
+int
+cmd_shutdown(int argc, char **argv)
+{
+	UNUSED(argv);
+	if (argc != 1)
+		return EXIT_USAGE;
+	O.no_start = true;
+	return ctl_call("shutdown", params_none, NULL, shutdown_result, NULL, NULL, NULL);
+}
+
+/* logs: where they are, the last lines of today's file, or follow it. */
+static void
+logdir_result(const msgpack_object *r, void *arg)
+{
+	char **out = arg;
+	if (r->type == MSGPACK_OBJECT_STR)
+		*out = mo_strdup(r);
+}
+
+int
+cmd_logs(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "path", no_argument, NULL, 'p' },
+		{ "lines", required_argument, NULL, 'n' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool path_only = false, follow = false;
+	long long lines = 20;
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "pn:f", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p': path_only = true; break;
+		case 'f': follow = true; break;
+		case 'n':
+			if (parse_ll(optarg, 0, 1000000, &lines) < 0)
+				return EXIT_USAGE;
+			break;
+		default: return EXIT_USAGE;
+		}
+	}
+	char *dir = NULL;
+	int r = ctl_call("get_log_directory", params_none, NULL, logdir_result, &dir, NULL, NULL);
+	if (r != EXIT_OK)
+		return r;
+	if (dir == NULL)
+		return EXIT_ERR;
+	char *file = logfile_path(dir, wall_ms());
+	if (path_only || O.json) {
+		if (O.json) {
+			fputs("{\"directory\":", stdout);
+			json_string(stdout, dir, strlen(dir));
+			fputs(",\"today\":", stdout);
+			json_string(stdout, file, strlen(file));
+			fputs("}\n", stdout);
+		} else {
+			printf("%s\n", dir);
+		}
+		free(dir);
+		free(file);
+		return EXIT_OK;
+	}
+	fflush(stdout);
+	char n[24];
+	snprintf(n, sizeof n, "%lld", lines);
+	free(dir);
+	ctl_disconnect();
+	execlp("tail", "tail", "-n", n, follow ? "-F" : file, follow ? file : (char *)NULL, (char *)NULL);
+	fprintf(stderr, "error: cannot run tail: %s\nhint: the log file is %s\n", strerror(errno), file);
+	free(file);
+	return EXIT_ERR;
+}

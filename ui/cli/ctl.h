@@ -1,0 +1,100 @@
+/*
+ * ctl.h — tuskctl, the command-line client of the broker.
+ *
+ * Exit codes scripts can trust: 0 success, 1 an error from the broker (or
+ * reaching it), 2 a usage error. `--json` makes every command print JSON.
+ */
+#ifndef TUSK_CTL_H
+#define TUSK_CTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <msgpack.h>
+
+#include "error.h"
+#include "rpc.h"
+#include "util.h"
+
+#define EXIT_OK 0
+#define EXIT_ERR 1
+#define EXIT_USAGE 2
+
+struct ctl_opts {
+	bool json;
+	bool no_start;
+};
+extern struct ctl_opts O;
+
+/* A command: argv[0] is its name. Returns an exit code. */
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+/* link.c: the broker connection */
+typedef void (*ctl_result_fn)(const msgpack_object *result, void *arg);
+typedef void (*ctl_notify_fn)(const struct rpc_msg *m, void *arg);
+/* Pack the params array of a call. */
+typedef void (*ctl_params_fn)(msgpack_packer *pk, void *arg);
+
+int ctl_connect(void);
+void ctl_disconnect(void);
+/*
+ * Call a method and run the loop until it answers. On success on_result
+ * sees the result; on error the error is printed (or kept, see
+ * ctl_last_error) and 1 is returned. Notifications go to on_notify.
+ */
+int ctl_call(const char *method, ctl_params_fn params, void *params_arg, ctl_result_fn on_result,
+    void *result_arg, ctl_notify_fn on_notify, void *notify_arg);
+/* Like ctl_call, but do not print the error: it is left in ctl_last_error. */
+int ctl_call_quiet(const char *method, ctl_params_fn params, void *params_arg,
+    ctl_result_fn on_result, void *result_arg);
+extern struct tusk_error ctl_last_error;
+/* Send a second request while a call is running (e.g. cancel on ^C). */
+void ctl_send(const char *method, ctl_params_fn params, void *params_arg);
+/* Run a callback on SIGINT while a call runs (NULL: default). */
+void ctl_on_interrupt(void (*fn)(void *), void *arg);
+void ctl_print_error(const struct tusk_error *e);
+/* Params helpers */
+void params_none(msgpack_packer *pk, void *arg);
+
+/* render.c: values and output formats */
+void json_value(FILE *f, const msgpack_object *o);
+void json_string(FILE *f, const char *s, size_t n);
+/* Text of a value for tables and CSV (nil gives null_text). */
+void text_value(struct strbuf *sb, const msgpack_object *o, const char *null_text);
+void csv_field(FILE *f, const char *s, size_t n);
+/* Print a result that is a map or an array of maps, as JSON or aligned. */
+void print_object(const msgpack_object *o);
+
+struct table;
+struct table *table_new(const char *const *headers, int ncols);
+void table_add(struct table *t, char **cells); /* takes the strings */
+void table_print(struct table *t, FILE *f);
+void table_free(struct table *t);
+
+/* Resolve a connection argument (id, id prefix or name; NULL: the only one). */
+char *resolve_connection(const char *arg);
+
+/* Read a secret from the terminal without echo (NULL if no terminal). */
+char *read_secret(const char *prompt);
+/* Read one line from stdin (for --password-stdin). */
+char *read_stdin_line(void);
+
+/* commands */
+int cmd_health(int, char **);
+int cmd_status(int, char **);
+int cmd_log_level(int, char **);
+int cmd_describe(int, char **);
+int cmd_shutdown(int, char **);
+int cmd_logs(int, char **);
+int cmd_connect(int, char **);
+int cmd_disconnect(int, char **);
+int cmd_query(int, char **);
+int cmd_cancel(int, char **);
+int cmd_running(int, char **);
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * link.c — tuskctl's connection to the broker: find the socket, start the
+ * broker when it is not running (as tmux starts its server), and run one
+ * call at a time on a small libevent loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "paths.h"
+#include "proto.h"
+#include "util.h"
+
+extern char **environ;
+
+struct tusk_error ctl_last_error = TUSK_ERROR_INIT;
+
+static struct {
+	struct event_base *base;
+	struct rpc_peer *peer;
+	bool done;
+	bool closed;
+	bool quiet;
+	int status;
+	ctl_result_fn res_fn;
+	void *res_arg;
+	ctl_notify_fn notify_fn;
+	void *notify_arg;
+	void (*int_fn)(void *);
+	void *int_arg;
+	struct event *ev_int;
+	char *close_reason;
+} L;
+
+/* Print an error with its hint to stderr. */
+void
+ctl_print_error(const struct tusk_error *e)
+{
+	fprintf(stderr, "error: %s\n", e->message ? e->message : "unknown error");
+	if (e->detail)
+		fprintf(stderr, "detail: %s\n", e->detail);
+	if (e->code)
+		fprintf(stderr, "code: %s (%s)\n", e->code, terr_kind_name(e->kind));
+	else if (e->kind != TE_NONE)
+		fprintf(stderr, "kind: %s\n", terr_kind_name(e->kind));
+	if (e->position > 0)
+		fprintf(stderr, "position: %lld\n", (long long)e->position);
+	if (e->elapsed_ms >= 0)
+		fprintf(stderr, "elapsed: %lld ms\n", (long long)e->elapsed_ms);
+	if (e->hint)
+		fprintf(stderr, "hint: %s\n", e->hint);
+}
+
+/* An empty params array. */
+void
+params_none(msgpack_packer *pk, void *arg)
+{
+	UNUSED(arg);
+	msgpack_pack_array(pk, 0);
+}
+
+/* Connect to a Unix socket. */
+static int
+connect_unix(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/* Start tuskd (it detaches once its socket is bound). */
+static int
+start_broker(void)
+{
+	char self[PATH_MAX], *path = NULL;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		path = xasprintf("%s/tuskd", dirname(self));
+		if (access(path, X_OK) < 0) {
+			free(path);
+			path = NULL;
+		}
+	}
+	char name[] = "tuskd";
+	char *argv[] = { path ? path : name, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	pid_t pid;
+	int r = path ? posix_spawn(&pid, path, &fa, NULL, argv, environ) :
+	    posix_spawnp(&pid, name, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	free(path);
+	if (r != 0) {
+		errno = r;
+		return -1;
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		errno = ECHILD;
+		return -1;
+	}
+	return 0;
+}
+
+static void link_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg);
+static void link_closed(struct rpc_peer *p, const char *reason, void *arg);
+
+static const struct rpc_handlers link_handlers = {
+	.msg = link_msg,
+	.closed = link_closed,
+};
+
+/* Reach the broker, starting it if needed. */
+int
+ctl_connect(void)
+{
+	struct tusk_paths paths;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	if (paths_resolve(&paths, &e) < 0) {
+		ctl_print_error(&e);
+		terr_clear(&e);
+		return -1;
+	}
+	int fd = connect_unix(paths.sock_path);
+	if (fd < 0 && (errno == ENOENT || errno == ECONNREFUSED) && !O.no_start) {
+		if (start_broker() < 0) {
+			terr_set(&e, TE_CONNECTION, "cannot start the broker (tuskd): %s",
+			    errno == ECHILD ? "it exited with an error (see above)" : strerror(errno));
+			terr_hint(&e, "run `tuskd --foreground` to see why, and check that tuskd is installed beside tuskctl");
+			ctl_print_error(&e);
+			terr_clear(&e);
+			paths_free(&paths);
+			return -1;
+		}
+		for (int i = 0; i < 200 && fd < 0; i++) {
+			fd = connect_unix(paths.sock_path);
+			if (fd < 0) {
+				struct timespec ts = { 0, 10 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	if (fd < 0) {
+		terr_set(&e, TE_CONNECTION, "cannot reach the broker at %s: %s", paths.sock_path,
+		    strerror(errno));
+		terr_hint(&e, O.no_start ? "start it with `tuskd`, or drop --no-start" :
+		    "is TUSK_HOME / XDG_RUNTIME_DIR the same as the broker's?");
+		ctl_print_error(&e);
+		terr_clear(&e);
+		paths_free(&paths);
+		return -1;
+	}
+	paths_free(&paths);
+	L.base = event_base_new();
+	struct mp_limits lim = { BROKER_MAX_MSG, BROKER_MAX_DEPTH, BROKER_MAX_STR };
+	L.peer = rpc_peer_new(L.base, fd, &lim, &link_handlers, NULL);
+	return L.peer ? 0 : -1;
+}
+
+/* Close the link. */
+void
+ctl_disconnect(void)
+{
+	if (L.peer)
+		rpc_peer_free(L.peer);
+	L.peer = NULL;
+	if (L.ev_int)
+		event_free(L.ev_int);
+	L.ev_int = NULL;
+	if (L.base)
+		event_base_free(L.base);
+	L.base = NULL;
+	free(L.close_reason);
+	L.close_reason = NULL;
+	terr_clear(&ctl_last_error);
+}
+
+/* A notification from the broker. */
+static void
+link_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
+{
+	UNUSED(p);
+	UNUSED(arg);
+	if (m->type == RPC_NOTIFY && L.notify_fn)
+		L.notify_fn(m, L.notify_arg);
+}
+
+/* The broker closed the link. */
+static void
+link_closed(struct rpc_peer *p, const char *reason, void *arg)
+{
+	UNUSED(p);
+	UNUSED(arg);
+	L.closed = true;
+	free(L.close_reason);
+	L.close_reason = xstrdup(reason);
+	event_base_loopbreak(L.base);
+}
+
+/* The call's answer. */
+static void
+reply_cb(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res, void *arg)
+{
+	UNUSED(p);
+	UNUSED(arg);
+	L.done = true;
+	if (err == NULL && res == NULL) {
+		terr_set(&ctl_last_error, TE_CONNECTION, "the broker closed the connection before answering");
+		terr_hint(&ctl_last_error, "it may have stopped or crashed; see `tuskctl logs`");
+		L.status = EXIT_ERR;
+	} else if (err) {
+		if (terr_unpack(err, &ctl_last_error) < 0)
+			terr_set(&ctl_last_error, TE_INTERNAL, "the broker sent a malformed error");
+		L.status = EXIT_ERR;
+	} else {
+		L.status = EXIT_OK;
+		if (L.res_fn)
+			L.res_fn(res, L.res_arg);
+	}
+	event_base_loopbreak(L.base);
+}
+
+/* SIGINT during a call. */
+static void
+int_cb(evutil_socket_t sig, short what, void *arg)
+{
+	UNUSED(sig);
+	UNUSED(what);
+	UNUSED(arg);
+	if (L.int_fn) {
+		void (*fn)(void *) = L.int_fn;
+		L.int_fn = NULL; /* a second ^C ends tuskctl */
+		fn(L.int_arg);
+		return;
+	}
+	fprintf(stderr, "interrupted\n");
+	_exit(130);
+}
+
+void
+ctl_on_interrupt(void (*fn)(void *), void *arg)
+{
+	L.int_fn = fn;
+	L.int_arg = arg;
+	if (L.ev_int == NULL && L.base) {
+		L.ev_int = evsignal_new(L.base, SIGINT, int_cb, NULL);
+		evsignal_add(L.ev_int, NULL);
+	}
+}
+
+/* Reply to a fire-and-forget request: nothing to do. */
+static void
+ignore_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res, void *arg)
+{
+	UNUSED(p);
+	UNUSED(res);
+	UNUSED(arg);
+	if (err) {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		if (terr_unpack(err, &e) == 0)
+			ctl_print_error(&e);
+		terr_clear(&e);
+	}
+}
+
+void
+ctl_send(const char *method, ctl_params_fn params, void *params_arg)
+{
+	if (L.peer == NULL || L.closed)
+		return;
+	params(rpc_call(L.peer, method, ignore_reply, NULL, NULL), params_arg);
+}
+
+/* Run one call to completion. */
+static int
+call(const char *method, ctl_params_fn params, void *params_arg, ctl_result_fn on_result,
+    void *result_arg, ctl_notify_fn on_notify, void *notify_arg, bool quiet)
+{
+	if (L.peer == NULL && ctl_connect() < 0)
+		return EXIT_ERR;
+	terr_clear(&ctl_last_error);
+	L.done = false;
+	L.quiet = quiet;
+	L.status = EXIT_ERR;
+	L.res_fn = on_result;
+	L.res_arg = result_arg;
+	L.notify_fn = on_notify;
+	L.notify_arg = notify_arg;
+	params(rpc_call(L.peer, method, reply_cb, NULL, NULL), params_arg ? params_arg : NULL);
+	while (!L.done && !L.closed)
+		if (event_base_loop(L.base, EVLOOP_ONCE) < 0)
+			break;
+	if (!L.done) {
+		terr_set(&ctl_last_error, TE_CONNECTION, "lost the connection to the broker (%s)",
+		    L.close_reason ? L.close_reason : "closed");
+		terr_hint(&ctl_last_error, "it may have stopped or crashed; see `tuskctl logs`");
+		L.status = EXIT_ERR;
+	}
+	L.notify_fn = NULL;
+	if (L.status != EXIT_OK && !quiet)
+		ctl_print_error(&ctl_last_error);
+	return L.status;
+}
+
+int
+ctl_call(const char *method, ctl_params_fn params, void *params_arg, ctl_result_fn on_result,
+    void *result_arg, ctl_notify_fn on_notify, void *notify_arg)
+{
+	return call(method, params, params_arg, on_result, result_arg, on_notify, notify_arg, false);
+}
+
+int
+ctl_call_quiet(const char *method, ctl_params_fn params, void *params_arg,
+    ctl_result_fn on_result, void *result_arg)
+{
+	return call(method, params, params_arg, on_result, result_arg, NULL, NULL, true);
+}

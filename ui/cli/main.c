@@ -1,0 +1,100 @@
+/*
+ * main.c — tuskctl: global options and the table of commands.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "util.h"
+
+struct ctl_opts O;
+
+static const struct cmd cmds[] = {
+	{ "health", cmd_health, "health", "is the broker alive (starts it if needed)" },
+	{ "status", cmd_status, "status", "the broker, its paths, and the open connections" },
+	{ "connect", cmd_connect,
+	    "connect [URI] [-h HOST] [-p PORT] [-U USER] [-d DB] [-n NAME] [--ssl-mode M] [--ssl-ca FILE]\n"
+	    "          [--ssl-cert FILE --ssl-key FILE] [--read-only] [--statement-timeout MS]\n"
+	    "          [--password-stdin | --no-password]",
+	    "open a connection (password from stdin, PGPASSWORD, or a prompt)" },
+	{ "disconnect", cmd_disconnect, "disconnect [CONN]", "close a connection" },
+	{ "query", cmd_query,
+	    "query [-c CONN] [-f table|csv|json] [--max-rows N] [--timeout MS] [--query-id ID]\n"
+	    "          [--null TEXT] [--no-header] SQL|-",
+	    "run SQL and stream the rows (^C cancels it on the server)" },
+	{ "cancel", cmd_cancel, "cancel QUERY_ID", "cancel a running query" },
+	{ "running", cmd_running, "running [-c CONN]", "queries queued or running" },
+	{ "log-level", cmd_log_level, "log-level [error|warn|info|debug|trace]",
+	    "show or change the log level at run time" },
+	{ "logs", cmd_logs, "logs [--path] [-n LINES] [-f]", "the log directory, today's last lines, or follow them" },
+	{ "describe", cmd_describe, "describe", "every method the broker speaks" },
+	{ "shutdown", cmd_shutdown, "shutdown", "stop the broker (connections are closed)" },
+};
+
+/* Help text. */
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: tuskctl [--json] [--no-start] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < nitems(cmds); i++)
+		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "\nCONN is a connection id, a unique id prefix, or a name; it may be left out when\n"
+		   "only one connection is open. Exit status: 0 ok, 1 error, 2 usage.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "no-start", no_argument, NULL, 'S' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	log_init("tuskctl");
+	signal(SIGPIPE, SIG_IGN);
+	/* global options stop at the command name */
+	while ((ch = getopt_long(argc, argv, "+jSVH", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j': O.json = true; break;
+		case 'S': O.no_start = true; break;
+		case 'V':
+			printf("tuskctl %s\n", TUSK_VERSION);
+			return EXIT_OK;
+		case 'H':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *name = argv[optind];
+	if (strcmp(name, "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < nitems(cmds); i++) {
+		if (strcmp(cmds[i].name, name) != 0)
+			continue;
+		int r = cmds[i].fn(argc - optind, argv + optind);
+		if (r == EXIT_USAGE)
+			fprintf(stderr, "usage: tuskctl %s\n", cmds[i].usage);
+		fflush(stdout);
+		ctl_disconnect();
+		return r;
+	}
+	fprintf(stderr, "tuskctl: unknown command '%s'\n", name);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,246 @@
+/*
+ * main.c — tusk-worker: the process the broker spawns for one connection.
+ *
+ * It finds its socketpair end on fd 3 and nothing else open, locks itself
+ * down before reading any order (sandbox-linux.c), then serves the broker's
+ * requests: connect, query, cancel, ping, close. It logs by sending records
+ * to the broker. It ends when told to close, on SIGTERM, or when the broker
+ * goes away (EOF on the socket, or the parent-death signal).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "msg.h"
+#include "proto.h"
+#include "sandbox.h"
+#include "util.h"
+#include "worker.h"
+
+struct wk W;
+
+#define OUT_LOW (256u * 1024)
+
+/* Log records travel to the broker; stderr until the link is up. */
+static void
+worker_log_sink(int level, const char *tag, const char *msg, void *arg)
+{
+	UNUSED(arg);
+	if (W.peer == NULL || rpc_peer_closing(W.peer)) {
+		log_sink_stderr(level, tag, msg, NULL);
+		return;
+	}
+	msgpack_packer *pk = rpc_peer_packer(W.peer);
+	rpc_pack_notify_begin(pk, W_LOG);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 2);
+	mp_pack_key(pk, "level");
+	msgpack_pack_int(pk, level);
+	mp_pack_key(pk, "message");
+	mp_pack_cstr(pk, msg);
+}
+
+/* Begin a success reply. */
+msgpack_packer *
+wk_reply_begin(uint32_t msgid)
+{
+	msgpack_packer *pk = rpc_peer_packer(W.peer);
+	rpc_pack_reply_begin(pk, msgid);
+	return pk;
+}
+
+/* Reply with an error. */
+void
+wk_reply_error(uint32_t msgid, const struct tusk_error *e)
+{
+	rpc_pack_reply_error(rpc_peer_packer(W.peer), msgid, e);
+}
+
+/* Exit once the output is flushed (or at once if the broker is gone). */
+void
+wk_exit(int status)
+{
+	W.exit_status = status;
+	W.closing = true;
+	if (W.peer && !rpc_peer_closing(W.peer))
+		rpc_peer_close(W.peer, "worker exiting", true);
+	else
+		event_base_loopexit(W.base, NULL);
+}
+
+/* A request from the broker. */
+static void
+broker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
+{
+	UNUSED(arg);
+	const msgpack_object *params = m->params && m->params->type == MSGPACK_OBJECT_ARRAY &&
+	    m->params->via.array.size == 1 ? &m->params->via.array.ptr[0] : NULL;
+
+	if (m->type == RPC_NOTIFY) {
+		if (strcmp(m->method, W_SET_LOG) == 0) {
+			const msgpack_object *lv = mo_map_get(params, "level");
+			int64_t level;
+			if (lv && mo_int(lv, &level) == 0)
+				log_set_level((int)level);
+		}
+		return;
+	}
+	if (W.closing)
+		return;
+	if (strcmp(m->method, W_PING) == 0) {
+		msgpack_pack_map(wk_reply_begin(m->msgid), 0);
+	} else if (strcmp(m->method, W_CONNECT) == 0) {
+		pg_connect(m->msgid, params);
+	} else if (strcmp(m->method, W_QUERY) == 0) {
+		pg_query(m->msgid, params);
+	} else if (strcmp(m->method, W_CANCEL) == 0) {
+		pg_cancel(m->msgid, params);
+	} else if (strcmp(m->method, W_CLOSE) == 0) {
+		log_debug("closing on the broker's order");
+		pg_shutdown();
+		msgpack_pack_nil(wk_reply_begin(m->msgid));
+		wk_exit(0);
+	} else {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		terr_set(&e, TE_INTERNAL, "worker: unknown order '%s'", m->method);
+		wk_reply_error(m->msgid, &e);
+		terr_clear(&e);
+	}
+	UNUSED(p);
+}
+
+/* The broker closed the link (or we did, to exit). */
+static void
+broker_closed(struct rpc_peer *p, const char *reason, void *arg)
+{
+	UNUSED(arg);
+	rpc_peer_free(p);
+	W.peer = NULL;
+	if (!W.closing) {
+		/* the broker is gone: end the session properly, then leave */
+		pg_shutdown();
+		W.exit_status = TUSK_EXIT_PARENT;
+		(void)reason;
+	}
+	event_base_loopexit(W.base, NULL);
+}
+
+/* Our output to the broker drained: the server may be read again. */
+static void
+broker_drained(struct rpc_peer *p, void *arg)
+{
+	UNUSED(p);
+	UNUSED(arg);
+	pg_output_drained();
+}
+
+static const struct rpc_handlers broker_handlers = {
+	.msg = broker_msg,
+	.closed = broker_closed,
+	.drained = broker_drained,
+};
+
+/* SIGTERM / SIGINT: finish like a close order. */
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	UNUSED(what);
+	UNUSED(arg);
+	log_debug("signal %d: closing", (int)sig);
+	pg_shutdown();
+	wk_exit(0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "parent", required_argument, NULL, 'p' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "sandbox-selftest", no_argument, NULL, 'S' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long long v;
+	int ch;
+	bool selftest = false;
+
+	while ((ch = getopt_long(argc, argv, "p:l:SV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			if (parse_ll(optarg, 1, INT32_MAX, &v) == 0)
+				W.parent = (pid_t)v;
+			break;
+		case 'l':
+			if (parse_ll(optarg, TLOG_ERROR, TLOG_TRACE, &v) == 0)
+				log_set_level((int)v);
+			break;
+		case 'S':
+			selftest = true;
+			break;
+		case 'V':
+			printf("tusk-worker %s\n", TUSK_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "usage: tusk-worker --parent PID [--log-level N] | --sandbox-selftest\n");
+			return 2;
+		}
+	}
+	if (selftest)
+		return sandbox_selftest(argc - optind, argv + optind);
+
+	char tag[32];
+	snprintf(tag, sizeof tag, "worker[%d]", (int)getpid());
+	log_init(tag);
+	xalloc_exit_status = TUSK_EXIT_OOM;
+
+	/* die with the broker; if it already died, go now */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (W.parent > 0 && getppid() != W.parent)
+		return TUSK_EXIT_PARENT;
+	close_from(WORKER_FD + 1);
+
+	struct tusk_error e = TUSK_ERROR_INIT;
+	if (sandbox_base(&e) < 0) {
+		fprintf(stderr, "tusk-worker: %s\n", e.message);
+		return TUSK_EXIT_SANDBOX;
+	}
+
+	W.base = event_base_new();
+	if (W.base == NULL)
+		return TUSK_EXIT_OOM;
+	struct mp_limits lim = { BROKER_MAX_MSG, BROKER_MAX_DEPTH, BROKER_MAX_STR };
+	W.peer = rpc_peer_new(W.base, WORKER_FD, &lim, &broker_handlers, NULL);
+	if (W.peer == NULL)
+		return TUSK_EXIT_PARENT;
+	rpc_peer_watch_output(W.peer, OUT_LOW);
+	log_set_sink(worker_log_sink, NULL);
+	sandbox_log_applied();
+
+	struct event *ev_term = evsignal_new(W.base, SIGTERM, signal_cb, NULL);
+	struct event *ev_int = evsignal_new(W.base, SIGINT, signal_cb, NULL);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pg_init();
+	event_base_dispatch(W.base);
+
+	pg_shutdown();
+	event_free(ev_term);
+	event_free(ev_int);
+	if (W.peer)
+		rpc_peer_free(W.peer);
+	event_base_free(W.base);
+	libevent_global_shutdown();
+	return W.exit_status;
+}

@@ -1,0 +1,1308 @@
+/*
+ * pg.c — the worker's PostgreSQL session: connect, run, stream, cancel.
+ *
+ * Connect: PQconnectStartParams with explicit parameters only (no service
+ * file, no ~/.pgpass, no ~/.postgresql defaults), driven by PQconnectPoll
+ * on the loop, with our own timeout (libpq's connect_timeout only applies
+ * to blocking connects). Failures are classified so the user gets a hint
+ * that tells unknown host, refused, timeout, wrong password, missing
+ * database or role, and TLS problems apart.
+ *
+ * Query: PQsendQuery + single-row mode. Each row is encoded once, straight
+ * into a reused buffer; at ~64 KiB the batch is framed as a complete
+ * query_rows notification the broker forwards as bytes. With max_rows the
+ * rows go into the final response instead. When the broker's side of the
+ * socketpair backs up, we stop reading the server (TCP pushes back).
+ *
+ * Cancel: PQcancel from the loop (blocking ~12 ms). The error that follows
+ * is reported as QueryCancelled or QueryTimeout depending on who asked.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "log.h"
+#include "msg.h"
+#include "proto.h"
+#include "sandbox.h"
+#include "util.h"
+#include "worker.h"
+
+/* Built-in type OIDs (stable across PostgreSQL versions). */
+#define BOOLOID 16
+#define BYTEAOID 17
+#define INT8OID 20
+#define INT2OID 21
+#define INT4OID 23
+#define OIDOID 26
+#define FLOAT4OID 700
+#define FLOAT8OID 701
+
+#define OUT_HIGH (1024u * 1024)		/* stop reading the server above this */
+#define ROW_MAX (56u * 1024 * 1024)	/* one encoded row, at most */
+#define RESULT_MAX (48u * 1024 * 1024)	/* rows kept for a max_rows answer */
+#define NO_FILE "/nonexistent/tusk-no-file"
+
+enum pg_state { PG_NONE, PG_CONNECTING, PG_READY, PG_DEAD };
+enum cancel_by { CANCEL_NONE, CANCEL_USER, CANCEL_TIMEOUT, CANCEL_CLOSE };
+
+/* A growable buffer rows are encoded into (reused across batches). */
+struct obuf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+struct pgq {
+	char *id;
+	uint32_t msgid;
+	bool internal;	      /* the type-name load, not a user's query */
+	int64_t max_rows;     /* -1: stream */
+	int64_t timeout_ms;
+	int64_t started_us;
+	uint64_t row_count;   /* all rows, every result set */
+	uint64_t kept_rows;   /* rows in `rows` for a max_rows answer */
+	uint32_t batch_rows;
+	int result_index;     /* result sets begun */
+	bool in_rows;	      /* columns of the current result are sent */
+	bool truncated;
+	bool copy_out;
+	char *command_tag;
+	char *rows_affected;
+	struct tusk_error err;
+	enum cancel_by cancel;
+	struct event *ev_timeout;
+	int ncols;
+	Oid *types;
+	struct obuf cols;     /* the current result's columns, encoded */
+	struct obuf rows;     /* the batch, or the kept rows */
+};
+
+struct typename {
+	Oid oid;
+	char *name;
+};
+
+static struct {
+	PGconn *conn;
+	PGcancel *cancel;
+	enum pg_state state;
+	struct event *ev;
+	int ev_fd;
+	short ev_what;
+	uint32_t connect_msgid;
+	struct event *ev_connect_timeout;
+	int64_t connect_started_us;
+	int connect_timeout_s;
+	bool want_version;
+	struct tusk_config cfg;
+	struct pgq *q;
+	/* a user query that waits while the type names load */
+	uint32_t pending_msgid;
+	char *pending_id, *pending_sql;
+	int64_t pending_max_rows, pending_timeout_ms;
+	bool paused;
+	bool types_stale;
+	struct typename *types;
+	size_t ntypes;
+	msgpack_packer pk; /* writes into an obuf */
+} S;
+
+static void pg_event(evutil_socket_t fd, short what, void *arg);
+static void process_results(void);
+static void query_finish(void);
+static void start_types_load(void);
+static void notice_receiver(void *arg, const PGresult *res);
+static int start_user_query(uint32_t msgid, char *id, char *sql, int64_t max_rows,
+    int64_t timeout_ms);
+
+/* --- small buffers -------------------------------------------------------- */
+
+/* Packer callback into an obuf. */
+static int
+obuf_write(void *data, const char *buf, size_t len)
+{
+	struct obuf *b = data;
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 64 * 1024;
+		while (cap < b->len + len)
+			cap *= 2;
+		b->data = xrealloc(b->data, cap);
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, buf, len);
+	b->len += len;
+	return 0;
+}
+
+static void
+obuf_free(struct obuf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof *b);
+}
+
+/* A packer appending to b. */
+static msgpack_packer *
+pk_on(struct obuf *b)
+{
+	msgpack_packer_init(&S.pk, b, obuf_write);
+	return &S.pk;
+}
+
+/* array32 header: a count filled in before the bytes are sent. */
+static void
+pack_array32(struct evbuffer *out, uint32_t n)
+{
+	uint8_t h[5] = { 0xdd, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
+	evbuffer_add(out, h, sizeof h);
+}
+
+/* --- type names ------------------------------------------------------------ */
+
+static int
+type_cmp(const void *a, const void *b)
+{
+	Oid x = ((const struct typename *)a)->oid, y = ((const struct typename *)b)->oid;
+	return x < y ? -1 : x > y;
+}
+
+/* The name of a type OID (or its number when the type is new to us). */
+static const char *
+type_name(Oid oid, char *buf, size_t len)
+{
+	struct typename key = { oid, NULL };
+	struct typename *t = S.ntypes ? bsearch(&key, S.types, S.ntypes, sizeof *S.types, type_cmp) : NULL;
+	if (t)
+		return t->name;
+	if (S.ntypes)
+		S.types_stale = true;
+	snprintf(buf, len, "oid:%u", oid);
+	return buf;
+}
+
+static void
+types_free(void)
+{
+	for (size_t i = 0; i < S.ntypes; i++)
+		free(S.types[i].name);
+	free(S.types);
+	S.types = NULL;
+	S.ntypes = 0;
+}
+
+/* --- socket watching ------------------------------------------------------ */
+
+/* Watch the server socket for what (EV_READ / EV_WRITE), or nothing. */
+static void
+pg_watch(short what)
+{
+	int fd = S.conn ? PQsocket(S.conn) : -1;
+	if (S.ev && (fd != S.ev_fd || what != S.ev_what || what == 0)) {
+		event_free(S.ev);
+		S.ev = NULL;
+	}
+	S.ev_fd = fd;
+	S.ev_what = what;
+	if (fd < 0 || what == 0 || S.ev)
+		return;
+	S.ev = event_new(W.base, fd, what | EV_PERSIST, pg_event, NULL);
+	event_add(S.ev, NULL);
+}
+
+/* Read interest, plus write while libpq has unsent bytes. */
+static void
+pg_watch_query(void)
+{
+	if (S.paused) {
+		pg_watch(0);
+		return;
+	}
+	int f = PQflush(S.conn);
+	pg_watch(f == 1 ? EV_READ | EV_WRITE : EV_READ);
+}
+
+/* --- errors ------------------------------------------------------------------ */
+
+/* Strip libpq's "connection to server at ... failed: " and trailing newlines. */
+static char *
+clean_message(const char *msg)
+{
+	const char *p = msg ? msg : "unknown error";
+	const char *f = strstr(p, " failed: ");
+	if (f && strncmp(p, "connection to server", 20) == 0)
+		p = f + 9;
+	if (strncmp(p, "FATAL:  ", 8) == 0)
+		p += 8;
+	char *s = xstrdup(p);
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+	/* several attempts (IPv6, IPv4) repeat themselves: keep the last */
+	char *nl = strrchr(s, '\n');
+	if (nl && strstr(s, "connection to server")) {
+		char *last = clean_message(nl + 1);
+		free(s);
+		return last;
+	}
+	return s;
+}
+
+/* Turn a failed connect into an error with a hint that names the case. */
+static void
+connect_error(struct tusk_error *e, const char *raw, int64_t elapsed_ms)
+{
+	const struct tusk_config *c = &S.cfg;
+	char *msg = clean_message(raw);
+	terr_set(e, TE_CONNECTION, "%s", msg);
+	if (strstr(msg, "password authentication failed")) {
+		e->kind = TE_CREDENTIAL;
+		terr_code(e, "28P01");
+		terr_hint(e, "the server rejected the password for role \"%s\"; check it and try again",
+		    c->username);
+	} else if (strstr(msg, "no password supplied") || strstr(msg, "password is required")) {
+		e->kind = TE_CREDENTIAL;
+		terr_set(e, TE_CREDENTIAL, "the server asks for a password for role \"%s\"", c->username);
+		terr_code(e, "28P01");
+		terr_hint(e, "send the password with connect (it is never stored in the connection)");
+	} else if (strstr(msg, "does not exist") && strstr(msg, "database")) {
+		terr_code(e, "3D000");
+		terr_hint(e, "database \"%s\" does not exist on %s:%d; check the name, or create it",
+		    c->database, c->host, c->port);
+	} else if (strstr(msg, "role") && strstr(msg, "does not exist")) {
+		terr_code(e, "28000");
+		terr_hint(e, "role \"%s\" does not exist on the server; check the user name", c->username);
+	} else if (strstr(msg, "could not translate host name") || strstr(msg, "Name or service not known") ||
+	    strstr(msg, "unknown host")) {
+		terr_hint(e, "the host name \"%s\" could not be resolved; check its spelling and your DNS",
+		    c->host);
+	} else if (strstr(msg, "Connection refused")) {
+		terr_hint(e, "nothing accepts connections on %s port %d; is PostgreSQL running there, and listening on that address and port?",
+		    c->host, c->port);
+	} else if (strstr(msg, "No route to host") || strstr(msg, "Network is unreachable") ||
+	    strstr(msg, "Host is unreachable")) {
+		terr_hint(e, "%s cannot be reached from this machine; check the network, VPN or firewall",
+		    c->host);
+	} else if (strstr(msg, "timeout expired") || strstr(msg, "timed out")) {
+		e->elapsed_ms = elapsed_ms;
+		terr_hint(e, "no answer from %s:%d within %d s; the server may be down, or a firewall drops the packets",
+		    c->host, c->port, S.connect_timeout_s);
+	} else if (strstr(msg, "server does not support SSL")) {
+		terr_hint(e, "the server has no TLS; use ssl_mode prefer or disable to connect without encryption");
+	} else if (strstr(msg, "no pg_hba.conf entry") && strstr(msg, "no encryption")) {
+		terr_hint(e, "the server requires TLS for this connection; use ssl_mode require (or verify-ca/verify-full with its CA)");
+	} else if (strstr(msg, "no pg_hba.conf entry")) {
+		terr_hint(e, "the server's pg_hba.conf has no rule admitting this user, database and address; ask its administrator");
+	} else if (strstr(msg, "certificate verify failed")) {
+		terr_hint(e, "the server's certificate is not signed by the CA in ssl_ca_cert (%s); give the right CA file",
+		    c->ssl_ca_cert ? c->ssl_ca_cert : "none");
+	} else if (strstr(msg, "does not match host name")) {
+		terr_hint(e, "the certificate names another host than \"%s\"; connect by a name the certificate lists, or use verify-ca",
+		    c->host);
+	} else if (strstr(msg, "root certificate file")) {
+		terr_hint(e, "give the CA certificate in ssl_ca_cert");
+	} else if (strstr(msg, "the database system is starting up") ||
+	    strstr(msg, "the database system is shutting down")) {
+		terr_hint(e, "the server is not accepting connections right now; try again shortly");
+	} else if (strstr(msg, "too many clients") || strstr(msg, "remaining connection slots")) {
+		terr_code(e, "53300");
+		terr_hint(e, "the server has no free connection slots; close other sessions or raise max_connections");
+	}
+	free(msg);
+}
+
+/* A server error (a PGresult) into a tusk_error. */
+static void
+result_error(struct tusk_error *e, const PGresult *res)
+{
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+	const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+	if (primary == NULL) {
+		char *m = clean_message(PQresultErrorMessage(res));
+		terr_set(e, TE_DATABASE, "%s", m);
+		free(m);
+	} else {
+		terr_set(e, TE_DATABASE, "%s", primary);
+	}
+	if (code)
+		terr_code(e, code);
+	if (detail)
+		terr_detail(e, "%s", detail);
+	if (hint) {
+		terr_hint(e, "%s", hint);
+	} else if (code) {
+		if (strcmp(code, "42601") == 0 && pos)
+			terr_hint(e, "check the SQL at character %s", pos);
+		else if (strcmp(code, "42P01") == 0)
+			terr_hint(e, "check the table's name and schema (search_path)");
+		else if (strcmp(code, "42703") == 0)
+			terr_hint(e, "check the column's name; quote names with capitals");
+		else if (strcmp(code, "25006") == 0)
+			terr_hint(e, "this connection is read-only");
+		else if (strcmp(code, "25P02") == 0)
+			terr_hint(e, "an earlier statement failed: ROLLBACK the transaction to go on");
+		else if (strcmp(code, "40001") == 0 || strcmp(code, "40P01") == 0)
+			terr_hint(e, "the transaction conflicted with another one; run it again");
+		else if (strcmp(code, "42501") == 0)
+			terr_hint(e, "the role lacks the privilege; ask for a GRANT");
+	}
+	long long p;
+	if (pos && parse_ll(pos, 1, INT32_MAX, &p) == 0)
+		e->position = p;
+	if (code && strcmp(code, "57014") == 0) {
+		int64_t elapsed = S.q ? (mono_us() - S.q->started_us) / 1000 : -1;
+		enum cancel_by by = S.q ? S.q->cancel : CANCEL_NONE;
+		if (by == CANCEL_USER || by == CANCEL_CLOSE) {
+			e->kind = TE_QUERY_CANCELLED;
+		} else if (by == CANCEL_TIMEOUT || (primary && strstr(primary, "statement timeout"))) {
+			e->kind = TE_QUERY_TIMEOUT;
+			e->elapsed_ms = elapsed;
+			free(e->message);
+			e->message = xasprintf("the query ran longer than its timeout (%lld ms)",
+			    (long long)elapsed);
+			terr_hint(e, by == CANCEL_TIMEOUT ?
+			    "raise timeout_ms, or make the query faster" :
+			    "raise the connection's statement_timeout_ms, or make the query faster");
+		}
+	}
+}
+
+/* --- connecting ------------------------------------------------------------ */
+
+static void
+connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	UNUSED(fd);
+	UNUSED(what);
+	UNUSED(arg);
+	if (S.state != PG_CONNECTING)
+		return;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	int64_t ms = (mono_us() - S.connect_started_us) / 1000;
+	connect_error(&e, "timeout expired", ms);
+	free(e.message);
+	e.message = xasprintf("connection to %s:%d timed out after %lld ms", S.cfg.host, S.cfg.port,
+	    (long long)ms);
+	wk_reply_error(S.connect_msgid, &e);
+	terr_clear(&e);
+	pg_watch(0);
+	PQfinish(S.conn);
+	S.conn = NULL;
+	S.state = PG_DEAD;
+	wk_exit(0);
+}
+
+/* Connected: report who we talk to, then load type names. */
+static void
+connect_done(void)
+{
+	PQsetnonblocking(S.conn, 1);
+	PQsetNoticeReceiver(S.conn, notice_receiver, NULL);
+	S.cancel = PQgetCancel(S.conn);
+	S.state = PG_READY;
+	evtimer_del(S.ev_connect_timeout);
+	const char *ver = PQparameterStatus(S.conn, "server_version");
+	const char *proto = PQsslInUse(S.conn) ? PQsslAttribute(S.conn, "protocol") : NULL;
+	const char *cipher = PQsslInUse(S.conn) ? PQsslAttribute(S.conn, "cipher") : NULL;
+	msgpack_packer *pk = wk_reply_begin(S.connect_msgid);
+	msgpack_pack_map(pk, 5);
+	mp_pack_key(pk, "backend_pid");
+	msgpack_pack_int(pk, PQbackendPID(S.conn));
+	mp_pack_key(pk, "server_version");
+	mp_pack_cstr(pk, ver);
+	mp_pack_key(pk, "tls");
+	if (PQsslInUse(S.conn))
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	mp_pack_key(pk, "tls_version");
+	mp_pack_cstr(pk, proto);
+	mp_pack_key(pk, "tls_cipher");
+	mp_pack_cstr(pk, cipher);
+	log_debug("connected: backend %d, server %s%s%s", PQbackendPID(S.conn), ver ? ver : "?",
+	    proto ? ", " : "", proto ? proto : "");
+	start_types_load();
+}
+
+/* Drive PQconnectPoll. */
+static void
+connect_step(void)
+{
+	switch (PQconnectPoll(S.conn)) {
+	case PGRES_POLLING_READING:
+		pg_watch(EV_READ);
+		break;
+	case PGRES_POLLING_WRITING:
+		pg_watch(EV_WRITE);
+		break;
+	case PGRES_POLLING_OK:
+		pg_watch(0);
+		connect_done();
+		break;
+	case PGRES_POLLING_FAILED:
+	default: {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		connect_error(&e, PQerrorMessage(S.conn), (mono_us() - S.connect_started_us) / 1000);
+		log_debug("connect failed: %s", e.message);
+		wk_reply_error(S.connect_msgid, &e);
+		terr_clear(&e);
+		pg_watch(0);
+		PQfinish(S.conn);
+		S.conn = NULL;
+		S.state = PG_DEAD;
+		evtimer_del(S.ev_connect_timeout);
+		wk_exit(0);
+		break;
+	}
+	}
+}
+
+/* Build the server options string: timeouts and read-only sessions. */
+static char *
+session_options(const struct tusk_config *c)
+{
+	struct strbuf sb;
+	sb_init(&sb);
+	sb_adds(&sb, "-c bytea_output=hex");
+	if (c->statement_timeout_ms > 0)
+		sb_addf(&sb, " -c statement_timeout=%lld", (long long)c->statement_timeout_ms);
+	if (c->read_only)
+		sb_adds(&sb, " -c default_transaction_read_only=on");
+	return sb_detach(&sb);
+}
+
+void
+pg_connect(uint32_t msgid, const msgpack_object *params)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	if (S.state != PG_NONE) {
+		terr_set(&e, TE_INTERNAL, "worker: already connected");
+		wk_reply_error(msgid, &e);
+		terr_clear(&e);
+		return;
+	}
+	const msgpack_object *cfgo = mo_map_get(params, "config");
+	if (cfgo == NULL || config_parse(cfgo, &S.cfg, &e) < 0) {
+		if (!terr_isset(&e))
+			terr_set(&e, TE_INTERNAL, "worker: connect without a config");
+		wk_reply_error(msgid, &e);
+		terr_clear(&e);
+		wk_exit(0);
+		return;
+	}
+	if (S.cfg.ssh) {
+		terr_set(&e, TE_CONNECTION, "SSH tunnels are not available in this build of Tusk");
+		terr_hint(&e, "connect directly, or use a build with SSH tunnel support");
+		wk_reply_error(msgid, &e);
+		terr_clear(&e);
+		wk_exit(0);
+		return;
+	}
+	const msgpack_object *pw = mo_map_get(params, "password");
+	char *password = pw && pw->type == MSGPACK_OBJECT_STR ? mo_strdup(pw) : NULL;
+	const msgpack_object *to = mo_map_get(params, "connect_timeout_s");
+	int64_t tos = 10;
+	if (to)
+		mo_int(to, &tos);
+	S.connect_timeout_s = (int)MAX(1, MIN(tos, 3600));
+
+	if (sandbox_connection(&S.cfg, &e) < 0) {
+		wk_reply_error(msgid, &e);
+		terr_clear(&e);
+		secret_free(password);
+		wk_exit(TUSK_EXIT_SANDBOX);
+		return;
+	}
+
+	char port[8];
+	snprintf(port, sizeof port, "%d", S.cfg.port);
+	char *options = session_options(&S.cfg);
+	const char *kw[24], *val[24];
+	int n = 0;
+#define KV(k, v) do { kw[n] = (k); val[n] = (v); n++; } while (0)
+	KV("host", S.cfg.host);
+	KV("port", port);
+	KV("dbname", S.cfg.database);
+	KV("user", S.cfg.username);
+	if (password)
+		KV("password", password);
+	KV("passfile", NO_FILE);
+	KV("sslmode", S.cfg.ssl_mode);
+	KV("sslrootcert", S.cfg.ssl_ca_cert ? S.cfg.ssl_ca_cert : NO_FILE);
+	KV("sslcert", S.cfg.ssl_client_cert ? S.cfg.ssl_client_cert : NO_FILE);
+	KV("sslkey", S.cfg.ssl_client_key ? S.cfg.ssl_client_key : NO_FILE);
+	KV("sslcrl", NO_FILE);
+	KV("gssencmode", "disable");
+	KV("application_name", "tusk");
+	KV("client_encoding", "UTF8");
+	KV("options", options);
+	KV(NULL, NULL);
+#undef KV
+	S.connect_msgid = msgid;
+	S.connect_started_us = mono_us();
+	S.state = PG_CONNECTING;
+	S.conn = PQconnectStartParams(kw, val, 0);
+	secret_free(password);
+	free(options);
+	if (S.conn == NULL) {
+		terr_set(&e, TE_INTERNAL, "libpq could not allocate a connection");
+		wk_reply_error(msgid, &e);
+		terr_clear(&e);
+		wk_exit(TUSK_EXIT_OOM);
+		return;
+	}
+	S.ev_connect_timeout = evtimer_new(W.base, connect_timeout_cb, NULL);
+	struct timeval tv = { S.connect_timeout_s, 0 };
+	evtimer_add(S.ev_connect_timeout, &tv);
+	if (PQstatus(S.conn) == CONNECTION_BAD) {
+		connect_step(); /* reports the failure */
+		return;
+	}
+	connect_step();
+}
+
+/* --- queries ------------------------------------------------------------------- */
+
+/* Notices (RAISE NOTICE, warnings) go to the broker with the query's id. */
+static void
+notice_receiver(void *arg, const PGresult *res)
+{
+	UNUSED(arg);
+	if (W.peer == NULL || rpc_peer_closing(W.peer))
+		return;
+	msgpack_packer *pk = rpc_peer_packer(W.peer);
+	rpc_pack_notify_begin(pk, N_QUERY_NOTICE);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 6);
+	mp_pack_key(pk, "query_id"); /* first: the broker routes on it */
+	mp_pack_cstr(pk, S.q && !S.q->internal ? S.q->id : NULL);
+	mp_pack_key(pk, "severity");
+	mp_pack_cstr(pk, PQresultErrorField(res, PG_DIAG_SEVERITY));
+	mp_pack_key(pk, "message");
+	mp_pack_cstr(pk, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+	mp_pack_key(pk, "code");
+	mp_pack_cstr(pk, PQresultErrorField(res, PG_DIAG_SQLSTATE));
+	mp_pack_key(pk, "detail");
+	mp_pack_cstr(pk, PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+	mp_pack_key(pk, "hint");
+	mp_pack_cstr(pk, PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
+}
+
+/* Send the kept batch as one query_rows notification. */
+static void
+batch_flush(struct pgq *q)
+{
+	if (q->batch_rows == 0 || q->max_rows >= 0 || W.peer == NULL)
+		return;
+	struct evbuffer *out = rpc_peer_output(W.peer);
+	msgpack_packer pk;
+	rpc_packer_init(&pk, out);
+	rpc_pack_notify_begin(&pk, N_QUERY_ROWS);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 2);
+	mp_pack_key(&pk, "query_id");
+	mp_pack_cstr(&pk, q->id);
+	mp_pack_key(&pk, "rows");
+	pack_array32(out, q->batch_rows);
+	evbuffer_add(out, q->rows.data, q->rows.len);
+	q->rows.len = 0;
+	q->batch_rows = 0;
+}
+
+/* A new result set: remember its shape; stream its columns. */
+static void
+result_begin(const PGresult *res)
+{
+	struct pgq *q = S.q;
+	char buf[24];
+	q->ncols = PQnfields(res);
+	free(q->types);
+	q->types = xcalloc((size_t)MAX(q->ncols, 1), sizeof *q->types);
+	q->cols.len = 0;
+	msgpack_packer *pk = pk_on(&q->cols);
+	msgpack_pack_array(pk, (size_t)q->ncols);
+	for (int i = 0; i < q->ncols; i++) {
+		q->types[i] = PQftype(res, i);
+		msgpack_pack_map(pk, 2);
+		mp_pack_key(pk, "name");
+		mp_pack_cstr(pk, PQfname(res, i));
+		mp_pack_key(pk, "data_type");
+		mp_pack_cstr(pk, type_name(q->types[i], buf, sizeof buf));
+	}
+	q->in_rows = true;
+	if (q->max_rows >= 0) {
+		/* one answer: only the last result set's rows are kept */
+		q->rows.len = 0;
+		q->kept_rows = 0;
+	}
+	if (q->max_rows < 0 && W.peer) {
+		batch_flush(q);
+		msgpack_packer *npk = rpc_peer_packer(W.peer);
+		rpc_pack_notify_begin(npk, N_QUERY_COLUMNS);
+		msgpack_pack_array(npk, 1);
+		msgpack_pack_map(npk, 3);
+		mp_pack_key(npk, "query_id");
+		mp_pack_cstr(npk, q->id);
+		mp_pack_key(npk, "result_index");
+		msgpack_pack_int(npk, q->result_index);
+		mp_pack_key(npk, "columns");
+		evbuffer_add(rpc_peer_output(W.peer), q->cols.data, q->cols.len);
+	}
+	q->result_index++;
+}
+
+/* Hex digit value, or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* One value in the contract's mapping. */
+static void
+pack_value(msgpack_packer *pk, const PGresult *res, int row, int col, Oid type)
+{
+	if (PQgetisnull(res, row, col)) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	const char *v = PQgetvalue(res, row, col);
+	size_t len = (size_t)PQgetlength(res, row, col);
+	char *end;
+	switch (type) {
+	case INT2OID:
+	case INT4OID:
+	case INT8OID: {
+		errno = 0;
+		long long n = strtoll(v, &end, 10);
+		if (errno == 0 && *end == '\0' && end != v) {
+			msgpack_pack_int64(pk, n);
+			return;
+		}
+		break;
+	}
+	case OIDOID: {
+		errno = 0;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (errno == 0 && *end == '\0' && end != v) {
+			msgpack_pack_uint64(pk, n);
+			return;
+		}
+		break;
+	}
+	case FLOAT4OID:
+	case FLOAT8OID: {
+		double d = strtod(v, &end);
+		if (*end == '\0' && end != v) {
+			msgpack_pack_double(pk, d);
+			return;
+		}
+		break;
+	}
+	case BOOLOID:
+		if (v[0] == 't')
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		return;
+	case BYTEAOID:
+		if (len >= 2 && v[0] == '\\' && v[1] == 'x' && len % 2 == 0) {
+			size_t n = (len - 2) / 2;
+			msgpack_pack_bin(pk, n);
+			char chunk[256];
+			size_t c = 0;
+			for (size_t i = 0; i < n; i++) {
+				int hi = hexval(v[2 + 2 * i]), lo = hexval(v[3 + 2 * i]);
+				chunk[c++] = (char)((hi < 0 ? 0 : hi) << 4 | (lo < 0 ? 0 : lo));
+				if (c == sizeof chunk) {
+					msgpack_pack_bin_body(pk, chunk, c);
+					c = 0;
+				}
+			}
+			if (c)
+				msgpack_pack_bin_body(pk, chunk, c);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, v, len);
+}
+
+/* One row from single-row mode. */
+static int
+result_row(const PGresult *res)
+{
+	struct pgq *q = S.q;
+	q->row_count++;
+	if (q->cancel != CANCEL_NONE)
+		return 0; /* nobody wants the rest */
+	if (q->max_rows >= 0 && (q->kept_rows >= (uint64_t)q->max_rows || q->truncated)) {
+		q->truncated = true;
+		return 0;
+	}
+	size_t before = q->rows.len;
+	msgpack_packer *pk = pk_on(&q->rows);
+	msgpack_pack_array(pk, (size_t)q->ncols);
+	for (int i = 0; i < q->ncols; i++)
+		pack_value(pk, res, 0, i, q->types[i]);
+	if (q->rows.len - before > ROW_MAX) {
+		q->rows.len = before;
+		terr_set(&q->err, TE_DATABASE, "row %llu is larger than Tusk's %u MiB limit for one row",
+		    (unsigned long long)q->row_count, ROW_MAX >> 20);
+		terr_hint(&q->err, "select less of the large columns (e.g. left(col, 1000) or length(col))");
+		return -1;
+	}
+	if (q->max_rows >= 0) {
+		if (q->rows.len > RESULT_MAX) {
+			q->rows.len = before;
+			q->truncated = true;
+			return 0;
+		}
+		q->kept_rows++;
+		return 0;
+	}
+	q->batch_rows++;
+	if (q->rows.len >= ROW_BATCH_BYTES)
+		batch_flush(q);
+	return 0;
+}
+
+/* The internal type-name load finished. */
+static void
+types_loaded(const PGresult *res)
+{
+	types_free();
+	int n = PQntuples(res);
+	S.types = xcalloc((size_t)MAX(n, 1), sizeof *S.types);
+	for (int i = 0; i < n; i++) {
+		S.types[S.ntypes].oid = (Oid)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		S.types[S.ntypes].name = xstrdup(PQgetvalue(res, i, 1));
+		S.ntypes++;
+	}
+	qsort(S.types, S.ntypes, sizeof *S.types, type_cmp);
+	S.types_stale = false;
+}
+
+/* COPY TO STDOUT: each line becomes a row of one text column. */
+static void
+copy_out_rows(void)
+{
+	struct pgq *q = S.q;
+	char *line;
+	int n;
+	while ((n = PQgetCopyData(S.conn, &line, 1)) > 0) {
+		size_t len = (size_t)n;
+		if (len > 0 && line[len - 1] == '\n')
+			len--;
+		q->row_count++;
+		if (q->max_rows < 0 || q->kept_rows < (uint64_t)q->max_rows) {
+			msgpack_packer *pk = pk_on(&q->rows);
+			msgpack_pack_array(pk, 1);
+			msgpack_pack_str(pk, len);
+			msgpack_pack_str_body(pk, line, len);
+			if (q->max_rows >= 0)
+				q->kept_rows++;
+			else if (++q->batch_rows, q->rows.len >= ROW_BATCH_BYTES)
+				batch_flush(q);
+		} else {
+			q->truncated = true;
+		}
+		PQfreemem(line);
+	}
+	if (n == -1)
+		q->copy_out = false; /* done: PQgetResult gives the final status */
+}
+
+/* Start the COPY TO STDOUT stream as a one-column result. */
+static void
+copy_out_begin(void)
+{
+	struct pgq *q = S.q;
+	q->ncols = 1;
+	free(q->types);
+	q->types = xcalloc(1, sizeof *q->types);
+	q->cols.len = 0;
+	msgpack_packer *pk = pk_on(&q->cols);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 2);
+	mp_pack_key(pk, "name");
+	mp_pack_cstr(pk, "copy");
+	mp_pack_key(pk, "data_type");
+	mp_pack_cstr(pk, "text");
+	if (q->max_rows < 0 && W.peer) {
+		msgpack_packer *npk = rpc_peer_packer(W.peer);
+		rpc_pack_notify_begin(npk, N_QUERY_COLUMNS);
+		msgpack_pack_array(npk, 1);
+		msgpack_pack_map(npk, 3);
+		mp_pack_key(npk, "query_id");
+		mp_pack_cstr(npk, q->id);
+		mp_pack_key(npk, "result_index");
+		msgpack_pack_int(npk, q->result_index);
+		mp_pack_key(npk, "columns");
+		evbuffer_add(rpc_peer_output(W.peer), q->cols.data, q->cols.len);
+	}
+	q->result_index++;
+	q->copy_out = true;
+}
+
+/* Take every result libpq has ready, within backpressure. */
+static void
+process_results(void)
+{
+	while (S.q && !S.paused) {
+		struct pgq *q = S.q;
+		if (q->copy_out) {
+			copy_out_rows();
+			if (q->copy_out) {
+				if (W.peer && rpc_peer_output_len(W.peer) > OUT_HIGH)
+					S.paused = true;
+				break; /* wait for more copy data */
+			}
+			continue;
+		}
+		if (PQisBusy(S.conn))
+			break;
+		PGresult *res = PQgetResult(S.conn);
+		if (res == NULL) {
+			query_finish();
+			return;
+		}
+		switch (PQresultStatus(res)) {
+		case PGRES_SINGLE_TUPLE:
+			if (!q->in_rows)
+				result_begin(res);
+			if (!terr_isset(&q->err) && result_row(res) < 0) {
+				/* the row is too large: stop the query */
+				if (S.cancel) {
+					char eb[256];
+					q->cancel = CANCEL_CLOSE;
+					PQcancel(S.cancel, eb, sizeof eb);
+				}
+			}
+			break;
+		case PGRES_TUPLES_OK:
+			if (q->internal) {
+				types_loaded(res);
+				break;
+			}
+			if (!q->in_rows)
+				result_begin(res); /* a result without rows still has columns */
+			q->in_rows = false;
+			free(q->command_tag);
+			q->command_tag = xstrdup(PQcmdStatus(res));
+			free(q->rows_affected);
+			q->rows_affected = xstrdup(PQcmdTuples(res));
+			break;
+		case PGRES_COMMAND_OK:
+			free(q->command_tag);
+			q->command_tag = xstrdup(PQcmdStatus(res));
+			free(q->rows_affected);
+			q->rows_affected = xstrdup(PQcmdTuples(res));
+			break;
+		case PGRES_EMPTY_QUERY:
+			break;
+		case PGRES_COPY_OUT:
+			copy_out_begin();
+			break;
+		case PGRES_COPY_IN:
+			PQputCopyEnd(S.conn, "COPY FROM STDIN is not supported by Tusk");
+			if (!terr_isset(&q->err)) {
+				terr_set(&q->err, TE_DATABASE, "COPY FROM STDIN is not supported");
+				terr_hint(&q->err, "load files with COPY FROM a server-side file, or with psql's \\copy");
+			}
+			break;
+		case PGRES_FATAL_ERROR:
+			if (!terr_isset(&q->err))
+				result_error(&q->err, res);
+			q->in_rows = false;
+			break;
+		default:
+			break;
+		}
+		PQclear(res);
+		if (W.peer && rpc_peer_output_len(W.peer) > OUT_HIGH) {
+			S.paused = true; /* the broker is behind: let the server wait */
+			log_trace("pausing the server stream (%zu bytes queued)",
+			    rpc_peer_output_len(W.peer));
+		}
+	}
+	if (S.conn && S.state == PG_READY)
+		pg_watch_query();
+}
+
+/* Free a finished query. */
+static void
+query_free(struct pgq *q)
+{
+	if (q->ev_timeout)
+		event_free(q->ev_timeout);
+	free(q->id);
+	free(q->types);
+	free(q->command_tag);
+	free(q->rows_affected);
+	terr_clear(&q->err);
+	obuf_free(&q->cols);
+	obuf_free(&q->rows);
+	free(q);
+}
+
+/* Transaction status after the query, for the client's display. */
+static const char *
+tx_status(void)
+{
+	switch (PQtransactionStatus(S.conn)) {
+	case PQTRANS_IDLE: return "idle";
+	case PQTRANS_INTRANS: return "in_transaction";
+	case PQTRANS_INERROR: return "failed_transaction";
+	case PQTRANS_ACTIVE: return "active";
+	default: return "unknown";
+	}
+}
+
+/* All results are in: answer the broker, start what waits. */
+static void
+query_finish(void)
+{
+	struct pgq *q = S.q;
+	S.q = NULL;
+	if (q->internal) {
+		query_free(q);
+	} else if (terr_isset(&q->err)) {
+		batch_flush(q);
+		wk_reply_error(q->msgid, &q->err);
+		log_debug("query %s failed: %s", q->id, q->err.message);
+		query_free(q);
+	} else {
+		batch_flush(q);
+		double elapsed = (double)(mono_us() - q->started_us) / 1000.0;
+		struct evbuffer *out = rpc_peer_output(W.peer);
+		msgpack_packer pk;
+		rpc_packer_init(&pk, out);
+		rpc_pack_reply_begin(&pk, q->msgid);
+		msgpack_pack_map(&pk, 10);
+		mp_pack_key(&pk, "query_id");
+		mp_pack_cstr(&pk, q->id);
+		mp_pack_key(&pk, "columns");
+		if (q->cols.len)
+			evbuffer_add(out, q->cols.data, q->cols.len);
+		else
+			msgpack_pack_array(&pk, 0);
+		mp_pack_key(&pk, "rows");
+		if (q->max_rows >= 0) {
+			pack_array32(out, (uint32_t)q->kept_rows);
+			evbuffer_add(out, q->rows.data, q->rows.len);
+		} else {
+			msgpack_pack_array(&pk, 0);
+		}
+		mp_pack_key(&pk, "row_count");
+		msgpack_pack_uint64(&pk, q->row_count);
+		mp_pack_key(&pk, "truncated");
+		if (q->truncated)
+			msgpack_pack_true(&pk);
+		else
+			msgpack_pack_false(&pk);
+		mp_pack_key(&pk, "elapsed_ms");
+		msgpack_pack_double(&pk, elapsed);
+		mp_pack_key(&pk, "command_tag");
+		mp_pack_cstr(&pk, q->command_tag);
+		mp_pack_key(&pk, "rows_affected");
+		long long ra;
+		if (q->rows_affected && parse_ll(q->rows_affected, 0, INT64_MAX, &ra) == 0)
+			msgpack_pack_int64(&pk, ra);
+		else
+			msgpack_pack_nil(&pk);
+		mp_pack_key(&pk, "result_sets");
+		msgpack_pack_int(&pk, q->result_index);
+		mp_pack_key(&pk, "transaction");
+		mp_pack_cstr(&pk, tx_status());
+		log_debug("query %s done: %llu rows in %.1f ms", q->id, (unsigned long long)q->row_count,
+		    elapsed);
+		query_free(q);
+	}
+	if (S.types_stale) {
+		start_types_load();
+		return;
+	}
+	if (S.pending_id) {
+		char *id = S.pending_id, *sql = S.pending_sql;
+		S.pending_id = S.pending_sql = NULL;
+		start_user_query(S.pending_msgid, id, sql, S.pending_max_rows, S.pending_timeout_ms);
+		return;
+	}
+	pg_watch_query();
+}
+
+/* The query ran past its timeout_ms: cancel it, report a timeout. */
+static void
+query_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	UNUSED(fd);
+	UNUSED(what);
+	UNUSED(arg);
+	if (S.q == NULL || S.cancel == NULL || S.q->cancel != CANCEL_NONE)
+		return;
+	char eb[256];
+	S.q->cancel = CANCEL_TIMEOUT;
+	log_debug("query %s: timeout after %lld ms, cancelling", S.q->id, (long long)S.q->timeout_ms);
+	if (!PQcancel(S.cancel, eb, sizeof eb))
+		log_warn("cancel for timeout failed: %s", eb);
+}
+
+/* Send a query to the server. */
+static int
+send_query(struct pgq *q, const char *sql)
+{
+	S.q = q;
+	q->started_us = mono_us();
+	if (!PQsendQuery(S.conn, sql)) {
+		char *m = clean_message(PQerrorMessage(S.conn));
+		terr_set(&q->err, TE_CONNECTION, "%s", m);
+		free(m);
+		terr_hint(&q->err, "the connection to the server is broken; connect again");
+		return -1;
+	}
+	if (!q->internal)
+		PQsetSingleRowMode(S.conn);
+	if (q->timeout_ms > 0) {
+		q->ev_timeout = evtimer_new(W.base, query_timeout_cb, NULL);
+		struct timeval tv = { q->timeout_ms / 1000, (q->timeout_ms % 1000) * 1000 };
+		evtimer_add(q->ev_timeout, &tv);
+	}
+	pg_watch_query();
+	return 0;
+}
+
+/* Load the type names (pg_type) on our own account. */
+static void
+start_types_load(void)
+{
+	struct pgq *q = xcalloc(1, sizeof *q);
+	q->id = xstrdup("types");
+	q->internal = true;
+	q->max_rows = -1;
+	if (send_query(q, "select oid::int8, typname::text from pg_catalog.pg_type") < 0) {
+		log_warn("cannot load type names: %s", q->err.message);
+		S.q = NULL;
+		query_free(q);
+	}
+}
+
+/* A user's query (takes id and sql). */
+static int
+start_user_query(uint32_t msgid, char *id, char *sql, int64_t max_rows, int64_t timeout_ms)
+{
+	struct pgq *q = xcalloc(1, sizeof *q);
+	q->id = id;
+	q->msgid = msgid;
+	q->max_rows = max_rows;
+	q->timeout_ms = timeout_ms;
+	int r = send_query(q, sql);
+	free(sql);
+	if (r < 0) {
+		S.q = NULL;
+		wk_reply_error(msgid, &q->err);
+		query_free(q);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pg_query(uint32_t msgid, const msgpack_object *params)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	const msgpack_object *id = mo_map_get(params, "query_id"), *sql = mo_map_get(params, "sql");
+	if (S.state != PG_READY || id == NULL || sql == NULL || id->type != MSGPACK_OBJECT_STR ||
+	    sql->type != MSGPACK_OBJECT_STR) {
+		terr_set(&e, TE_INTERNAL, S.state != PG_READY ? "worker: not connected" :
+		    "worker: malformed query order");
+		wk_reply_error(msgid, &e);
+		terr_clear(&e);
+		return;
+	}
+	int64_t max_rows = -1, timeout_ms = -1;
+	const msgpack_object *o;
+	if ((o = mo_map_get(params, "max_rows")) != NULL)
+		mo_int(o, &max_rows);
+	if ((o = mo_map_get(params, "timeout_ms")) != NULL)
+		mo_int(o, &timeout_ms);
+	if ((S.q && !S.q->internal) || S.pending_id) {
+		terr_set(&e, TE_INTERNAL, "worker: a query is already running");
+		wk_reply_error(msgid, &e);
+		terr_clear(&e);
+		return;
+	}
+	if (S.q) {
+		/* the type names are loading: this one goes next */
+		S.pending_msgid = msgid;
+		S.pending_id = mo_strdup(id);
+		S.pending_sql = mo_strdup(sql);
+		S.pending_max_rows = max_rows;
+		S.pending_timeout_ms = timeout_ms;
+		return;
+	}
+	start_user_query(msgid, mo_strdup(id), mo_strdup(sql), max_rows, timeout_ms);
+}
+
+void
+pg_cancel(uint32_t msgid, const msgpack_object *params)
+{
+	const msgpack_object *id = mo_map_get(params, "query_id");
+	bool sent = false;
+	if (S.pending_id && id && mo_str_eq(id, S.pending_id)) {
+		/* it never reached the server */
+		struct tusk_error e = TUSK_ERROR_INIT;
+		terr_set(&e, TE_QUERY_CANCELLED, "canceling statement due to user request");
+		terr_code(&e, "57014");
+		wk_reply_error(S.pending_msgid, &e);
+		terr_clear(&e);
+		free(S.pending_id);
+		free(S.pending_sql);
+		S.pending_id = S.pending_sql = NULL;
+		sent = true;
+	} else if (S.q && !S.q->internal && id && mo_str_eq(id, S.q->id) && S.cancel) {
+		char eb[256];
+		if (S.q->cancel == CANCEL_NONE)
+			S.q->cancel = CANCEL_USER;
+		int64_t t0 = mono_us();
+		sent = PQcancel(S.cancel, eb, sizeof eb) == 1;
+		if (!sent)
+			log_warn("cancel failed: %s", eb);
+		log_debug("cancel for %s sent in %lld us", S.q->id, (long long)(mono_us() - t0));
+	}
+	msgpack_packer *pk = wk_reply_begin(msgid);
+	msgpack_pack_map(pk, 1);
+	mp_pack_key(pk, "sent");
+	/* rows of a cancelled query are dropped: a paused stream can move on */
+	if (sent && S.paused) {
+		S.paused = false;
+		process_results();
+	}
+	if (sent)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+/* The broker caught up: read the server again. */
+void
+pg_output_drained(void)
+{
+	if (!S.paused)
+		return;
+	S.paused = false;
+	log_trace("resuming the server stream");
+	process_results();
+}
+
+/* Socket events: connecting, or results arriving. */
+static void
+pg_event(evutil_socket_t fd, short what, void *arg)
+{
+	UNUSED(fd);
+	UNUSED(arg);
+	if (S.state == PG_CONNECTING) {
+		connect_step();
+		return;
+	}
+	if (S.state != PG_READY)
+		return;
+	if (what & EV_WRITE) {
+		if (PQflush(S.conn) < 0)
+			goto broken;
+	}
+	if (what & EV_READ) {
+		if (!PQconsumeInput(S.conn))
+			goto broken;
+	}
+	if (S.q) {
+		process_results();
+	} else {
+		/* idle: drain notices, notice a closed connection */
+		PGresult *res;
+		while (!PQisBusy(S.conn) && (res = PQgetResult(S.conn)) != NULL)
+			PQclear(res);
+		if (PQstatus(S.conn) == CONNECTION_BAD)
+			goto broken;
+	}
+	return;
+broken: {
+	struct tusk_error e = TUSK_ERROR_INIT;
+	char *m = clean_message(PQerrorMessage(S.conn));
+	terr_set(&e, TE_CONNECTION, "the connection to the server was lost: %s", m);
+	free(m);
+	terr_hint(&e, "the server closed the session (restart, idle timeout, or pg_terminate_backend); connect again");
+	log_warn("%s", e.message);
+	if (S.q && !S.q->internal)
+		wk_reply_error(S.q->msgid, &e);
+	if (S.pending_id)
+		wk_reply_error(S.pending_msgid, &e);
+	terr_clear(&e);
+	if (S.q) {
+		query_free(S.q);
+		S.q = NULL;
+	}
+	pg_watch(0);
+	S.state = PG_DEAD;
+	wk_exit(TUSK_EXIT_SERVER_LOST);
+}
+}
+
+void
+pg_init(void)
+{
+	memset(&S, 0, sizeof S);
+	S.ev_fd = -1;
+	config_init(&S.cfg);
+}
+
+/* End the session: cancel what runs (so the server stops), then finish. */
+void
+pg_shutdown(void)
+{
+	if (S.conn && S.q && !S.q->internal && S.cancel && S.state == PG_READY) {
+		char eb[256];
+		S.q->cancel = CANCEL_CLOSE;
+		PQcancel(S.cancel, eb, sizeof eb);
+	}
+	pg_watch(0);
+	if (S.q) {
+		query_free(S.q);
+		S.q = NULL;
+	}
+	free(S.pending_id);
+	free(S.pending_sql);
+	S.pending_id = S.pending_sql = NULL;
+	if (S.ev_connect_timeout) {
+		event_free(S.ev_connect_timeout);
+		S.ev_connect_timeout = NULL;
+	}
+	if (S.cancel) {
+		PQfreeCancel(S.cancel);
+		S.cancel = NULL;
+	}
+	if (S.conn) {
+		PQfinish(S.conn);
+		S.conn = NULL;
+	}
+	S.state = PG_DEAD;
+	types_free();
+	config_free(&S.cfg);
+}
