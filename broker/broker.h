@@ -82,6 +82,12 @@ extern struct broker B;
 
 /* --- client.c: client sockets ---------------------------------------- */
 
+/* Event topics a client can subscribe to. */
+#define EV_WORKERS 0x1u
+#define EV_CONNECTIONS 0x2u
+#define EV_QUERIES 0x4u
+#define EV_ALL 0x7u
+
 struct client {
 	TAILQ_ENTRY(client) entry;
 	uint64_t id;
@@ -90,6 +96,8 @@ struct client {
 	uid_t uid;
 	int refs;
 	bool gone;
+	unsigned topics;   /* subscribed event topics */
+	uint64_t dropped;  /* events dropped while it did not read */
 };
 
 int client_bind(struct tusk_error *e);
@@ -175,6 +183,12 @@ struct worker {
 	int64_t query_started_mono_ms;
 	uint64_t rows_streamed;
 	uint64_t bytes_streamed;
+	/* resources, from /proc while alive, from wait4 once dead */
+	int64_t cpu_ms;
+	int64_t rss_bytes;
+	/* kill_worker: the request to answer once it is dead (and its backend ended) */
+	struct request *kill_req;
+	struct event *ev_escalate;
 };
 
 struct worker *worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg,
@@ -191,6 +205,14 @@ void workers_reap(void);
 void workers_heartbeat(void);
 void workers_set_log_level(int level);
 unsigned workers_alive(void);
+/* Find a worker by id. */
+struct worker *worker_find(uint64_t id);
+/* Refresh cpu_ms and rss_bytes from /proc (alive workers). */
+void worker_sample(struct worker *w);
+/* The list_workers entry of a worker. */
+void worker_pack(msgpack_packer *pk, const struct worker *w);
+/* kill_worker's escalation: cancel, SIGTERM, SIGKILL. */
+void worker_kill_user(struct worker *w);
 /* Pause reading a worker until client c drains (backpressure). */
 void worker_pause_for(struct worker *w, struct client *c);
 /* Client c drained (or left): resume the workers waiting for it. */
@@ -224,6 +246,11 @@ struct conn *conn_lookup(const char *id, struct tusk_error *e);
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
 void conns_close_all(void);
+/* End an orphaned server backend from a short-lived helper worker on the
+ * same settings. result: 1 ended (or already gone), 0 still running,
+ * -1 could not check (e says why). */
+typedef void (*backend_cb)(int result, const struct tusk_error *e, void *arg);
+void conn_end_backend(const struct conn *c, int backend_pid, backend_cb cb, void *arg);
 
 /* --- queries.c: queries and row streams -------------------------------- */
 
@@ -258,6 +285,12 @@ void queries_client_gone(struct client *cl);
 bool queries_worker_raw(struct worker *w, struct conn *c, struct evbuffer *in, size_t len);
 void queries_worker_notify(struct conn *c, const struct rpc_msg *m);
 
+/* --- events.c: subscriptions ------------------------------------------- */
+
+void event_worker(const char *type, const struct worker *w);
+void event_conn(const char *type, const struct conn *c, const char *reason);
+void event_query(const char *type, const struct query *q, const struct tusk_error *err);
+
 /* --- handlers (one family per file) ------------------------------------ */
 
 int h_health_check(struct request *, const struct params *, struct tusk_error *);
@@ -274,6 +307,9 @@ int h_get_active_connections(struct request *, const struct params *, struct tus
 int h_execute_query(struct request *, const struct params *, struct tusk_error *);
 int h_cancel_query(struct request *, const struct params *, struct tusk_error *);
 int h_get_running_queries(struct request *, const struct params *, struct tusk_error *);
+int h_list_workers(struct request *, const struct params *, struct tusk_error *);
+int h_kill_worker(struct request *, const struct params *, struct tusk_error *);
+int h_subscribe(struct request *, const struct params *, struct tusk_error *);
 
 /* --- main.c ------------------------------------------------------------- */
 

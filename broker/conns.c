@@ -179,6 +179,7 @@ connect_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_objec
 			req_free(req);
 		}
 		log_info("connect to %s failed: %s", c->cfg.name, e.message);
+		event_conn("disconnected", c, e.message);
 		terr_clear(&e);
 		c->state = CS_CLOSING;
 		if (c->worker)
@@ -201,6 +202,7 @@ connect_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_objec
 	}
 	log_info("connected to %s (%s:%d, backend %d, worker %d)", c->cfg.name, c->cfg.host,
 	    c->cfg.port, c->backend_pid, c->worker ? (int)c->worker->pid : -1);
+	event_conn("connected", c, NULL);
 	if (req) {
 		msgpack_packer *pk = req_result(req);
 		msgpack_pack_map(pk, 1);
@@ -232,6 +234,7 @@ conn_start(struct conn *c, struct tusk_error *e)
 	free(c->lost_reason);
 	c->lost_reason = NULL;
 	send_connect(w, &c->cfg, &cp->secrets, connect_reply, c);
+	event_conn("connecting", c, NULL);
 	return 0;
 }
 
@@ -318,6 +321,7 @@ conn_close(struct conn *c, const char *why)
 	}
 	if (c->worker && c->worker->state != WS_DEAD)
 		worker_close(c->worker);
+	event_conn("disconnected", c, why);
 	conn_remove(c);
 }
 
@@ -440,6 +444,63 @@ conn_worker_raw(struct worker *w, struct evbuffer *in, size_t len, void *arg)
 	return queries_worker_raw(w, arg, in, len);
 }
 
+/* What a lost connection's backend termination answers to. */
+struct lost_ctx {
+	struct request *kill_req;
+	uint64_t worker_id;
+	int worker_pid;
+	int backend_pid;
+	char *reason;
+	char conn_id[UUID_STR_LEN];
+	char *conn_name;
+};
+
+/* The orphaned backend was dealt with: log, tell subscribers, answer kill_worker. */
+static void
+lost_backend_done(int result, const struct tusk_error *e, void *arg)
+{
+	struct lost_ctx *lc = arg;
+	struct conn *c = conn_find(lc->conn_id);
+	if (result == 1)
+		log_info("backend %d of %s ended", lc->backend_pid, lc->conn_name);
+	else
+		log_warn("backend %d of %s could not be ended: %s", lc->backend_pid, lc->conn_name,
+		    e && e->message ? e->message : "still running");
+	if (c)
+		event_conn(result == 1 ? "backend_ended" : "backend_not_ended", c,
+		    result == 1 ? NULL : e && e->message ? e->message : "still running");
+	if (lc->kill_req) {
+		msgpack_packer *pk = req_result(lc->kill_req);
+		msgpack_pack_map(pk, 8);
+		mp_pack_key(pk, "killed");
+		msgpack_pack_true(pk);
+		mp_pack_key(pk, "worker_id");
+		msgpack_pack_uint64(pk, lc->worker_id);
+		mp_pack_key(pk, "pid");
+		msgpack_pack_int(pk, lc->worker_pid);
+		mp_pack_key(pk, "reason");
+		mp_pack_cstr(pk, lc->reason);
+		mp_pack_key(pk, "backend_pid");
+		msgpack_pack_int(pk, lc->backend_pid);
+		mp_pack_key(pk, "backend_terminated");
+		if (result < 0)
+			msgpack_pack_nil(pk);
+		else if (result == 1)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		mp_pack_key(pk, "backend_error");
+		mp_pack_cstr(pk, result == 1 ? NULL : e ? e->message : "the backend is still running");
+		mp_pack_key(pk, "hint");
+		mp_pack_cstr(pk, result == 1 ? NULL : e && e->hint ? e->hint :
+		    "end it with pg_terminate_backend() as a role allowed to");
+		req_free(lc->kill_req);
+	}
+	free(lc->reason);
+	free(lc->conn_name);
+	free(lc);
+}
+
 /* The connection's worker died. */
 static void
 conn_worker_dead(struct worker *w, const char *reason, void *arg)
@@ -457,6 +518,7 @@ conn_worker_dead(struct worker *w, const char *reason, void *arg)
 		req_free(c->connect_req);
 		c->connect_req = NULL;
 		c->state = CS_CLOSING;
+		event_conn("disconnected", c, reason);
 		conn_remove(c);
 		goto done;
 	}
@@ -465,9 +527,160 @@ conn_worker_dead(struct worker *w, const char *reason, void *arg)
 	free(c->lost_reason);
 	c->lost_reason = xstrdup(reason);
 	queries_fail_conn(c, &e);
+	event_conn("lost", c, reason);
+	/* the server may still run what the worker started: end it */
+	if (w->backend_pid > 0 && strcmp(reason, "the server ended the session") != 0) {
+		struct lost_ctx *lc = xcalloc(1, sizeof *lc);
+		lc->kill_req = w->kill_req;
+		w->kill_req = NULL;
+		lc->worker_id = w->id;
+		lc->worker_pid = (int)w->pid;
+		lc->backend_pid = w->backend_pid;
+		lc->reason = xstrdup(reason);
+		snprintf(lc->conn_id, sizeof lc->conn_id, "%s", c->id);
+		lc->conn_name = xstrdup(c->cfg.name);
+		conn_end_backend(c, w->backend_pid, lost_backend_done, lc);
+	}
 done:
 	terr_clear(&e);
 	conn_unref(c);
+}
+
+/* --- ending an orphaned backend ------------------------------------------ */
+
+struct endb {
+	struct tusk_config cfg;
+	struct tusk_secrets secrets;
+	int backend_pid;
+	int server_major;
+	backend_cb cb;
+	void *arg;
+	struct worker *w;
+	bool done;
+};
+
+/* Report once, then let the helper go. */
+static void
+endb_finish(struct endb *b, int result, const struct tusk_error *e)
+{
+	if (b->done)
+		return;
+	b->done = true;
+	b->cb(result, e, b->arg);
+	if (b->w && b->w->state != WS_DEAD)
+		worker_close(b->w);
+}
+
+/* The helper's query answered. */
+static void
+endb_queried(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res, void *arg)
+{
+	struct endb *b = arg;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	UNUSED(p);
+	if (res == NULL || err != NULL) {
+		worker_error(&e, err, "ending the backend");
+		if (e.code && strcmp(e.code, "42501") == 0)
+			terr_hint(&e, "role \"%s\" may not end backend %d; GRANT pg_signal_backend TO %s, or ask an administrator to run pg_terminate_backend(%d)",
+			    b->cfg.username, b->backend_pid, b->cfg.username, b->backend_pid);
+		endb_finish(b, -1, &e);
+		terr_clear(&e);
+		return;
+	}
+	const msgpack_object *rows = mo_map_get(res, "rows");
+	const msgpack_object *v = rows && rows->type == MSGPACK_OBJECT_ARRAY && rows->via.array.size == 1 &&
+	    rows->via.array.ptr[0].type == MSGPACK_OBJECT_ARRAY && rows->via.array.ptr[0].via.array.size == 1 ?
+	    &rows->via.array.ptr[0].via.array.ptr[0] : NULL;
+	if (v == NULL || v->type == MSGPACK_OBJECT_NIL || (v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean)) {
+		endb_finish(b, 1, NULL); /* ended now, or already gone */
+	} else {
+		terr_set(&e, TE_DATABASE, "backend %d did not end in time", b->backend_pid);
+		terr_hint(&e, "it may be stuck in an uninterruptible wait; ask an administrator");
+		endb_finish(b, 0, &e);
+		terr_clear(&e);
+	}
+}
+
+/* The helper is connected: ask the server to end the backend. */
+static void
+endb_connected(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res, void *arg)
+{
+	struct endb *b = arg;
+	UNUSED(p);
+	if (res == NULL || err != NULL) {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		worker_error(&e, err, "connecting to end the backend");
+		endb_finish(b, -1, &e);
+		terr_clear(&e);
+		return;
+	}
+	char sql[256];
+	if (b->server_major >= 14)
+		snprintf(sql, sizeof sql, "select case when exists (select 1 from pg_stat_activity where pid = %d) "
+		    "then pg_terminate_backend(%d, 2000) end", b->backend_pid, b->backend_pid);
+	else
+		snprintf(sql, sizeof sql, "select case when exists (select 1 from pg_stat_activity where pid = %d) "
+		    "then pg_terminate_backend(%d) end", b->backend_pid, b->backend_pid);
+	worker_set_state(b->w, WS_BUSY);
+	msgpack_packer *pk = rpc_call(b->w->peer, W_QUERY, endb_queried, b, NULL);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 3);
+	mp_pack_key(pk, "query_id");
+	mp_pack_cstr(pk, "end-backend");
+	mp_pack_key(pk, "sql");
+	mp_pack_cstr(pk, sql);
+	mp_pack_key(pk, "max_rows");
+	msgpack_pack_int(pk, 1);
+}
+
+/* The helper died: report if it had not yet, and forget it. */
+static void
+endb_dead(struct worker *w, const char *reason, void *arg)
+{
+	struct endb *b = arg;
+	UNUSED(w);
+	if (!b->done) {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		terr_set(&e, TE_WORKER_LOST, "the helper that was to end the backend ended: %s", reason);
+		endb_finish(b, -1, &e);
+		terr_clear(&e);
+	}
+	config_free(&b->cfg);
+	secrets_free(&b->secrets);
+	free(b);
+}
+
+static const struct worker_ops endb_ops = { .dead = endb_dead };
+
+void
+conn_end_backend(const struct conn *c, int backend_pid, backend_cb cb, void *arg)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	const struct conn_priv *cp = (const struct conn_priv *)c;
+	struct endb *b = xcalloc(1, sizeof *b);
+	config_init(&b->cfg);
+	config_copy(&b->cfg, &c->cfg);
+	b->secrets.password = xstrdup(cp->secrets.password);
+	b->secrets.ssh_password = xstrdup(cp->secrets.ssh_password);
+	b->secrets.ssh_key_passphrase = xstrdup(cp->secrets.ssh_key_passphrase);
+	b->backend_pid = backend_pid;
+	b->server_major = c->server_version ? atoi(c->server_version) : 0;
+	b->cb = cb;
+	b->arg = arg;
+	b->w = worker_spawn(WR_HELPER, &endb_ops, b, &e);
+	if (b->w == NULL) {
+		endb_finish(b, -1, &e);
+		terr_clear(&e);
+		config_free(&b->cfg);
+		secrets_free(&b->secrets);
+		free(b);
+		return;
+	}
+	free(b->w->conn_id);
+	b->w->conn_id = xstrdup(c->id);
+	b->w->conn_name = xasprintf("%s (ending backend %d)", c->cfg.name, backend_pid);
+	log_info("ending backend %d of %s from a helper worker", backend_pid, c->cfg.name);
+	send_connect(b->w, &b->cfg, &b->secrets, endb_connected, b);
 }
 
 /* --- test_connection ---------------------------------------------------- */

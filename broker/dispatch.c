@@ -33,6 +33,9 @@ static const handler_fn handlers[M__COUNT] = {
 	[M_EXECUTE_QUERY] = h_execute_query,
 	[M_CANCEL_QUERY] = h_cancel_query,
 	[M_GET_RUNNING_QUERIES] = h_get_running_queries,
+	[M_LIST_WORKERS] = h_list_workers,
+	[M_KILL_WORKER] = h_kill_worker,
+	[M_SUBSCRIBE] = h_subscribe,
 };
 
 /* Every declared method has a handler: a broken build must not start. */

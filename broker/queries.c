@@ -65,6 +65,9 @@ query_free(struct query *q)
 	TAILQ_REMOVE(&c->queue, q, centry);
 	if (c->running == q) {
 		c->running = NULL;
+		/* its answer, if it still comes, has nobody to go to */
+		if (c->worker && c->worker->peer && q->worker_msgid)
+			rpc_call_forget(c->worker->peer, q->worker_msgid);
 		if (c->worker) {
 			if (c->worker->query_id && strcmp(c->worker->query_id, q->id) == 0) {
 				free(c->worker->query_id);
@@ -87,6 +90,7 @@ query_free(struct query *q)
 static void
 query_fail(struct query *q, const struct tusk_error *e)
 {
+	event_query(e->kind == TE_QUERY_CANCELLED ? "cancelled" : "failed", q, e);
 	if (q->req)
 		req_error(q->req, e);
 	query_free(q);
@@ -130,6 +134,7 @@ queries_kick(struct conn *c)
 	w->query_sql = xstrndup(q->sql, MIN(strlen(q->sql), (size_t)SQL_SHOWN));
 	w->query_started_mono_ms = q->started_mono_ms;
 	log_debug("query %s started on %s", q->id, c->cfg.name);
+	event_query("started", q, NULL);
 }
 
 /* The worker's answer to a query, when it is an error (success is raw). */
@@ -145,6 +150,13 @@ query_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object 
 		struct tusk_error e = TUSK_ERROR_INIT;
 		if (terr_unpack(err, &e) < 0)
 			terr_set(&e, TE_INTERNAL, "the worker sent a malformed error");
+		struct worker *w = c->worker;
+		if (w && w->kill_sent && w->kill_reason) {
+			/* the worker is being killed: that is why the query ended */
+			terr_set(&e, TE_WORKER_LOST, "the connection's worker was stopped: %s", w->kill_reason);
+			terr_reason(&e, w->kill_reason);
+			terr_hint(&e, "the connection is marked lost; connect again to reopen it");
+		}
 		log_debug("query %s failed: %s", q->id, e.message);
 		query_fail(q, &e);
 		terr_clear(&e);
@@ -152,6 +164,7 @@ query_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object 
 		/* a success that was not taken raw: pass the result on */
 		if (q->req)
 			msgpack_pack_object(req_result(q->req), *res);
+		event_query("finished", q, NULL);
 		query_free(q);
 	}
 	queries_kick(c);
@@ -394,6 +407,7 @@ queries_worker_raw(struct worker *w, struct conn *c, struct evbuffer *in, size_t
 		evbuffer_drain(in, env);
 		evbuffer_remove_buffer(in, out, len - env);
 		log_debug("query %s finished: %llu rows streamed", q->id, (unsigned long long)q->rows);
+		event_query("finished", q, NULL);
 		query_free(q);
 		queries_kick(c);
 		return true;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +74,7 @@ worker_set_state(struct worker *w, enum worker_state s)
 	log_trace("worker %llu: %s -> %s", (unsigned long long)w->id, state_names[w->state],
 	    state_names[s]);
 	w->state = s;
+	event_worker("state", w);
 }
 
 void
@@ -89,6 +91,10 @@ worker_unref(struct worker *w)
 		return;
 	if (w->ev_kill)
 		event_free(w->ev_kill);
+	if (w->ev_escalate)
+		event_free(w->ev_escalate);
+	if (w->kill_req)
+		req_free(w->kill_req);
 	if (w->peer)
 		rpc_peer_free(w->peer);
 	if (w->paused_for)
@@ -191,6 +197,7 @@ worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg, str
 	}
 	TAILQ_INSERT_TAIL(&B.workers, w, entry);
 	log_debug("worker %llu started (pid %d)", (unsigned long long)w->id, (int)pid);
+	event_worker("started", w);
 	if (w->peer == NULL) {
 		terr_set(e, TE_INTERNAL, "cannot set up the worker's socket");
 		return NULL;
@@ -486,8 +493,32 @@ worker_finish(struct worker *w)
 		evtimer_del(w->ev_kill);
 	const struct worker_ops *ops = w->ops;
 	w->ops = NULL;
+	event_worker("dead", w);
 	if (ops && ops->dead)
 		ops->dead(w, w->death_reason, w->arg);
+	if (w->kill_req) {
+		/* nobody took over the answer (no backend to end): it is dead */
+		msgpack_packer *pk = req_result(w->kill_req);
+		msgpack_pack_map(pk, 8);
+		mp_pack_key(pk, "killed");
+		msgpack_pack_true(pk);
+		mp_pack_key(pk, "worker_id");
+		msgpack_pack_uint64(pk, w->id);
+		mp_pack_key(pk, "pid");
+		msgpack_pack_int(pk, w->pid);
+		mp_pack_key(pk, "reason");
+		mp_pack_cstr(pk, w->death_reason);
+		mp_pack_key(pk, "backend_pid");
+		msgpack_pack_nil(pk);
+		mp_pack_key(pk, "backend_terminated");
+		msgpack_pack_nil(pk);
+		mp_pack_key(pk, "backend_error");
+		msgpack_pack_nil(pk);
+		mp_pack_key(pk, "hint");
+		msgpack_pack_nil(pk);
+		req_free(w->kill_req);
+		w->kill_req = NULL;
+	}
 
 	/* keep the most recent dead workers for `list_workers` */
 	int dead = 0;
@@ -508,7 +539,8 @@ workers_reap(void)
 {
 	for (;;) {
 		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
+		struct rusage ru;
+		pid_t pid = wait4(-1, &status, WNOHANG, &ru);
 		if (pid <= 0)
 			break;
 		struct worker *w;
@@ -520,7 +552,12 @@ workers_reap(void)
 			continue;
 		}
 		w->reaped = true;
+		w->cpu_ms = (int64_t)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 +
+		    (int64_t)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
+		w->rss_bytes = (int64_t)ru.ru_maxrss * 1024;
 		w->death_reason = death_reason(w, status);
+		if (w->ev_escalate)
+			evtimer_del(w->ev_escalate);
 		int lvl = w->kill_sent || (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? TLOG_DEBUG : TLOG_WARN;
 		log_emit(lvl, "worker %llu (pid %d) ended: %s", (unsigned long long)w->id, (int)pid,
 		    w->death_reason);
@@ -531,4 +568,168 @@ workers_reap(void)
 		if (w->peer == NULL)
 			worker_finish(w);
 	}
+}
+
+/* A worker by id (alive or recently dead). */
+struct worker *
+worker_find(uint64_t id)
+{
+	struct worker *w;
+	TAILQ_FOREACH(w, &B.workers, entry)
+		if (w->id == id)
+			return w;
+	return NULL;
+}
+
+/* CPU time and resident memory from /proc/<pid>/stat. */
+void
+worker_sample(struct worker *w)
+{
+	char path[64], buf[1024];
+	if (w->reaped)
+		return;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)w->pid);
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* fields after the command name (which may hold spaces) */
+	char *p = strrchr(buf, ')');
+	if (p == NULL)
+		return;
+	unsigned long long utime = 0, stime = 0;
+	long long rss = 0;
+	/* state(3) ... utime(14) stime(15) ... rss(24) */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u %lld",
+	    &utime, &stime, &rss) != 3)
+		return;
+	long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	w->cpu_ms = (int64_t)((utime + stime) * 1000 / (unsigned long long)(tick > 0 ? tick : 100));
+	w->rss_bytes = (int64_t)rss * (page > 0 ? page : 4096);
+}
+
+static const char *const role_names[] = {
+	[WR_CONN] = "connection",
+	[WR_TEST] = "test",
+	[WR_HELPER] = "helper",
+};
+
+/* Pack a time as ISO 8601, or nil for 0. */
+static void
+pack_time(msgpack_packer *pk, int64_t wall)
+{
+	char ts[40];
+	if (wall <= 0) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	iso8601_utc(wall, ts, sizeof ts);
+	mp_pack_cstr(pk, ts);
+}
+
+/* The list_workers entry. */
+void
+worker_pack(msgpack_packer *pk, const struct worker *w)
+{
+	int64_t now = mono_ms();
+	bool dead = w->state == WS_DEAD;
+	msgpack_pack_map(pk, 18);
+	mp_pack_key(pk, "worker_id");
+	msgpack_pack_uint64(pk, w->id);
+	mp_pack_key(pk, "pid");
+	msgpack_pack_int(pk, w->pid);
+	mp_pack_key(pk, "role");
+	mp_pack_cstr(pk, role_names[w->role]);
+	mp_pack_key(pk, "state");
+	mp_pack_cstr(pk, state_names[w->state]);
+	mp_pack_key(pk, "backend_pid");
+	if (w->backend_pid > 0)
+		msgpack_pack_int(pk, w->backend_pid);
+	else
+		msgpack_pack_nil(pk);
+	mp_pack_key(pk, "connection_id");
+	mp_pack_cstr(pk, w->conn_id);
+	mp_pack_key(pk, "connection_name");
+	mp_pack_cstr(pk, w->conn_name);
+	mp_pack_key(pk, "query_id");
+	mp_pack_cstr(pk, dead ? NULL : w->query_id);
+	mp_pack_key(pk, "query_sql");
+	mp_pack_cstr(pk, dead ? NULL : w->query_sql);
+	mp_pack_key(pk, "query_elapsed_ms");
+	if (!dead && w->query_id)
+		msgpack_pack_int64(pk, now - w->query_started_mono_ms);
+	else
+		msgpack_pack_nil(pk);
+	mp_pack_key(pk, "rows_streamed");
+	msgpack_pack_uint64(pk, w->rows_streamed);
+	mp_pack_key(pk, "bytes_streamed");
+	msgpack_pack_uint64(pk, w->bytes_streamed);
+	mp_pack_key(pk, "rss_bytes");
+	msgpack_pack_int64(pk, w->rss_bytes);
+	mp_pack_key(pk, "cpu_ms");
+	msgpack_pack_int64(pk, w->cpu_ms);
+	mp_pack_key(pk, "heartbeat_age_ms");
+	if (dead)
+		msgpack_pack_nil(pk);
+	else
+		msgpack_pack_int64(pk, now - w->last_pong_mono_ms);
+	mp_pack_key(pk, "started_at");
+	pack_time(pk, w->started_wall_ms);
+	mp_pack_key(pk, "died_at");
+	pack_time(pk, dead ? w->died_wall_ms : 0);
+	mp_pack_key(pk, "death_reason");
+	mp_pack_cstr(pk, dead ? w->death_reason : NULL);
+}
+
+/* Second step of a user's kill: SIGTERM, and SIGKILL after the grace. */
+static void
+escalate_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	UNUSED(fd);
+	UNUSED(what);
+	if (!w->reaped)
+		worker_kill(w, SIGTERM, "killed by the user");
+}
+
+/* The cancel order's answer: go on with SIGTERM at once. */
+static void
+kill_cancel_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res, void *arg)
+{
+	struct worker *w = arg;
+	UNUSED(p);
+	UNUSED(err);
+	UNUSED(res);
+	if (w->ev_escalate && !w->reaped) {
+		evtimer_del(w->ev_escalate);
+		worker_kill(w, SIGTERM, "killed by the user");
+	}
+}
+
+/* kill_worker: cancel the running query, then SIGTERM, then SIGKILL. */
+void
+worker_kill_user(struct worker *w)
+{
+	free(w->kill_reason);
+	w->kill_reason = xstrdup("killed by the user");
+	w->kill_sent = true;
+	log_info("worker %llu (pid %d): killed by the user", (unsigned long long)w->id, (int)w->pid);
+	if (w->ev_escalate == NULL)
+		w->ev_escalate = evtimer_new(B.base, escalate_cb, w);
+	if (w->query_id && w->peer && !rpc_peer_closing(w->peer) && !rpc_peer_paused(w->peer)) {
+		/* the cancel is answered from the worker's loop within ~15 ms;
+		 * a worker that does not answer gets SIGTERM after 200 ms */
+		msgpack_packer *pk = rpc_call(w->peer, W_CANCEL, kill_cancel_reply, w, NULL);
+		msgpack_pack_array(pk, 1);
+		msgpack_pack_map(pk, 1);
+		mp_pack_key(pk, "query_id");
+		mp_pack_cstr(pk, w->query_id);
+		static const struct timeval wait = { 0, 200000 };
+		evtimer_add(w->ev_escalate, &wait);
+		worker_arm_kill(w, 200 + B.set.kill_grace_ms);
+		return;
+	}
+	worker_kill(w, SIGTERM, "killed by the user");
 }

@@ -59,6 +59,17 @@ static const struct tusk_param p_running[] = {
 	END,
 };
 
+static const struct tusk_param p_kill_worker[] = {
+	{ "worker_id", TT_INT, P_OPT, "a worker's id (list_workers)" },
+	{ "connection_id", TT_STR, P_OPT, "or an open connection's id: its worker" },
+	END,
+};
+
+static const struct tusk_param p_subscribe[] = {
+	{ "topics", TT_ARRAY, P_OPT, "workers, connections, queries (default: all)" },
+	END,
+};
+
 const struct tusk_method tusk_methods[M__COUNT] = {
 	[M_HEALTH_CHECK] = { "health_check", p_none,
 	    "{status, version, protocol_version, pid, uptime_ms, connections, workers, clients, queries}",
@@ -94,12 +105,21 @@ const struct tusk_method tusk_methods[M__COUNT] = {
 	[M_GET_RUNNING_QUERIES] = { "get_running_queries", p_running,
 	    "[{query_id, connection_id, sql, state, started_at, elapsed_ms, row_count}]",
 	    "Queries queued or running." },
+	[M_LIST_WORKERS] = { "list_workers", p_none,
+	    "[{worker_id, pid, role, state, backend_pid, connection_id, connection_name, query_id, query_sql, query_elapsed_ms, rows_streamed, bytes_streamed, rss_bytes, cpu_ms, heartbeat_age_ms, started_at, died_at, death_reason}]",
+	    "Every worker process, and the recently dead ones with why they died." },
+	[M_KILL_WORKER] = { "kill_worker", p_kill_worker,
+	    "{killed, worker_id, pid, reason, backend_pid, backend_terminated, backend_error, hint}",
+	    "Stop a worker: cancel its query, SIGTERM, SIGKILL after a grace period; then end its server backend." },
+	[M_SUBSCRIBE] = { "subscribe", p_subscribe, "nil",
+	    "Receive `event` notifications about workers, connections and queries." },
 };
 
 static const char *const notifications[][2] = {
 	{ N_QUERY_COLUMNS, "{query_id, result_index, columns: [{name, data_type}]}" },
 	{ N_QUERY_ROWS, "{query_id, rows: [[value, ...], ...]}" },
 	{ N_QUERY_NOTICE, "{connection_id, query_id, severity, message, code, detail, hint}" },
+	{ N_EVENT, "{topic: workers|connections|queries, type, at, dropped?, ...}" },
 };
 
 int

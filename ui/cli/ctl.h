@@ -53,6 +53,8 @@ int ctl_call(const char *method, ctl_params_fn params, void *params_arg, ctl_res
 int ctl_call_quiet(const char *method, ctl_params_fn params, void *params_arg,
     ctl_result_fn on_result, void *result_arg);
 extern struct tusk_error ctl_last_error;
+/* After a call: deliver notifications until ^C (0) or the broker leaves (1). */
+int ctl_wait_notifications(ctl_notify_fn fn, void *arg);
 /* Send a second request while a call is running (e.g. cancel on ^C). */
 void ctl_send(const char *method, ctl_params_fn params, void *params_arg);
 /* Run a callback on SIGINT while a call runs (NULL: default). */
@@ -96,5 +98,9 @@ int cmd_disconnect(int, char **);
 int cmd_query(int, char **);
 int cmd_cancel(int, char **);
 int cmd_running(int, char **);
+int cmd_workers(int, char **);
+int cmd_top(int, char **);
+int cmd_kill(int, char **);
+int cmd_events(int, char **);
 
 #endif

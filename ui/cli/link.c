@@ -344,3 +344,37 @@ ctl_call_quiet(const char *method, ctl_params_fn params, void *params_arg,
 {
 	return call(method, params, params_arg, on_result, result_arg, NULL, NULL, true);
 }
+
+/* ^C while waiting for notifications: a normal way to stop. */
+static void
+wait_int_cb(evutil_socket_t sig, short what, void *arg)
+{
+	UNUSED(sig);
+	UNUSED(what);
+	*(bool *)arg = true;
+	event_base_loopbreak(L.base);
+}
+
+int
+ctl_wait_notifications(ctl_notify_fn fn, void *arg)
+{
+	bool interrupted = false;
+	if (L.peer == NULL)
+		return EXIT_ERR;
+	struct event *ev = evsignal_new(L.base, SIGINT, wait_int_cb, &interrupted);
+	evsignal_add(ev, NULL);
+	L.notify_fn = fn;
+	L.notify_arg = arg;
+	while (!L.closed && !interrupted)
+		if (event_base_loop(L.base, EVLOOP_ONCE) < 0)
+			break;
+	L.notify_fn = NULL;
+	event_free(ev);
+	if (interrupted)
+		return EXIT_OK;
+	terr_set(&ctl_last_error, TE_CONNECTION, "the broker closed the connection (%s)",
+	    L.close_reason ? L.close_reason : "closed");
+	terr_hint(&ctl_last_error, "it may have stopped; see `tuskctl logs`");
+	ctl_print_error(&ctl_last_error);
+	return EXIT_ERR;
+}

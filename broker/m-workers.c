@@ -1,0 +1,74 @@
+/*
+ * m-workers.c — list_workers and kill_worker: every worker visible, any
+ * worker stoppable, from any client (tuskctl works when the frontend is
+ * frozen).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+#include "util.h"
+
+/* list_workers */
+int
+h_list_workers(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	UNUSED(p);
+	UNUSED(e);
+	unsigned n = 0;
+	struct worker *w;
+	TAILQ_FOREACH(w, &B.workers, entry) {
+		worker_sample(w);
+		n++;
+	}
+	msgpack_packer *pk = req_result(req);
+	msgpack_pack_array(pk, n);
+	TAILQ_FOREACH(w, &B.workers, entry)
+		worker_pack(pk, w);
+	return H_DONE;
+}
+
+/* kill_worker {worker_id | connection_id} */
+int
+h_kill_worker(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	struct worker *w = NULL;
+	if (params_has(p, "worker_id") == params_has(p, "connection_id")) {
+		terr_set(e, TE_VALIDATION, "give worker_id or connection_id (one of them)");
+		terr_hint(e, "list_workers shows the ids");
+		return -1;
+	}
+	if (params_has(p, "worker_id")) {
+		int64_t id = params_int(p, "worker_id", -1);
+		w = id > 0 ? worker_find((uint64_t)id) : NULL;
+		if (w == NULL) {
+			terr_set(e, TE_VALIDATION, "worker_id: no worker %lld", (long long)id);
+			terr_hint(e, "list_workers shows the ids");
+			return -1;
+		}
+	} else {
+		char *cid = params_strdup(p, "connection_id");
+		struct conn *c = conn_find(cid);
+		free(cid);
+		if (c == NULL || c->worker == NULL) {
+			terr_set(e, TE_VALIDATION, "connection_id: no open connection with that id");
+			terr_hint(e, "get_active_connections lists them");
+			return -1;
+		}
+		w = c->worker;
+	}
+	if (w->reaped || w->state == WS_DEAD) {
+		terr_set(e, TE_VALIDATION, "worker %llu has already ended (%s)", (unsigned long long)w->id,
+		    w->death_reason ? w->death_reason : "dead");
+		return -1;
+	}
+	if (w->kill_req) {
+		terr_set(e, TE_VALIDATION, "worker %llu is already being killed", (unsigned long long)w->id);
+		terr_hint(e, "wait for the first kill_worker to answer");
+		return -1;
+	}
+	w->kill_req = req;
+	worker_kill_user(w);
+	return H_ASYNC;
+}
