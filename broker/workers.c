@@ -133,6 +133,12 @@ worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg, str
 		terr_hint(e, "the broker may be out of file descriptors; close some connections");
 		return NULL;
 	}
+	/* room for a few row batches in flight each way */
+	int bufsz = 1024 * 1024;
+	for (int i = 0; i < 2; i++) {
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
+		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+	}
 	/* dup2 onto the same number would keep close-on-exec */
 	if (sv[1] == WORKER_FD) {
 		int fd = fcntl(sv[1], F_DUPFD_CLOEXEC, WORKER_FD + 1);

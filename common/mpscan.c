@@ -13,10 +13,13 @@
 
 #include <event2/buffer.h>
 
+static void hdr_table_init(void);
+
 /* Start a scan with the given limits. */
 void
 mp_scan_init(struct mp_scan *s, const struct mp_limits *lim)
 {
+	hdr_table_init();
 	s->lim = *lim;
 	if (s->lim.max_depth > MP_MAX_DEPTH)
 		s->lim.max_depth = MP_MAX_DEPTH;
@@ -33,26 +36,74 @@ mp_scan_reset(struct mp_scan *s)
 	s->left[0] = 1;
 }
 
-/* Bytes the header starting with b needs before its sizes are known. */
+/*
+ * What the first byte of a value says, in one table lookup: how many header
+ * bytes to read, and what follows (a hot loop on row streams).
+ */
+enum { K_BAD, K_SCALAR, K_FIXED, K_LEN, K_EXTLEN, K_ARRAY, K_MAP, K_FIXARRAY, K_FIXMAP };
+
+struct hdr_info {
+	uint8_t kind;
+	uint8_t hs;	 /* header bytes (including the first) */
+	uint8_t payload; /* K_FIXED: payload bytes; K_FIX*: item count */
+};
+
+static struct hdr_info hdr_table[256];
+
+/* Fill the table once. */
+static void
+hdr_table_init(void)
+{
+	static int done;
+	if (done)
+		return;
+	for (int b = 0; b < 256; b++) {
+		struct hdr_info h = { K_SCALAR, 1, 0 };
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+			h.kind = K_SCALAR;
+		else if (b <= 0x8f)
+			h = (struct hdr_info){ K_FIXMAP, 1, (uint8_t)(b & 0x0f) };
+		else if (b <= 0x9f)
+			h = (struct hdr_info){ K_FIXARRAY, 1, (uint8_t)(b & 0x0f) };
+		else if (b <= 0xbf)
+			h = (struct hdr_info){ K_FIXED, 1, (uint8_t)(b & 0x1f) };
+		else {
+			switch (b) {
+			case 0xc1: h.kind = K_BAD; break;
+			case 0xc4: case 0xd9: h = (struct hdr_info){ K_LEN, 2, 0 }; break;
+			case 0xc5: case 0xda: h = (struct hdr_info){ K_LEN, 3, 0 }; break;
+			case 0xc6: case 0xdb: h = (struct hdr_info){ K_LEN, 5, 0 }; break;
+			case 0xc7: h = (struct hdr_info){ K_EXTLEN, 2, 0 }; break;
+			case 0xc8: h = (struct hdr_info){ K_EXTLEN, 3, 0 }; break;
+			case 0xc9: h = (struct hdr_info){ K_EXTLEN, 5, 0 }; break;
+			case 0xca: h = (struct hdr_info){ K_FIXED, 1, 4 }; break;
+			case 0xcb: h = (struct hdr_info){ K_FIXED, 1, 8 }; break;
+			case 0xcc: case 0xd0: h = (struct hdr_info){ K_FIXED, 1, 1 }; break;
+			case 0xcd: case 0xd1: h = (struct hdr_info){ K_FIXED, 1, 2 }; break;
+			case 0xce: case 0xd2: h = (struct hdr_info){ K_FIXED, 1, 4 }; break;
+			case 0xcf: case 0xd3: h = (struct hdr_info){ K_FIXED, 1, 8 }; break;
+			case 0xd4: h = (struct hdr_info){ K_FIXED, 1, 2 }; break;
+			case 0xd5: h = (struct hdr_info){ K_FIXED, 1, 3 }; break;
+			case 0xd6: h = (struct hdr_info){ K_FIXED, 1, 5 }; break;
+			case 0xd7: h = (struct hdr_info){ K_FIXED, 1, 9 }; break;
+			case 0xd8: h = (struct hdr_info){ K_FIXED, 1, 17 }; break;
+			case 0xdc: h = (struct hdr_info){ K_ARRAY, 3, 0 }; break;
+			case 0xdd: h = (struct hdr_info){ K_ARRAY, 5, 0 }; break;
+			case 0xde: h = (struct hdr_info){ K_MAP, 3, 0 }; break;
+			case 0xdf: h = (struct hdr_info){ K_MAP, 5, 0 }; break;
+			default: h.kind = K_BAD; break;
+			}
+		}
+		hdr_table[b] = h;
+	}
+	done = 1;
+}
+
+/* Bytes the header starting with b needs before its sizes are known (0: invalid). */
 static int
 hdr_size(uint8_t b)
 {
-	if (b <= 0xbf || b >= 0xe0)
-		return 1; /* fixint, fixmap, fixarray, fixstr, negfixint */
-	switch (b) {
-	case 0xc0: case 0xc2: case 0xc3:
-		return 1;
-	case 0xc1:
-		return 0;
-	case 0xc4: case 0xd9: case 0xc7:
-		return 2; /* bin8, str8, ext8 (the type byte is payload) */
-	case 0xc5: case 0xda: case 0xdc: case 0xde: case 0xc8:
-		return 3;
-	case 0xc6: case 0xdb: case 0xdd: case 0xdf: case 0xc9:
-		return 5;
-	default:
-		return 1; /* fixed-width numbers and fixext: payload only */
-	}
+	return hdr_table[b].kind == K_BAD ? 0 : hdr_table[b].hs;
 }
 
 /* Big-endian unsigned of n bytes. */
@@ -66,7 +117,7 @@ be(const uint8_t *p, int n)
 }
 
 /* A value has been fully walked: close every level it completes. */
-static void
+static inline void
 value_done(struct mp_scan *s)
 {
 	while (s->depth > 0 && s->left[s->depth] == 0)
@@ -74,7 +125,7 @@ value_done(struct mp_scan *s)
 }
 
 /* Is the current message complete? */
-static int
+static inline int
 complete(const struct mp_scan *s)
 {
 	return s->depth == 0 && s->left[0] == 0 && s->skip == 0;
@@ -84,64 +135,57 @@ complete(const struct mp_scan *s)
  * Consume one header of hdr_size(hdr[0]) bytes at s->pos. Returns 0 or a
  * negative MP_ERR_*.
  */
-static int
+static inline int
 scan_header(struct mp_scan *s, const uint8_t *hdr)
 {
-	uint8_t b = hdr[0];
-	int hs = hdr_size(b);
+	const struct hdr_info h = hdr_table[hdr[0]];
 	uint64_t payload = 0, items = 0;
-	int container = 0, sized = 0;
 
-	if (hs == 0)
+	switch (h.kind) {
+	case K_BAD:
 		return MP_ERR_BYTE;
-	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-		/* a scalar of one byte */
-	} else if (b <= 0x8f) {
-		items = 2u * (b & 0x0f), container = 1;
-	} else if (b <= 0x9f) {
-		items = b & 0x0f, container = 1;
-	} else if (b <= 0xbf) {
-		payload = b & 0x1f, sized = 1;
-	} else {
-		switch (b) {
-		case 0xc4: case 0xc5: case 0xc6:
-		case 0xd9: case 0xda: case 0xdb:
-			payload = be(hdr + 1, hs - 1), sized = 1;
-			break;
-		case 0xc7: case 0xc8: case 0xc9:
-			payload = be(hdr + 1, hs - 1) + 1, sized = 1; /* + type */
-			break;
-		case 0xca: payload = 4; break;
-		case 0xcb: payload = 8; break;
-		case 0xcc: case 0xd0: payload = 1; break;
-		case 0xcd: case 0xd1: payload = 2; break;
-		case 0xce: case 0xd2: payload = 4; break;
-		case 0xcf: case 0xd3: payload = 8; break;
-		case 0xd4: payload = 2; break;
-		case 0xd5: payload = 3; break;
-		case 0xd6: payload = 5; break;
-		case 0xd7: payload = 9; break;
-		case 0xd8: payload = 17; break;
-		case 0xdc: case 0xdd:
-			items = be(hdr + 1, hs - 1), container = 1;
-			break;
-		case 0xde: case 0xdf:
-			items = 2 * be(hdr + 1, hs - 1), container = 1;
-			break;
-		default:
-			return MP_ERR_BYTE;
-		}
+	case K_SCALAR:
+		s->pos += 1;
+		if (s->pos > s->lim.max_msg)
+			return MP_ERR_SIZE;
+		s->left[s->depth]--;
+		value_done(s);
+		return 0;
+	case K_FIXED:
+		payload = h.payload;
+		if (hdr[0] >= 0xa0 && hdr[0] <= 0xbf && payload > s->lim.max_str)
+			return MP_ERR_STR;
+		break;
+	case K_LEN:
+		payload = be(hdr + 1, h.hs - 1);
+		if (payload > s->lim.max_str)
+			return MP_ERR_STR;
+		break;
+	case K_EXTLEN:
+		payload = be(hdr + 1, h.hs - 1) + 1; /* + the type byte */
+		if (payload > s->lim.max_str + 1)
+			return MP_ERR_STR;
+		break;
+	case K_FIXARRAY:
+		items = h.payload;
+		break;
+	case K_FIXMAP:
+		items = 2u * h.payload;
+		break;
+	case K_ARRAY:
+		items = be(hdr + 1, h.hs - 1);
+		break;
+	case K_MAP:
+		items = 2 * be(hdr + 1, h.hs - 1);
+		break;
 	}
-
-	s->pos += (size_t)hs;
+	s->pos += h.hs;
 	if (s->pos > s->lim.max_msg)
 		return MP_ERR_SIZE;
 	s->left[s->depth]--;
-	if (sized && payload > s->lim.max_str + (b >= 0xc7 && b <= 0xc9))
-		return MP_ERR_STR;
 	if (payload > s->lim.max_msg - s->pos)
 		return MP_ERR_SIZE;
-	if (container && items > 0) {
+	if (items > 0) {
 		/* every item takes at least one byte */
 		if (items > s->lim.max_msg - s->pos)
 			return MP_ERR_COUNT;
@@ -387,5 +431,96 @@ mp_cur_lit(struct mp_cur *c, const char *lit)
 		*c = save;
 		return -1;
 	}
+	return 0;
+}
+
+/* Read a big-endian IEEE double or float. */
+static double
+be_float(const uint8_t *p, int n)
+{
+	uint64_t u = be(p, n);
+	if (n == 4) {
+		uint32_t w = (uint32_t)u;
+		float f;
+		memcpy(&f, &w, sizeof f);
+		return f;
+	}
+	double d;
+	memcpy(&d, &u, sizeof d);
+	return d;
+}
+
+int
+mp_cur_scalar(struct mp_cur *c, struct mp_val *v)
+{
+	if (cur_need(c, 1) < 0)
+		return -1;
+	const uint8_t *p = c->p;
+	uint8_t b = p[0];
+	size_t hs = 1, body = 0;
+	if (b <= 0x7f) {
+		v->type = MPV_UINT, v->u = b;
+	} else if (b >= 0xe0) {
+		v->type = MPV_INT, v->i = (int8_t)b;
+	} else if (b >= 0xa0 && b <= 0xbf) {
+		v->type = MPV_STR, body = b & 0x1f;
+	} else {
+		switch (b) {
+		case 0xc0: v->type = MPV_NIL; break;
+		case 0xc2: case 0xc3: v->type = MPV_BOOL, v->b = b == 0xc3; break;
+		case 0xcc: case 0xcd: case 0xce: case 0xcf:
+			hs = 1 + ((size_t)1 << (b - 0xcc));
+			if (cur_need(c, hs) < 0)
+				return -1;
+			v->type = MPV_UINT, v->u = be(p + 1, (int)hs - 1);
+			break;
+		case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+			hs = 1 + ((size_t)1 << (b - 0xd0));
+			if (cur_need(c, hs) < 0)
+				return -1;
+			uint64_t u = be(p + 1, (int)hs - 1);
+			int bits = (int)(hs - 1) * 8;
+			v->type = MPV_INT;
+			v->i = bits == 64 ? (int64_t)u : (int64_t)(u << (64 - bits)) >> (64 - bits);
+			break;
+		}
+		case 0xca: case 0xcb:
+			hs = b == 0xca ? 5 : 9;
+			if (cur_need(c, hs) < 0)
+				return -1;
+			v->type = MPV_FLOAT, v->f = be_float(p + 1, (int)hs - 1);
+			break;
+		case 0xd9: case 0xda: case 0xdb:
+		case 0xc4: case 0xc5: case 0xc6: {
+			int n = b == 0xd9 || b == 0xc4 ? 1 : b == 0xda || b == 0xc5 ? 2 : 4;
+			hs = 1 + (size_t)n;
+			if (cur_need(c, hs) < 0)
+				return -1;
+			body = (size_t)be(p + 1, n);
+			v->type = b >= 0xd9 ? MPV_STR : MPV_BIN;
+			break;
+		}
+		case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+			hs = 2, body = (size_t)1 << (b - 0xd4);
+			v->type = MPV_EXT;
+			break;
+		case 0xc7: case 0xc8: case 0xc9: {
+			int n = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
+			hs = 2 + (size_t)n;
+			if (cur_need(c, hs) < 0)
+				return -1;
+			body = (size_t)be(p + 1, n);
+			v->type = MPV_EXT;
+			break;
+		}
+		default:
+			return -1; /* a container, or 0xc1 */
+		}
+	}
+	if (cur_need(c, hs + body) < 0)
+		return -1;
+	v->p = (const char *)p + hs;
+	v->len = (uint32_t)body;
+	c->p += hs + body;
 	return 0;
 }

@@ -20,6 +20,7 @@
 #define TUSK_MPSCAN_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct evbuffer;
@@ -81,6 +82,20 @@ int mp_cur_str(struct mp_cur *c, const char **s, uint32_t *len);
 int mp_cur_nil(struct mp_cur *c);
 /* Consume a str equal to lit. */
 int mp_cur_lit(struct mp_cur *c, const char *lit);
+
+/* One scalar value under the cursor. */
+enum mp_vtype { MPV_NIL, MPV_BOOL, MPV_UINT, MPV_INT, MPV_FLOAT, MPV_STR, MPV_BIN, MPV_EXT };
+struct mp_val {
+	enum mp_vtype type;
+	bool b;
+	uint64_t u;
+	int64_t i;
+	double f;
+	const char *p;	/* str, bin, ext bytes */
+	uint32_t len;
+};
+/* Consume one scalar (not an array or map). */
+int mp_cur_scalar(struct mp_cur *c, struct mp_val *v);
 
 /* A human sentence for a negative result. */
 const char *mp_scan_strerror(int r);

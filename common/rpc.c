@@ -138,6 +138,9 @@ rpc_peer_new(struct event_base *base, int fd, const struct mp_limits *lim,
 		free(p);
 		return NULL;
 	}
+	/* large reads and writes: fewer wakeups on a row stream */
+	bufferevent_set_max_single_read(p->bev, 256 * 1024);
+	bufferevent_set_max_single_write(p->bev, 256 * 1024);
 	mp_scan_init(&p->scan, lim);
 	p->h = *h;
 	p->arg = arg;

@@ -596,6 +596,15 @@ notice_receiver(void *arg, const PGresult *res)
 	mp_pack_cstr(pk, PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
 }
 
+/* libevent sent a batch buffer we lent it. */
+static void
+batch_free(const void *data, size_t len, void *arg)
+{
+	UNUSED(len);
+	UNUSED(arg);
+	free((void *)(uintptr_t)data);
+}
+
 /* Send the kept batch as one query_rows notification. */
 static void
 batch_flush(struct pgq *q)
@@ -612,7 +621,11 @@ batch_flush(struct pgq *q)
 	mp_pack_cstr(&pk, q->id);
 	mp_pack_key(&pk, "rows");
 	pack_array32(out, q->batch_rows);
-	evbuffer_add(out, q->rows.data, q->rows.len);
+	/* hand the rows' buffer to libevent instead of copying it */
+	if (evbuffer_add_reference(out, q->rows.data, q->rows.len, batch_free, NULL) == 0)
+		memset(&q->rows, 0, sizeof q->rows);
+	else
+		evbuffer_add(out, q->rows.data, q->rows.len);
 	q->rows.len = 0;
 	q->batch_rows = 0;
 }
@@ -672,24 +685,55 @@ hexval(char c)
 	return -1;
 }
 
+/* PostgreSQL's integer text (an optional '-' and digits) to int64. */
+static bool
+parse_int64(const char *s, size_t len, int64_t *out)
+{
+	size_t i = 0;
+	bool neg = false;
+	if (len > 0 && s[0] == '-') {
+		neg = true;
+		i = 1;
+	}
+	if (i == len || len - i > 19)
+		return false;
+	uint64_t v = 0;
+	for (; i < len; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (d > 9)
+			return false;
+		v = v * 10 + d;
+	}
+	if (neg) {
+		if (v > (uint64_t)INT64_MAX + 1)
+			return false;
+		*out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+	} else {
+		if (v > (uint64_t)INT64_MAX)
+			return false;
+		*out = (int64_t)v;
+	}
+	return true;
+}
+
 /* One value in the contract's mapping. */
 static void
 pack_value(msgpack_packer *pk, const PGresult *res, int row, int col, Oid type)
 {
-	if (PQgetisnull(res, row, col)) {
+	size_t len = (size_t)PQgetlength(res, row, col);
+	/* NULL and '' both have length 0: only then ask which */
+	if (len == 0 && PQgetisnull(res, row, col)) {
 		msgpack_pack_nil(pk);
 		return;
 	}
 	const char *v = PQgetvalue(res, row, col);
-	size_t len = (size_t)PQgetlength(res, row, col);
 	char *end;
 	switch (type) {
 	case INT2OID:
 	case INT4OID:
 	case INT8OID: {
-		errno = 0;
-		long long n = strtoll(v, &end, 10);
-		if (errno == 0 && *end == '\0' && end != v) {
+		int64_t n;
+		if (parse_int64(v, len, &n)) {
 			msgpack_pack_int64(pk, n);
 			return;
 		}

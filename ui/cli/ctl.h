@@ -40,6 +40,10 @@ typedef void (*ctl_notify_fn)(const struct rpc_msg *m, void *arg);
 /* Pack the params array of a call. */
 typedef void (*ctl_params_fn)(msgpack_packer *pk, void *arg);
 
+/* Look at a complete message's bytes first; return true to take it. */
+typedef bool (*ctl_raw_fn)(const uint8_t *p, size_t len, void *arg);
+void ctl_set_raw(ctl_raw_fn fn, void *arg);
+
 int ctl_connect(void);
 void ctl_disconnect(void);
 /*

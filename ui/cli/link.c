@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "ctl.h"
@@ -41,6 +42,8 @@ static struct {
 	void *res_arg;
 	ctl_notify_fn notify_fn;
 	void *notify_arg;
+	ctl_raw_fn raw_fn;
+	void *raw_arg;
 	void (*int_fn)(void *);
 	void *int_arg;
 	struct event *ev_int;
@@ -133,11 +136,35 @@ start_broker(void)
 
 static void link_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg);
 static void link_closed(struct rpc_peer *p, const char *reason, void *arg);
+static bool link_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg);
 
 static const struct rpc_handlers link_handlers = {
+	.raw = link_raw,
 	.msg = link_msg,
 	.closed = link_closed,
 };
+
+/* A complete message as bytes: the command may take it without decoding. */
+static bool
+link_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg)
+{
+	UNUSED(p);
+	UNUSED(arg);
+	if (L.raw_fn == NULL)
+		return false;
+	const uint8_t *data = evbuffer_pullup(in, (ssize_t)len);
+	if (data == NULL || !L.raw_fn(data, len, L.raw_arg))
+		return false;
+	evbuffer_drain(in, len);
+	return true;
+}
+
+void
+ctl_set_raw(ctl_raw_fn fn, void *arg)
+{
+	L.raw_fn = fn;
+	L.raw_arg = arg;
+}
 
 /* Reach the broker, starting it if needed. */
 int

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "dtoa.h"
 #include "msg.h"
 #include "util.h"
 
@@ -34,23 +35,13 @@ json_string(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 }
 
-/* Shortest text that reads back as the same double. */
+/* Shortest text that reads back as the same double (PostgreSQL's style). */
 static void
 fmt_double(char *buf, size_t len, double d)
 {
-	if (isnan(d)) {
-		snprintf(buf, len, "NaN");
-		return;
-	}
-	if (isinf(d)) {
-		snprintf(buf, len, d > 0 ? "Infinity" : "-Infinity");
-		return;
-	}
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, len, "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			return;
-	}
+	char tmp[DTOA_BUFSIZE];
+	dtoa_shortest(d, tmp);
+	snprintf(buf, len, "%s", tmp);
 }
 
 /* bytea as PostgreSQL's hex text. */

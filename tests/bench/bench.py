@@ -1,0 +1,428 @@
+"""Tusk's benchmarks, side by side with psql and a bare libpq client in the
+same run, reported as ratios (absolute times drift on shared machines).
+
+Run by `make bench` (tests/bench/run.sh) against the release build. Prints
+a markdown report and writes it to build/bench/results.md.
+"""
+import os
+import re
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+
+from pgcluster import Cluster  # noqa: E402
+from tusk import Broker, Client  # noqa: E402
+
+BIN = os.path.join(ROOT, "build", "bin")
+BARE = os.path.join(ROOT, "build", "bench", "bare_client")
+ROUNDS = int(os.environ.get("TUSK_BENCH_ROUNDS", "5"))
+ROWS = int(os.environ.get("TUSK_BENCH_ROWS", "1000000"))
+
+report = []
+
+
+def out(line=""):
+    print(line, flush=True)
+    report.append(line)
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def p99(xs):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * 0.99))]
+
+
+def timed(cmd, env=None, stdout=subprocess.DEVNULL):
+    """Wall time and the child's peak RSS (kB) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE)
+    t = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (cmd[0], r.stderr.decode()[-2000:]))
+    return t
+
+
+def peak_rss_of(cmd, env=None):
+    """Run cmd under /usr/bin/time -f %M: its peak RSS in kB."""
+    r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE)
+    return int(r.stderr.decode().strip().splitlines()[-1])
+
+
+def rss_kb(pid, field="VmRSS"):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class Sampler(threading.Thread):
+    """Peak RSS of a process, sampled every 20 ms."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop_ev = pid, 0, threading.Event()
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            try:
+                self.peak = max(self.peak, rss_kb(self.pid))
+            except OSError:
+                break
+            time.sleep(0.02)
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join()
+        return self.peak
+
+
+def setup_data(pg):
+    pg.psql("""
+        CREATE TABLE bench_1m AS
+        SELECT g::int8 AS id, substr(md5(g::text), 1, 20)::text AS name,
+               now() - g * interval '1 second' AS at, (g %% 100000) / 100.0::numeric(12,2) AS amount,
+               g %% 2 = 0 AS flag, md5(g::text)::uuid AS uid,
+               jsonb_build_object('k', g %% 10, 'v', 'x') AS doc, g / 7.0::float8 AS ratio
+        FROM generate_series(1, %d) g;
+        ANALYZE bench_1m;
+        GRANT SELECT ON bench_1m TO tusk;
+    """ % ROWS, db="tuskdb")
+
+
+def bench_stream(pg, b):
+    q = "select * from bench_1m"
+    conninfo = "host=127.0.0.1 port=%d user=tusk dbname=tuskdb sslmode=disable" % pg.port
+    env = dict(os.environ, PGPASSWORD="tuskpw")
+    url = "postgresql://tusk@127.0.0.1:%d/tuskdb?sslmode=disable" % pg.port
+    b.ctl("connect", "-n", "bench", url, env={"PGPASSWORD": "tuskpw"}, check=True)
+    cmds = {
+        "tuskctl --format csv": [os.path.join(BIN, "tuskctl"), "query", "-c", "bench", "-f", "csv", q],
+        "psql -At": ["psql", "-X", "-At", conninfo, "-c", q],
+        "bare libpq (csv)": [BARE, conninfo, "csv", q],
+        "bare libpq (touch)": [BARE, conninfo, "rows", q],
+    }
+    envs = {"tuskctl --format csv": b.env}
+    times = {k: [] for k in cmds}
+    broker_peak = 0
+    for _ in range(ROUNDS):
+        for name, cmd in cmds.items():
+            s = Sampler(b.proc.pid) if name.startswith("tuskctl") else None
+            if s:
+                s.start()
+            times[name].append(timed(cmd, env=envs.get(name, env)))
+            if s:
+                broker_peak = max(broker_peak, s.stop())
+    rss = {name: peak_rss_of(cmd, env=envs.get(name, env)) for name, cmd in cmds.items()}
+    base = med(times["bare libpq (csv)"])
+    out("### Streaming %s rows × 8 mixed columns to /dev/null (median of %d)" % (format(ROWS, ","), ROUNDS))
+    out()
+    out("| client | time | vs bare libpq (csv) | client peak RSS |")
+    out("|---|---|---|---|")
+    for name in cmds:
+        t = med(times[name])
+        out("| %s | %.2f s | %.2f× | %.0f MB |" % (name, t, t / base, rss[name] / 1024))
+    out()
+    out("Broker peak RSS while streaming: **%.1f MB** (target < 32 MB)." % (broker_peak / 1024))
+    out()
+    b.ctl("disconnect", "bench", check=True)
+    return med(times["tuskctl --format csv"]) / base
+
+
+def bench_cancel(pg, b):
+    conninfo = "host=127.0.0.1 port=%d user=tusk dbname=tuskdb sslmode=disable" % pg.port
+    env = dict(os.environ, PGPASSWORD="tuskpw")
+    r = subprocess.run([BARE, conninfo, "cancel", "20"], env=env, stdout=subprocess.PIPE, check=True)
+    bare = [float(x) for x in r.stdout.split()]
+    c = b.client()
+    cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+    ours = []
+    for i in range(20):
+        mid = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(30)", query_id="c%d" % i))
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        c2 = c.send("cancel_query", dict(query_id="c%d" % i))
+        try:
+            c.wait_reply(mid)
+        except Exception:
+            pass
+        ours.append((time.perf_counter() - t0) * 1000)
+        c.wait_reply(c2)
+    c.call("disconnect", connection_id=cid)
+    out("### Cancel: request → the query's end (median of 20)")
+    out()
+    out("| path | median | p90 |")
+    out("|---|---|---|")
+    out("| bare PQcancel | %.1f ms | %.1f ms |" % (med(bare), sorted(bare)[17]))
+    out("| Tusk cancel_query (client → broker → worker → server → back) | %.1f ms | %.1f ms |"
+        % (med(ours), sorted(ours)[17]))
+    out()
+    out("Ratio: **%.2f×** (target within 2×)." % (med(ours) / med(bare)))
+    out()
+
+
+def bench_connect(pg, b):
+    conninfo = "host=127.0.0.1 port=%d user=tusk dbname=tuskdb sslmode=disable" % pg.port
+    env = dict(os.environ, PGPASSWORD="tuskpw")
+    bare, psql, ours = [], [], []
+    c = b.client()
+    for _ in range(20):
+        t0 = time.perf_counter()
+        subprocess.run([BARE, conninfo, "connect"], env=env, stdout=subprocess.DEVNULL, check=True)
+        bare.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        subprocess.run(["psql", "-X", "-At", conninfo, "-c", "select 1"], env=env,
+                       stdout=subprocess.DEVNULL, check=True)
+        psql.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+        c.query(cid, "select 1")
+        ours.append((time.perf_counter() - t0) * 1000)
+        c.call("disconnect", connection_id=cid)
+    out("### Connect + `select 1` (median of 20; scram-sha-256 on loopback)")
+    out()
+    out("| path | median |")
+    out("|---|---|")
+    out("| bare libpq, fresh process | %.1f ms |" % med(bare))
+    out("| psql -c 'select 1' | %.1f ms |" % med(psql))
+    out("| Tusk connect + execute_query (worker spawn and sandbox included) | %.1f ms |" % med(ours))
+    out()
+    out("Ratio to the bare client: **%.2f×** (target within 1.2×)." % (med(ours) / med(bare)))
+    out()
+
+
+def bench_cold_start():
+    times = []
+    for _ in range(10):
+        home = tempfile.mkdtemp(prefix="tb.", dir="/tmp")
+        env = dict(os.environ, TUSK_HOME=home)
+        sock = os.path.join(home, "run", "tuskd.sock")
+        t0 = time.perf_counter()
+        p = subprocess.Popen([os.path.join(BIN, "tuskd"), "--foreground"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while True:
+            try:
+                c = Client(sock)
+                c.call("health_check")
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                time.sleep(0.0005)
+        times.append((time.perf_counter() - t0) * 1000)
+        c.close()
+        p.send_signal(signal.SIGTERM)
+        p.wait()
+        subprocess.run(["rm", "-rf", home])
+    out("### Cold start: exec of tuskd → first health_check answered (median of 10)")
+    out()
+    out("**%.1f ms** (target < 20 ms)." % med(times))
+    out()
+
+
+def bench_idle_and_cycles(pg, b):
+    c = b.client()
+    cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+    time.sleep(0.5)
+    w = [x for x in c.call("list_workers") if x["connection_id"] == cid and x["state"] != "dead"][0]
+    worker_rss = rss_kb(w["pid"])
+    c.call("disconnect", connection_id=cid)
+    c.close()
+    b2 = Broker()
+    time.sleep(0.5)
+    idle_broker = rss_kb(b2.proc.pid)
+    c = b2.client()
+    for _ in range(10):  # warm up allocator pools
+        cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+        c.call("disconnect", connection_id=cid)
+    before = rss_kb(b2.proc.pid)
+    for _ in range(100):
+        cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+        c.query(cid, "select 1")
+        c.call("disconnect", connection_id=cid)
+    time.sleep(0.5)
+    after = rss_kb(b2.proc.pid)
+    c.close()
+    b2.stop(check=False)
+    b2.cleanup()
+    out("### Memory")
+    out()
+    out("| what | RSS |")
+    out("|---|---|")
+    out("| idle broker | %.1f MB (target < 10 MB) |" % (idle_broker / 1024))
+    out("| idle worker (connected) | %.1f MB (target < 6 MB) |" % (worker_rss / 1024))
+    out("| broker before / after 100 connect+query+disconnect cycles | %.1f MB / %.1f MB: **%+.1f%%** (target < 5%%) |"
+        % (before / 1024, after / 1024, (after - before) * 100.0 / before))
+    out()
+
+
+def bench_valgrind(pg):
+    home = tempfile.mkdtemp(prefix="tv.", dir="/tmp")
+    env = dict(os.environ, TUSK_HOME=home)
+    log = os.path.join(home, "valgrind.log")
+    p = subprocess.Popen(["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
+                          "--log-file=" + log, os.path.join(BIN, "tuskd"), "--foreground"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sock = os.path.join(home, "run", "tuskd.sock")
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            c = Client(sock)
+            c.call("health_check")
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            time.sleep(0.1)
+    for _ in range(20):
+        cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+        c.query(cid, "select g from generate_series(1, 1000) g")
+        c.call("disconnect", connection_id=cid)
+    c.close()
+    p.send_signal(signal.SIGTERM)
+    p.wait(120)
+    text = open(log).read()
+    m = re.search(r"definitely lost: ([\d,]+) bytes in ([\d,]+) blocks", text)
+    definite = m.group(1) if m else "0"
+    errs = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+    out("### valgrind: the broker over 20 connect/query/disconnect cycles")
+    out()
+    out("definitely lost: **%s bytes**; memcheck errors: %s." % (definite, errs.group(1) if errs else "?"))
+    out()
+    subprocess.run(["rm", "-rf", home])
+
+
+def bench_supervision(pg):
+    out("### Supervision")
+    out()
+    # hang → kill and report, at the default 1 s heartbeat
+    b = Broker()
+    c = b.client()
+    hang = []
+    for _ in range(5):
+        cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+        w = [x for x in c.call("list_workers") if x["connection_id"] == cid and x["state"] != "dead"][0]
+        mid = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(60)"))
+        time.sleep(0.1)
+        t0 = time.perf_counter()
+        os.kill(w["pid"], signal.SIGSTOP)
+        try:
+            c.wait_reply(mid)
+        except Exception:
+            pass
+        hang.append((time.perf_counter() - t0) * 1000)
+        c.call("disconnect", connection_id=cid)
+    # kill_worker → backend gone from pg_stat_activity
+    gone = []
+    for _ in range(5):
+        cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+        w = [x for x in c.call("list_workers") if x["connection_id"] == cid and x["state"] != "dead"][0]
+        c.send("execute_query", dict(connection_id=cid, sql="select count(*) from generate_series(1, 1e10::bigint)"))
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        Client(b.sock).call("kill_worker", connection_id=cid)
+        while w["backend_pid"] in pg.backends():
+            time.sleep(0.002)
+        gone.append((time.perf_counter() - t0) * 1000)
+        c.call("disconnect", connection_id=cid)
+    out("| what | median | max |")
+    out("|---|---|---|")
+    out("| SIGSTOP of a busy worker → its query fails WorkerLost (hung), heartbeat 1 s | %.0f ms | %.0f ms |"
+        % (med(hang), max(hang)))
+    out("| kill_worker → backend gone from pg_stat_activity | %.0f ms | %.0f ms |" % (med(gone), max(gone)))
+    out()
+    # p99 of 19 busy connections, with and without a neighbour killed every second
+    def run_load(seconds, kill):
+        lat, stop, errors = [], threading.Event(), []
+
+        def loop():
+            cl = Client(b.sock)
+            cid = cl.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+            while not stop.is_set():
+                t = time.perf_counter()
+                try:
+                    cl.query(cid, "select count(*) from generate_series(1, 1000)")
+                except Exception as e:  # noqa: BLE001
+                    errors.append(e)
+                lat.append((time.perf_counter() - t) * 1000)
+            cl.call("disconnect", connection_id=cid)
+        ts = [threading.Thread(target=loop) for _ in range(19)]
+        for t in ts:
+            t.start()
+        time.sleep(0.5)
+        lat.clear()
+        end = time.time() + seconds
+        killer = Client(b.sock)
+        while time.time() < end:
+            if kill:
+                cid = killer.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+                killer.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(30)"))
+                time.sleep(0.1)
+                Client(b.sock).call("kill_worker", connection_id=cid)
+                killer.call("disconnect", connection_id=cid)
+                time.sleep(max(0, 0.9))
+            else:
+                time.sleep(1)
+        stop.set()
+        for t in ts:
+            t.join()
+        return p99(lat), len(lat), len(errors)
+    base, n1, e1 = run_load(5, False)
+    with_kill, n2, e2 = run_load(5, True)
+    out("| 19 busy connections | p99 latency | queries | errors |")
+    out("|---|---|---|---|")
+    out("| quiet neighbours | %.1f ms | %d | %d |" % (base, n1, e1))
+    out("| a neighbour killed every second | %.1f ms | %d | %d |" % (with_kill, n2, e2))
+    out()
+    out("p99 ratio: **%.2f×**." % (with_kill / base))
+    out()
+    b.stop(check=False)
+    b.cleanup()
+
+
+def main():
+    which = sys.argv[1:] or ["stream", "cancel", "connect", "cold", "memory", "valgrind", "supervision"]
+    pg = Cluster()
+    b = Broker()
+    try:
+        out("## Tusk benchmarks")
+        out()
+        out("Measured %s on %s (%d CPUs); PostgreSQL 15 on loopback; release build."
+            % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.uname().nodename, os.cpu_count()))
+        out()
+        if "stream" in which:
+            setup_data(pg)
+            bench_stream(pg, b)
+        if "cancel" in which:
+            bench_cancel(pg, b)
+        if "connect" in which:
+            bench_connect(pg, b)
+        if "cold" in which:
+            bench_cold_start()
+        if "memory" in which:
+            bench_idle_and_cycles(pg, b)
+        if "valgrind" in which:
+            bench_valgrind(pg)
+        if "supervision" in which:
+            bench_supervision(pg)
+    finally:
+        b.stop(check=False)
+        b.cleanup()
+        pg.stop()
+        os.makedirs(os.path.join(ROOT, "build", "bench"), exist_ok=True)
+        with open(os.path.join(ROOT, "build", "bench", "results.md"), "w") as f:
+            f.write("\n".join(report) + "\n")
+
+
+if __name__ == "__main__":
+    main()

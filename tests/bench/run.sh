@@ -1,0 +1,7 @@
+#!/bin/sh
+# make bench: Tusk against psql and a bare libpq client, in one run.
+# Arguments select sections: stream cancel connect cold memory valgrind supervision.
+set -eu
+cd "$(dirname "$0")/../.."
+export TUSK_BIN=$PWD/build/bin
+exec /usr/bin/python3 tests/bench/bench.py "$@"
