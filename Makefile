@@ -32,7 +32,7 @@ SANLD = -fsanitize=address,undefined
 endif
 
 PKGS_COMMON = libevent msgpack
-PKGS_BROKER = $(PKGS_COMMON) sqlite3 libpq
+PKGS_BROKER = $(PKGS_COMMON) sqlite3 libpq libsecret-1
 PKGS_WORKER = $(PKGS_COMMON) libpq libseccomp
 PKGS_CLI    = $(PKGS_COMMON) libpq
 
@@ -41,7 +41,7 @@ pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
 
 CPPFLAGS += -Icommon -DTUSK_VERSION='"$(VERSION)"' -D_GNU_SOURCE
 CFLAGS_ALL = -std=c17 $(OPT) $(WARN) $(WERROR) $(HARDEN) -MMD -MP $(CFLAGS)
-LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(SANLD) $(LDFLAGS)
+LDFLAGS_ALL = -pthread -pie -Wl,-z,relro,-z,now $(SANLD) $(LDFLAGS)
 
 COMMON_SRC = $(wildcard common/*.c)
 BROKER_SRC = $(wildcard broker/*.c)
