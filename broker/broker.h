@@ -49,6 +49,7 @@ struct settings {
 	size_t client_high;	 /* client output above this pauses its workers */
 	size_t client_low;	 /* ... and below this resumes them */
 	int dead_workers_kept;	 /* recently dead workers listed */
+	int worker_memory_mb;	 /* each worker's address-space cap */
 };
 
 struct broker {

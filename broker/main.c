@@ -42,6 +42,7 @@ static const struct settings default_settings = {
 	.client_high = 4u * 1024 * 1024,
 	.client_low = 1u * 1024 * 1024,
 	.dead_workers_kept = 16,
+	.worker_memory_mb = WORKER_MEMORY_MB_DEFAULT,
 };
 
 /* Log records go to today's file, and to stderr in the foreground. */
@@ -266,7 +267,8 @@ usage(FILE *f)
 		   "             [--set NAME=VALUE ...]\n"
 		   "       tuskd --version\n"
 		   "settings: heartbeat_ms, heartbeat_misses, kill_grace_ms, shutdown_grace_ms,\n"
-		   "          connect_timeout_s, client_high, client_low, dead_workers_kept\n");
+		   "          connect_timeout_s, client_high, client_low, dead_workers_kept,\n"
+		   "          worker_memory_mb\n");
 }
 
 /* --set NAME=VALUE: override one setting (tests, power users). */
@@ -287,6 +289,8 @@ set_setting(const char *arg)
 		{ "client_high", offsetof(struct settings, client_high), 1, 4096, 1LL << 32 },
 		{ "client_low", offsetof(struct settings, client_low), 1, 0, 1LL << 32 },
 		{ "dead_workers_kept", offsetof(struct settings, dead_workers_kept), 0, 0, 10000 },
+		{ "worker_memory_mb", offsetof(struct settings, worker_memory_mb), 0,
+		    WORKER_MEMORY_MB_MIN, 1 << 20 },
 	};
 	const char *eq = strchr(arg, '=');
 	if (eq == NULL)
