@@ -218,6 +218,12 @@ main(int argc, char **argv)
 	snprintf(tag, sizeof tag, "worker[%d]", (int)getpid());
 	log_init(tag);
 	xalloc_exit_status = TUSK_EXIT_OOM;
+	/*
+	 * libevent's allocations (our output to the broker) must not fail
+	 * silently under the address-space cap: a half-written message would
+	 * look like a hung worker. They end the worker "out of memory" too.
+	 */
+	event_set_mem_functions(xmalloc, xrealloc, free);
 
 	/* die with the broker; if it already died, go now */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
