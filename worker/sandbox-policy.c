@@ -70,8 +70,10 @@ sandbox_ll_fs_names(uint64_t fs, char *buf, size_t len)
 		if (!(fs & (1ULL << i)))
 			continue;
 		int w = snprintf(buf + n, len - n, "%s%s", n ? "," : "", names[i]);
-		if (w < 0 || (size_t)w >= len - n)
+		if (w < 0 || (size_t)w >= len - n) {
+			buf[n] = '\0'; /* no half names */
 			return;
+		}
 		n += (size_t)w;
 	}
 	if (n == 0)
