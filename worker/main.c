@@ -235,6 +235,7 @@ main(int argc, char **argv)
 	sandbox_set_options(&sbo);
 	if (sandbox_base(&e) < 0) {
 		fprintf(stderr, "tusk-worker: %s\n", e.message);
+		terr_clear(&e);
 		return TUSK_EXIT_SANDBOX;
 	}
 

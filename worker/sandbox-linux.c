@@ -21,6 +21,7 @@
  * exit, which the filter forbids: it is turned off once the worker is
  * locked down (docs/sandbox.md says how leaks are checked instead).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -115,7 +116,11 @@ __lsan_is_turned_off(void)
 
 /* --- rlimits ------------------------------------------------------------------ */
 
-/* Lower one limit (never raise it). */
+/*
+ * Lower one limit (never raise it). When the hard limit may not move
+ * (valgrind keeps RLIMIT_NOFILE's), the soft one is enough: the seccomp
+ * filter refuses every later setrlimit, so it cannot be raised again.
+ */
 static int
 rlimit_lower(int res, rlim_t v)
 {
@@ -124,7 +129,12 @@ rlimit_lower(int res, rlim_t v)
 		return -1;
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < v)
 		v = rl.rlim_max;
-	rl.rlim_cur = rl.rlim_max = v;
+	struct rlimit want = { v, v };
+	if (setrlimit(res, &want) == 0)
+		return 0;
+	if (errno != EPERM)
+		return -1;
+	rl.rlim_cur = v;
 	return setrlimit(res, &rl);
 }
 
@@ -340,6 +350,21 @@ static const int sc_prctl_ok[] = {
 /* ioctl requests that are harmless: never TIOCSTI on an inherited terminal. */
 static const unsigned long sc_ioctl_ok[] = { TCGETS, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX };
 
+/* How many threads the process has (/proc/self/task entries). */
+static int
+threads_count(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+	if (d == NULL)
+		return -1;
+	for (struct dirent *de; (de = readdir(d)) != NULL;)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
 #define SC_ADD(act, nr, ...) do { \
 	int rc_ = seccomp_rule_add(ctx, (act), (nr), __VA_ARGS__); \
 	if (rc_ < 0 && rc_ != -EDOM) { \
@@ -356,12 +381,17 @@ seccomp_apply(struct tusk_error *e)
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	if (ctx == NULL)
 		return terr_set(e, TE_INTERNAL, "seccomp_init failed");
-	seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	/*
+	 * KILL_PROCESS where libseccomp can tell the kernel has it (API level
+	 * 3); otherwise the thread, which is the whole single-threaded worker.
+	 */
+	uint32_t kill = seccomp_api_get() >= 3 ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_KILL;
+	seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, kill);
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	pid_t self = getpid();
 
 	for (size_t i = 0; i < nitems(sc_kill); i++)
-		SC_ADD(SCMP_ACT_KILL_PROCESS, sc_kill[i], 0);
+		SC_ADD(kill, sc_kill[i], 0);
 	for (size_t i = 0; i < nitems(sc_allow); i++)
 		SC_ADD(SCMP_ACT_ALLOW, sc_allow[i], 0);
 	/* glibc falls back from clone3 to clone on ENOSYS; clone is refused */
@@ -410,6 +440,14 @@ seccomp_apply(struct tusk_error *e)
 		SC_ADD(SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, sc_ioctl_ok[i]));
 
 	int rc = seccomp_load(ctx);
+	if (rc < 0 && threads_count() == 1) {
+		/*
+		 * TSYNC needs the seccomp() call, which valgrind does not know;
+		 * with one thread there is nothing to synchronise: prctl will do.
+		 */
+		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 0);
+		rc = seccomp_load(ctx);
+	}
 	seccomp_release(ctx);
 	if (rc < 0)
 		return terr_set(e, TE_INTERNAL, "seccomp_load: %s", strerror(-rc));
