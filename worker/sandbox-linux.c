@@ -556,8 +556,8 @@ sandbox_connection(const struct tusk_config *cfg, struct tusk_error *e)
 		snprintf(net, sizeof net, "tcp connect to port %d only", plan.port);
 	else
 		snprintf(net, sizeof net, "no tcp connect (Unix socket)");
-	log_info("sandbox: connection: landlock ABI %d: read only %s; %s",
-	    r->abi, files.len ? files.buf : "nothing", net);
+	log_info("sandbox: connection: landlock ABI %d: readable only %s; %s",
+	    r->abi, files.len ? files.buf : "(no file)", net);
 	sb_free(&files);
 	return 0;
 }

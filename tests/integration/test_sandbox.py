@@ -189,7 +189,7 @@ def test_tls_verify_full_by_name_reads_the_ca(broker, client):
         assert me["tls"] is True
         assert client.query(cid, "select ssl from pg_stat_ssl where pid = pg_backend_pid()")[1] == [[True]]
         client.call("disconnect", connection_id=cid)
-        assert "read only %s" % tls.ca in broker.logs()
+        assert "readable only %s" % tls.ca in broker.logs()
         # the certificate is still verified: another CA fails
         wrong = TLSFiles()
         try:
@@ -221,7 +221,7 @@ def test_broker_log_says_what_was_applied(broker, conn):
         abi = int(m.group(1))
         assert "write_file" in m.group(2) and "read_file" not in m.group(2)
         if abi >= 4:
-            assert "sandbox: connection: landlock ABI %d: read only nothing; tcp connect to port %d only" % (
+            assert "sandbox: connection: landlock ABI %d: readable only (no file); tcp connect to port %d only" % (
                 abi, pg_port) in logs
         else:
             assert "no network rules (ABI %d)" % abi in logs
