@@ -62,6 +62,9 @@ char *config_display(const struct tusk_config *c);
 /* A host name (RFC 1123), an IP literal, or a socket directory. */
 bool config_host_valid(const char *host);
 bool config_ssl_mode_valid(const char *mode);
+/* The form of a name that uniqueness is decided on: case-folded, so "Prod"
+ * and "prod" are the same name (caller frees). */
+char *config_name_fold(const char *name);
 
 void secrets_free(struct tusk_secrets *s);
 /* Move secrets from one struct to another (src is left empty). */
