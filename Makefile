@@ -34,7 +34,7 @@ endif
 PKGS_COMMON = libevent msgpack
 PKGS_BROKER = $(PKGS_COMMON) sqlite3 libpq
 PKGS_WORKER = $(PKGS_COMMON) libpq libseccomp
-PKGS_CLI    = $(PKGS_COMMON) libpq
+PKGS_CLI    = $(PKGS_COMMON) libpq sqlite3
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
@@ -112,6 +112,12 @@ $(BUILD)/bin/tuskctl: $(call obj,$(CLI_SRC)) $(COMMON_LIB)
 # Unit tests link the module they test from its folder (see tests/unit/*.mk-style
 # comments at the top of each test file); all link libtuskcommon.
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_BROKER) cmocka)
+
+# test_store also links the broker's store module (SQLite).
+$(BUILD)/tests/test_store: $(BUILD)/obj/tests/unit/test_store.o $(BUILD)/obj/broker/store.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_BROKER) cmocka)
