@@ -33,6 +33,15 @@ static const handler_fn handlers[M__COUNT] = {
 	[M_EXECUTE_QUERY] = h_execute_query,
 	[M_CANCEL_QUERY] = h_cancel_query,
 	[M_GET_RUNNING_QUERIES] = h_get_running_queries,
+	[M_LIST_CONNECTIONS] = h_list_connections,
+	[M_GET_CONNECTION] = h_get_connection,
+	[M_SAVE_CONNECTION] = h_save_connection,
+	[M_DELETE_CONNECTION] = h_delete_connection,
+	[M_GET_PREFERENCE] = h_get_preference,
+	[M_SET_PREFERENCE] = h_set_preference,
+	[M_LIST_PREFERENCES] = h_list_preferences,
+	[M_CHECK_DATABASE_HEALTH] = h_check_database_health,
+	[M_DISMISS_STORAGE_NOTICE] = h_dismiss_storage_notice,
 };
 
 /* Every declared method has a handler: a broken build must not start. */

@@ -1,0 +1,240 @@
+/*
+ * secrets.c — passwords of saved connections (database, SSH, SSH key
+ * passphrase), behind an asynchronous interface.
+ *
+ * The interface is the one a keychain needs: a Secret Service call goes over
+ * D-Bus and may wait for an unlock prompt, so it must run off the loop
+ * thread and answer later. Every operation therefore answers through its
+ * callback on a later loop turn, never inside the call, in the order the
+ * operations were made (one queue, drained by one event).
+ *
+ * This backend keeps secrets in broker memory for the session only, and
+ * says so in a warning when one is stored: nothing reaches the disk, and
+ * every copy is wiped (explicit_bzero) when replaced, deleted, or at
+ * shutdown. The keychain backend takes its place behind the same calls.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "broker.h"
+#include "log.h"
+#include "util.h"
+
+/* A secret held for the session. */
+struct secret_entry {
+	TAILQ_ENTRY(secret_entry) entry;
+	char conn_id[UUID_STR_LEN];
+	enum secret_kind kind;
+	char *value;
+};
+
+enum secret_op_type { OP_STORE, OP_LOOKUP, OP_DELETE, OP_DELETE_ALL };
+
+/* A queued operation. */
+struct secret_op {
+	TAILQ_ENTRY(secret_op) entry;
+	enum secret_op_type type;
+	char conn_id[UUID_STR_LEN];
+	enum secret_kind kind;
+	char *value; /* OP_STORE: a copy, wiped after */
+	secret_done_fn done;
+	secret_value_fn got;
+	void *arg;
+};
+
+TAILQ_HEAD(secret_op_list, secret_op);
+
+static TAILQ_HEAD(, secret_entry) entries = TAILQ_HEAD_INITIALIZER(entries);
+static struct secret_op_list queue = TAILQ_HEAD_INITIALIZER(queue);
+static struct event *ev_run;
+
+static const char *const kind_names[] = {
+	[SECRET_DB] = "db",
+	[SECRET_SSH] = "ssh",
+	[SECRET_SSH_KEY] = "ssh_key",
+};
+
+static const char *const kind_what[] = {
+	[SECRET_DB] = "the database password",
+	[SECRET_SSH] = "the SSH password",
+	[SECRET_SSH_KEY] = "the SSH key passphrase",
+};
+
+const char *
+secret_kind_name(enum secret_kind k)
+{
+	return k < nitems(kind_names) ? kind_names[k] : "?";
+}
+
+/* The entry for (conn_id, kind), or NULL. */
+static struct secret_entry *
+entry_find(const char *conn_id, enum secret_kind kind)
+{
+	struct secret_entry *s;
+	TAILQ_FOREACH(s, &entries, entry)
+		if (s->kind == kind && strcmp(s->conn_id, conn_id) == 0)
+			return s;
+	return NULL;
+}
+
+/* Remove and wipe one entry. */
+static void
+entry_drop(struct secret_entry *s)
+{
+	TAILQ_REMOVE(&entries, s, entry);
+	secret_free(s->value);
+	free(s);
+}
+
+/* Perform one operation on the session memory and answer it. */
+static void
+op_run(struct secret_op *op)
+{
+	struct secret_entry *s;
+	char *warning = NULL;
+	switch (op->type) {
+	case OP_STORE:
+		s = entry_find(op->conn_id, op->kind);
+		if (s == NULL) {
+			s = xcalloc(1, sizeof *s);
+			snprintf(s->conn_id, sizeof s->conn_id, "%s", op->conn_id);
+			s->kind = op->kind;
+			TAILQ_INSERT_TAIL(&entries, s, entry);
+		}
+		secret_free(s->value);
+		s->value = op->value;
+		op->value = NULL;
+		warning = xasprintf("%s is kept for this session only", kind_what[op->kind]);
+		log_debug("secret %s of %s kept in memory", kind_names[op->kind], op->conn_id);
+		op->done(NULL, warning, op->arg);
+		free(warning);
+		break;
+	case OP_LOOKUP:
+		s = entry_find(op->conn_id, op->kind);
+		op->got(NULL, s ? s->value : NULL, op->arg);
+		break;
+	case OP_DELETE:
+		if ((s = entry_find(op->conn_id, op->kind)) != NULL)
+			entry_drop(s);
+		if (op->done)
+			op->done(NULL, NULL, op->arg);
+		break;
+	case OP_DELETE_ALL:
+		for (int k = 0; k < SECRET__COUNT; k++)
+			if ((s = entry_find(op->conn_id, (enum secret_kind)k)) != NULL)
+				entry_drop(s);
+		if (op->done)
+			op->done(NULL, NULL, op->arg);
+		break;
+	}
+	secret_free(op->value);
+	free(op);
+}
+
+/* Drain the queue as it was when this turn began; later ops wait a turn. */
+static void
+queue_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct secret_op_list now = TAILQ_HEAD_INITIALIZER(now);
+	struct secret_op *op;
+	UNUSED(fd);
+	UNUSED(what);
+	UNUSED(arg);
+	TAILQ_CONCAT(&now, &queue, entry);
+	while ((op = TAILQ_FIRST(&now)) != NULL) {
+		TAILQ_REMOVE(&now, op, entry);
+		op_run(op);
+	}
+}
+
+/* Queue an operation for the next loop turn. */
+static void
+op_queue(struct secret_op *op)
+{
+	static const struct timeval zero = { 0, 0 };
+	if (ev_run == NULL)
+		ev_run = event_new(B.base, -1, 0, queue_cb, NULL);
+	TAILQ_INSERT_TAIL(&queue, op, entry);
+	if (!event_pending(ev_run, EV_TIMEOUT, NULL))
+		event_add(ev_run, &zero);
+}
+
+/* A new operation on a connection's secret. */
+static struct secret_op *
+op_new(enum secret_op_type type, const char *conn_id, enum secret_kind kind)
+{
+	struct secret_op *op = xcalloc(1, sizeof *op);
+	op->type = type;
+	snprintf(op->conn_id, sizeof op->conn_id, "%s", conn_id);
+	op->kind = kind;
+	return op;
+}
+
+void
+secret_store(const char *conn_id, enum secret_kind kind, const char *value, secret_done_fn cb,
+    void *arg)
+{
+	struct secret_op *op = op_new(OP_STORE, conn_id, kind);
+	op->value = xstrdup(value);
+	op->done = cb;
+	op->arg = arg;
+	op_queue(op);
+}
+
+void
+secret_lookup(const char *conn_id, enum secret_kind kind, secret_value_fn cb, void *arg)
+{
+	struct secret_op *op = op_new(OP_LOOKUP, conn_id, kind);
+	op->got = cb;
+	op->arg = arg;
+	op_queue(op);
+}
+
+void
+secret_delete(const char *conn_id, enum secret_kind kind, secret_done_fn cb, void *arg)
+{
+	struct secret_op *op = op_new(OP_DELETE, conn_id, kind);
+	op->done = cb;
+	op->arg = arg;
+	op_queue(op);
+}
+
+void
+secret_delete_all(const char *conn_id, secret_done_fn cb, void *arg)
+{
+	struct secret_op *op = op_new(OP_DELETE_ALL, conn_id, SECRET_DB);
+	op->done = cb;
+	op->arg = arg;
+	op_queue(op);
+}
+
+bool
+secrets_persistent(void)
+{
+	return false;
+}
+
+const char *
+secrets_session_hint(void)
+{
+	return "no keychain (Secret Service) keeps it: Tusk will ask for it again after the broker restarts";
+}
+
+/*
+ * At exit: answer what is still queued (callbacks may queue more), then
+ * wipe every secret held.
+ */
+void
+secrets_shutdown(void)
+{
+	while (!TAILQ_EMPTY(&queue))
+		queue_cb(-1, 0, NULL);
+	if (ev_run)
+		event_free(ev_run);
+	ev_run = NULL;
+	struct secret_entry *s;
+	while ((s = TAILQ_FIRST(&entries)) != NULL)
+		entry_drop(s);
+}
