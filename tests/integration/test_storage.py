@@ -794,3 +794,45 @@ def test_tuskctl_health_shows_storage(broker):
     assert j["storage"]["path"] == db_path(broker)
     r = broker.ctl("health", "--dismiss", check=True)
     assert b"no storage notice to dismiss" in r.stdout
+
+
+def run_tty(b, args, answer, timeout=30):
+    """Run tuskctl on a pseudo-terminal; type answer at the password prompt."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(os.path.join(BIN, "tuskctl"), ["tuskctl"] + list(args), b.env)
+    out, answered, deadline = b"", False, time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        if not answered and b"assword for" in out.rsplit(b"\n", 1)[-1]:  # a prompt, not a message
+            os.write(fd, answer.encode() + b"\n")
+            answered = True
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out, answered
+
+
+def test_tuskctl_prompts_on_a_terminal(broker, pg):
+    url = "postgresql://tusk@127.0.0.1:%d/tuskdb" % pg.port
+    rc, out, asked = run_tty(broker, ["connections", "add", "-n", "prompted", "-W", url], "tuskpw")
+    assert asked and rc == 0, out
+    assert b"tuskpw" not in out  # no echo
+    r = broker.ctl("connections", "test", "prompted", check=True)  # the stored password
+    assert r.stdout.startswith(b"ok: ")
+    broker.ctl("connections", "edit", "prompted", "--forget-password", check=True)
+    rc, out, asked = run_tty(broker, ["connect", "prompted"], "tuskpw")
+    assert asked and rc == 0 and b"connected: " in out, out
+    broker.ctl("disconnect", "prompted", check=True)
+    rc, out, asked = run_tty(broker, ["connect", "prompted", "--no-password"], "tuskpw")
+    assert not asked and rc == 1, out
+    broker.ctl("connections", "rm", "prompted", check=True)

@@ -390,10 +390,15 @@ save_result(const msgpack_object *r, void *arg)
 /* Where a secret comes from, per the flags. */
 enum secret_src { SRC_NONE, SRC_STDIN, SRC_PROMPT, SRC_FORGET };
 
-/* Read a secret as asked; -1 when it was asked for and not given. */
+/* Read a secret as asked (the database's, or the SSH server's); -1 when it
+ * was asked for and not given. */
 static int
-secret_read(enum secret_src src, const char *prompt, char **out)
+secret_read(enum secret_src src, const char *what, bool ssh, const struct tusk_config *c, char **out)
 {
+	char prompt[300];
+	const char *user = ssh && c->ssh ? c->ssh->username : c->username;
+	const char *host = ssh && c->ssh ? c->ssh->host : c->host;
+	snprintf(prompt, sizeof prompt, "%s for %s@%s: ", what, user ? user : "", host ? host : "");
 	*out = NULL;
 	switch (src) {
 	case SRC_NONE:
@@ -409,7 +414,7 @@ secret_read(enum secret_src src, const char *prompt, char **out)
 		break;
 	}
 	if (*out == NULL || **out == '\0') {
-		fprintf(stderr, "error: no %s given\n", prompt);
+		fprintf(stderr, "error: no %s given\n", ssh ? "SSH secret" : "password");
 		secret_free(*out);
 		*out = NULL;
 		return -1;
@@ -514,16 +519,12 @@ add_or_edit(int argc, char **argv, bool edit)
 		fprintf(stderr, "error: --ssh-secret* needs an SSH tunnel with --ssh-auth password or a --ssh-key\n");
 		goto out;
 	}
-	char *prompt = xasprintf("password for %s@%s", a.cfg.username ? a.cfg.username : "",
-	    a.cfg.host ? a.cfg.host : "");
-	int r = secret_read(pw, prompt, &a.sec.password);
-	free(prompt);
-	if (r < 0) {
+	if (secret_read(pw, "Password", false, &a.cfg, &a.sec.password) < 0) {
 		rc = EXIT_ERR;
 		goto out;
 	}
 	bool ssh_pw = strcmp(auth, "password") == 0;
-	if (secret_read(sshs, ssh_pw ? "SSH password" : "SSH key passphrase",
+	if (secret_read(sshs, ssh_pw ? "SSH password" : "SSH key passphrase", true, &a.cfg,
 		ssh_pw ? &a.sec.ssh_password : &a.sec.ssh_key_passphrase) < 0) {
 		rc = EXIT_ERR;
 		goto out;
