@@ -7,8 +7,13 @@
  * When its worker dies the connection is kept as "lost" with the reason, so
  * clients can show it and connect again with the same id.
  *
+ * A request names either an inline config (a quick connection) or the id
+ * of a saved one (store.c): then the config comes from the store and the
+ * secrets it uses from the secrets layer (secrets.c, asynchronous), unless
+ * the request gave them; the connection's id is the saved id.
+ *
  * Secrets: the password travels to the worker in a private message (wiped
- * after sending). A quick connection keeps its secrets in broker memory for
+ * after sending). An open connection keeps its secrets in broker memory for
  * the session, so it can be reconnected; they are wiped when it goes.
  */
 #include <stdlib.h>
@@ -365,8 +370,12 @@ saved_next(struct saved_ctx *x)
 			return;
 		}
 	}
-	int r = x->test ? test_start(x->req, &x->cfg, &x->sec, &e) :
-			  conn_open(x->req, &x->cfg, &x->sec, &e);
+	int r;
+	if (B.shutting_down) /* the lookup answered while the broker was stopping */
+		r = terr_set(&e, TE_CONNECTION, "the broker is shutting down");
+	else
+		r = x->test ? test_start(x->req, &x->cfg, &x->sec, &e) :
+			      conn_open(x->req, &x->cfg, &x->sec, &e);
 	if (r < 0) {
 		req_error(x->req, &e);
 		req_free(x->req);
