@@ -283,6 +283,8 @@ void secret_lookup(const char *conn_id, enum secret_kind kind, secret_value_fn c
 void secret_delete(const char *conn_id, enum secret_kind kind, secret_done_fn cb, void *arg);
 void secret_delete_all(const char *conn_id, secret_done_fn cb, void *arg);
 const char *secret_kind_name(enum secret_kind k);
+/* "the database password", "the SSH password", "the SSH key passphrase" */
+const char *secret_kind_what(enum secret_kind k);
 /* Do secrets outlive the broker (a keychain), or only this session? */
 bool secrets_persistent(void);
 /* The hint that goes with a "kept for this session only" warning. */

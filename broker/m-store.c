@@ -104,8 +104,8 @@ save_secret_done(const struct tusk_error *e, const char *warning, void *arg)
 {
 	struct save_ctx *x = arg;
 	if (e) {
-		save_warn(x, xasprintf("the connection was saved, but its %s secret was not: %s",
-				 secret_kind_name((enum secret_kind)x->step), e->message),
+		save_warn(x, xasprintf("the connection was saved, but %s was not: %s",
+				 secret_kind_what((enum secret_kind)x->step), e->message),
 		    e->hint);
 	} else if (warning) {
 		save_warn(x, xstrdup(warning), secrets_persistent() ? NULL : secrets_session_hint());
@@ -361,6 +361,7 @@ pack_strings(msgpack_packer *pk, char *const *v, size_t n)
 		mp_pack_cstr(pk, v[i]);
 }
 
+/* The storage notice as its wire map, or nil. */
 void
 store_notice_pack(msgpack_packer *pk, const struct store_notice *n)
 {

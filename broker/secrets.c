@@ -62,10 +62,18 @@ static const char *const kind_what[] = {
 	[SECRET_SSH_KEY] = "the SSH key passphrase",
 };
 
+/* The kind's name (as the keychain attribute will spell it). */
 const char *
 secret_kind_name(enum secret_kind k)
 {
 	return k < nitems(kind_names) ? kind_names[k] : "?";
+}
+
+/* What the kind is, in words ("the SSH password"). */
+const char *
+secret_kind_what(enum secret_kind k)
+{
+	return k < nitems(kind_what) ? kind_what[k] : "the secret";
 }
 
 /* The entry for (conn_id, kind), or NULL. */
@@ -172,6 +180,7 @@ op_new(enum secret_op_type type, const char *conn_id, enum secret_kind kind)
 	return op;
 }
 
+/* Keep a secret for a connection; answers on a later turn. */
 void
 secret_store(const char *conn_id, enum secret_kind kind, const char *value, secret_done_fn cb,
     void *arg)
@@ -183,6 +192,7 @@ secret_store(const char *conn_id, enum secret_kind kind, const char *value, secr
 	op_queue(op);
 }
 
+/* Look a secret up; answers on a later turn (value NULL: none). */
 void
 secret_lookup(const char *conn_id, enum secret_kind kind, secret_value_fn cb, void *arg)
 {
@@ -192,6 +202,7 @@ secret_lookup(const char *conn_id, enum secret_kind kind, secret_value_fn cb, vo
 	op_queue(op);
 }
 
+/* Forget one secret; answers on a later turn. */
 void
 secret_delete(const char *conn_id, enum secret_kind kind, secret_done_fn cb, void *arg)
 {
@@ -201,6 +212,7 @@ secret_delete(const char *conn_id, enum secret_kind kind, secret_done_fn cb, voi
 	op_queue(op);
 }
 
+/* Forget every secret of a connection; answers on a later turn. */
 void
 secret_delete_all(const char *conn_id, secret_done_fn cb, void *arg)
 {
@@ -210,12 +222,14 @@ secret_delete_all(const char *conn_id, secret_done_fn cb, void *arg)
 	op_queue(op);
 }
 
+/* Session memory only: secrets do not outlive the broker. */
 bool
 secrets_persistent(void)
 {
 	return false;
 }
 
+/* The hint for a "kept for this session only" warning. */
 const char *
 secrets_session_hint(void)
 {

@@ -75,6 +75,7 @@ assign(const struct setting *s, long long v)
 		*(int *)(void *)p = (int)v;
 }
 
+/* Apply --set NAME=VALUE and remember that it wins. */
 int
 settings_set_arg(const char *arg)
 {
@@ -91,6 +92,7 @@ settings_set_arg(const char *arg)
 	return 0;
 }
 
+/* The settings, their ranges and meanings, for --help. */
 void
 settings_usage(FILE *f)
 {
@@ -100,6 +102,7 @@ settings_usage(FILE *f)
 		    known[i].doc);
 }
 
+/* Is key a broker.* preference? */
 bool
 settings_is_key(const char *key)
 {
@@ -118,6 +121,7 @@ names(void)
 	return buf;
 }
 
+/* May a broker.* preference take this value? */
 int
 settings_check_preference(const char *key, const msgpack_object *v, struct tusk_error *e)
 {
@@ -140,6 +144,7 @@ settings_check_preference(const char *key, const msgpack_object *v, struct tusk_
 	return 0;
 }
 
+/* Apply the broker.* preferences that --set did not override. */
 void
 settings_load_preferences(struct store *st)
 {

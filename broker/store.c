@@ -1405,6 +1405,7 @@ store_reopen(struct store *s, struct tusk_error *e)
 	return 0;
 }
 
+/* Open the store at path with the given migrations. */
 int
 store_open_with(struct store **ret, const char *path, const struct store_migration *mig,
     size_t nmig, struct tusk_error *e)
@@ -1433,12 +1434,14 @@ store_open_with(struct store **ret, const char *path, const struct store_migrati
 	return 0;
 }
 
+/* Open the store with this Tusk's migrations. */
 int
 store_open(struct store **ret, const char *path, struct tusk_error *e)
 {
 	return store_open_with(ret, path, store_migrations, store_migrations_count, e);
 }
 
+/* Finalize the statements and close the file (the WAL is checkpointed). */
 void
 store_close(struct store *s)
 {
@@ -1452,12 +1455,14 @@ store_close(struct store *s)
 	free(s);
 }
 
+/* The database file's path. */
 const char *
 store_path(const struct store *s)
 {
 	return s->path;
 }
 
+/* The schema version recorded in the open file. */
 int
 store_version(struct store *s)
 {
@@ -1466,6 +1471,7 @@ store_version(struct store *s)
 
 /* --- saved connections ------------------------------------------------------------- */
 
+/* Free a list of configs. */
 void
 store_configs_free(struct tusk_config *v, size_t n)
 {
@@ -1474,6 +1480,7 @@ store_configs_free(struct tusk_config *v, size_t n)
 	free(v);
 }
 
+/* Every saved connection, by name. */
 int
 store_connections_list(struct store *s, struct tusk_config **ret, size_t *ret_n,
     struct tusk_error *e)
@@ -1529,6 +1536,7 @@ conn_lookup(struct store *s, enum st_id id, const char *key, struct tusk_config 
 	return r;
 }
 
+/* One saved connection by id. */
 int
 store_connection_get(struct store *s, const char *id, struct tusk_config *ret,
     struct tusk_error *e)
@@ -1537,6 +1545,7 @@ store_connection_get(struct store *s, const char *id, struct tusk_config *ret,
 	return conn_lookup(s, ST_CONN_GET, id, ret, &cms, &ums, e);
 }
 
+/* One saved connection by name, compared case-folded. */
 int
 store_connection_find_name(struct store *s, const char *name, struct tusk_config *ret,
     struct tusk_error *e)
@@ -1548,6 +1557,7 @@ store_connection_find_name(struct store *s, const char *name, struct tusk_config
 	return r;
 }
 
+/* Insert or update a saved connection in one transaction. */
 int
 store_connection_save(struct store *s, struct tusk_config *c, bool *created, struct tusk_error *e)
 {
@@ -1612,6 +1622,7 @@ fail:
 	return -1;
 }
 
+/* Delete a saved connection by id. */
 int
 store_connection_delete(struct store *s, const char *id, struct tusk_error *e)
 {
@@ -1626,6 +1637,7 @@ store_connection_delete(struct store *s, const char *id, struct tusk_error *e)
 
 /* --- preferences ------------------------------------------------------------------ */
 
+/* Is a preference key acceptable? */
 int
 store_preference_key_check(const char *key, struct tusk_error *e)
 {
@@ -1646,6 +1658,7 @@ store_preference_key_check(const char *key, struct tusk_error *e)
 	return 0;
 }
 
+/* Free a list of preferences. */
 void
 store_prefs_free(struct store_pref *v, size_t n)
 {
@@ -1679,6 +1692,7 @@ pref_from_row(sqlite3_stmt *st, struct store_pref *p)
 	return 0;
 }
 
+/* One preference's stored bytes. */
 int
 store_preference_get(struct store *s, const char *key, struct store_pref *ret,
     struct tusk_error *e)
@@ -1703,6 +1717,7 @@ store_preference_get(struct store *s, const char *key, struct store_pref *ret,
 	return r;
 }
 
+/* Keep a preference's encoded value (insert or replace). */
 int
 store_preference_set(struct store *s, const char *key, const void *value, size_t len,
     struct tusk_error *e)
@@ -1726,6 +1741,7 @@ store_preference_set(struct store *s, const char *key, const void *value, size_t
 	return st_write(s, st, e);
 }
 
+/* Every preference, by key. */
 int
 store_preferences_list(struct store *s, struct store_pref **ret, size_t *ret_n,
     struct tusk_error *e)
@@ -1756,6 +1772,7 @@ store_preferences_list(struct store *s, struct store_pref **ret, size_t *ret_n,
 
 /* --- health ------------------------------------------------------------------------ */
 
+/* Free a health report. */
 void
 store_health_free(struct store_health *h)
 {
@@ -1765,6 +1782,7 @@ store_health_free(struct store_health *h)
 	memset(h, 0, sizeof *h);
 }
 
+/* Full integrity check; recover at once from damage it finds. */
 int
 store_check(struct store *s, struct store_health *ret, struct tusk_error *e)
 {
@@ -1808,12 +1826,14 @@ store_check(struct store *s, struct store_health *ret, struct tusk_error *e)
 	return 0;
 }
 
+/* The outstanding notice, or NULL. */
 const struct store_notice *
 store_notice_get(const struct store *s)
 {
 	return s->notice;
 }
 
+/* Mark the notice dismissed, in memory and in the file. */
 int
 store_notice_dismiss(struct store *s, struct tusk_error *e)
 {

@@ -45,6 +45,7 @@ ssh_of(struct tusk_config *c)
 	return c->ssh;
 }
 
+/* Apply one settings flag to a config. */
 int
 cfg_option(struct tusk_config *c, int ch, const char *arg)
 {
@@ -115,6 +116,7 @@ cfg_option(struct tusk_config *c, int ch, const char *arg)
 	return 0;
 }
 
+/* Apply a libpq URI or conninfo string to a config. */
 int
 cfg_uri(struct tusk_config *c, const char *uri)
 {
@@ -148,12 +150,14 @@ cfg_uri(struct tusk_config *c, const char *uri)
 	return r;
 }
 
+/* A URI or conninfo string, rather than a saved connection's name? */
 bool
 cfg_is_uri(const char *arg)
 {
 	return strstr(arg, "://") != NULL || strchr(arg, '=') != NULL;
 }
 
+/* Fill what a quick or new connection leaves out, as psql would. */
 void
 cfg_defaults(struct tusk_config *c)
 {
@@ -220,6 +224,7 @@ saved_find_result(const msgpack_object *r, void *arg)
 	f->names = sb_detach(&names);
 }
 
+/* Find one saved connection by name, id or id prefix. */
 int
 saved_resolve(const char *arg, struct tusk_config *ret)
 {
@@ -274,6 +279,7 @@ field(const msgpack_object *m, const char *k)
 	return v && v->type == MSGPACK_OBJECT_STR ? mo_strdup(v) : xstrdup("");
 }
 
+/* connections list: a table, or JSON. */
 static void
 list_result(const msgpack_object *r, void *arg)
 {
@@ -333,6 +339,7 @@ struct save_args {
 	bool by_id; /* connect/test: send {id} instead of the config */
 };
 
+/* Params of save_connection, connect or test_connection. */
 static void
 pack_save(msgpack_packer *pk, void *arg)
 {
@@ -362,6 +369,7 @@ pack_save(msgpack_packer *pk, void *arg)
 	}
 }
 
+/* What was saved, and the warnings on stderr. */
 static void
 save_result(const msgpack_object *r, void *arg)
 {
@@ -550,6 +558,7 @@ rm_result(const msgpack_object *r, void *arg)
 		printf("deleted: %s\n", (const char *)arg);
 }
 
+/* Params {id}. */
 static void
 pack_id(msgpack_packer *pk, void *arg)
 {
@@ -559,6 +568,7 @@ pack_id(msgpack_packer *pk, void *arg)
 	mp_pack_cstr(pk, arg);
 }
 
+/* connections show: the config. */
 static void
 show_result(const msgpack_object *r, void *arg)
 {
@@ -645,6 +655,7 @@ conn_test(int argc, char **argv)
 	return t.success ? EXIT_OK : EXIT_ERR;
 }
 
+/* Help for the connections commands. */
 static void
 connections_usage(FILE *f)
 {
@@ -665,6 +676,7 @@ connections_usage(FILE *f)
 	    "          (stdin: the password on the first line, the SSH secret on the next)\n");
 }
 
+/* tuskctl connections SUBCOMMAND ... */
 int
 cmd_connections(int argc, char **argv)
 {
@@ -709,6 +721,7 @@ cmd_connections(int argc, char **argv)
 
 /* --- connect a saved connection ------------------------------------------- */
 
+/* connect NAME|ID: the connection id. */
 static void
 saved_connect_result(const msgpack_object *r, void *arg)
 {
@@ -722,6 +735,7 @@ saved_connect_result(const msgpack_object *r, void *arg)
 		printf("connected: %.*s (%s)\n", (int)id->via.str.size, id->via.str.ptr, a->cfg.name);
 }
 
+/* Connect a saved connection, asking for a password when the server wants one. */
 int
 connect_saved(const char *arg, bool pw_stdin, bool no_pw)
 {
@@ -857,6 +871,7 @@ pack_pref_set(msgpack_packer *pk, void *arg)
 	sqlite3_close(db);
 }
 
+/* Params {key}. */
 static void
 pack_pref_key(msgpack_packer *pk, void *arg)
 {
@@ -883,6 +898,7 @@ pref_print(const msgpack_object *v)
 	sb_free(&sb);
 }
 
+/* prefs get: the value. */
 static void
 pref_get_result(const msgpack_object *r, void *arg)
 {
@@ -890,6 +906,7 @@ pref_get_result(const msgpack_object *r, void *arg)
 	pref_print(r);
 }
 
+/* prefs set: done. */
 static void
 pref_set_result(const msgpack_object *r, void *arg)
 {
@@ -900,6 +917,7 @@ pref_set_result(const msgpack_object *r, void *arg)
 		printf("set: %s\n", (const char *)arg);
 }
 
+/* prefs list: a table, or JSON. */
 static void
 pref_list_result(const msgpack_object *r, void *arg)
 {
@@ -936,6 +954,7 @@ pref_list_result(const msgpack_object *r, void *arg)
 	table_free(t);
 }
 
+/* tuskctl prefs get|set|list. */
 int
 cmd_prefs(int argc, char **argv)
 {
