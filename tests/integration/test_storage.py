@@ -571,6 +571,7 @@ def test_corruption_ends_in_a_working_broker(fresh, files, case):
     assert b"NOTICE (" + action.encode() + b"," in r.stdout and backup.encode() in r.stdout
     j = json.loads(fresh.ctl("--json", "health", check=True).stdout)
     assert j["status"] == "ok" and j["storage"]["notice"]["backup_path"] == backup
+    assert b"storage NOTICE: " + n["message"].encode() in fresh.ctl("status", check=True).stdout
 
     # the broker works on the new file, and the notice outlives a restart
     new = c.call("save_connection", config=dict(BASE, name="after the damage"))["config"]

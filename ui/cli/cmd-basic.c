@@ -153,6 +153,12 @@ status_info(const msgpack_object *r, void *arg)
 	char *sock = get_str(paths, "socket"), *logs = get_str(paths, "logs"), *data = get_str(paths, "data");
 	printf("Tusk %s on %s, broker pid %lld\n", v, plat, (long long)get_int(r, "pid", 0));
 	printf("socket  %s\ndata    %s\nlogs    %s\n", sock, data, logs);
+	const msgpack_object *n = mo_map_get(r, "storage_notice");
+	if (n && n->type == MSGPACK_OBJECT_MAP) {
+		char *msg = get_str(n, "message");
+		printf("\nstorage NOTICE: %s\n(details: tuskctl health)\n", msg);
+		free(msg);
+	}
 	free(v);
 	free(plat);
 	free(sock);
