@@ -1125,6 +1125,8 @@ salvage(struct store *s, const char *backup, int64_t *saved, int64_t *lost, stru
 	src = salvage_source(scratch);
 	if (db_open(&dst, fresh, true, &dst.db, e) < 0 || db_migrate(&dst, dst.db, e) < 0)
 		goto out;
+	if (chmod(fresh, 0600) < 0)
+		log_warn("cannot make %s private: %s", fresh, strerror(errno));
 	if (st_run(&dst, ST_BEGIN, e) < 0)
 		goto out;
 	if (src) {
@@ -1373,6 +1375,10 @@ store_reopen(struct store *s, struct tusk_error *e)
 	bool existed = file_size(s->path) > 0;
 	if (db_open(s, s->path, true, &db, e) < 0)
 		return -1;
+	/* host and user names are nobody else's business (SQLite gives the
+	 * -wal and -shm files the mode of the database) */
+	if (!existed && chmod(s->path, 0600) < 0)
+		log_warn("cannot make %s private: %s", s->path, strerror(errno));
 	if (existed) {
 		int64_t v = db_version(db);
 		if (v > latest_version(s->mig, s->nmig)) {

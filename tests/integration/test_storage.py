@@ -176,6 +176,7 @@ def test_fifty_connections_and_twenty_preferences_survive_a_restart(fresh, files
         reply += c.s.recv(100)
     # the file: WAL, the migrations table, no SQL pasted values (STRICT types hold)
     fresh.stop()
+    assert os.stat(db_path(fresh)).st_mode & 0o077 == 0
     db = sqlite3.connect(db_path(fresh))
     assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
     assert db.execute("select max(version) from schema_migrations").fetchone()[0] >= 1
@@ -549,6 +550,7 @@ def test_corruption_ends_in_a_working_broker(fresh, files, case):
     assert sha(backup) == damaged, "the backup differs from the damaged file"
     assert c.call("get_app_info")["storage_notice"] == n
 
+    assert os.stat(path).st_mode & 0o077 == 0 and os.stat(backup).st_mode & 0o077 == 0
     conns = c.call("list_connections")
     prefs = c.call("list_preferences")
     assert n["salvaged_rows"] == len(conns) + len(prefs)
@@ -798,27 +800,39 @@ def test_tuskctl_health_shows_storage(broker):
 
 
 def run_tty(b, args, answer, timeout=30):
-    """Run tuskctl on a pseudo-terminal; type answer at the password prompt."""
+    """Run tuskctl on a pseudo-terminal; type answer at the password prompt
+    (once the prompt shows with echo off). Never waits past the timeout."""
     import pty
     import select
+    import termios
     pid, fd = pty.fork()
     if pid == 0:
         os.execve(os.path.join(BIN, "tuskctl"), ["tuskctl"] + list(args), b.env)
     out, answered, deadline = b"", False, time.time() + timeout
     while time.time() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.2)
+        r, _, _ = select.select([fd], [], [], 0.1)
         if r:
             try:
                 chunk = os.read(fd, 4096)
-            except OSError:
+            except OSError:  # EIO: the child closed the terminal
                 break
             if not chunk:
                 break
             out += chunk
-        if not answered and b"assword for" in out.rsplit(b"\n", 1)[-1]:  # a prompt, not a message
+        prompt = b"assword for" in out.rsplit(b"\n", 1)[-1]  # a prompt, not a message
+        if not answered and prompt and not termios.tcgetattr(fd)[3] & termios.ECHO:
             os.write(fd, answer.encode() + b"\n")
             answered = True
-    _, status = os.waitpid(pid, 0)
+    status = None
+    while status is None and time.time() < deadline + 5:
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = st
+        else:
+            time.sleep(0.05)
+    if status is None:  # stuck waiting for input: fail, do not hang the suite
+        os.kill(pid, 9)
+        _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), out, answered
 

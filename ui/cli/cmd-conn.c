@@ -105,9 +105,11 @@ read_secret(const char *prompt)
 	noecho = old;
 	noecho.c_lflag &= ~(tcflag_t)ECHO;
 	noecho.c_lflag |= ECHONL;
+	/* echo off (and earlier typing dropped) before the prompt shows, so
+	 * nothing typed after it is lost */
+	tcsetattr(fd, TCSAFLUSH, &noecho);
 	fputs(prompt, tty);
 	fflush(tty);
-	tcsetattr(fd, TCSAFLUSH, &noecho);
 	char buf[1024];
 	char *r = fgets(buf, sizeof buf, tty);
 	tcsetattr(fd, TCSAFLUSH, &old);
