@@ -34,7 +34,7 @@ endif
 PKGS_COMMON = libevent msgpack
 PKGS_BROKER = $(PKGS_COMMON) sqlite3 libsecret-1
 PKGS_WORKER = $(PKGS_COMMON) libpq libseccomp openssl
-PKGS_CLI    = $(PKGS_COMMON) libpq
+PKGS_CLI    = $(PKGS_COMMON) libpq sqlite3
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
@@ -119,6 +119,9 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(COMMON_LIB)
 
 # test_sandbox checks the worker's pure sandbox decisions (sandbox-policy.c).
 $(BUILD)/tests/test_sandbox: $(BUILD)/obj/tests/unit/test_sandbox.o $(BUILD)/obj/worker/sandbox-policy.o $(COMMON_LIB)
+
+# test_store also links the broker's store module (SQLite).
+$(BUILD)/tests/test_store: $(BUILD)/obj/tests/unit/test_store.o $(BUILD)/obj/broker/store.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_BROKER) cmocka)

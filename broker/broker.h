@@ -5,7 +5,8 @@
  * (client.c), the dispatch of requests through the method table
  * (dispatch.c), the worker processes (workers.c), the open connections
  * (conns.c), the queries and their row streams (queries.c), the log files
- * (main.c). Objects that callbacks can still hold are reference-counted and
+ * (main.c), the local store (store.c, its methods in m-store.c), the
+ * secrets of saved connections (secrets.c), the tunables (settings.c). Objects that callbacks can still hold are reference-counted and
  * freed when the last reference goes; nothing is freed inside a callback of
  * the peer that is still using it (rpc.c defers peer closes).
  */
@@ -14,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <msgpack.h>
@@ -38,8 +40,10 @@ struct request;
 struct worker;
 struct conn;
 struct query;
+struct store;
 
-/* Tunables (defaults in main.c; the storage issue makes them preferences). */
+/* Tunables (defaults in main.c; settings.c reads them from preferences and
+ * from --set). */
 struct settings {
 	int heartbeat_ms;	 /* ping interval */
 	int heartbeat_misses;	 /* unanswered intervals before "hung" */
@@ -65,6 +69,7 @@ struct broker {
 	int lock_fd;
 	char *worker_path;
 	struct settings set;
+	struct store *store;
 	TAILQ_HEAD(client_list, client) clients;
 	unsigned nclients;
 	TAILQ_HEAD(worker_list, worker) workers;
@@ -292,6 +297,56 @@ void queries_worker_notify(struct conn *c, const struct rpc_msg *m);
 void event_worker(const char *type, const struct worker *w);
 void event_conn(const char *type, const struct conn *c, const char *reason);
 void event_query(const char *type, const struct query *q, const struct tusk_error *err);
+/* --- secrets.c: passwords of saved connections ------------------------- */
+
+enum secret_kind { SECRET_DB, SECRET_SSH, SECRET_SSH_KEY, SECRET__COUNT };
+
+/*
+ * Every call answers through its callback on a later loop turn (never
+ * inside the call), in call order. e is set on failure; warning (or NULL)
+ * says something the user should know about a success ("kept for this
+ * session only"). value is NULL when nothing is stored; it is wiped after
+ * the callback returns: copy it.
+ */
+typedef void (*secret_done_fn)(const struct tusk_error *e, const char *warning, void *arg);
+typedef void (*secret_value_fn)(const struct tusk_error *e, const char *value, void *arg);
+
+void secret_store(const char *conn_id, enum secret_kind kind, const char *value, secret_done_fn cb,
+    void *arg);
+void secret_lookup(const char *conn_id, enum secret_kind kind, secret_value_fn cb, void *arg);
+void secret_delete(const char *conn_id, enum secret_kind kind, secret_done_fn cb, void *arg);
+void secret_delete_all(const char *conn_id, secret_done_fn cb, void *arg);
+const char *secret_kind_name(enum secret_kind k);
+/* "the database password", "the SSH password", "the SSH key passphrase" */
+const char *secret_kind_what(enum secret_kind k);
+/* The hint that goes with a "kept for this session only" warning. */
+const char *secrets_session_hint(void);
+/* Answer what is queued and wipe every secret (at exit). */
+void secrets_shutdown(void);
+
+/* --- settings.c: tunables ----------------------------------------------- */
+
+/* --set NAME=VALUE; -1 when the name or the value is wrong. */
+int settings_set_arg(const char *arg);
+void settings_usage(FILE *f);
+/* Apply the "broker.NAME" preferences that --set did not override. */
+void settings_load_preferences(struct store *st);
+/* Is key one of the broker.* preferences? */
+bool settings_is_key(const char *key);
+/* May a broker.* preference take this value? */
+int settings_check_preference(const char *key, const msgpack_object *v, struct tusk_error *e);
+
+/* --- conns.c, for saved connections ---------------------------------------- */
+
+/* A request names a saved connection with `id`: the config, or a
+ * Validation error naming the id. */
+int conn_saved_load(const char *id, struct tusk_config *cfg, struct tusk_error *e);
+
+/* --- m-store.c ----------------------------------------------------------- */
+
+struct store_notice;
+/* The storage notice as the wire map (nil when n is NULL). */
+void store_notice_pack(msgpack_packer *pk, const struct store_notice *n);
 
 /* --- handlers (one family per file) ------------------------------------ */
 
@@ -316,10 +371,20 @@ void kill_answer(struct request *req, const struct worker *w, int backend_pid, i
 int h_subscribe(struct request *, const struct params *, struct tusk_error *);
 int h_check_keychain_available(struct request *, const struct params *, struct tusk_error *);
 int h_get_keychain_status(struct request *, const struct params *, struct tusk_error *);
+int h_has_stored_password(struct request *, const struct params *, struct tusk_error *);
 
 /* m-keychain.c */
 void keychain_status_stale(void);
 void keychain_status_free(void);
+int h_list_connections(struct request *, const struct params *, struct tusk_error *);
+int h_get_connection(struct request *, const struct params *, struct tusk_error *);
+int h_save_connection(struct request *, const struct params *, struct tusk_error *);
+int h_delete_connection(struct request *, const struct params *, struct tusk_error *);
+int h_get_preference(struct request *, const struct params *, struct tusk_error *);
+int h_set_preference(struct request *, const struct params *, struct tusk_error *);
+int h_list_preferences(struct request *, const struct params *, struct tusk_error *);
+int h_check_database_health(struct request *, const struct params *, struct tusk_error *);
+int h_dismiss_storage_notice(struct request *, const struct params *, struct tusk_error *);
 
 /* --- main.c ------------------------------------------------------------- */
 

@@ -7,8 +7,13 @@
  * When its worker dies the connection is kept as "lost" with the reason, so
  * clients can show it and connect again with the same id.
  *
+ * A request names either an inline config (a quick connection) or the id
+ * of a saved one (store.c): then the config comes from the store and the
+ * secrets it uses from the secrets layer (secrets.c, asynchronous), unless
+ * the request gave them; the connection's id is the saved id.
+ *
  * Secrets: the password travels to the worker in a private message (wiped
- * after sending). A quick connection keeps its secrets in broker memory for
+ * after sending). An open connection keeps its secrets in broker memory for
  * the session, so it can be reconnected; they are wiped when it goes.
  */
 #include <stdlib.h>
@@ -162,6 +167,26 @@ worker_error(struct tusk_error *e, const msgpack_object *err, const char *what)
 	}
 }
 
+/*
+ * A password error of a saved connection says where its password came
+ * from: the stored one was rejected, or none is stored (and why the
+ * keychain could not tell, if it could not).
+ */
+static void
+credential_hint(struct tusk_error *e, const struct tusk_secrets *s)
+{
+	if (e->kind != TE_CREDENTIAL || !s->saved)
+		return;
+	if (s->password_stored && e->code && strcmp(e->code, "28P01") == 0 && s->password) {
+		terr_hint(e, "the server rejected the password stored for this connection; connect with the right one (password) and save it again with save_connection");
+	} else if (s->password == NULL && s->store_note) {
+		terr_hint(e, "no password could be read for this connection (%s); send it with connect, and start or unlock your keychain to keep it",
+		    s->store_note);
+	} else if (s->password == NULL) {
+		terr_hint(e, "no password is stored for this connection; send it with connect (password), or keep it with save_connection");
+	}
+}
+
 /* The worker answered the connect order. */
 static void
 connect_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res, void *arg)
@@ -174,6 +199,7 @@ connect_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_objec
 	if (res == NULL || err != NULL) {
 		struct tusk_error e = TUSK_ERROR_INIT;
 		worker_error(&e, err, "connecting");
+		credential_hint(&e, &((struct conn_priv *)c)->secrets);
 		if (req) {
 			req_error(req, &e);
 			req_free(req);
@@ -247,22 +273,25 @@ secrets_from_params(struct tusk_secrets *s, const struct params *p)
 	s->ssh_key_passphrase = params_strdup(p, "ssh_key_passphrase");
 }
 
-/* connect {config, password?, ...} */
-int
-h_connect(struct request *req, const struct params *p, struct tusk_error *e)
+/*
+ * Open a connection for cfg with secrets s (both moved in), or answer the
+ * id of the one that is open. H_ASYNC while connecting, H_DONE, or -1.
+ */
+static int
+conn_open(struct request *req, struct tusk_config *cfg_in, struct tusk_secrets *s,
+    struct tusk_error *e)
 {
-	struct tusk_config cfg;
-	if (B.shutting_down)
-		return terr_set(e, TE_CONNECTION, "the broker is shutting down");
-	if (config_parse(params_get(p, "config"), &cfg, e) < 0)
-		return -1;
-	if (config_validate(&cfg, false, e) < 0) {
-		config_free(&cfg);
-		return -1;
-	}
+	struct tusk_config cfg = *cfg_in;
+	config_init(cfg_in);
 	struct conn *c = cfg.id ? conn_find(cfg.id) : NULL;
+	if (B.shutting_down) {
+		config_free(&cfg);
+		secrets_free(s);
+		return terr_set(e, TE_CONNECTION, "the broker is shutting down");
+	}
 	if (c && (c->state == CS_CONNECTED || c->state == CS_CONNECTING)) {
 		config_free(&cfg);
+		secrets_free(s);
 		if (c->state == CS_CONNECTING)
 			return terr_set(e, TE_CONNECTION, "connection '%s' is already connecting",
 			    c->cfg.name);
@@ -292,13 +321,163 @@ h_connect(struct request *req, const struct params *p, struct tusk_error *e)
 	if (c->cfg.name == NULL)
 		c->cfg.name = config_display(&c->cfg);
 	struct conn_priv *cp = (struct conn_priv *)c;
-	secrets_free(&cp->secrets);
-	secrets_from_params(&cp->secrets, p);
+	secrets_move(&cp->secrets, s);
 	if (conn_start(c, e) < 0) {
 		conn_remove(c);
 		return -1;
 	}
 	c->connect_req = req;
+	return H_ASYNC;
+}
+
+static int test_start(struct request *req, struct tusk_config *cfg, struct tusk_secrets *s,
+    struct tusk_error *e);
+
+/* connect or test_connection of a saved connection, waiting for its secrets. */
+struct saved_ctx {
+	struct request *req;
+	struct tusk_config cfg;
+	struct tusk_secrets sec;
+	int step; /* the next enum secret_kind to look up */
+	bool test;
+};
+
+static void saved_next(struct saved_ctx *x);
+
+/* A stored secret arrived (or none is stored). */
+static void
+saved_got(const struct tusk_error *e, const char *value, void *arg)
+{
+	struct saved_ctx *x = arg;
+	if (e) {
+		/* the keychain failed: go on without it; the server says if it needs one */
+		if (x->sec.store_note == NULL)
+			x->sec.store_note = xstrdup(e->message);
+	}
+	if (value && x->step == SECRET_DB)
+		x->sec.password_stored = true;
+	if (value) {
+		char **slot = x->step == SECRET_DB ? &x->sec.password :
+		    x->step == SECRET_SSH	   ? &x->sec.ssh_password :
+						     &x->sec.ssh_key_passphrase;
+		*slot = xstrdup(value);
+	}
+	x->step++;
+	saved_next(x);
+}
+
+/* Does the connection use this kind of secret, and was it not given? */
+static bool
+saved_needs(const struct saved_ctx *x, int kind)
+{
+	const char *auth = x->cfg.ssh ? x->cfg.ssh->auth_type : "";
+	switch (kind) {
+	case SECRET_DB:
+		return x->sec.password == NULL;
+	case SECRET_SSH:
+		return strcmp(auth, "password") == 0 && x->sec.ssh_password == NULL;
+	case SECRET_SSH_KEY:
+		return strcmp(auth, "key_file") == 0 && x->sec.ssh_key_passphrase == NULL;
+	}
+	return false;
+}
+
+/* Look up the next missing secret, or go on with what we have. */
+static void
+saved_next(struct saved_ctx *x)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	for (; x->step < SECRET__COUNT; x->step++) {
+		if (saved_needs(x, x->step)) {
+			secret_lookup(x->cfg.id, (enum secret_kind)x->step, saved_got, x);
+			return;
+		}
+	}
+	int r;
+	if (B.shutting_down) /* the lookup answered while the broker was stopping */
+		r = terr_set(&e, TE_CONNECTION, "the broker is shutting down");
+	else
+		r = x->test ? test_start(x->req, &x->cfg, &x->sec, &e) :
+			      conn_open(x->req, &x->cfg, &x->sec, &e);
+	if (r < 0) {
+		req_error(x->req, &e);
+		req_free(x->req);
+	} else if (r == H_DONE) {
+		req_free(x->req);
+	}
+	terr_clear(&e);
+	config_free(&x->cfg);
+	secrets_free(&x->sec);
+	free(x);
+}
+
+/*
+ * The config a connect or test_connection request gives, checked: the
+ * inline one (0: cfg and s filled), or a saved one by id (1: *ret_saved
+ * holds the request's state until its secrets are looked up).
+ */
+static int
+conn_request_config(struct request *req, const struct params *p, bool test,
+    struct tusk_config *cfg, struct tusk_secrets *s, struct saved_ctx **ret_saved,
+    struct tusk_error *e)
+{
+	bool by_id = params_has(p, "id"), inline_cfg = params_has(p, "config");
+	if (by_id == inline_cfg) {
+		terr_set(e, TE_VALIDATION, "give either id (a saved connection) or config (a quick connection)%s",
+		    by_id ? ", not both" : "");
+		terr_hint(e, "list_connections lists the saved connections and their ids");
+		return -1;
+	}
+	if (inline_cfg) {
+		if (config_parse(params_get(p, "config"), cfg, e) < 0)
+			return -1;
+	} else {
+		char *id = params_strdup(p, "id");
+		int r = conn_saved_load(id, cfg, e);
+		free(id);
+		if (r < 0)
+			return -1;
+	}
+	if (config_validate(cfg, false, e) < 0) {
+		config_free(cfg);
+		return -1;
+	}
+	memset(s, 0, sizeof *s);
+	secrets_from_params(s, p);
+	if (inline_cfg)
+		return 0;
+	struct saved_ctx *x = xcalloc(1, sizeof *x);
+	x->req = req;
+	x->cfg = *cfg;
+	x->test = test;
+	secrets_move(&x->sec, s);
+	x->sec.saved = true;
+	config_init(cfg);
+	*ret_saved = x;
+	return 1;
+}
+
+/* connect {id | config, password?, ...} */
+int
+h_connect(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	struct tusk_config cfg;
+	struct tusk_secrets s;
+	struct saved_ctx *x = NULL;
+	if (B.shutting_down)
+		return terr_set(e, TE_CONNECTION, "the broker is shutting down");
+	int r = conn_request_config(req, p, false, &cfg, &s, &x, e);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return conn_open(req, &cfg, &s, e);
+	/* a saved connection that is open answers at once, without secrets */
+	struct conn *c = conn_find(x->cfg.id);
+	if (c && (c->state == CS_CONNECTED || c->state == CS_CONNECTING)) {
+		x->step = SECRET__COUNT;
+		secrets_free(&x->sec);
+	}
+	saved_next(x);
 	return H_ASYNC;
 }
 
@@ -663,6 +842,7 @@ struct test_ctx {
 	struct request *req;
 	struct worker *worker;
 	int64_t started_us;
+	struct tusk_secrets origin; /* flags and note only, no secret */
 };
 
 /* Answer test_connection in its documented shape. */
@@ -709,6 +889,7 @@ test_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *
 	if (res == NULL || err != NULL) {
 		struct tusk_error e = TUSK_ERROR_INIT;
 		worker_error(&e, err, "testing the connection");
+		credential_hint(&e, &t->origin);
 		test_answer(t, &e, NULL);
 		terr_clear(&e);
 	} else {
@@ -730,36 +911,51 @@ test_dead(struct worker *w, const char *reason, void *arg)
 		test_answer(t, &e, NULL);
 		terr_clear(&e);
 	}
+	secrets_free(&t->origin);
 	free(t);
 }
 
 static const struct worker_ops test_worker_ops = { .dead = test_dead };
 
-/* test_connection {config, password?, ...} */
-int
-h_test_connection(struct request *req, const struct params *p, struct tusk_error *e)
+/* Start a throwaway worker that connects with cfg and s (moved in). */
+static int
+test_start(struct request *req, struct tusk_config *cfg, struct tusk_secrets *s,
+    struct tusk_error *e)
 {
-	struct tusk_config cfg;
-	struct tusk_secrets s = { 0 };
-	if (config_parse(params_get(p, "config"), &cfg, e) < 0)
-		return -1;
-	if (config_validate(&cfg, false, e) < 0) {
-		config_free(&cfg);
-		return -1;
-	}
 	struct test_ctx *t = xcalloc(1, sizeof *t);
 	t->started_us = mono_us();
 	t->worker = worker_spawn(WR_TEST, &test_worker_ops, t, e);
 	if (t->worker == NULL) {
 		free(t);
-		config_free(&cfg);
+		config_free(cfg);
+		secrets_free(s);
 		return -1;
 	}
 	t->req = req;
-	t->worker->conn_name = cfg.name ? xstrdup(cfg.name) : config_display(&cfg);
-	secrets_from_params(&s, p);
-	send_connect(t->worker, &cfg, &s, test_reply, t);
-	secrets_free(&s);
-	config_free(&cfg);
+	t->worker->conn_name = cfg->name ? xstrdup(cfg->name) : config_display(cfg);
+	t->origin.saved = s->saved;
+	t->origin.password_stored = s->password_stored;
+	t->origin.store_note = xstrdup(s->store_note);
+	/* only whether there was one matters: credential_hint never reads it */
+	t->origin.password = s->password ? xstrdup("") : NULL;
+	send_connect(t->worker, cfg, s, test_reply, t);
+	secrets_free(s);
+	config_free(cfg);
+	return H_ASYNC;
+}
+
+/* test_connection {id | config, password?, ...} */
+int
+h_test_connection(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	struct tusk_config cfg;
+	struct tusk_secrets s;
+	struct saved_ctx *x = NULL;
+	int r = conn_request_config(req, p, true, &cfg, &s, &x, e);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return test_start(req, &cfg, &s, e);
+	saved_next(x);
 	return H_ASYNC;
 }

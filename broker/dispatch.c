@@ -38,6 +38,16 @@ static const handler_fn handlers[M__COUNT] = {
 	[M_SUBSCRIBE] = h_subscribe,
 	[M_CHECK_KEYCHAIN_AVAILABLE] = h_check_keychain_available,
 	[M_GET_KEYCHAIN_STATUS] = h_get_keychain_status,
+	[M_HAS_STORED_PASSWORD] = h_has_stored_password,
+	[M_LIST_CONNECTIONS] = h_list_connections,
+	[M_GET_CONNECTION] = h_get_connection,
+	[M_SAVE_CONNECTION] = h_save_connection,
+	[M_DELETE_CONNECTION] = h_delete_connection,
+	[M_GET_PREFERENCE] = h_get_preference,
+	[M_SET_PREFERENCE] = h_set_preference,
+	[M_LIST_PREFERENCES] = h_list_preferences,
+	[M_CHECK_DATABASE_HEALTH] = h_check_database_health,
+	[M_DISMISS_STORAGE_NOTICE] = h_dismiss_storage_notice,
 };
 
 /* Every declared method has a handler: a broken build must not start. */

@@ -50,9 +50,7 @@ static const SecretSchema tusk_schema = {
 	0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-static const char *const kind_names[SK__COUNT] = { "db", "ssh", "ssh_key", "ssl_key" };
-
-enum job_type { J_STORE, J_LOOKUP, J_CLEAR, J_PROBE };
+enum job_type { J_STORE, J_LOOKUP, J_DELETE, J_CLEAR, J_PROBE };
 
 struct job {
 	TAILQ_ENTRY(job) entry;
@@ -89,12 +87,6 @@ static struct {
 	struct tusk_error last_timeout;
 } K = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .pipe_r = -1,
 	.pipe_w = -1 };
-
-const char *
-secret_kind_name(enum secret_kind k)
-{
-	return (int)k >= 0 && k < SK__COUNT ? kind_names[k] : "db";
-}
 
 /* --- the keychain thread ------------------------------------------------ */
 
@@ -235,14 +227,14 @@ job_run(struct job *j)
 		break;
 	case J_STORE:
 		if (!secret_password_store_sync(&tusk_schema, SECRET_COLLECTION_DEFAULT, j->label,
-		    j->secret, j->cancel, &g, "kind", kind_names[j->kind], "connection", j->conn_id, NULL)) {
+		    j->secret, j->cancel, &g, "kind", secret_kind_name(j->kind), "connection", j->conn_id, NULL)) {
 			glib_error(j, g, "storing a secret");
 			g_error_free(g);
 		}
 		break;
 	case J_LOOKUP: {
 		gchar *pw = secret_password_lookup_sync(&tusk_schema, j->cancel, &g, "kind",
-		    kind_names[j->kind], "connection", j->conn_id, NULL);
+		    secret_kind_name(j->kind), "connection", j->conn_id, NULL);
 		if (g != NULL) {
 			glib_error(j, g, "looking up a secret");
 			g_error_free(g);
@@ -254,6 +246,14 @@ job_run(struct job *j)
 		}
 		break;
 	}
+	case J_DELETE:
+		secret_password_clear_sync(&tusk_schema, j->cancel, &g, "kind", secret_kind_name(j->kind),
+		    "connection", j->conn_id, NULL);
+		if (g != NULL) {
+			glib_error(j, g, "removing a secret");
+			g_error_free(g);
+		}
+		break;
 	case J_CLEAR:
 		secret_password_clear_sync(&tusk_schema, j->cancel, &g, "connection", j->conn_id, NULL);
 		if (g != NULL) {
@@ -481,15 +481,21 @@ keychain_lookup(const char *conn_id, enum secret_kind kind, keychain_cb cb, void
 }
 
 void
+keychain_delete(const char *conn_id, enum secret_kind kind, keychain_cb cb, void *arg)
+{
+	job_submit(job_new(J_DELETE, conn_id, kind, cb, arg));
+}
+
+void
 keychain_clear(const char *conn_id, keychain_cb cb, void *arg)
 {
-	job_submit(job_new(J_CLEAR, conn_id, SK_DB, cb, arg));
+	job_submit(job_new(J_CLEAR, conn_id, SECRET_DB, cb, arg));
 }
 
 void
 keychain_probe(keychain_cb cb, void *arg)
 {
-	struct job *j = job_new(J_PROBE, NULL, SK_DB, cb, arg);
+	struct job *j = job_new(J_PROBE, NULL, SECRET_DB, cb, arg);
 	/* a probe must answer quickly: half the bound of real work, at most 1.5 s */
 	j->timeout_ms = MIN(K.timeout_ms / 2 + 1, 1500);
 	job_submit(j);

@@ -12,10 +12,10 @@
 
 #include <stdbool.h>
 
+#include "broker.h" /* enum secret_kind */
+
 struct event_base;
 struct tusk_error;
-
-enum secret_kind { SK_DB, SK_SSH, SK_SSH_KEY, SK_SSL_KEY, SK__COUNT };
 
 /* Outcomes. */
 #define KC_OK 0
@@ -31,12 +31,13 @@ typedef void (*keychain_cb)(int status, char *secret, const struct tusk_error *e
 
 int keychain_init(struct event_base *base, int timeout_ms);
 void keychain_shutdown(void);
-const char *secret_kind_name(enum secret_kind k);
 
 /* Store a secret for a saved connection (replacing an older one). */
 void keychain_store(const char *conn_id, enum secret_kind kind, const char *label,
     const char *secret, keychain_cb cb, void *arg);
 void keychain_lookup(const char *conn_id, enum secret_kind kind, keychain_cb cb, void *arg);
+/* Remove one secret of a connection. */
+void keychain_delete(const char *conn_id, enum secret_kind kind, keychain_cb cb, void *arg);
 /* Remove every secret of a connection. */
 void keychain_clear(const char *conn_id, keychain_cb cb, void *arg);
 /* Is the keychain usable right now (running, answering, unlocked)? */

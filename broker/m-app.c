@@ -13,6 +13,7 @@
 #include "broker.h"
 #include "log.h"
 #include "proto.h"
+#include "store.h"
 #include "util.h"
 
 /* Count the entries of a list. */
@@ -67,7 +68,7 @@ h_get_app_info(struct request *req, const struct params *p, struct tusk_error *e
 		snprintf(platform, sizeof platform, "Linux");
 
 	msgpack_packer *pk = req_result(req);
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	mp_pack_key(pk, "name");
 	mp_pack_cstr(pk, "Tusk");
 	mp_pack_key(pk, "version");
@@ -87,9 +88,11 @@ h_get_app_info(struct request *req, const struct params *p, struct tusk_error *e
 	mp_pack_key(pk, "sqlite");
 	mp_pack_cstr(pk, sqlite3_libversion());
 	mp_pack_key(pk, "paths");
-	msgpack_pack_map(pk, 4);
+	msgpack_pack_map(pk, 5);
 	mp_pack_key(pk, "data");
 	mp_pack_cstr(pk, B.paths.data_dir);
+	mp_pack_key(pk, "database");
+	mp_pack_cstr(pk, B.paths.db_path);
 	mp_pack_key(pk, "logs");
 	mp_pack_cstr(pk, B.paths.log_dir);
 	mp_pack_key(pk, "runtime");
@@ -98,6 +101,8 @@ h_get_app_info(struct request *req, const struct params *p, struct tusk_error *e
 	mp_pack_cstr(pk, B.paths.sock_path);
 	mp_pack_key(pk, "pid");
 	msgpack_pack_int(pk, (int)getpid());
+	mp_pack_key(pk, "storage_notice");
+	store_notice_pack(pk, B.store ? store_notice_get(B.store) : NULL);
 	return H_DONE;
 }
 

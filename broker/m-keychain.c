@@ -141,3 +141,34 @@ keychain_status_free(void)
 	P.waiters = NULL;
 	P.nwaiters = 0;
 }
+
+/* The keychain's answer about one stored password. */
+static void
+has_stored_done(int status, char *secret, const struct tusk_error *e, void *arg)
+{
+	struct request *req = arg;
+	UNUSED(e);
+	secret_free(secret);
+	msgpack_packer *pk = req_result(req);
+	if (status == KC_OK)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk); /* not stored, or the keychain failed */
+	req_free(req);
+}
+
+/* has_stored_password {connection_id} */
+int
+h_has_stored_password(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	char *id = params_strdup(p, "connection_id");
+	if (!uuid_valid(id, strlen(id))) {
+		terr_set(e, TE_VALIDATION, "connection_id: '%.64s' is not a saved connection's id", id);
+		terr_hint(e, "list_connections lists the saved connections and their ids");
+		free(id);
+		return -1;
+	}
+	keychain_lookup(id, SECRET_DB, has_stored_done, req);
+	free(id);
+	return H_ASYNC;
+}

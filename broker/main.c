@@ -3,9 +3,11 @@
  * the heartbeat timer, the log sink, and orderly shutdown.
  *
  * Start-up order matters: directories, then the lock (a second broker
- * stops here and exits 0), then the socket is bound, and only then does the
- * broker detach; the process that started it (a client, typically) can
- * connect the moment it returns.
+ * stops here and exits 0), then the log file and the local store (checked,
+ * repaired or salvaged, migrated: only one broker may do that, and a
+ * failure must reach the person who started it as an exit status), then
+ * the socket is bound, and only then does the broker detach; the process
+ * that started it (a client, typically) can connect the moment it returns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +32,7 @@
 #include "keychain.h"
 #include "log.h"
 #include "proto.h"
+#include "store.h"
 #include "util.h"
 
 struct broker B;
@@ -229,8 +232,10 @@ heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 static void
 broker_cleanup(void)
 {
+	/* queued keychain and secret operations answer their requests before clients go */
 	keychain_shutdown();
 	keychain_status_free();
+	secrets_shutdown();
 	struct worker *w;
 	while ((w = TAILQ_FIRST(&B.workers)) != NULL) {
 		TAILQ_REMOVE(&B.workers, w, entry);
@@ -254,6 +259,8 @@ broker_cleanup(void)
 		event_free(B.ev_shutdown);
 	evbuffer_free(B.discard);
 	event_base_free(B.base);
+	store_close(B.store);
+	B.store = NULL;
 	log_info("stopped");
 	log_set_sink(NULL, NULL);
 	logfile_close(&B.logfile);
@@ -269,51 +276,8 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: tuskd [--foreground] [--log-level LEVEL] [--log-stderr] [--worker PATH]\n"
 		   "             [--set NAME=VALUE ...]\n"
-		   "       tuskd --version\n"
-		   "settings: heartbeat_ms, heartbeat_misses, kill_grace_ms, shutdown_grace_ms,\n"
-		   "          connect_timeout_s, client_high, client_low, dead_workers_kept,\n"
-		   "          keychain_timeout_ms, worker_memory_mb\n");
-}
-
-/* --set NAME=VALUE: override one setting (tests, power users). */
-static int
-set_setting(const char *arg)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-		int is_size;
-		long long min, max;
-	} known[] = {
-		{ "heartbeat_ms", offsetof(struct settings, heartbeat_ms), 0, 10, 3600000 },
-		{ "heartbeat_misses", offsetof(struct settings, heartbeat_misses), 0, 1, 1000 },
-		{ "kill_grace_ms", offsetof(struct settings, kill_grace_ms), 0, 0, 600000 },
-		{ "shutdown_grace_ms", offsetof(struct settings, shutdown_grace_ms), 0, 0, 600000 },
-		{ "connect_timeout_s", offsetof(struct settings, connect_timeout_s), 0, 1, 3600 },
-		{ "client_high", offsetof(struct settings, client_high), 1, 4096, 1LL << 32 },
-		{ "client_low", offsetof(struct settings, client_low), 1, 0, 1LL << 32 },
-		{ "dead_workers_kept", offsetof(struct settings, dead_workers_kept), 0, 0, 10000 },
-		{ "keychain_timeout_ms", offsetof(struct settings, keychain_timeout_ms), 0, 100, 120000 },
-		{ "worker_memory_mb", offsetof(struct settings, worker_memory_mb), 0,
-		    WORKER_MEMORY_MB_MIN, 1 << 20 },
-	};
-	const char *eq = strchr(arg, '=');
-	if (eq == NULL)
-		return -1;
-	for (size_t i = 0; i < nitems(known); i++) {
-		if (strlen(known[i].name) != (size_t)(eq - arg) || strncmp(arg, known[i].name, (size_t)(eq - arg)) != 0)
-			continue;
-		long long v;
-		if (parse_ll(eq + 1, known[i].min, known[i].max, &v) < 0)
-			return -1;
-		char *p = (char *)&B.set + known[i].off;
-		if (known[i].is_size)
-			*(size_t *)(void *)p = (size_t)v;
-		else
-			*(int *)(void *)p = (int)v;
-		return 0;
-	}
-	return -1;
+		   "       tuskd --version\n");
+	settings_usage(f);
 }
 
 int
@@ -355,7 +319,7 @@ main(int argc, char **argv)
 			B.worker_path = xstrdup(optarg);
 			break;
 		case 'x':
-			if (set_setting(optarg) < 0) {
+			if (settings_set_arg(optarg) < 0) {
 				fprintf(stderr, "tuskd: bad setting '%s'\n", optarg);
 				usage(stderr);
 				return 2;
@@ -390,6 +354,15 @@ main(int argc, char **argv)
 	if (paths_resolve(&B.paths, &e) < 0 || paths_ensure(&B.paths, &e) < 0)
 		die_init(&e);
 	take_lock();
+	char tag[32];
+	snprintf(tag, sizeof tag, "tuskd[%d]", (int)getpid());
+	log_init(tag);
+	if (logfile_open(&B.logfile, B.paths.log_dir, LOG_KEEP_DAYS_DEFAULT, wall_ms(), &e) < 0)
+		die_init(&e);
+	log_set_sink(broker_log_sink, NULL);
+	if (store_open(&B.store, B.paths.db_path, &e) < 0)
+		die_init(&e);
+	settings_load_preferences(B.store);
 	if (client_bind(&e) < 0)
 		die_init(&e);
 	if (!foreground)
@@ -401,13 +374,8 @@ main(int argc, char **argv)
 	write_pid();
 	B.start_mono_ms = mono_ms();
 	B.start_wall_ms = wall_ms();
-
-	char tag[32];
 	snprintf(tag, sizeof tag, "tuskd[%d]", (int)getpid());
 	log_init(tag);
-	if (logfile_open(&B.logfile, B.paths.log_dir, LOG_KEEP_DAYS_DEFAULT, wall_ms(), &e) < 0)
-		die_init(&e);
-	log_set_sink(broker_log_sink, NULL);
 
 	B.base = event_base_new();
 	if (B.base == NULL) {

@@ -5,10 +5,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
+#include <wctype.h>
 
 #include "error.h"
 #include "msg.h"
@@ -117,14 +121,16 @@ config_copy(struct tusk_config *dst, const struct tusk_config *src)
 	dst->updated_at = xstrdup(src->updated_at);
 }
 
-/* An integer field that must fit an int. */
+/* An integer field that must fit an int; lo..hi is its documented range
+ * (the meaning is checked again by config_validate). */
 static int
-int_field(const struct params *p, const char *name, const char *prefix, int def, int *out,
-    struct tusk_error *e)
+int_field(const struct params *p, const char *name, const char *prefix, int def, int lo, int hi,
+    int *out, struct tusk_error *e)
 {
 	int64_t v = params_int(p, name, def);
 	if (v < INT32_MIN || v > INT32_MAX)
-		return terr_set(e, TE_VALIDATION, "%s%s: out of range", prefix, name);
+		return terr_set(e, TE_VALIDATION, "%s%s: %lld is not between %d and %d", prefix, name,
+		    (long long)v, lo, hi);
 	*out = (int)v;
 	return 0;
 }
@@ -157,7 +163,7 @@ config_parse(const msgpack_object *map, struct tusk_config *c, struct tusk_error
 	}
 	c->created_at = params_strdup(&p, "created_at");
 	c->updated_at = params_strdup(&p, "updated_at");
-	if (int_field(&p, "port", "config.", 5432, &c->port, e) < 0)
+	if (int_field(&p, "port", "config.", 5432, 1, 65535, &c->port, e) < 0)
 		goto fail;
 	const msgpack_object *ssh = params_get(&p, "ssh_tunnel");
 	if (ssh) {
@@ -166,8 +172,9 @@ config_parse(const msgpack_object *map, struct tusk_config *c, struct tusk_error
 		c->ssh = xcalloc(1, sizeof *c->ssh);
 		c->ssh->host = params_strdup(&sp, "host");
 		c->ssh->username = params_strdup(&sp, "username");
-		if (int_field(&sp, "port", "config.ssh_tunnel.", 22, &c->ssh->port, e) < 0 ||
-		    int_field(&sp, "local_port", "config.ssh_tunnel.", -1, &c->ssh->local_port, e) < 0)
+		if (int_field(&sp, "port", "config.ssh_tunnel.", 22, 1, 65535, &c->ssh->port, e) < 0 ||
+		    int_field(&sp, "local_port", "config.ssh_tunnel.", -1, 0, 65535, &c->ssh->local_port,
+			e) < 0)
 			goto fail;
 		if (params_parse_map(&ap, auth_spec, params_get(&sp, "auth_method"),
 			"config.ssh_tunnel.auth_method.", e) < 0)
@@ -250,15 +257,19 @@ file_check(const char *field, const char *path, struct tusk_error *e)
 		terr_hint(e, "give the full path of the file");
 		return -1;
 	}
-	if (access(path, R_OK) < 0) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || access(path, R_OK) < 0) {
 		terr_set(e, TE_VALIDATION, "%s: cannot read %s: %s", field, path, strerror(errno));
 		terr_hint(e, "check that the file exists and that you can read it");
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	/* a directory passes access(R_OK) but is no certificate or key */
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+	int r = fstat(fd, &st);
+	close(fd);
+	if (r < 0 || !S_ISREG(st.st_mode)) {
 		terr_set(e, TE_VALIDATION, "%s: %s is not a regular file", field, path);
-		terr_hint(e, "give the path of the file itself");
+		terr_hint(e, "give the path of the file itself, not of a directory or device");
 		return -1;
 	}
 	return 0;
@@ -336,6 +347,12 @@ config_validate(const struct tusk_config *c, bool need_name, struct tusk_error *
 			}
 			if (file_check("ssh_tunnel.auth_method.path", s->key_path, e) < 0)
 				return -1;
+		} else if (s->key_path != NULL && (strcmp(s->auth_type, "password") == 0 ||
+			       strcmp(s->auth_type, "agent") == 0)) {
+			terr_set(e, TE_VALIDATION,
+			    "ssh_tunnel.auth_method.path: only used with type key_file, not %s", s->auth_type);
+			terr_hint(e, "drop the path, or choose type key_file");
+			return -1;
 		} else if (strcmp(s->auth_type, "password") != 0 && strcmp(s->auth_type, "agent") != 0) {
 			return terr_set(e, TE_VALIDATION,
 			    "ssh_tunnel.auth_method.type: '%s' is not one of password, key_file, agent",
@@ -405,6 +422,62 @@ config_pack(msgpack_packer *pk, const struct tusk_config *c)
 	kv_str(pk, "updated_at", c->updated_at);
 }
 
+/* The C.UTF-8 locale for case folding (created once; NULL: ASCII only). */
+static locale_t
+fold_locale(void)
+{
+	static locale_t loc;
+	static bool tried;
+	if (!tried) {
+		tried = true;
+		loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	}
+	return loc;
+}
+
+/* Lower-case name character by character (Unicode simple case mapping where
+ * the C.UTF-8 locale exists, ASCII otherwise); invalid UTF-8 bytes are kept
+ * as they are. */
+char *
+config_name_fold(const char *name)
+{
+	struct strbuf sb;
+	locale_t loc = fold_locale();
+	mbstate_t st;
+	size_t len = strlen(name);
+	sb_init(&sb);
+	memset(&st, 0, sizeof st);
+	for (size_t i = 0; i < len;) {
+		unsigned char b = (unsigned char)name[i];
+		if (b < 0x80 || loc == (locale_t)0) {
+			sb_addc(&sb, (char)(b >= 'A' && b <= 'Z' ? b + 32 : b));
+			i++;
+			continue;
+		}
+		wchar_t wc;
+		locale_t old = uselocale(loc);
+		size_t n = mbrtowc(&wc, name + i, len - i, &st);
+		if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+			uselocale(old);
+			memset(&st, 0, sizeof st);
+			sb_addc(&sb, (char)b);
+			i++;
+			continue;
+		}
+		char out[MB_LEN_MAX];
+		mbstate_t ost;
+		memset(&ost, 0, sizeof ost);
+		size_t m = wcrtomb(out, (wchar_t)towlower_l((wint_t)wc, loc), &ost);
+		uselocale(old);
+		if (m == (size_t)-1)
+			sb_add(&sb, name + i, n);
+		else
+			sb_add(&sb, out, m);
+		i += n;
+	}
+	return sb_detach(&sb);
+}
+
 char *
 config_display(const struct tusk_config *c)
 {
@@ -418,6 +491,7 @@ secrets_free(struct tusk_secrets *s)
 	secret_free(s->password);
 	secret_free(s->ssh_password);
 	secret_free(s->ssh_key_passphrase);
+	free(s->store_note);
 	memset(s, 0, sizeof *s);
 }
 

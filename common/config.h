@@ -47,6 +47,10 @@ struct tusk_secrets {
 	char *password;
 	char *ssh_password;
 	char *ssh_key_passphrase;
+	/* where they came from (the broker's saved connections) */
+	bool password_stored;	/* looked up in the keychain / session store */
+	bool saved;		/* a saved connection's secrets were looked up */
+	char *store_note;	/* why the keychain could not be read, if it could not */
 };
 
 void config_init(struct tusk_config *c);
@@ -62,6 +66,9 @@ char *config_display(const struct tusk_config *c);
 /* A host name (RFC 1123), an IP literal, or a socket directory. */
 bool config_host_valid(const char *host);
 bool config_ssl_mode_valid(const char *mode);
+/* The form of a name that uniqueness is decided on: case-folded, so "Prod"
+ * and "prod" are the same name (caller frees). */
+char *config_name_fold(const char *name);
 
 void secrets_free(struct tusk_secrets *s);
 /* Move secrets from one struct to another (src is left empty). */

@@ -24,14 +24,40 @@ static const struct tusk_param p_set_log_level[] = {
 	{ "ssh_key_passphrase", TT_STR, P_OPT, "passphrase of the SSH private key" }
 
 static const struct tusk_param p_test_connection[] = {
-	{ "config", TT_MAP, 0, "a connection config" },
+	{ "id", TT_STR, P_OPT, "a saved connection's id (its stored secrets are used)" },
+	{ "config", TT_MAP, P_OPT, "a connection config (give id or config)" },
 	SECRET_PARAMS,
 	END,
 };
 
 static const struct tusk_param p_connect[] = {
-	{ "config", TT_MAP, 0, "a connection config (quick connect)" },
+	{ "id", TT_STR, P_OPT, "a saved connection's id (its stored secrets are used)" },
+	{ "config", TT_MAP, P_OPT, "a connection config: quick connect (give id or config)" },
 	SECRET_PARAMS,
+	END,
+};
+
+static const struct tusk_param p_saved_id[] = {
+	{ "id", TT_STR, 0, "a saved connection's id" },
+	END,
+};
+
+static const struct tusk_param p_save_connection[] = {
+	{ "config", TT_MAP, 0, "the connection config; with a known id it updates that connection" },
+	{ "password", TT_STR, P_OPT, "database password to keep in the keychain (\"\" forgets it)" },
+	{ "ssh_password", TT_STR, P_OPT, "SSH password to keep (\"\" forgets it)" },
+	{ "ssh_key_passphrase", TT_STR, P_OPT, "SSH key passphrase to keep (\"\" forgets it)" },
+	END,
+};
+
+static const struct tusk_param p_pref_key[] = {
+	{ "key", TT_STR, 0, "preference name (1-256 bytes)" },
+	END,
+};
+
+static const struct tusk_param p_set_preference[] = {
+	{ "key", TT_STR, 0, "preference name (1-256 bytes)" },
+	{ "value", TT_ANY, 0, "any msgpack value, at most 1 MiB encoded (nil included)" },
 	END,
 };
 
@@ -75,7 +101,7 @@ const struct tusk_method tusk_methods[M__COUNT] = {
 	    "{status, version, protocol_version, pid, uptime_ms, connections, workers, clients, queries}",
 	    "Is the broker alive and well?" },
 	[M_GET_APP_INFO] = { "get_app_info", p_none,
-	    "{name, version, protocol_version, platform, libraries: {libpq, libevent, msgpack}, paths: {data, logs, runtime}}",
+	    "{name, version, protocol_version, platform, libraries: {libpq, libevent, msgpack, sqlite}, paths: {data, database, logs, runtime, socket}, storage_notice}",
 	    "What Tusk is running, built with what, keeping its files where." },
 	[M_GET_LOG_DIRECTORY] = { "get_log_directory", p_none, "string (path)",
 	    "Where the daily log files are." },
@@ -118,6 +144,28 @@ const struct tusk_method tusk_methods[M__COUNT] = {
 	[M_GET_KEYCHAIN_STATUS] = { "get_keychain_status", p_none,
 	    "{available, message, hint, checked_at}",
 	    "The same, with why it is not available and what to do." },
+	[M_HAS_STORED_PASSWORD] = { "has_stored_password", p_connection_id, "bool",
+	    "Is the database password of this saved connection in the keychain? False on any keychain error." },
+	[M_LIST_CONNECTIONS] = { "list_connections", p_none, "[config]",
+	    "The saved connections, ordered by name." },
+	[M_GET_CONNECTION] = { "get_connection", p_saved_id, "config or nil",
+	    "One saved connection; nil for an unknown id." },
+	[M_SAVE_CONNECTION] = { "save_connection", p_save_connection,
+	    "{config, warnings?: [{message, hint}]}",
+	    "Create or update a saved connection; its passwords go to the keychain, never to the database." },
+	[M_DELETE_CONNECTION] = { "delete_connection", p_saved_id, "nil",
+	    "Delete a saved connection and its stored passwords (an open session stays open)." },
+	[M_GET_PREFERENCE] = { "get_preference", p_pref_key, "the value, or nil",
+	    "A preference's value, exactly as it was set." },
+	[M_SET_PREFERENCE] = { "set_preference", p_set_preference, "nil",
+	    "Keep a preference (broker.* keys are the broker's settings, read at start)." },
+	[M_LIST_PREFERENCES] = { "list_preferences", p_none, "[{key, value, updated_at}]",
+	    "Every preference, ordered by key." },
+	[M_CHECK_DATABASE_HEALTH] = { "check_database_health", p_none,
+	    "{is_healthy, errors, path, backup_path, salvaged_rows, lost_rows, notice}",
+	    "Run the full integrity check of the local database; damage found is repaired at once (a copy of the damaged file is kept)." },
+	[M_DISMISS_STORAGE_NOTICE] = { "dismiss_storage_notice", p_none, "{dismissed}",
+	    "The user has read the storage notice: stop showing it." },
 };
 
 static const char *const notifications[][2] = {

@@ -1,5 +1,6 @@
 /*
- * cmd-basic.c — tuskctl health, status, log-level, describe, shutdown, logs.
+ * cmd-basic.c — tuskctl health (the broker and its storage), status,
+ * log-level, describe, shutdown, logs.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,7 +36,17 @@ health_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(arg);
 	if (O.json) {
-		print_object(r);
+		/* the broker's keys, then "storage" (added by cmd_health) */
+		fputc('{', stdout);
+		for (uint32_t i = 0; r->type == MSGPACK_OBJECT_MAP && i < r->via.map.size; i++) {
+			const msgpack_object *k = &r->via.map.ptr[i].key;
+			if (k->type != MSGPACK_OBJECT_STR)
+				continue;
+			json_string(stdout, k->via.str.ptr, k->via.str.size);
+			fputc(':', stdout);
+			json_value(stdout, &r->via.map.ptr[i].val);
+			fputc(',', stdout);
+		}
 		return;
 	}
 	char *status = get_str(r, "status"), *version = get_str(r, "version");
@@ -48,13 +59,83 @@ health_result(const msgpack_object *r, void *arg)
 	free(version);
 }
 
+/* Print a list of strings, one per line, with a prefix. */
+static void
+print_lines(const msgpack_object *a, const char *prefix, uint32_t max)
+{
+	for (uint32_t i = 0; a && a->type == MSGPACK_OBJECT_ARRAY && i < a->via.array.size && i < max; i++) {
+		struct strbuf sb;
+		sb_init(&sb);
+		text_value(&sb, &a->via.array.ptr[i], "");
+		printf("%s%s\n", prefix, sb.buf ? sb.buf : "");
+		sb_free(&sb);
+	}
+}
+
+/* The storage's health, and the notice of a repair when there is one. */
+static void
+storage_result(const msgpack_object *r, void *arg)
+{
+	UNUSED(arg);
+	if (O.json) {
+		fputs("\"storage\":", stdout);
+		json_value(stdout, r);
+		fputs("}\n", stdout);
+		return;
+	}
+	const msgpack_object *ok = mo_map_get(r, "is_healthy"), *n = mo_map_get(r, "notice");
+	char *path = get_str(r, "path");
+	if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean) {
+		printf("storage: ok (%s passed the integrity check)\n", path);
+	} else {
+		printf("storage: DAMAGE FOUND in %s (repaired at once, see the notice):\n", path);
+		print_lines(mo_map_get(r, "errors"), "  ", 10);
+	}
+	free(path);
+	if (n == NULL)
+		return;
+	char *msg = get_str(n, "message"), *at = get_str(n, "at"), *action = get_str(n, "action");
+	char *backup = get_str(n, "backup_path"), *hint = get_str(n, "hint");
+	printf("\nNOTICE (%s, %s): %s\n", action, at, msg);
+	printf("  backup:    %s\n  recovered: %lld rows\n  lost:      %lld rows\n", backup,
+	    (long long)get_int(n, "salvaged_rows", 0), (long long)get_int(n, "lost_rows", 0));
+	print_lines(mo_map_get(n, "errors"), "  found:     ", 5);
+	printf("hint: %s\n", hint);
+	free(msg);
+	free(at);
+	free(action);
+	free(backup);
+	free(hint);
+}
+
+static void
+dismiss_result(const msgpack_object *r, void *arg)
+{
+	const msgpack_object *d = mo_map_get(r, "dismissed");
+	*(bool *)arg = d && d->type == MSGPACK_OBJECT_BOOLEAN && d->via.boolean;
+}
+
 int
 cmd_health(int argc, char **argv)
 {
-	UNUSED(argv);
-	if (argc != 1)
+	bool dismissed = false;
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--dismiss") != 0))
 		return EXIT_USAGE;
-	return ctl_call("health_check", params_none, NULL, health_result, NULL, NULL, NULL);
+	if (argc == 2) {
+		int r = ctl_call("dismiss_storage_notice", params_none, NULL, dismiss_result, &dismissed,
+		    NULL, NULL);
+		if (r != EXIT_OK)
+			return r;
+	}
+	int r = ctl_call("health_check", params_none, NULL, health_result, NULL, NULL, NULL);
+	if (r != EXIT_OK)
+		return r;
+	r = ctl_call("check_database_health", params_none, NULL, storage_result, NULL, NULL, NULL);
+	if (r != EXIT_OK && O.json)
+		fputs("\"storage\":null}\n", stdout);
+	if (r == EXIT_OK && argc == 2 && !O.json)
+		printf("%s\n", dismissed ? "storage notice dismissed" : "no storage notice to dismiss");
+	return r;
 }
 
 /* status: the app, then the open connections. */
@@ -72,6 +153,12 @@ status_info(const msgpack_object *r, void *arg)
 	char *sock = get_str(paths, "socket"), *logs = get_str(paths, "logs"), *data = get_str(paths, "data");
 	printf("Tusk %s on %s, broker pid %lld\n", v, plat, (long long)get_int(r, "pid", 0));
 	printf("socket  %s\ndata    %s\nlogs    %s\n", sock, data, logs);
+	const msgpack_object *n = mo_map_get(r, "storage_notice");
+	if (n && n->type == MSGPACK_OBJECT_MAP) {
+		char *msg = get_str(n, "message");
+		printf("\nstorage NOTICE: %s\n(details: tuskctl health)\n", msg);
+		free(msg);
+	}
 	free(v);
 	free(plat);
 	free(sock);
@@ -282,4 +369,31 @@ cmd_logs(int argc, char **argv)
 	fprintf(stderr, "error: cannot run tail: %s\nhint: the log file is %s\n", strerror(errno), file);
 	free(file);
 	return EXIT_ERR;
+}
+
+static void
+keychain_result(const msgpack_object *r, void *arg)
+{
+	UNUSED(arg);
+	if (O.json) {
+		print_object(r);
+		return;
+	}
+	const msgpack_object *a = mo_map_get(r, "available");
+	char *msg = get_str(r, "message"), *hint = get_str(r, "hint");
+	printf("keychain: %s\n%s\n", a && a->type == MSGPACK_OBJECT_BOOLEAN && a->via.boolean ?
+	    "available" : "NOT available (passwords are kept for the session only)", msg);
+	if (*hint)
+		printf("hint: %s\n", hint);
+	free(msg);
+	free(hint);
+}
+
+/* keychain status */
+int
+cmd_keychain(int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "status") != 0)
+		return EXIT_USAGE;
+	return ctl_call("get_keychain_status", params_none, NULL, keychain_result, NULL, NULL, NULL);
 }

@@ -2,9 +2,11 @@
  * cmd-conn.c — tuskctl connect and disconnect, and how a command names a
  * connection (id, unique id prefix, or name).
  *
- * Passwords never come from argv: --password-stdin, PGPASSWORD, or a prompt
- * on the terminal when the server asks for one. A URI with a password in it
- * is refused, because argv is visible to every user of the machine.
+ * `connect` opens a quick connection (a libpq URI or conninfo string and
+ * flags) or a saved one (NAME|ID, see cmd-store.c). Passwords never come
+ * from argv: --password-stdin, PGPASSWORD, or a prompt on the terminal when
+ * the server asks for one. A URI with a password in it is refused, because
+ * argv is visible to every user of the machine.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 
 #include <libpq-fe.h>
 
+#include "config.h"
 #include "ctl.h"
 #include "msg.h"
 #include "util.h"
@@ -102,9 +105,11 @@ read_secret(const char *prompt)
 	noecho = old;
 	noecho.c_lflag &= ~(tcflag_t)ECHO;
 	noecho.c_lflag |= ECHONL;
+	/* echo off (and earlier typing dropped) before the prompt shows, so
+	 * nothing typed after it is lost */
+	tcsetattr(fd, TCSAFLUSH, &noecho);
 	fputs(prompt, tty);
 	fflush(tty);
-	tcsetattr(fd, TCSAFLUSH, &noecho);
 	char buf[1024];
 	char *r = fgets(buf, sizeof buf, tty);
 	tcsetattr(fd, TCSAFLUSH, &old);
@@ -134,9 +139,7 @@ read_stdin_line(void)
 /* --- connect ------------------------------------------------------------ */
 
 struct connect_args {
-	char *host, *port, *user, *db, *name, *sslmode, *ca, *cert, *key;
-	bool read_only;
-	long long stmt_timeout;
+	struct tusk_config cfg;
 	char *password;
 };
 
@@ -151,37 +154,10 @@ static void
 pack_connect(msgpack_packer *pk, void *arg)
 {
 	struct connect_args *a = arg;
-	long long port = 5432;
-	if (a->port)
-		parse_ll(a->port, 1, 65535, &port);
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, a->password ? 2 : 1);
 	mp_pack_key(pk, "config");
-	int n = 5 + (a->name != NULL) + (a->ca != NULL) + 2 * (a->cert != NULL) +
-	    (a->stmt_timeout >= 0) + (a->read_only);
-	msgpack_pack_map(pk, (size_t)n);
-	kv(pk, "host", a->host);
-	mp_pack_key(pk, "port");
-	msgpack_pack_int(pk, (int)port);
-	kv(pk, "username", a->user);
-	kv(pk, "database", a->db);
-	kv(pk, "ssl_mode", a->sslmode ? a->sslmode : "prefer");
-	if (a->name)
-		kv(pk, "name", a->name);
-	if (a->ca)
-		kv(pk, "ssl_ca_cert", a->ca);
-	if (a->cert) {
-		kv(pk, "ssl_client_cert", a->cert);
-		kv(pk, "ssl_client_key", a->key);
-	}
-	if (a->stmt_timeout >= 0) {
-		mp_pack_key(pk, "statement_timeout_ms");
-		msgpack_pack_int64(pk, a->stmt_timeout);
-	}
-	if (a->read_only) {
-		mp_pack_key(pk, "read_only");
-		msgpack_pack_true(pk);
-	}
+	config_pack(pk, &a->cfg);
 	if (a->password)
 		kv(pk, "password", a->password);
 }
@@ -196,60 +172,8 @@ connect_result(const msgpack_object *r, void *arg)
 		return;
 	}
 	if (id && id->type == MSGPACK_OBJECT_STR)
-		printf("connected: %.*s (%s@%s:%s/%s)\n", (int)id->via.str.size, id->via.str.ptr,
-		    a->user, a->host, a->port ? a->port : "5432", a->db);
-}
-
-/* Take fields from a libpq URI or conninfo string. */
-static int
-parse_uri(const char *uri, struct connect_args *a)
-{
-	char *err = NULL;
-	PQconninfoOption *opts = PQconninfoParse(uri, &err);
-	if (opts == NULL) {
-		fprintf(stderr, "error: cannot parse '%s': %s", uri, err ? err : "invalid connection string\n");
-		PQfreemem(err);
-		return -1;
-	}
-	int r = 0;
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		if (o->val == NULL || *o->val == '\0')
-			continue;
-		char **dst = NULL;
-		if (strcmp(o->keyword, "host") == 0) dst = &a->host;
-		else if (strcmp(o->keyword, "port") == 0) dst = &a->port;
-		else if (strcmp(o->keyword, "user") == 0) dst = &a->user;
-		else if (strcmp(o->keyword, "dbname") == 0) dst = &a->db;
-		else if (strcmp(o->keyword, "sslmode") == 0) dst = &a->sslmode;
-		else if (strcmp(o->keyword, "sslrootcert") == 0) dst = &a->ca;
-		else if (strcmp(o->keyword, "sslcert") == 0) dst = &a->cert;
-		else if (strcmp(o->keyword, "sslkey") == 0) dst = &a->key;
-		else if (strcmp(o->keyword, "application_name") == 0) dst = &a->name;
-		else if (strcmp(o->keyword, "password") == 0) {
-			fprintf(stderr, "error: the connection string holds a password\n"
-			    "hint: anyone on this machine can read command lines; use --password-stdin, PGPASSWORD, or the prompt\n");
-			r = -1;
-		}
-		if (dst && *dst == NULL)
-			*dst = xstrdup(o->val);
-	}
-	PQconninfoFree(opts);
-	return r;
-}
-
-static void
-connect_args_free(struct connect_args *a)
-{
-	free(a->host);
-	free(a->port);
-	free(a->user);
-	free(a->db);
-	free(a->name);
-	free(a->sslmode);
-	free(a->ca);
-	free(a->cert);
-	free(a->key);
-	secret_free(a->password);
+		printf("connected: %.*s (%s@%s:%d/%s)\n", (int)id->via.str.size, id->via.str.ptr,
+		    a->cfg.username, a->cfg.host, a->cfg.port, a->cfg.database);
 }
 
 int
@@ -267,57 +191,51 @@ cmd_connect(int argc, char **argv)
 		{ "ssl-key", required_argument, NULL, 'K' },
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "statement-timeout", required_argument, NULL, 't' },
+		{ "ssh-host", required_argument, NULL, OPT_SSH_HOST },
+		{ "ssh-port", required_argument, NULL, OPT_SSH_PORT },
+		{ "ssh-user", required_argument, NULL, OPT_SSH_USER },
+		{ "ssh-auth", required_argument, NULL, OPT_SSH_AUTH },
+		{ "ssh-key", required_argument, NULL, OPT_SSH_KEY },
 		{ "password-stdin", no_argument, NULL, 'P' },
 		{ "no-password", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct connect_args a = { .stmt_timeout = -1 };
+	struct connect_args a = { 0 };
 	bool pw_stdin = false, no_pw = false;
-	int ch, rc = EXIT_USAGE;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h:p:U:d:n:s:rt:Pw", opts, NULL)) != -1) {
+	int ch, rc = EXIT_USAGE, nflags = 0;
+	struct { int ch; char *arg; } *flags = xcalloc((size_t)argc + 1, sizeof *flags);
+	config_init(&a.cfg);
+	optind = 0; /* reinitialise: permute, so flags may follow the URI */
+	while ((ch = getopt_long(argc, argv, "h:p:U:d:n:s:C:E:K:rt:Pw", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'h': free(a.host); a.host = xstrdup(optarg); break;
-		case 'p': free(a.port); a.port = xstrdup(optarg); break;
-		case 'U': free(a.user); a.user = xstrdup(optarg); break;
-		case 'd': free(a.db); a.db = xstrdup(optarg); break;
-		case 'n': free(a.name); a.name = xstrdup(optarg); break;
-		case 's': free(a.sslmode); a.sslmode = xstrdup(optarg); break;
-		case 'C': free(a.ca); a.ca = xstrdup(optarg); break;
-		case 'E': free(a.cert); a.cert = xstrdup(optarg); break;
-		case 'K': free(a.key); a.key = xstrdup(optarg); break;
-		case 'r': a.read_only = true; break;
-		case 't':
-			if (parse_ll(optarg, 0, INT64_MAX, &a.stmt_timeout) < 0)
-				goto out;
-			break;
 		case 'P': pw_stdin = true; break;
 		case 'w': no_pw = true; break;
-		default: goto out;
+		case '?': goto out;
+		default:
+			flags[nflags].ch = ch;
+			flags[nflags].arg = optarg ? xstrdup(optarg) : NULL;
+			nflags++;
 		}
 	}
 	if (argc - optind > 1)
 		goto out;
-	if (argc - optind == 1 && parse_uri(argv[optind], &a) < 0) {
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (a.port) {
-		long long p;
-		if (parse_ll(a.port, 1, 65535, &p) < 0) {
-			fprintf(stderr, "error: port '%s' is not between 1 and 65535\n", a.port);
+	if (argc - optind == 1 && !cfg_is_uri(argv[optind])) {
+		/* NAME|ID of a saved connection */
+		if (nflags > 0) {
+			fprintf(stderr, "error: settings flags describe a quick connection, not a saved one\n"
+					"hint: change a saved connection with `tuskctl connections edit`\n");
 			goto out;
 		}
+		rc = connect_saved(argv[optind], pw_stdin, no_pw);
+		goto out;
 	}
-	if (a.host == NULL)
-		a.host = xstrdup("localhost");
-	if (a.user == NULL) {
-		const char *u = getenv("USER");
-		a.user = xstrdup(u && *u ? u : "postgres");
-	}
-	if (a.db == NULL)
-		a.db = xstrdup(a.user);
-	if ((a.cert == NULL) != (a.key == NULL)) {
+	if (argc - optind == 1 && cfg_uri(&a.cfg, argv[optind]) < 0)
+		goto out;
+	for (int i = 0; i < nflags; i++)
+		if (cfg_option(&a.cfg, flags[i].ch, flags[i].arg) < 0)
+			goto out;
+	cfg_defaults(&a.cfg);
+	if ((a.cfg.ssl_client_cert == NULL) != (a.cfg.ssl_client_key == NULL)) {
 		fprintf(stderr, "error: --ssl-cert and --ssl-key go together\n");
 		goto out;
 	}
@@ -329,8 +247,8 @@ cmd_connect(int argc, char **argv)
 	rc = ctl_call_quiet("connect", pack_connect, &a, connect_result, &a);
 	if (rc != EXIT_OK && ctl_last_error.kind == TE_CREDENTIAL && a.password == NULL && !no_pw &&
 	    isatty(STDIN_FILENO)) {
-		char *prompt = xasprintf("Password for %s@%s:%s/%s: ", a.user, a.host,
-		    a.port ? a.port : "5432", a.db);
+		char *prompt = xasprintf("Password for %s@%s:%d/%s: ", a.cfg.username, a.cfg.host,
+		    a.cfg.port, a.cfg.database);
 		a.password = read_secret(prompt);
 		free(prompt);
 		if (a.password)
@@ -339,7 +257,11 @@ cmd_connect(int argc, char **argv)
 	if (rc != EXIT_OK)
 		ctl_print_error(&ctl_last_error);
 out:
-	connect_args_free(&a);
+	for (int i = 0; i < nflags; i++)
+		free(flags[i].arg);
+	free(flags);
+	config_free(&a.cfg);
+	secret_free(a.password);
 	return rc;
 }
 

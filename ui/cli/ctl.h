@@ -90,6 +90,34 @@ char *read_secret(const char *prompt);
 /* Read one line from stdin (for --password-stdin). */
 char *read_stdin_line(void);
 
+/* cmd-store.c: connection settings from a URI and flags */
+struct tusk_config;
+enum {
+	OPT_SSH_HOST = 300,
+	OPT_SSH_PORT,
+	OPT_SSH_USER,
+	OPT_SSH_AUTH,
+	OPT_SSH_KEY,
+	OPT_SSH_LOCAL_PORT,
+	OPT_NO_SSH,
+	OPT_NO_SSL_CA,
+	OPT_NO_CLIENT_CERT,
+	OPT_READ_WRITE,
+	OPT_NO_TIMEOUT,
+};
+/* Apply one option to c: 1 done, 0 not a settings option, -1 bad value. */
+int cfg_option(struct tusk_config *c, int ch, const char *arg);
+/* Apply a libpq URI or conninfo string (a password in it is refused). */
+int cfg_uri(struct tusk_config *c, const char *uri);
+/* Does an argument look like a URI or conninfo rather than a name? */
+bool cfg_is_uri(const char *arg);
+/* localhost, $USER, a database named like the user, ssl_mode prefer. */
+void cfg_defaults(struct tusk_config *c);
+/* A saved connection by name (any case), id, or unique id prefix. */
+int saved_resolve(const char *arg, struct tusk_config *ret);
+/* tuskctl connect NAME|ID */
+int connect_saved(const char *arg, bool pw_stdin, bool no_pw);
+
 /* commands */
 int cmd_health(int, char **);
 int cmd_status(int, char **);
@@ -106,5 +134,8 @@ int cmd_workers(int, char **);
 int cmd_top(int, char **);
 int cmd_kill(int, char **);
 int cmd_events(int, char **);
+int cmd_keychain(int, char **);
+int cmd_connections(int, char **);
+int cmd_prefs(int, char **);
 
 #endif

@@ -14,14 +14,21 @@
 struct ctl_opts O;
 
 static const struct cmd cmds[] = {
-	{ "health", cmd_health, "health", "is the broker alive (starts it if needed)" },
+	{ "health", cmd_health, "health [--dismiss]",
+	    "is the broker alive (starts it if needed), and its storage sound; --dismiss clears the storage notice" },
 	{ "status", cmd_status, "status", "the broker, its paths, and the open connections" },
 	{ "connect", cmd_connect,
 	    "connect [URI] [-h HOST] [-p PORT] [-U USER] [-d DB] [-n NAME] [--ssl-mode M] [--ssl-ca FILE]\n"
 	    "          [--ssl-cert FILE --ssl-key FILE] [--read-only] [--statement-timeout MS]\n"
-	    "          [--password-stdin | --no-password]",
-	    "open a connection (password from stdin, PGPASSWORD, or a prompt)" },
+	    "          [--ssh-host H [--ssh-port P] --ssh-user U [--ssh-auth A] [--ssh-key FILE]]\n"
+	    "          [--password-stdin | --no-password]\n"
+	    "       tuskctl connect NAME|ID [--password-stdin | --no-password]",
+	    "open a quick or a saved connection (password from stdin, PGPASSWORD, the store, or a prompt)" },
 	{ "disconnect", cmd_disconnect, "disconnect [CONN]", "close a connection" },
+	{ "connections", cmd_connections, "connections list|show|add|edit|rm|test ... (connections help)",
+	    "saved connections" },
+	{ "prefs", cmd_prefs, "prefs get KEY | prefs set [--string] KEY VALUE | prefs list",
+	    "preferences (VALUE is JSON when it parses as JSON, else a string)" },
 	{ "query", cmd_query,
 	    "query [-c CONN] [-f table|csv|json] [--max-rows N] [--timeout MS] [--query-id ID]\n"
 	    "          [--null TEXT] [--no-header] SQL|-",
@@ -35,6 +42,8 @@ static const struct cmd cmds[] = {
 	    "stop a worker (cancel, SIGTERM, SIGKILL) and end its server backend" },
 	{ "events", cmd_events, "events [--topics workers,connections,queries]",
 	    "print worker, connection and query events as they happen" },
+	{ "keychain", cmd_keychain, "keychain status",
+	    "is the OS keychain available to keep passwords (and if not, why)" },
 	{ "log-level", cmd_log_level, "log-level [error|warn|info|debug|trace]",
 	    "show or change the log level at run time" },
 	{ "logs", cmd_logs, "logs [--path] [-n LINES] [-f]", "the log directory, today's last lines, or follow them" },

@@ -1,0 +1,450 @@
+/*
+ * m-store.c — methods on the local store: saved connections
+ * (list_connections, get_connection, save_connection, delete_connection),
+ * preferences (get_preference, set_preference, list_preferences), and the
+ * storage's health (check_database_health, dismiss_storage_notice).
+ *
+ * Passwords given to save_connection never reach the store: they go to the
+ * secrets layer (secrets.c), which answers later; the reply waits for it and
+ * carries its warnings.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+/* --- saved connections --------------------------------------------------------- */
+
+/* list_connections */
+int
+h_list_connections(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	struct tusk_config *v;
+	size_t n;
+	UNUSED(p);
+	if (store_connections_list(B.store, &v, &n, e) < 0)
+		return -1;
+	msgpack_packer *pk = req_result(req);
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++)
+		config_pack(pk, &v[i]);
+	store_configs_free(v, n);
+	return H_DONE;
+}
+
+/* get_connection {id} */
+int
+h_get_connection(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	struct tusk_config c;
+	char *id = params_strdup(p, "id");
+	int r = store_connection_get(B.store, id, &c, e);
+	free(id);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		req_nil(req);
+		return H_DONE;
+	}
+	config_pack(req_result(req), &c);
+	config_free(&c);
+	return H_DONE;
+}
+
+/* The config a request names by its saved id (connect, test_connection). */
+int
+conn_saved_load(const char *id, struct tusk_config *cfg, struct tusk_error *e)
+{
+	int r = store_connection_get(B.store, id, cfg, e);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		terr_set(e, TE_VALIDATION, "id: no saved connection '%.64s'", id);
+		terr_hint(e, "list_connections lists the saved ones (`tuskctl connections list`)");
+		return -1;
+	}
+	return 0;
+}
+
+#define SAVE_MAX_WARNINGS 4
+
+/* A save_connection waiting for the secrets layer. */
+struct save_ctx {
+	struct request *req;
+	struct tusk_config cfg;
+	struct tusk_secrets sec;
+	int step; /* the next enum secret_kind to hand over */
+	char *warn_msg[SAVE_MAX_WARNINGS];
+	char *warn_hint[SAVE_MAX_WARNINGS];
+	size_t nwarn;
+};
+
+static void save_next(struct save_ctx *x);
+
+/* Note a warning for the reply. */
+static void
+save_warn(struct save_ctx *x, char *msg, const char *hint)
+{
+	if (x->nwarn == SAVE_MAX_WARNINGS) {
+		free(msg);
+		return;
+	}
+	x->warn_msg[x->nwarn] = msg;
+	x->warn_hint[x->nwarn] = hint ? xstrdup(hint) : NULL;
+	x->nwarn++;
+}
+
+/* The secrets layer answered one step. */
+static void
+save_secret_done(const struct tusk_error *e, const char *warning, void *arg)
+{
+	struct save_ctx *x = arg;
+	if (e) {
+		save_warn(x, xasprintf("the connection was saved, but %s was not: %s",
+				 secret_kind_what((enum secret_kind)x->step), e->message),
+		    e->hint);
+	} else if (warning) {
+		save_warn(x, xstrdup(warning), secrets_session_hint());
+	}
+	x->step++;
+	save_next(x);
+}
+
+/* Answer {config, warnings?} and free the context. */
+static void
+save_answer(struct save_ctx *x)
+{
+	msgpack_packer *pk = req_result(x->req);
+	msgpack_pack_map(pk, x->nwarn ? 2 : 1);
+	mp_pack_key(pk, "config");
+	config_pack(pk, &x->cfg);
+	if (x->nwarn) {
+		mp_pack_key(pk, "warnings");
+		msgpack_pack_array(pk, x->nwarn);
+		for (size_t i = 0; i < x->nwarn; i++) {
+			msgpack_pack_map(pk, 2);
+			mp_pack_key(pk, "message");
+			mp_pack_cstr(pk, x->warn_msg[i]);
+			mp_pack_key(pk, "hint");
+			mp_pack_cstr(pk, x->warn_hint[i]);
+			free(x->warn_msg[i]);
+			free(x->warn_hint[i]);
+		}
+	}
+	req_free(x->req);
+	config_free(&x->cfg);
+	secrets_free(&x->sec);
+	free(x);
+}
+
+/* Hand the next given secret to the secrets layer, or answer. */
+static void
+save_next(struct save_ctx *x)
+{
+	for (; x->step < SECRET__COUNT; x->step++) {
+		const char *v = x->step == SECRET_DB ? x->sec.password :
+		    x->step == SECRET_SSH	     ? x->sec.ssh_password :
+						       x->sec.ssh_key_passphrase;
+		if (v == NULL)
+			continue;
+		if (*v == '\0')
+			secret_delete(x->cfg.id, (enum secret_kind)x->step, save_secret_done, x);
+		else
+			secret_store(x->cfg.id, (enum secret_kind)x->step, v, save_secret_done, x);
+		return;
+	}
+	save_answer(x);
+}
+
+/* Trim blanks around a string in place. */
+static void
+trim(char *s)
+{
+	size_t n = strlen(s), a = 0;
+	while (a < n && isspace((unsigned char)s[a]))
+		a++;
+	while (n > a && isspace((unsigned char)s[n - 1]))
+		n--;
+	memmove(s, s + a, n - a);
+	s[n - a] = '\0';
+}
+
+/* An SSH secret needs a tunnel that uses it. */
+static int
+ssh_secret_check(const struct tusk_config *c, const struct params *p, struct tusk_error *e)
+{
+	const char *auth = c->ssh ? c->ssh->auth_type : NULL;
+	if (params_has(p, "ssh_password") && (auth == NULL || strcmp(auth, "password") != 0)) {
+		terr_set(e, TE_VALIDATION, "ssh_password: the connection has no SSH tunnel with password authentication");
+		terr_hint(e, "set ssh_tunnel.auth_method.type to password, or leave ssh_password out");
+		return -1;
+	}
+	if (params_has(p, "ssh_key_passphrase") && (auth == NULL || strcmp(auth, "key_file") != 0)) {
+		terr_set(e, TE_VALIDATION, "ssh_key_passphrase: the connection has no SSH tunnel with a key file");
+		terr_hint(e, "set ssh_tunnel.auth_method.type to key_file, or leave ssh_key_passphrase out");
+		return -1;
+	}
+	return 0;
+}
+
+/* save_connection {config, password?, ssh_password?, ssh_key_passphrase?} */
+int
+h_save_connection(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	struct tusk_config cfg;
+	bool created;
+	if (config_parse(params_get(p, "config"), &cfg, e) < 0)
+		return -1;
+	if (cfg.name)
+		trim(cfg.name);
+	if (config_validate(&cfg, true, e) < 0 || ssh_secret_check(&cfg, p, e) < 0 ||
+	    store_connection_save(B.store, &cfg, &created, e) < 0) {
+		config_free(&cfg);
+		return -1;
+	}
+	log_info("%s saved connection %s (%s)", created ? "created" : "updated", cfg.name, cfg.id);
+	struct save_ctx *x = xcalloc(1, sizeof *x);
+	x->req = req;
+	x->cfg = cfg;
+	x->sec.password = params_strdup(p, "password");
+	x->sec.ssh_password = params_strdup(p, "ssh_password");
+	x->sec.ssh_key_passphrase = params_strdup(p, "ssh_key_passphrase");
+	if (x->sec.password == NULL && x->sec.ssh_password == NULL &&
+	    x->sec.ssh_key_passphrase == NULL) {
+		save_answer(x); /* answers and frees the request */
+		return H_ASYNC;
+	}
+	save_next(x);
+	return H_ASYNC;
+}
+
+/* The secrets of a deleted connection are gone (or could not be). */
+static void
+delete_secrets_done(const struct tusk_error *e, const char *warning, void *arg)
+{
+	struct request *req = arg;
+	UNUSED(warning);
+	if (e) {
+		struct tusk_error err = TUSK_ERROR_INIT;
+		terr_set(&err, e->kind, "the connection was deleted, but its passwords could not be removed: %s",
+		    e->message);
+		if (e->hint)
+			terr_hint(&err, "%s", e->hint);
+		req_error(req, &err);
+		terr_clear(&err);
+	} else {
+		req_nil(req);
+	}
+	req_free(req);
+}
+
+/* delete_connection {id} */
+int
+h_delete_connection(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	char *id = params_strdup(p, "id");
+	int r = store_connection_delete(B.store, id, e);
+	if (r == 0) {
+		terr_set(e, TE_VALIDATION, "id: no saved connection '%.64s'", id);
+		terr_hint(e, "list_connections lists the saved ones");
+	}
+	if (r <= 0) {
+		free(id);
+		return -1;
+	}
+	log_info("deleted saved connection %s", id);
+	secret_delete_all(id, delete_secrets_done, req);
+	free(id);
+	return H_ASYNC;
+}
+
+/* --- preferences ----------------------------------------------------------- */
+
+/* Pack a stored value (checked when it was read) as it is. */
+static void
+pack_stored(msgpack_packer *pk, const struct store_pref *pr)
+{
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, pr->value, pr->len, NULL) == MSGPACK_UNPACK_SUCCESS)
+		msgpack_pack_object(pk, u.data);
+	else
+		msgpack_pack_nil(pk);
+	msgpack_unpacked_destroy(&u);
+}
+
+/* get_preference {key} */
+int
+h_get_preference(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	struct store_pref pr;
+	char *key = params_strdup(p, "key");
+	int r = store_preference_key_check(key, e) < 0 ? -1 : store_preference_get(B.store, key, &pr, e);
+	free(key);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		req_nil(req);
+		return H_DONE;
+	}
+	pack_stored(req_result(req), &pr);
+	free(pr.key);
+	free(pr.value);
+	return H_DONE;
+}
+
+/* set_preference {key, value} */
+int
+h_set_preference(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	char *key = params_strdup(p, "key");
+	const msgpack_object *v = params_get(p, "value");
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int r = -1;
+	msgpack_sbuffer_init(&sb);
+	if (store_preference_key_check(key, e) < 0)
+		goto out;
+	if (settings_is_key(key) && settings_check_preference(key, v, e) < 0)
+		goto out;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_object(&pk, *v);
+	if (store_preference_set(B.store, key, sb.data, sb.size, e) < 0)
+		goto out;
+	log_debug("preference %s set (%zu bytes)", key, sb.size);
+	req_nil(req);
+	r = H_DONE;
+out:
+	msgpack_sbuffer_destroy(&sb);
+	free(key);
+	return r;
+}
+
+/* list_preferences */
+int
+h_list_preferences(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	struct store_pref *v;
+	size_t n;
+	UNUSED(p);
+	if (store_preferences_list(B.store, &v, &n, e) < 0)
+		return -1;
+	msgpack_packer *pk = req_result(req);
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		char ts[40];
+		msgpack_pack_map(pk, 3);
+		mp_pack_key(pk, "key");
+		mp_pack_cstr(pk, v[i].key);
+		mp_pack_key(pk, "value");
+		pack_stored(pk, &v[i]);
+		mp_pack_key(pk, "updated_at");
+		iso8601_utc(v[i].updated_ms, ts, sizeof ts);
+		mp_pack_cstr(pk, ts);
+	}
+	store_prefs_free(v, n);
+	return H_DONE;
+}
+
+/* --- health ---------------------------------------------------------------- */
+
+/* Pack a list of strings. */
+static void
+pack_strings(msgpack_packer *pk, char *const *v, size_t n)
+{
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++)
+		mp_pack_cstr(pk, v[i]);
+}
+
+/* The storage notice as its wire map, or nil. */
+void
+store_notice_pack(msgpack_packer *pk, const struct store_notice *n)
+{
+	char ts[40];
+	if (n == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	iso8601_utc(n->at_ms, ts, sizeof ts);
+	msgpack_pack_map(pk, 8);
+	mp_pack_key(pk, "at");
+	mp_pack_cstr(pk, ts);
+	mp_pack_key(pk, "action");
+	mp_pack_cstr(pk, n->action);
+	mp_pack_key(pk, "message");
+	mp_pack_cstr(pk, n->message);
+	mp_pack_key(pk, "hint");
+	mp_pack_cstr(pk, "the damaged file is kept as it was and Tusk never removes it; "
+			 "dismiss this notice with dismiss_storage_notice (`tuskctl health --dismiss`)");
+	mp_pack_key(pk, "errors");
+	pack_strings(pk, n->errors, n->nerrors);
+	mp_pack_key(pk, "backup_path");
+	mp_pack_cstr(pk, n->backup_path);
+	mp_pack_key(pk, "salvaged_rows");
+	msgpack_pack_int64(pk, n->salvaged_rows);
+	mp_pack_key(pk, "lost_rows");
+	msgpack_pack_int64(pk, n->lost_rows);
+}
+
+/* check_database_health */
+int
+h_check_database_health(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	struct store_health h;
+	UNUSED(p);
+	if (store_check(B.store, &h, e) < 0)
+		return -1;
+	const struct store_notice *n = store_notice_get(B.store);
+	msgpack_packer *pk = req_result(req);
+	msgpack_pack_map(pk, 7);
+	mp_pack_key(pk, "is_healthy");
+	if (h.healthy)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	mp_pack_key(pk, "errors");
+	pack_strings(pk, h.errors, h.nerrors);
+	mp_pack_key(pk, "path");
+	mp_pack_cstr(pk, store_path(B.store));
+	mp_pack_key(pk, "backup_path");
+	mp_pack_cstr(pk, n ? n->backup_path : NULL);
+	mp_pack_key(pk, "salvaged_rows");
+	if (n)
+		msgpack_pack_int64(pk, n->salvaged_rows);
+	else
+		msgpack_pack_nil(pk);
+	mp_pack_key(pk, "lost_rows");
+	if (n)
+		msgpack_pack_int64(pk, n->lost_rows);
+	else
+		msgpack_pack_nil(pk);
+	mp_pack_key(pk, "notice");
+	store_notice_pack(pk, n);
+	store_health_free(&h);
+	return H_DONE;
+}
+
+/* dismiss_storage_notice */
+int
+h_dismiss_storage_notice(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	UNUSED(p);
+	int r = store_notice_dismiss(B.store, e);
+	if (r < 0)
+		return -1;
+	if (r)
+		log_info("storage notice dismissed");
+	msgpack_packer *pk = req_result(req);
+	msgpack_pack_map(pk, 1);
+	mp_pack_key(pk, "dismissed");
+	if (r)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	return H_DONE;
+}
