@@ -33,7 +33,7 @@ endif
 
 PKGS_COMMON = libevent msgpack
 PKGS_BROKER = $(PKGS_COMMON) sqlite3 libpq libsecret-1
-PKGS_WORKER = $(PKGS_COMMON) libpq libseccomp
+PKGS_WORKER = $(PKGS_COMMON) libpq libseccomp libssh
 PKGS_CLI    = $(PKGS_COMMON) libpq
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))

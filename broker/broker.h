@@ -38,6 +38,7 @@ struct request;
 struct worker;
 struct conn;
 struct query;
+struct host_key_offer;
 
 /* Tunables (defaults in main.c; the storage issue makes them preferences). */
 struct settings {
@@ -190,6 +191,8 @@ struct worker {
 	/* kill_worker: the request to answer once it is dead (and its backend ended) */
 	struct request *kill_req;
 	struct event *ev_escalate;
+	/* an unknown SSH host key it reported (W_HOST_KEY), until its connect fails */
+	struct host_key_offer *host_key;
 };
 
 struct worker *worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg,
@@ -235,6 +238,9 @@ struct conn {
 	int backend_pid;
 	bool tls;
 	char *tls_version;
+	char *tls_cipher;
+	int tunnel_local_port;	   /* the SSH tunnel's local end, 0: none */
+	char *tunnel_host_key;	   /* "type SHA256:..." of the SSH server */
 	char *lost_reason;
 	struct request *connect_req;
 	TAILQ_HEAD(conn_queue, query) queue; /* queued and running, in order */
@@ -313,6 +319,23 @@ int h_kill_worker(struct request *, const struct params *, struct tusk_error *);
 int h_subscribe(struct request *, const struct params *, struct tusk_error *);
 int h_check_keychain_available(struct request *, const struct params *, struct tusk_error *);
 int h_get_keychain_status(struct request *, const struct params *, struct tusk_error *);
+
+int h_trust_host_key(struct request *, const struct params *, struct tusk_error *);
+
+/* --- hostkeys.c: SSH host keys ------------------------------------------- */
+
+/* Tusk's own known_hosts (in the data directory; the broker alone writes it). */
+const char *hostkeys_file(void);
+/* The user's ~/.ssh/known_hosts (read by workers, never written); caller frees. */
+char *hostkeys_user_file(void);
+/* A worker's W_HOST_KEY notification: keep the key on the worker. */
+void hostkeys_offer(struct worker *w, const msgpack_object *params);
+/* A connect or test failed with e: name conn_id in e's host_key block, and
+ * for an unknown key keep the worker's offer for trust_host_key. */
+void hostkeys_pending(struct worker *w, const struct tusk_config *cfg, const char *conn_id,
+    struct tusk_error *e);
+void host_key_offer_free(struct host_key_offer *k);
+void hostkeys_free(void);
 
 /* m-keychain.c */
 void keychain_status_stale(void);

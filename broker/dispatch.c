@@ -38,6 +38,7 @@ static const handler_fn handlers[M__COUNT] = {
 	[M_SUBSCRIBE] = h_subscribe,
 	[M_CHECK_KEYCHAIN_AVAILABLE] = h_check_keychain_available,
 	[M_GET_KEYCHAIN_STATUS] = h_get_keychain_status,
+	[M_TRUST_HOST_KEY] = h_trust_host_key,
 };
 
 /* Every declared method has a handler: a broken build must not start. */

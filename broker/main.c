@@ -230,6 +230,7 @@ broker_cleanup(void)
 {
 	keychain_shutdown();
 	keychain_status_free();
+	hostkeys_free();
 	struct worker *w;
 	while ((w = TAILQ_FIRST(&B.workers)) != NULL) {
 		TAILQ_REMOVE(&B.workers, w, entry);

@@ -47,6 +47,7 @@ struct tusk_secrets {
 	char *password;
 	char *ssh_password;
 	char *ssh_key_passphrase;
+	char *ssl_key_passphrase; /* of ssl_client_key (libpq's sslpassword) */
 };
 
 void config_init(struct tusk_config *c);

@@ -1,10 +1,11 @@
 /*
- * cmd-conn.c — tuskctl connect and disconnect, and how a command names a
- * connection (id, unique id prefix, or name).
+ * cmd-conn.c — tuskctl connect, disconnect and trust-host-key, and how a
+ * command names a connection (id, unique id prefix, or name).
  *
- * Passwords never come from argv: --password-stdin, PGPASSWORD, or a prompt
- * on the terminal when the server asks for one. A URI with a password in it
- * is refused, because argv is visible to every user of the machine.
+ * The settings come from conn-spec.c. Secrets never come from argv:
+ * stdin, PGPASSWORD, or a prompt on the terminal when the server (or the
+ * SSH server) asks for one. On a terminal, an unknown SSH host key is shown
+ * with its fingerprint and trusted only when the user says so.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -12,8 +13,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-
+#include "conn-spec.h"
 #include "ctl.h"
 #include "msg.h"
 #include "util.h"
@@ -133,213 +133,120 @@ read_stdin_line(void)
 
 /* --- connect ------------------------------------------------------------ */
 
-struct connect_args {
-	char *host, *port, *user, *db, *name, *sslmode, *ca, *cert, *key;
-	bool read_only;
-	long long stmt_timeout;
-	char *password;
-};
-
-static void
-kv(msgpack_packer *pk, const char *k, const char *v)
-{
-	mp_pack_key(pk, k);
-	mp_pack_cstr(pk, v);
-}
-
+/* The connect request: {config, secrets...}. */
 static void
 pack_connect(msgpack_packer *pk, void *arg)
 {
-	struct connect_args *a = arg;
-	long long port = 5432;
-	if (a->port)
-		parse_ll(a->port, 1, 65535, &port);
+	const struct conn_spec *s = arg;
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, a->password ? 2 : 1);
+	msgpack_pack_map(pk, 1 + (size_t)conn_spec_secret_count(s));
 	mp_pack_key(pk, "config");
-	int n = 5 + (a->name != NULL) + (a->ca != NULL) + 2 * (a->cert != NULL) +
-	    (a->stmt_timeout >= 0) + (a->read_only);
-	msgpack_pack_map(pk, (size_t)n);
-	kv(pk, "host", a->host);
-	mp_pack_key(pk, "port");
-	msgpack_pack_int(pk, (int)port);
-	kv(pk, "username", a->user);
-	kv(pk, "database", a->db);
-	kv(pk, "ssl_mode", a->sslmode ? a->sslmode : "prefer");
-	if (a->name)
-		kv(pk, "name", a->name);
-	if (a->ca)
-		kv(pk, "ssl_ca_cert", a->ca);
-	if (a->cert) {
-		kv(pk, "ssl_client_cert", a->cert);
-		kv(pk, "ssl_client_key", a->key);
-	}
-	if (a->stmt_timeout >= 0) {
-		mp_pack_key(pk, "statement_timeout_ms");
-		msgpack_pack_int64(pk, a->stmt_timeout);
-	}
-	if (a->read_only) {
-		mp_pack_key(pk, "read_only");
-		msgpack_pack_true(pk);
-	}
-	if (a->password)
-		kv(pk, "password", a->password);
+	conn_spec_pack_config(pk, s);
+	conn_spec_pack_secrets(pk, s);
 }
 
 static void
 connect_result(const msgpack_object *r, void *arg)
 {
-	struct connect_args *a = arg;
+	const struct conn_spec *s = arg;
 	const msgpack_object *id = mo_map_get(r, "connection_id");
 	if (O.json) {
 		print_object(r);
 		return;
 	}
-	if (id && id->type == MSGPACK_OBJECT_STR)
-		printf("connected: %.*s (%s@%s:%s/%s)\n", (int)id->via.str.size, id->via.str.ptr,
-		    a->user, a->host, a->port ? a->port : "5432", a->db);
+	if (id && id->type == MSGPACK_OBJECT_STR) {
+		char *d = conn_spec_display(s);
+		printf("connected: %.*s (%s%s%s)\n", (int)id->via.str.size, id->via.str.ptr, d,
+		    s->ssh_host ? " through SSH " : "", s->ssh_host ? s->ssh_host : "");
+		free(d);
+	}
 }
 
-/* Take fields from a libpq URI or conninfo string. */
-static int
-parse_uri(const char *uri, struct connect_args *a)
-{
-	char *err = NULL;
-	PQconninfoOption *opts = PQconninfoParse(uri, &err);
-	if (opts == NULL) {
-		fprintf(stderr, "error: cannot parse '%s': %s", uri, err ? err : "invalid connection string\n");
-		PQfreemem(err);
-		return -1;
-	}
-	int r = 0;
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		if (o->val == NULL || *o->val == '\0')
-			continue;
-		char **dst = NULL;
-		if (strcmp(o->keyword, "host") == 0) dst = &a->host;
-		else if (strcmp(o->keyword, "port") == 0) dst = &a->port;
-		else if (strcmp(o->keyword, "user") == 0) dst = &a->user;
-		else if (strcmp(o->keyword, "dbname") == 0) dst = &a->db;
-		else if (strcmp(o->keyword, "sslmode") == 0) dst = &a->sslmode;
-		else if (strcmp(o->keyword, "sslrootcert") == 0) dst = &a->ca;
-		else if (strcmp(o->keyword, "sslcert") == 0) dst = &a->cert;
-		else if (strcmp(o->keyword, "sslkey") == 0) dst = &a->key;
-		else if (strcmp(o->keyword, "application_name") == 0) dst = &a->name;
-		else if (strcmp(o->keyword, "password") == 0) {
-			fprintf(stderr, "error: the connection string holds a password\n"
-			    "hint: anyone on this machine can read command lines; use --password-stdin, PGPASSWORD, or the prompt\n");
-			r = -1;
-		}
-		if (dst && *dst == NULL)
-			*dst = xstrdup(o->val);
-	}
-	PQconninfoFree(opts);
-	return r;
-}
+struct trust_args {
+	const char *id;
+	const char *fingerprint;
+};
 
 static void
-connect_args_free(struct connect_args *a)
+pack_trust(msgpack_packer *pk, void *arg)
 {
-	free(a->host);
-	free(a->port);
-	free(a->user);
-	free(a->db);
-	free(a->name);
-	free(a->sslmode);
-	free(a->ca);
-	free(a->cert);
-	free(a->key);
-	secret_free(a->password);
+	const struct trust_args *t = arg;
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 2);
+	mp_pack_key(pk, "connection_id");
+	mp_pack_cstr(pk, t->id);
+	mp_pack_key(pk, "fingerprint");
+	mp_pack_cstr(pk, t->fingerprint);
+}
+
+/* An unknown SSH host key, on a terminal: show it and ask. true when trusted. */
+static bool
+ask_trust(const struct tusk_error *e)
+{
+	const struct tusk_host_key *hk = e->host_key;
+	if (hk == NULL || hk->status == NULL || strcmp(hk->status, "unknown") != 0 ||
+	    hk->fingerprint == NULL || hk->connection_id == NULL || !isatty(STDIN_FILENO))
+		return false;
+	FILE *tty = fopen("/dev/tty", "r+");
+	if (tty == NULL)
+		return false;
+	fprintf(tty, "The SSH server %s:%d is not known.\n  %s key fingerprint is %s\n"
+	    "Is that its key (ask its administrator)? Trust it and connect [y/N]? ",
+	    hk->host ? hk->host : "?", hk->port, hk->key_type ? hk->key_type : "?", hk->fingerprint);
+	fflush(tty);
+	char line[16];
+	bool yes = fgets(line, sizeof line, tty) && (line[0] == 'y' || line[0] == 'Y');
+	fclose(tty);
+	if (!yes)
+		return false;
+	struct trust_args t = { hk->connection_id, hk->fingerprint };
+	return ctl_call("trust_host_key", pack_trust, &t, NULL, NULL, NULL, NULL) == EXIT_OK;
 }
 
 int
 cmd_connect(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "host", required_argument, NULL, 'h' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "username", required_argument, NULL, 'U' },
-		{ "dbname", required_argument, NULL, 'd' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "ssl-mode", required_argument, NULL, 's' },
-		{ "ssl-ca", required_argument, NULL, 'C' },
-		{ "ssl-cert", required_argument, NULL, 'E' },
-		{ "ssl-key", required_argument, NULL, 'K' },
-		{ "read-only", no_argument, NULL, 'r' },
-		{ "statement-timeout", required_argument, NULL, 't' },
-		{ "password-stdin", no_argument, NULL, 'P' },
-		{ "no-password", no_argument, NULL, 'w' },
+		CONN_SPEC_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct connect_args a = { .stmt_timeout = -1 };
-	bool pw_stdin = false, no_pw = false;
+	struct conn_spec s;
 	int ch, rc = EXIT_USAGE;
+	conn_spec_init(&s);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h:p:U:d:n:s:rt:Pw", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'h': free(a.host); a.host = xstrdup(optarg); break;
-		case 'p': free(a.port); a.port = xstrdup(optarg); break;
-		case 'U': free(a.user); a.user = xstrdup(optarg); break;
-		case 'd': free(a.db); a.db = xstrdup(optarg); break;
-		case 'n': free(a.name); a.name = xstrdup(optarg); break;
-		case 's': free(a.sslmode); a.sslmode = xstrdup(optarg); break;
-		case 'C': free(a.ca); a.ca = xstrdup(optarg); break;
-		case 'E': free(a.cert); a.cert = xstrdup(optarg); break;
-		case 'K': free(a.key); a.key = xstrdup(optarg); break;
-		case 'r': a.read_only = true; break;
-		case 't':
-			if (parse_ll(optarg, 0, INT64_MAX, &a.stmt_timeout) < 0)
-				goto out;
-			break;
-		case 'P': pw_stdin = true; break;
-		case 'w': no_pw = true; break;
-		default: goto out;
-		}
-	}
-	if (argc - optind > 1)
-		goto out;
-	if (argc - optind == 1 && parse_uri(argv[optind], &a) < 0) {
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (a.port) {
-		long long p;
-		if (parse_ll(a.port, 1, 65535, &p) < 0) {
-			fprintf(stderr, "error: port '%s' is not between 1 and 65535\n", a.port);
+	while ((ch = getopt_long(argc, argv, CONN_SPEC_SHORTOPTS, opts, NULL)) != -1) {
+		if (conn_spec_option(&s, ch, optarg) <= 0)
 			goto out;
-		}
 	}
-	if (a.host == NULL)
-		a.host = xstrdup("localhost");
-	if (a.user == NULL) {
-		const char *u = getenv("USER");
-		a.user = xstrdup(u && *u ? u : "postgres");
-	}
-	if (a.db == NULL)
-		a.db = xstrdup(a.user);
-	if ((a.cert == NULL) != (a.key == NULL)) {
-		fprintf(stderr, "error: --ssl-cert and --ssl-key go together\n");
+	if (argc - optind > 1 || conn_spec_finish(&s, argc - optind == 1 ? argv[optind] : NULL) < 0)
 		goto out;
-	}
-	if (pw_stdin)
-		a.password = read_stdin_line();
-	else if (!no_pw && getenv("PGPASSWORD"))
-		a.password = xstrdup(getenv("PGPASSWORD"));
 
-	rc = ctl_call_quiet("connect", pack_connect, &a, connect_result, &a);
-	if (rc != EXIT_OK && ctl_last_error.kind == TE_CREDENTIAL && a.password == NULL && !no_pw &&
-	    isatty(STDIN_FILENO)) {
-		char *prompt = xasprintf("Password for %s@%s:%s/%s: ", a.user, a.host,
-		    a.port ? a.port : "5432", a.db);
-		a.password = read_secret(prompt);
-		free(prompt);
-		if (a.password)
-			rc = ctl_call_quiet("connect", pack_connect, &a, connect_result, &a);
+	rc = ctl_call_quiet("connect", pack_connect, &s, connect_result, &s);
+	/* on a terminal: ask for what is missing, or whether to trust a new host key */
+	for (int tries = 0; rc != EXIT_OK && tries < 4; tries++) {
+		if (!conn_spec_prompt(&s, &ctl_last_error) && !ask_trust(&ctl_last_error))
+			break;
+		rc = ctl_call_quiet("connect", pack_connect, &s, connect_result, &s);
 	}
 	if (rc != EXIT_OK)
 		ctl_print_error(&ctl_last_error);
 out:
-	connect_args_free(&a);
+	conn_spec_free(&s);
+	return rc;
+}
+
+/* trust-host-key CONNECTION_ID FINGERPRINT */
+int
+cmd_trust_host_key(int argc, char **argv)
+{
+	if (argc != 3)
+		return EXIT_USAGE;
+	struct trust_args t = { argv[1], argv[2] };
+	int rc = ctl_call("trust_host_key", pack_trust, &t, NULL, NULL, NULL, NULL);
+	if (rc == EXIT_OK && !O.json)
+		printf("trusted: %s (connect again)\n", argv[2]);
+	else if (rc == EXIT_OK)
+		printf("null\n");
 	return rc;
 }
 
@@ -348,7 +255,8 @@ pack_conn_id(msgpack_packer *pk, void *arg)
 {
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, 1);
-	kv(pk, "connection_id", arg);
+	mp_pack_key(pk, "connection_id");
+	mp_pack_cstr(pk, arg);
 }
 
 static void

@@ -106,5 +106,6 @@ int cmd_workers(int, char **);
 int cmd_top(int, char **);
 int cmd_kill(int, char **);
 int cmd_events(int, char **);
+int cmd_trust_host_key(int, char **);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn-spec.h"
 #include "ctl.h"
 #include "log.h"
 #include "util.h"
@@ -16,11 +17,10 @@ struct ctl_opts O;
 static const struct cmd cmds[] = {
 	{ "health", cmd_health, "health", "is the broker alive (starts it if needed)" },
 	{ "status", cmd_status, "status", "the broker, its paths, and the open connections" },
-	{ "connect", cmd_connect,
-	    "connect [URI] [-h HOST] [-p PORT] [-U USER] [-d DB] [-n NAME] [--ssl-mode M] [--ssl-ca FILE]\n"
-	    "          [--ssl-cert FILE --ssl-key FILE] [--read-only] [--statement-timeout MS]\n"
-	    "          [--password-stdin | --no-password]",
-	    "open a connection (password from stdin, PGPASSWORD, or a prompt)" },
+	{ "connect", cmd_connect, "connect " CONN_SPEC_USAGE,
+	    "open a connection (secrets from stdin, PGPASSWORD, or a prompt), directly or through SSH" },
+	{ "trust-host-key", cmd_trust_host_key, "trust-host-key CONNECTION_ID FINGERPRINT",
+	    "trust the SSH host key a connect reported as unknown (it names both)" },
 	{ "disconnect", cmd_disconnect, "disconnect [CONN]", "close a connection" },
 	{ "query", cmd_query,
 	    "query [-c CONN] [-f table|csv|json] [--max-rows N] [--timeout MS] [--query-id ID]\n"
