@@ -164,11 +164,12 @@ worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg, str
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
 	    POSIX_SPAWN_SETPGROUP);
 
-	char ppid[24], level[8];
+	char ppid[24], level[8], mem[16];
 	snprintf(ppid, sizeof ppid, "%d", (int)getpid());
 	snprintf(level, sizeof level, "%d", tlog_level);
-	char a_parent[] = "--parent", a_level[] = "--log-level";
-	char *argv[] = { B.worker_path, a_parent, ppid, a_level, level, NULL };
+	snprintf(mem, sizeof mem, "%d", B.set.worker_memory_mb);
+	char a_parent[] = "--parent", a_level[] = "--log-level", a_mem[] = "--memory-mb";
+	char *argv[] = { B.worker_path, a_parent, ppid, a_level, level, a_mem, mem, NULL };
 	char **env = worker_env();
 	pid_t pid;
 	int r = posix_spawn(&pid, B.worker_path, &fa, &at, argv, env);
@@ -511,24 +512,7 @@ worker_finish(struct worker *w)
 		ops->dead(w, w->death_reason, w->arg);
 	if (w->kill_req) {
 		/* nobody took over the answer (no backend to end): it is dead */
-		msgpack_packer *pk = req_result(w->kill_req);
-		msgpack_pack_map(pk, 8);
-		mp_pack_key(pk, "killed");
-		msgpack_pack_true(pk);
-		mp_pack_key(pk, "worker_id");
-		msgpack_pack_uint64(pk, w->id);
-		mp_pack_key(pk, "pid");
-		msgpack_pack_int(pk, w->pid);
-		mp_pack_key(pk, "reason");
-		mp_pack_cstr(pk, w->death_reason);
-		mp_pack_key(pk, "backend_pid");
-		msgpack_pack_nil(pk);
-		mp_pack_key(pk, "backend_terminated");
-		msgpack_pack_nil(pk);
-		mp_pack_key(pk, "backend_error");
-		msgpack_pack_nil(pk);
-		mp_pack_key(pk, "hint");
-		msgpack_pack_nil(pk);
+		kill_answer(w->kill_req, w, -1, 1, NULL);
 		req_free(w->kill_req);
 		w->kill_req = NULL;
 	}

@@ -1,12 +1,17 @@
 /*
  * pg.c — the worker's PostgreSQL session: connect, run, stream, cancel.
  *
- * Connect: PQconnectStartParams with explicit parameters only (no service
- * file, no ~/.pgpass, no ~/.postgresql defaults), driven by PQconnectPoll
- * on the loop, with our own timeout (libpq's connect_timeout only applies
- * to blocking connects). Failures are classified so the user gets a hint
- * that tells unknown host, refused, timeout, wrong password, missing
- * database or role, and TLS problems apart.
+ * Connect: the connection's sandbox layer first (sandbox_connection), then
+ * a host name is resolved on the loop (resolve.c: libpq's own getaddrinfo
+ * would block and needs files the sandbox hides) and libpq gets
+ * host=<name> hostaddr=<addresses>, so verify-full still checks the name.
+ * PQconnectStartParams with explicit parameters only (no service file, no
+ * ~/.pgpass, no ~/.postgresql defaults), driven by PQconnectPoll on the
+ * loop, with our own timeout (libpq's connect_timeout only applies to
+ * blocking connects); the timeout covers name resolution. Failures are
+ * classified so the user gets a hint that tells unknown host, refused,
+ * timeout, wrong password, missing database or role, and TLS problems
+ * apart.
  *
  * Query: PQsendQuery + single-row mode. Each row is encoded once, straight
  * into a reused buffer; at ~64 KiB the batch is framed as a complete
@@ -19,9 +24,12 @@
  * cancel request travels on. The error that follows is reported as
  * QueryCancelled or QueryTimeout depending on who asked.
  *
- * SSH tunnel (tunnel.c): when the config has ssh_tunnel, the tunnel is set
- * up first; libpq then connects to its local end with host=<the database
- * host> hostaddr=127.0.0.1, so TLS still checks the database's name.
+ * SSH tunnel (tunnel.c): when the config has ssh_tunnel, the tunnel's local
+ * end is made before the sandbox layer (which lets libpq reach it), the SSH
+ * server's name is resolved here (the database's is resolved by the SSH
+ * server: direct-tcpip takes the name), the tunnel is set up, and libpq
+ * connects to its local end with host=<the database host>
+ * hostaddr=127.0.0.1, so TLS still checks the database's name.
  *
  * Closing (pg_close) cancels a running query first, waits for that (at
  * most CLOSE_CANCEL_MS), then ends the session and the tunnel.
@@ -39,6 +47,8 @@
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
+#include "resolve.h"
+#include "sandbox-policy.h"
 #include "sandbox.h"
 #include "tunnel.h"
 #include "util.h"
@@ -61,7 +71,7 @@
 #define CLOSE_CANCEL_MS 1500		/* closing waits this long for a cancel */
 #define CANCEL_WAITERS 8
 
-enum pg_state { PG_NONE, PG_TUNNELLING, PG_CONNECTING, PG_READY, PG_DEAD };
+enum pg_state { PG_NONE, PG_RESOLVING, PG_TUNNELLING, PG_CONNECTING, PG_READY, PG_DEAD };
 enum cancel_by { CANCEL_NONE, CANCEL_USER, CANCEL_TIMEOUT, CANCEL_CLOSE };
 
 /* A growable buffer rows are encoded into (reused across batches). */
@@ -114,6 +124,7 @@ static struct {
 	int connect_timeout_s;
 	bool want_version;
 	struct tusk_config cfg;
+	struct resolve *resolve;	/* while a host name resolves */
 	char *password;			/* until libpq has it */
 	char *ssl_passphrase;		/* until libpq has it */
 	bool ssl_key_given;		/* a passphrase came for the client key */
@@ -434,6 +445,8 @@ connect_fail(struct tusk_error *e, int status)
 	S.password = S.ssl_passphrase = NULL;
 	if (S.ev_connect_timeout)
 		evtimer_del(S.ev_connect_timeout);
+	resolve_cancel(S.resolve);
+	S.resolve = NULL;
 	pg_watch(0);
 	if (S.conn) {
 		PQfinish(S.conn);
@@ -452,7 +465,16 @@ connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	UNUSED(arg);
 	struct tusk_error e = TUSK_ERROR_INIT;
 	int64_t ms = (mono_us() - S.connect_started_us) / 1000;
-	if (S.state == PG_TUNNELLING) {
+	if (S.state == PG_RESOLVING) {
+		const char *host = S.cfg.ssh ? S.cfg.ssh->host : S.cfg.host;
+		resolve_cancel(S.resolve);
+		S.resolve = NULL;
+		terr_set(&e, TE_CONNECTION, "could not translate host name \"%s\" to address: no answer within %lld ms",
+		    host, (long long)ms);
+		e.elapsed_ms = ms;
+		terr_hint(&e, "the host name \"%s\" could not be resolved in time; check your DNS (/etc/resolv.conf)",
+		    host);
+	} else if (S.state == PG_TUNNELLING) {
 		tunnel_timeout_error(&e, (long long)ms, S.connect_timeout_s);
 	} else if (S.state == PG_CONNECTING) {
 		connect_error(&e, "timeout expired", ms);
@@ -541,22 +563,40 @@ session_options(const struct tusk_config *c)
 	return sb_detach(&sb);
 }
 
-/* Hand libpq the parameters: straight to the server, or to the tunnel. */
+/* Hand libpq the parameters: to the server (and its addresses, for a host
+ * name), or to the tunnel's local end. */
 static void
-connect_begin(void)
+connect_begin(char *const *addrs, size_t naddrs)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
 	char port[8];
 	bool tunnelled = tunnel_active();
-	/* through the tunnel: TLS still checks the database's own name */
 	snprintf(port, sizeof port, "%d", tunnelled ? tunnel_local_port() : S.cfg.port);
 	char *options = session_options(&S.cfg);
+	struct strbuf hosts, hostaddrs;
+	sb_init(&hosts);
+	sb_init(&hostaddrs);
+	if (tunnelled) {
+		/* the database's own name: TLS checks the certificate against it */
+		sb_adds(&hosts, S.cfg.host);
+		sb_adds(&hostaddrs, "127.0.0.1");
+	} else if (naddrs > 0) {
+		/* one name per address: libpq tries each, and checks TLS by the name */
+		for (size_t i = 0; i < naddrs; i++) {
+			sb_addf(&hosts, "%s%s", i ? "," : "", S.cfg.host);
+			sb_addf(&hostaddrs, "%s%s", i ? "," : "", addrs[i]);
+		}
+	} else {
+		sb_adds(&hosts, S.cfg.host);
+		if (S.cfg.host[0] != '/')
+			sb_adds(&hostaddrs, S.cfg.host); /* an IP literal: no lookup */
+	}
 	const char *kw[24], *val[24];
 	int n = 0;
 #define KV(k, v) do { kw[n] = (k); val[n] = (v); n++; } while (0)
-	KV("host", S.cfg.host);
-	if (tunnelled)
-		KV("hostaddr", "127.0.0.1");
+	KV("host", hosts.buf);
+	if (hostaddrs.len)
+		KV("hostaddr", hostaddrs.buf);
 	KV("port", port);
 	KV("dbname", S.cfg.database);
 	KV("user", S.cfg.username);
@@ -582,6 +622,8 @@ connect_begin(void)
 	secret_free(S.ssl_passphrase);
 	S.password = S.ssl_passphrase = NULL;
 	free(options);
+	sb_free(&hosts);
+	sb_free(&hostaddrs);
 	if (S.conn == NULL) {
 		terr_set(&e, TE_INTERNAL, "libpq could not allocate a connection");
 		connect_fail(&e, TUSK_EXIT_OOM);
@@ -596,7 +638,7 @@ tunnel_ready(void *arg)
 {
 	UNUSED(arg);
 	if (S.state == PG_TUNNELLING)
-		connect_begin();
+		connect_begin(NULL, 0);
 }
 
 /* The tunnel could not be set up. */
@@ -646,6 +688,42 @@ param_str(const msgpack_object *params, const char *key)
 	return v && v->type == MSGPACK_OBJECT_STR ? mo_strdup(v) : NULL;
 }
 
+/* The host to connect to by TCP (the database's, or the SSH server's) resolved. */
+static void
+connect_resolved(int err, const char *message, char *const *addrs, size_t n, void *arg)
+{
+	UNUSED(arg);
+	S.resolve = NULL;
+	if (S.state != PG_RESOLVING)
+		return;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	const char *host = S.cfg.ssh ? S.cfg.ssh->host : S.cfg.host;
+	if (err) {
+		if (S.cfg.ssh) {
+			terr_set(&e, TE_CONNECTION, "could not translate the SSH server's host name \"%s\" to an address: %s",
+			    host, message);
+			terr_hint(&e, "the host name \"%s\" could not be resolved; check its spelling and your DNS",
+			    host);
+		} else {
+			char *raw = xasprintf("could not translate host name \"%s\" to address: %s", host,
+			    message);
+			connect_error(&e, raw, (mono_us() - S.connect_started_us) / 1000);
+			free(raw);
+		}
+		connect_fail(&e, 0);
+		return;
+	}
+	log_debug("%s resolved to %zu address%s (first %s)", host, n, n == 1 ? "" : "es", addrs[0]);
+	if (S.cfg.ssh) {
+		S.state = PG_TUNNELLING;
+		if (tunnel_start(addrs, n, &e) < 0 && S.state == PG_TUNNELLING)
+			connect_fail(&e, 0);
+		terr_clear(&e);
+		return;
+	}
+	connect_begin(addrs, n);
+}
+
 void
 pg_connect(uint32_t msgid, const msgpack_object *params)
 {
@@ -674,13 +752,24 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 		mo_int(to, &tos);
 	S.connect_timeout_s = (int)MAX(1, MIN(tos, 3600));
 
-	/* the tunnel's local end exists before the sandbox narrows the network */
-	if (S.cfg.ssh && tunnel_listen(&e) < 0) {
-		connect_fail(&e, 0);
-		return;
+	struct sbx_tunnel sbt = { 0 };
+	char *kh = NULL, *ukh = NULL;
+	if (S.cfg.ssh) {
+		/* the tunnel's local end exists before the sandbox narrows the network */
+		if (tunnel_listen(&e) < 0) {
+			connect_fail(&e, 0);
+			return;
+		}
+		kh = param_str(params, "known_hosts");
+		ukh = param_str(params, "user_known_hosts");
+		sbt.local_port = tunnel_local_port();
+		sbt.known_hosts = kh;
+		sbt.user_known_hosts = ukh;
 	}
 	/* lock down to this connection before any byte goes to the network */
-	if (sandbox_connection(&S.cfg, &e) < 0) {
+	if (sandbox_connection(&S.cfg, S.cfg.ssh ? &sbt : NULL, &e) < 0) {
+		free(kh);
+		free(ukh);
 		connect_fail(&e, TUSK_EXIT_SANDBOX);
 		return;
 	}
@@ -688,8 +777,8 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 	S.ev_connect_timeout = evtimer_new(W.base, connect_timeout_cb, NULL);
 	struct timeval tv = { S.connect_timeout_s, 0 };
 	evtimer_add(S.ev_connect_timeout, &tv);
+	const char *tcp_host = S.cfg.host;
 	if (S.cfg.ssh) {
-		char *kh = param_str(params, "known_hosts"), *ukh = param_str(params, "user_known_hosts");
 		char *agent = param_str(params, "ssh_auth_sock");
 		struct tunnel_opts o = {
 			.cfg = &S.cfg,
@@ -699,19 +788,27 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 			.user_known_hosts = ukh,
 			.agent_sock = agent,
 		};
-		S.state = PG_TUNNELLING;
-		int r = tunnel_start(W.base, &o, &tunnel_callbacks, NULL, &e);
-		secret_free(o.password); /* NULL when the tunnel took them */
-		secret_free(o.passphrase);
+		tunnel_setup(W.base, &o, &tunnel_callbacks, NULL);
 		free(kh);
 		free(ukh);
 		free(agent);
-		if (r < 0 && S.state == PG_TUNNELLING)
+		tcp_host = S.cfg.ssh->host;
+	}
+	if (sandbox_host_needs_resolve(tcp_host)) {
+		S.state = PG_RESOLVING;
+		S.resolve = resolve_start(W.base, tcp_host, connect_resolved, NULL, &e);
+		if (S.resolve == NULL)
+			connect_fail(&e, 0);
+		return;
+	}
+	if (S.cfg.ssh) {
+		S.state = PG_TUNNELLING;
+		if (tunnel_start(NULL, 0, &e) < 0 && S.state == PG_TUNNELLING)
 			connect_fail(&e, 0);
 		terr_clear(&e);
 		return;
 	}
-	connect_begin();
+	connect_begin(NULL, 0);
 }
 
 /* --- queries ------------------------------------------------------------------- */
@@ -1587,6 +1684,8 @@ pg_shutdown(void)
 	free(S.pending_id);
 	free(S.pending_sql);
 	S.pending_id = S.pending_sql = NULL;
+	resolve_cancel(S.resolve);
+	S.resolve = NULL;
 	secret_free(S.password);
 	secret_free(S.ssl_passphrase);
 	S.password = S.ssl_passphrase = NULL;

@@ -59,6 +59,7 @@
 #define NO_DIR "/nonexistent/tusk-no-ssh-dir"
 #define NO_FILE "/nonexistent/tusk-no-file"
 #define KH_LINE_MAX 16384
+#define TUNNEL_ADDRS 8
 
 enum tstate {
 	T_NONE,
@@ -109,7 +110,8 @@ static struct {
 	char *password, *passphrase, *agent_sock;
 	char *known_hosts, *user_known_hosts;
 	/* TCP */
-	struct addrinfo *ai, *ai_next;
+	struct addrinfo *ai[TUNNEL_ADDRS]; /* the SSH server's addresses, tried in order */
+	size_t nai, ai_next;
 	char tcp_error[160];
 	int fd;
 	struct event *ev;
@@ -919,12 +921,21 @@ session_begin(struct tusk_error *e)
 	return 0;
 }
 
+/* Forget the SSH server's addresses. */
+static void
+addrs_free(void)
+{
+	for (size_t i = 0; i < T.nai; i++)
+		freeaddrinfo(T.ai[i]);
+	T.nai = T.ai_next = 0;
+}
+
 /* Connect the TCP socket to the next address (non-blocking). */
 static int
 tcp_next(struct tusk_error *e)
 {
-	for (; T.ai_next; T.ai_next = T.ai_next->ai_next) {
-		const struct addrinfo *a = T.ai_next;
+	for (; T.ai_next < T.nai; T.ai_next++) {
+		const struct addrinfo *a = T.ai[T.ai_next];
 		if (T.fd >= 0) {
 			if (T.ev) {
 				event_free(T.ev);
@@ -946,7 +957,7 @@ tcp_next(struct tusk_error *e)
 		setsockopt(T.fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
 		setsockopt(T.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof uto);
 		if (connect(T.fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
-			T.ai_next = T.ai_next->ai_next;
+			T.ai_next++;
 			T.state = T_TCP;
 			ssh_watch(EV_WRITE);
 			return 0;
@@ -988,8 +999,7 @@ tunnel_step(void)
 				goto failed;
 			return;
 		}
-		freeaddrinfo(T.ai);
-		T.ai = T.ai_next = NULL;
+		addrs_free();
 		if (session_begin(&e) < 0)
 			goto failed;
 	}
@@ -1118,11 +1128,9 @@ ssh_log_cb(int priority, const char *function, const char *buffer, void *userdat
 		log_debug("libssh %s: %s", function, buffer);
 }
 
-int
-tunnel_start(struct event_base *base, struct tunnel_opts *o, const struct tunnel_cbs *cbs, void *arg,
-    struct tusk_error *e)
+void
+tunnel_setup(struct event_base *base, struct tunnel_opts *o, const struct tunnel_cbs *cbs, void *arg)
 {
-	const struct tusk_ssh *c = o->cfg->ssh;
 	T.base = base;
 	T.cfg = o->cfg;
 	T.cbs = *cbs;
@@ -1137,22 +1145,36 @@ tunnel_start(struct event_base *base, struct tunnel_opts *o, const struct tunnel
 	TAILQ_INIT(&T.links);
 	ssh_set_log_callback(ssh_log_cb);
 	ssh_set_log_level(SSH_LOG_WARN);
+}
 
+/* One numeric address (and the port) as an addrinfo list entry. */
+static struct addrinfo *
+numeric_addr(const char *addr, int port)
+{
 	struct addrinfo hints, *res = NULL;
-	char port[8];
+	char p[8];
 	memset(&hints, 0, sizeof hints);
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG;
-	snprintf(port, sizeof port, "%d", c->port);
-	int r = getaddrinfo(c->host, port, &hints, &res);
-	if (r != 0) {
-		terr_set(e, TE_CONNECTION, "could not translate the SSH server's host name \"%s\" to an address: %s",
-		    c->host, gai_strerror(r));
-		terr_hint(e, "the host name \"%s\" could not be resolved; check its spelling and your DNS",
-		    c->host);
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV; /* parsing only: no NSS, no netlink */
+	snprintf(p, sizeof p, "%d", port);
+	return getaddrinfo(addr, p, &hints, &res) == 0 ? res : NULL;
+}
+
+int
+tunnel_start(char *const *addrs, size_t n, struct tusk_error *e)
+{
+	const struct tusk_ssh *c = T.cfg->ssh;
+	for (size_t i = 0; i < (n ? n : 1) && T.nai < TUNNEL_ADDRS; i++) {
+		struct addrinfo *a = numeric_addr(n ? addrs[i] : c->host, c->port);
+		if (a)
+			T.ai[T.nai++] = a;
+	}
+	T.ai_next = 0;
+	if (T.nai == 0) {
+		terr_set(e, TE_CONNECTION, "no address to connect to the SSH server %s", server_name());
+		terr_hint(e, "check the SSH server's host name");
 		return -1;
 	}
-	T.ai = T.ai_next = res;
 	log_debug("tunnel: connecting to %s as %s (%s)", server_name(), c->username, c->auth_type);
 	return tcp_next(e);
 }
@@ -1267,10 +1289,7 @@ tunnel_free(void)
 			T.fd = -1;
 	}
 	T.fd_given = T.disconnected = false;
-	if (T.ai) {
-		freeaddrinfo(T.ai);
-		T.ai = T.ai_next = NULL;
-	}
+	addrs_free();
 	if (T.fd >= 0) {
 		close(T.fd);
 		T.fd = -1;

@@ -3,16 +3,19 @@
  * on the worker's loop). docs/transport.md explains the design.
  *
  * tunnel_listen() makes the local end (an ephemeral loopback TCP port that
- * admits only this process's own sockets), tunnel_start() connects to the
- * SSH server, checks its host key, authenticates and opens the first
- * direct-tcpip channel to the database; `ready` then tells pg.c to point
- * libpq at tunnel_local_port(). Every later local connection (PQcancel's)
- * gets a channel of its own. One tunnel per process.
+ * admits only this process's own sockets) before the sandbox's connection
+ * layer; tunnel_setup() takes the settings and secrets; tunnel_start()
+ * connects to the SSH server's addresses (resolved by pg.c), checks its host
+ * key, authenticates and opens the first direct-tcpip channel to the
+ * database; `ready` then tells pg.c to point libpq at tunnel_local_port().
+ * Every later local connection (PQcancel's) gets a channel of its own. One
+ * tunnel per process.
  */
 #ifndef TUSK_TUNNEL_H
 #define TUSK_TUNNEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <msgpack.h>
 
@@ -42,9 +45,13 @@ struct tunnel_cbs {
 int tunnel_listen(struct tusk_error *e);
 /* The local end's port (0 before tunnel_listen). */
 int tunnel_local_port(void);
-/* Connect, verify, authenticate, open the first channel; cbs report. */
-int tunnel_start(struct event_base *base, struct tunnel_opts *o, const struct tunnel_cbs *cbs,
-    void *arg, struct tusk_error *e);
+/* Take the settings and the secrets (o's secrets are taken: NULL after). */
+void tunnel_setup(struct event_base *base, struct tunnel_opts *o, const struct tunnel_cbs *cbs,
+    void *arg);
+/* Connect to the SSH server at these numeric addresses (n 0: its host is
+ * an IP literal), verify, authenticate, open the first channel; the
+ * callbacks report. -1 with e set when it cannot even start. */
+int tunnel_start(char *const *addrs, size_t n, struct tusk_error *e);
 /* The connect timeout fired before ready: what was it waiting for? */
 void tunnel_timeout_error(struct tusk_error *e, long long elapsed_ms, int timeout_s);
 /* {host, port, username, auth_method, local_port, host_key_type, host_key_fingerprint} */
