@@ -47,6 +47,7 @@ struct settings {
 	int kill_grace_ms;	 /* SIGTERM -> SIGKILL */
 	int shutdown_grace_ms;	 /* workers told to close -> killed */
 	int connect_timeout_s;	 /* libpq connect_timeout */
+	int ssh_keepalive_s;	 /* an SSH tunnel's keepalive interval */
 	size_t client_high;	 /* client output above this pauses its workers */
 	size_t client_low;	 /* ... and below this resumes them */
 	int dead_workers_kept;	 /* recently dead workers listed */

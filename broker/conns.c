@@ -129,7 +129,7 @@ send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_
 	    getenv("SSH_AUTH_SOCK") : NULL;
 	msgpack_packer *pk = rpc_call_private(w->peer, W_CONNECT, cb, arg, NULL, &priv);
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 9);
+	msgpack_pack_map(pk, 10);
 	mp_pack_key(pk, "config");
 	config_pack(pk, cfg);
 	mp_pack_key(pk, "password");
@@ -142,6 +142,8 @@ send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_
 	mp_pack_cstr(pk, s->ssl_key_passphrase);
 	mp_pack_key(pk, "connect_timeout_s");
 	msgpack_pack_int(pk, B.set.connect_timeout_s);
+	mp_pack_key(pk, "ssh_keepalive_s");
+	msgpack_pack_int(pk, B.set.ssh_keepalive_s);
 	mp_pack_key(pk, "known_hosts");
 	mp_pack_cstr(pk, cfg->ssh ? hostkeys_file() : NULL);
 	mp_pack_key(pk, "user_known_hosts");

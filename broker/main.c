@@ -40,6 +40,7 @@ static const struct settings default_settings = {
 	.kill_grace_ms = 2000,
 	.shutdown_grace_ms = 3000,
 	.connect_timeout_s = 10,
+	.ssh_keepalive_s = 15,
 	.client_high = 4u * 1024 * 1024,
 	.client_low = 1u * 1024 * 1024,
 	.dead_workers_kept = 16,
@@ -272,7 +273,7 @@ usage(FILE *f)
 		   "             [--set NAME=VALUE ...]\n"
 		   "       tuskd --version\n"
 		   "settings: heartbeat_ms, heartbeat_misses, kill_grace_ms, shutdown_grace_ms,\n"
-		   "          connect_timeout_s, client_high, client_low, dead_workers_kept,\n"
+		   "          connect_timeout_s, ssh_keepalive_s, client_high, client_low, dead_workers_kept,\n"
 		   "          keychain_timeout_ms, worker_memory_mb\n");
 }
 
@@ -291,6 +292,7 @@ set_setting(const char *arg)
 		{ "kill_grace_ms", offsetof(struct settings, kill_grace_ms), 0, 0, 600000 },
 		{ "shutdown_grace_ms", offsetof(struct settings, shutdown_grace_ms), 0, 0, 600000 },
 		{ "connect_timeout_s", offsetof(struct settings, connect_timeout_s), 0, 1, 3600 },
+		{ "ssh_keepalive_s", offsetof(struct settings, ssh_keepalive_s), 0, 1, 3600 },
 		{ "client_high", offsetof(struct settings, client_high), 1, 4096, 1LL << 32 },
 		{ "client_low", offsetof(struct settings, client_low), 1, 0, 1LL << 32 },
 		{ "dead_workers_kept", offsetof(struct settings, dead_workers_kept), 0, 0, 10000 },

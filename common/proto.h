@@ -54,7 +54,7 @@
 
 /* Broker -> worker requests. */
 /* {config, password?, ssh_password?, ssh_key_passphrase?, ssl_key_passphrase?,
- *  connect_timeout_s, known_hosts?, user_known_hosts?, ssh_auth_sock?}
+ *  connect_timeout_s, ssh_keepalive_s, known_hosts?, user_known_hosts?, ssh_auth_sock?}
  * -> {backend_pid, server_version, tls, tls_version, tls_cipher, ssh_tunnel} */
 #define W_CONNECT "connect"
 #define W_QUERY "query"	      /* {query_id, sql, max_rows?, timeout_ms?} -> totals */

@@ -788,6 +788,10 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 			.user_known_hosts = ukh,
 			.agent_sock = agent,
 		};
+		const msgpack_object *ka = mo_map_get(params, "ssh_keepalive_s");
+		int64_t kas = 0;
+		if (ka && mo_int(ka, &kas) == 0 && kas > 0 && kas <= 3600)
+			o.keepalive_s = (int)kas;
 		tunnel_setup(W.base, &o, &tunnel_callbacks, NULL);
 		free(kh);
 		free(ukh);

@@ -53,7 +53,7 @@
 #include "worker.h"
 
 #define LINK_BUF (32u * 1024)
-#define KEEPALIVE_S 15		/* an SSH_MSG_IGNORE this often */
+#define KEEPALIVE_S 15		/* an SSH_MSG_IGNORE this often, by default */
 #define TCP_USER_TIMEOUT_MS 45000 /* unacknowledged data this long: the peer is gone */
 #define DOPOLL_ROUNDS 16	/* libssh reads 4 KiB per round */
 #define NO_DIR "/nonexistent/tusk-no-ssh-dir"
@@ -133,6 +133,7 @@ static struct {
 	TAILQ_HEAD(, link) links;
 	struct link *first;	/* opened before libpq connects */
 	int64_t started_us;
+	int keepalive_s;
 } T = { .fd = -1, .lfd = -1 };
 
 static void tunnel_event(evutil_socket_t fd, short what, void *arg);
@@ -884,7 +885,7 @@ ready(void)
 	T.ev_listen = event_new(T.base, T.lfd, EV_READ | EV_PERSIST, listen_event, NULL);
 	event_add(T.ev_listen, NULL);
 	T.ev_keepalive = event_new(T.base, -1, EV_PERSIST, keepalive_cb, NULL);
-	struct timeval ka = { KEEPALIVE_S, 0 };
+	struct timeval ka = { T.keepalive_s, 0 };
 	event_add(T.ev_keepalive, &ka);
 	log_info("tunnel: %s@%s ready (%s, %lld ms): 127.0.0.1:%d -> %s:%d", T.cfg->ssh->username,
 	    server_name(), T.cfg->ssh->auth_type, (long long)((mono_us() - T.started_us) / 1000), T.lport,
@@ -1141,6 +1142,7 @@ tunnel_setup(struct event_base *base, struct tunnel_opts *o, const struct tunnel
 	T.known_hosts = xstrdup(o->known_hosts);
 	T.user_known_hosts = xstrdup(o->user_known_hosts);
 	T.agent_sock = xstrdup(o->agent_sock);
+	T.keepalive_s = o->keepalive_s > 0 ? o->keepalive_s : KEEPALIVE_S;
 	T.started_us = mono_us();
 	TAILQ_INIT(&T.links);
 	ssh_set_log_callback(ssh_log_cb);

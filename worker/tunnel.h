@@ -30,6 +30,7 @@ struct tunnel_opts {
 	const char *known_hosts;       /* Tusk's own file (may be missing) */
 	const char *user_known_hosts;  /* ~/.ssh/known_hosts, read only (may be missing) */
 	const char *agent_sock;	       /* SSH_AUTH_SOCK of the user's session */
+	int keepalive_s;	       /* an SSH_MSG_IGNORE this often (0: the default) */
 };
 
 struct tunnel_cbs {

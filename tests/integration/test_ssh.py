@@ -382,6 +382,30 @@ def test_without_an_agent_or_an_answer(pg, sshd, home):
         b.cleanup()
 
 
+def test_keepalives_both_ways(pg, home):
+    """An idle tunnel stays up: ours reach the server, and we answer its own."""
+    s = Sshd(permit_open=[("127.0.0.1", pg.port)], log_level="DEBUG3",
+             extra=["ClientAliveInterval 1", "ClientAliveCountMax 2"])
+    # ours every 3 s; between them the server finds the client silent, and asks
+    b = Broker(env={"HOME": home}, extra_args=["--set", "ssh_keepalive_s=3"])
+    try:
+        with open(os.path.join(b.home, "data", "known_hosts"), "w") as f:
+            f.write(s.known_hosts_line())
+        c = b.client()
+        cid = connect(c, pg, s)
+        time.sleep(5)
+        assert server_port(c, cid) == pg.port
+        log = s.log_text()
+        assert log.count("Received SSH2_MSG_IGNORE") >= 1  # our keepalive
+        assert "for keepalive" in log  # its client-alive checks, answered
+        assert "Timeout, client not responding" not in log
+        c.call("disconnect", connection_id=cid)
+    finally:
+        b.stop()
+        b.cleanup()
+        s.stop()
+
+
 def test_ctl_connects_through_ssh(sb, pg, sshd):
     base = ["--json", "connect", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "tusk", "-d", "tuskdb",
             "--ssl-mode", "disable", "--password-stdin"]

@@ -87,7 +87,7 @@ class Agent:
 class Sshd:
     """One running sshd on 127.0.0.1 and ::1."""
 
-    def __init__(self, permit_open=(), log_level="VERBOSE"):
+    def __init__(self, permit_open=(), log_level="VERBOSE", extra=()):
         self.user = ensure_user()
         os.makedirs("/run/sshd", exist_ok=True)  # privilege separation directory
         self.dir = tempfile.mkdtemp(prefix="tsh.", dir="/tmp")
@@ -135,7 +135,7 @@ class Sshd:
             "PrintMotd no",
             "MaxAuthTries 10",
             "LogLevel %s" % log_level,
-        ]
+        ] + list(extra)
         self.config = os.path.join(self.dir, "sshd_config")
         with open(self.config, "w") as f:
             f.write("\n".join(conf) + "\n")
