@@ -373,7 +373,8 @@ link_free(struct link *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	if (l->ch) {
-		if (ssh_channel_is_open(l->ch) && !ssh_channel_is_closed(l->ch))
+		/* our CLOSE, also after the server's (libssh sends it once) */
+		if (l->open)
 			ssh_channel_close(l->ch);
 		ssh_channel_free(l->ch);
 	}
