@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -355,10 +356,24 @@ check_network(void)
 	return fails;
 }
 
+/* What a thread of the worker does: nothing, then ends. */
+static void *
+thread_body(void *arg)
+{
+	return arg;
+}
+
 static int
 check_process(void)
 {
 	int fails = 0;
+	/* a thread (PQcancel's) is allowed after lock-down; a process is not */
+	pthread_t th;
+	int tr = pthread_create(&th, NULL, thread_body, NULL);
+	if (tr == 0 && pthread_join(th, NULL) == 0)
+		fails += say(V_OK, "thread", "allowed (it inherits the sandbox)");
+	else
+		fails += say(V_FAIL, "thread", "refused: %s", ename(tr));
 	pid_t p = fork();
 	if (p == 0)
 		_exit(0);
