@@ -17,9 +17,10 @@ import pytest
 import sshd as sshd_lib
 from sshd import KEY_PASSPHRASE, PASSWORD, USER, Sshd
 from tlsca import CLIENT_KEY_PASSPHRASE
-from tusk import Broker, TuskError
+from tusk import ROOT, Broker, TuskError
 
 DB_PASSWORD = "tuskpw"
+RELEASE_WORKER = os.path.join(ROOT, "build", "bin", "tusk-worker")
 
 
 def wait_for(pred, timeout=10, step=0.05):
@@ -474,3 +475,46 @@ def test_secrets_appear_nowhere(sb, pg, sshd, tls_pg, tls_ca):
         with open(p, "rb") as f:
             text = f.read()
         assert not any(s in text for s in secrets), p
+
+
+@pytest.mark.skipif(not shutil.which("valgrind") or not os.path.exists(RELEASE_WORKER),
+                    reason="needs valgrind and the release build")
+def test_tunnel_worker_has_no_leaks_under_valgrind(pg, sshd, home):
+    """LeakSanitizer cannot run in a locked-down worker: the release worker,
+    sandboxed, under valgrind, through a tunnel: key with a passphrase,
+    stream, cancel (its thread and second channel), a refused key, close."""
+    d = tempfile.mkdtemp(prefix="tvg.", dir="/tmp")
+    wrapper = os.path.join(d, "worker.sh")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nexec /usr/bin/valgrind --vgdb=no --leak-check=full --show-leak-kinds=definite,indirect"
+                " --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file=%s/vg.%%p %s \"$@\"\n"
+                % (d, RELEASE_WORKER))
+    os.chmod(wrapper, 0o755)
+    b = Broker(env={"HOME": home}, extra_args=["--worker", wrapper, "--set", "heartbeat_misses=30",
+                                               "--set", "connect_timeout_s=60"])
+    try:
+        c = b.client(timeout=120)
+        cid = connect(c, pg, sshd, auth="key_file", key="pass", secrets={"ssh_key_passphrase": KEY_PASSPHRASE})
+        _, rows, _ = c.query(cid, "select g from generate_series(1, 20000) g")
+        assert len(rows) == 20000
+        mid = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(30)", query_id="vg-tunnel"))
+        wait_for(lambda: "pg_sleep(30)" in pg.psql("select string_agg(query, ';') from pg_stat_activity"),
+                 timeout=30)
+        assert b.client().call("cancel_query", query_id="vg-tunnel") == {"cancelled": True}
+        with pytest.raises(TuskError):
+            c.wait_reply(mid)
+        c.call("disconnect", connection_id=cid)
+        with pytest.raises(TuskError):
+            connect(c, pg, sshd, auth="key_file", key=sshd.stranger)
+        wait_for(lambda: not b.worker_pids(), timeout=60, step=0.1)
+        assert "crashed" not in b.logs() and "exit status 99" not in b.logs()
+        reports = glob.glob(os.path.join(d, "vg.*"))
+        assert len(reports) == 2
+        for r in reports:
+            with open(r) as f:
+                text = f.read()
+            assert "ERROR SUMMARY: 0 errors" in text, text[-5000:]
+    finally:
+        b.stop()
+        b.cleanup()
+        shutil.rmtree(d, ignore_errors=True)
