@@ -66,11 +66,14 @@ host_key_offer_free(struct host_key_offer *k)
 	free(k);
 }
 
-/* How known_hosts names a server. */
+/* How known_hosts names a server (host names in lower case, as ssh writes them). */
 static char *
 kh_name(const char *host, int port)
 {
-	return port == 22 ? xstrdup(host) : xasprintf("[%s]:%d", host, port);
+	char *lower = g_ascii_strdown(host, -1);
+	char *r = port == 22 ? xstrdup(lower) : xasprintf("[%s]:%d", lower, port);
+	g_free(lower);
+	return r;
 }
 
 const char *
