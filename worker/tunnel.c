@@ -569,12 +569,17 @@ listen_event(evutil_socket_t lfd, short what, void *arg)
 
 /* --- host keys ------------------------------------------------------------------ */
 
-/* "[host]:port", or "host" for port 22: how known_hosts names the server. */
+/* "[host]:port", or "host" for port 22: how known_hosts names the server
+ * (host names in lower case, as libssh and ssh write them). */
 static char *
 kh_name(void)
 {
 	const struct tusk_ssh *s = T.cfg->ssh;
-	return s->port == 22 ? xstrdup(s->host) : xasprintf("[%s]:%d", s->host, s->port);
+	char *n = s->port == 22 ? xstrdup(s->host) : xasprintf("[%s]:%d", s->host, s->port);
+	for (char *p = n; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return n;
 }
 
 /* The SHA256 fingerprint of a key ("SHA256:..."), or NULL. */
