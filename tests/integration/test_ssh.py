@@ -461,6 +461,8 @@ def test_ctl_connects_through_ssh(sb, pg, sshd):
     names = {x["name"]: x for x in c.call("get_active_connections")}
     assert {n: names[n]["ssh_tunnel"]["auth_method"] for n in ("ctl-ssh-pw", "ctl-ssh-key", "ctl-ssh-agent")} == \
         {"ctl-ssh-pw": "password", "ctl-ssh-key": "key_file", "ctl-ssh-agent": "agent"}
+    status = sb.ctl("status").stdout.decode()
+    assert [line for line in status.splitlines() if "ctl-ssh-key" in line and ssh in line]
     for n in ("ctl-ssh-pw", "ctl-ssh-key", "ctl-ssh-agent"):
         assert sb.ctl("disconnect", n).returncode == 0
     # an unknown host key (the server as "localhost" is on record nowhere):
