@@ -5,6 +5,8 @@ dropped tunnel, cleanup on the server, a local end other processes cannot
 use, and secrets that appear nowhere."""
 import glob
 import os
+import pty
+import select
 import shutil
 import signal
 import socket
@@ -17,7 +19,7 @@ import pytest
 import sshd as sshd_lib
 from sshd import KEY_PASSPHRASE, PASSWORD, USER, Sshd
 from tlsca import CLIENT_KEY_PASSPHRASE
-from tusk import ROOT, Broker, TuskError
+from tusk import BIN, ROOT, Broker, TuskError
 
 DB_PASSWORD = "tuskpw"
 RELEASE_WORKER = os.path.join(ROOT, "build", "bin", "tusk-worker")
@@ -483,6 +485,52 @@ def test_ctl_connects_through_ssh(sb, pg, sshd):
     assert sb.ctl("connect", "--ssh", "nohost").returncode == 2
     assert sb.ctl("connect", "--ssh-agent").returncode == 2
     assert sb.ctl("connect", "--ssh", ssh, "--ssh-agent", "--ssh-key", "/x").returncode == 2
+
+
+def test_ctl_on_a_terminal_asks_to_trust_and_for_secrets(pg, sshd, home):
+    """On a terminal tuskctl shows an unknown host key and asks; then asks for
+    the SSH password and the database password, and connects."""
+    b = Broker(env={"HOME": home})  # its known_hosts knows the server as 127.0.0.1 only
+    try:
+        env = {k: v for k, v in b.env.items() if k != "PGPASSWORD"}
+        args = [os.path.join(BIN, "tuskctl"), "connect", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "tusk",
+                "-d", "tuskdb", "--ssl-mode", "disable", "-n", "tty-ssh",
+                "--ssh", "%s@localhost:%d" % (USER, sshd.port)]
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve(args[0], args, env)
+        seen = b""
+
+        def expect(text, timeout=30):
+            nonlocal seen
+            deadline = time.time() + timeout
+            while text.encode() not in seen:
+                r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.time()))
+                if not r:
+                    raise AssertionError("no %r on the terminal: %r" % (text, seen.decode(errors="replace")))
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    raise AssertionError("tuskctl ended before %r: %r" % (text, seen.decode(errors="replace")))
+        expect("Trust it and connect [y/N]? ")
+        assert sshd.host_fingerprint().encode() in seen and b"is not known" in seen
+        os.write(fd, b"y\n")
+        expect("SSH password for %s@localhost: " % USER)
+        os.write(fd, (PASSWORD + "\n").encode())
+        expect("Password for tusk@127.0.0.1:%d/tuskdb: " % pg.port)
+        os.write(fd, (DB_PASSWORD + "\n").encode())
+        expect("connected: ")
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        # secrets typed on the terminal are not echoed
+        assert PASSWORD.encode() not in seen and DB_PASSWORD.encode() not in seen
+        with open(os.path.join(b.home, "data", "known_hosts")) as f:
+            assert f.read() == sshd.known_hosts_line("localhost")
+        c = b.client()
+        assert [x for x in c.call("get_active_connections") if x["name"] == "tty-ssh"][0]["state"] == "connected"
+    finally:
+        b.stop()
+        b.cleanup()
 
 
 def proc_text(pid, what):

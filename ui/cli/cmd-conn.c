@@ -199,8 +199,13 @@ ask_trust(const struct tusk_error *e)
 	fclose(tty);
 	if (!yes)
 		return false;
-	struct trust_args t = { hk->connection_id, hk->fingerprint };
-	return ctl_call("trust_host_key", pack_trust, &t, NULL, NULL, NULL, NULL) == EXIT_OK;
+	/* the call clears ctl_last_error, which e may be: copy first */
+	char *id = xstrdup(hk->connection_id), *fpr = xstrdup(hk->fingerprint);
+	struct trust_args t = { id, fpr };
+	bool ok = ctl_call("trust_host_key", pack_trust, &t, NULL, NULL, NULL, NULL) == EXIT_OK;
+	free(id);
+	free(fpr);
+	return ok;
 }
 
 int
