@@ -324,6 +324,7 @@ def test_backpressure_through_the_tunnel(pg, sshd, home):
 def test_cancel_through_the_tunnel(sb, pg, sshd):
     c = sb.client()
     cid = connect(c, pg, sshd, auth="agent")
+    channels = sb.logs().count("opening a channel for another local connection")
     mid = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(30)", query_id="tun-sleep"))
     wait_for(lambda: "pg_sleep(30)" in pg.psql("select string_agg(query, ';') from pg_stat_activity"))
     t0 = time.time()
@@ -331,6 +332,8 @@ def test_cancel_through_the_tunnel(sb, pg, sshd):
     with pytest.raises(TuskError) as e:
         c.wait_reply(mid)
     assert e.value["kind"] == "QueryCancelled" and time.time() - t0 < 10
+    # the request went through a channel of its own
+    assert sb.logs().count("opening a channel for another local connection") == channels + 1
     # the connection stays usable
     assert server_port(c, cid) == pg.port
     c.call("disconnect", connection_id=cid)
@@ -372,7 +375,7 @@ def test_the_local_end_refuses_others(sb, pg, sshd):
     c = sb.client()
     cid = connect(c, pg, sshd)
     port = active(c, cid)["ssh_tunnel"]["local_port"]
-    opened = sshd.log_text().count("direct-tcpip")
+    opened = sb.logs().count("opening a channel for another local connection")
     probe = ("import socket, struct\n"
              "try:\n"
              "    s = socket.create_connection(('127.0.0.1', %d), timeout=5)\n"
@@ -389,7 +392,7 @@ def test_the_local_end_refuses_others(sb, pg, sshd):
     r = subprocess.run(["/usr/bin/python3", "-c", probe], stdout=subprocess.PIPE, text=True, timeout=30)
     assert r.stdout.startswith("refused") or r.stdout.strip() == "answer b''", r.stdout
     wait_for(lambda: sb.logs().count("refused a connection to the local end") >= 2)
-    assert sshd.log_text().count("direct-tcpip") == opened  # no channel for them
+    assert sb.logs().count("opening a channel for another local connection") == opened  # none for them
     assert server_port(c, cid) == pg.port
     c.call("disconnect", connection_id=cid)
 
