@@ -33,7 +33,7 @@ endif
 
 PKGS_COMMON = libevent msgpack
 PKGS_BROKER = $(PKGS_COMMON) sqlite3 libsecret-1
-PKGS_WORKER = $(PKGS_COMMON) libpq libseccomp openssl
+PKGS_WORKER = $(PKGS_COMMON) libpq libseccomp openssl libssh
 PKGS_CLI    = $(PKGS_COMMON) libpq sqlite3
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))

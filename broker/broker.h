@@ -41,6 +41,7 @@ struct worker;
 struct conn;
 struct query;
 struct store;
+struct host_key_offer;
 
 /* Tunables (defaults in main.c; settings.c reads them from preferences and
  * from --set). */
@@ -50,6 +51,7 @@ struct settings {
 	int kill_grace_ms;	 /* SIGTERM -> SIGKILL */
 	int shutdown_grace_ms;	 /* workers told to close -> killed */
 	int connect_timeout_s;	 /* libpq connect_timeout */
+	int ssh_keepalive_s;	 /* an SSH tunnel's keepalive interval */
 	size_t client_high;	 /* client output above this pauses its workers */
 	size_t client_low;	 /* ... and below this resumes them */
 	int dead_workers_kept;	 /* recently dead workers listed */
@@ -196,6 +198,8 @@ struct worker {
 	/* kill_worker: the request to answer once it is dead (and its backend ended) */
 	struct request *kill_req;
 	struct event *ev_escalate;
+	/* an unknown SSH host key it reported (W_HOST_KEY), until its connect fails */
+	struct host_key_offer *host_key;
 };
 
 struct worker *worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg,
@@ -241,6 +245,9 @@ struct conn {
 	int backend_pid;
 	bool tls;
 	char *tls_version;
+	char *tls_cipher;
+	int tunnel_local_port;	   /* the SSH tunnel's local end, 0: none */
+	char *tunnel_host_key;	   /* "type SHA256:..." of the SSH server */
 	char *lost_reason;
 	struct request *connect_req;
 	TAILQ_HEAD(conn_queue, query) queue; /* queued and running, in order */
@@ -299,7 +306,10 @@ void event_conn(const char *type, const struct conn *c, const char *reason);
 void event_query(const char *type, const struct query *q, const struct tusk_error *err);
 /* --- secrets.c: passwords of saved connections ------------------------- */
 
-enum secret_kind { SECRET_DB, SECRET_SSH, SECRET_SSH_KEY, SECRET__COUNT };
+enum secret_kind { SECRET_DB, SECRET_SSH, SECRET_SSH_KEY, SECRET_SSL_KEY, SECRET__COUNT };
+
+/* The field of s that holds a secret of this kind. */
+char **secret_slot(struct tusk_secrets *s, enum secret_kind kind);
 
 /*
  * Every call answers through its callback on a later loop turn (never
@@ -372,6 +382,23 @@ int h_subscribe(struct request *, const struct params *, struct tusk_error *);
 int h_check_keychain_available(struct request *, const struct params *, struct tusk_error *);
 int h_get_keychain_status(struct request *, const struct params *, struct tusk_error *);
 int h_has_stored_password(struct request *, const struct params *, struct tusk_error *);
+
+int h_trust_host_key(struct request *, const struct params *, struct tusk_error *);
+
+/* --- hostkeys.c: SSH host keys ------------------------------------------- */
+
+/* Tusk's own known_hosts (in the data directory; the broker alone writes it). */
+const char *hostkeys_file(void);
+/* The user's ~/.ssh/known_hosts (read by workers, never written); caller frees. */
+char *hostkeys_user_file(void);
+/* A worker's W_HOST_KEY notification: keep the key on the worker. */
+void hostkeys_offer(struct worker *w, const msgpack_object *params);
+/* A connect or test failed with e: name conn_id in e's host_key block, and
+ * for an unknown key keep the worker's offer for trust_host_key. */
+void hostkeys_pending(struct worker *w, const struct tusk_config *cfg, const char *conn_id,
+    struct tusk_error *e);
+void host_key_offer_free(struct host_key_offer *k);
+void hostkeys_free(void);
 
 /* m-keychain.c */
 void keychain_status_stale(void);

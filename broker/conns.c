@@ -15,9 +15,14 @@
  * Secrets: the password travels to the worker in a private message (wiped
  * after sending). An open connection keeps its secrets in broker memory for
  * the session, so it can be reconnected; they are wiped when it goes.
+ *
+ * Beside them the worker gets what its SSH tunnel needs from the user's
+ * session, since its environment is empty: the known_hosts files to check
+ * the server against and the agent's socket (SSH_AUTH_SOCK).
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 
@@ -102,6 +107,8 @@ conn_unref(struct conn *c)
 	config_free(&c->cfg);
 	free(c->server_version);
 	free(c->tls_version);
+	free(c->tls_cipher);
+	free(c->tunnel_host_key);
 	free(c->lost_reason);
 	if (c->worker)
 		worker_unref(c->worker);
@@ -122,9 +129,12 @@ send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_
     rpc_reply_cb cb, void *arg)
 {
 	struct rpc_private priv;
+	char *user_kh = cfg->ssh ? hostkeys_user_file() : NULL;
+	const char *agent = cfg->ssh && strcmp(cfg->ssh->auth_type, "agent") == 0 ?
+	    getenv("SSH_AUTH_SOCK") : NULL;
 	msgpack_packer *pk = rpc_call_private(w->peer, W_CONNECT, cb, arg, NULL, &priv);
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 5);
+	msgpack_pack_map(pk, 10);
 	mp_pack_key(pk, "config");
 	config_pack(pk, cfg);
 	mp_pack_key(pk, "password");
@@ -133,9 +143,20 @@ send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_
 	mp_pack_cstr(pk, s->ssh_password);
 	mp_pack_key(pk, "ssh_key_passphrase");
 	mp_pack_cstr(pk, s->ssh_key_passphrase);
+	mp_pack_key(pk, "ssl_key_passphrase");
+	mp_pack_cstr(pk, s->ssl_key_passphrase);
 	mp_pack_key(pk, "connect_timeout_s");
 	msgpack_pack_int(pk, B.set.connect_timeout_s);
+	mp_pack_key(pk, "ssh_keepalive_s");
+	msgpack_pack_int(pk, B.set.ssh_keepalive_s);
+	mp_pack_key(pk, "known_hosts");
+	mp_pack_cstr(pk, cfg->ssh ? hostkeys_file() : NULL);
+	mp_pack_key(pk, "user_known_hosts");
+	mp_pack_cstr(pk, user_kh);
+	mp_pack_key(pk, "ssh_auth_sock");
+	mp_pack_cstr(pk, agent);
 	rpc_private_send(w->peer, &priv);
+	free(user_kh);
 	worker_set_state(w, WS_CONNECTING);
 }
 
@@ -200,6 +221,7 @@ connect_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_objec
 		struct tusk_error e = TUSK_ERROR_INIT;
 		worker_error(&e, err, "connecting");
 		credential_hint(&e, &((struct conn_priv *)c)->secrets);
+		hostkeys_pending(c->worker, &c->cfg, c->id, &e);
 		if (req) {
 			req_error(req, &e);
 			req_free(req);
@@ -222,6 +244,21 @@ connect_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_objec
 	c->tls = tls && tls->type == MSGPACK_OBJECT_BOOLEAN && tls->via.boolean;
 	free(c->tls_version);
 	c->tls_version = res_str(res, "tls_version");
+	free(c->tls_cipher);
+	c->tls_cipher = res_str(res, "tls_cipher");
+	const msgpack_object *tun = mo_map_get(res, "ssh_tunnel");
+	free(c->tunnel_host_key);
+	c->tunnel_host_key = NULL;
+	c->tunnel_local_port = 0;
+	if (tun && tun->type == MSGPACK_OBJECT_MAP) {
+		char *type = res_str(tun, "host_key_type"), *fpr = res_str(tun, "host_key_fingerprint");
+		int64_t lp = res_int(tun, "local_port", 0);
+		c->tunnel_local_port = lp > 0 && lp < 65536 ? (int)lp : 0;
+		if (type && fpr)
+			c->tunnel_host_key = xasprintf("%.64s %.128s", type, fpr);
+		free(type);
+		free(fpr);
+	}
 	if (c->worker) {
 		c->worker->backend_pid = c->backend_pid;
 		worker_set_state(c->worker, WS_IDLE);
@@ -271,6 +308,7 @@ secrets_from_params(struct tusk_secrets *s, const struct params *p)
 	s->password = params_strdup(p, "password");
 	s->ssh_password = params_strdup(p, "ssh_password");
 	s->ssh_key_passphrase = params_strdup(p, "ssh_key_passphrase");
+	s->ssl_key_passphrase = params_strdup(p, "ssl_key_passphrase");
 }
 
 /*
@@ -356,12 +394,8 @@ saved_got(const struct tusk_error *e, const char *value, void *arg)
 	}
 	if (value && x->step == SECRET_DB)
 		x->sec.password_stored = true;
-	if (value) {
-		char **slot = x->step == SECRET_DB ? &x->sec.password :
-		    x->step == SECRET_SSH	   ? &x->sec.ssh_password :
-						     &x->sec.ssh_key_passphrase;
-		*slot = xstrdup(value);
-	}
+	if (value)
+		*secret_slot(&x->sec, (enum secret_kind)x->step) = xstrdup(value);
 	x->step++;
 	saved_next(x);
 }
@@ -378,6 +412,8 @@ saved_needs(const struct saved_ctx *x, int kind)
 		return strcmp(auth, "password") == 0 && x->sec.ssh_password == NULL;
 	case SECRET_SSH_KEY:
 		return strcmp(auth, "key_file") == 0 && x->sec.ssh_key_passphrase == NULL;
+	case SECRET_SSL_KEY:
+		return x->cfg.ssl_client_key != NULL && x->sec.ssl_key_passphrase == NULL;
 	}
 	return false;
 }
@@ -549,7 +585,7 @@ h_get_active_connections(struct request *req, const struct params *p, struct tus
 		struct query *q;
 		TAILQ_FOREACH(q, &c->queue, centry)
 			active++;
-		msgpack_pack_map(pk, 17);
+		msgpack_pack_map(pk, 19);
 		mp_pack_key(pk, "connection_id");
 		mp_pack_cstr(pk, c->id);
 		mp_pack_key(pk, "name");
@@ -597,6 +633,30 @@ h_get_active_connections(struct request *req, const struct params *p, struct tus
 			msgpack_pack_false(pk);
 		mp_pack_key(pk, "tls_version");
 		mp_pack_cstr(pk, c->tls_version);
+		mp_pack_key(pk, "tls_cipher");
+		mp_pack_cstr(pk, c->tls_cipher);
+		mp_pack_key(pk, "ssh_tunnel");
+		if (c->cfg.ssh) {
+			const struct tusk_ssh *t = c->cfg.ssh;
+			msgpack_pack_map(pk, 6);
+			mp_pack_key(pk, "host");
+			mp_pack_cstr(pk, t->host);
+			mp_pack_key(pk, "port");
+			msgpack_pack_int(pk, t->port);
+			mp_pack_key(pk, "username");
+			mp_pack_cstr(pk, t->username);
+			mp_pack_key(pk, "auth_method");
+			mp_pack_cstr(pk, t->auth_type);
+			mp_pack_key(pk, "local_port");
+			if (c->tunnel_local_port > 0)
+				msgpack_pack_int(pk, c->tunnel_local_port);
+			else
+				msgpack_pack_nil(pk);
+			mp_pack_key(pk, "host_key");
+			mp_pack_cstr(pk, c->tunnel_host_key);
+		} else {
+			msgpack_pack_nil(pk);
+		}
 		mp_pack_key(pk, "read_only");
 		if (c->cfg.read_only)
 			msgpack_pack_true(pk);
@@ -816,6 +876,7 @@ conn_end_backend(const struct conn *c, int backend_pid, backend_cb cb, void *arg
 	b->secrets.password = xstrdup(cp->secrets.password);
 	b->secrets.ssh_password = xstrdup(cp->secrets.ssh_password);
 	b->secrets.ssh_key_passphrase = xstrdup(cp->secrets.ssh_key_passphrase);
+	b->secrets.ssl_key_passphrase = xstrdup(cp->secrets.ssl_key_passphrase);
 	b->backend_pid = backend_pid;
 	b->server_major = c->server_version ? atoi(c->server_version) : 0;
 	b->cb = cb;
@@ -843,6 +904,8 @@ struct test_ctx {
 	struct worker *worker;
 	int64_t started_us;
 	struct tusk_secrets origin; /* flags and note only, no secret */
+	struct tusk_config cfg;	   /* for a host-key offer */
+	char id[UUID_STR_LEN];	   /* the id an unknown host key is trusted under */
 };
 
 /* Answer test_connection in its documented shape. */
@@ -890,6 +953,7 @@ test_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *
 		struct tusk_error e = TUSK_ERROR_INIT;
 		worker_error(&e, err, "testing the connection");
 		credential_hint(&e, &t->origin);
+		hostkeys_pending(t->worker, &t->cfg, t->id, &e);
 		test_answer(t, &e, NULL);
 		terr_clear(&e);
 	} else {
@@ -912,6 +976,7 @@ test_dead(struct worker *w, const char *reason, void *arg)
 		terr_clear(&e);
 	}
 	secrets_free(&t->origin);
+	config_free(&t->cfg);
 	free(t);
 }
 
@@ -933,6 +998,10 @@ test_start(struct request *req, struct tusk_config *cfg, struct tusk_secrets *s,
 	}
 	t->req = req;
 	t->worker->conn_name = cfg->name ? xstrdup(cfg->name) : config_display(cfg);
+	if (cfg->id && uuid_valid(cfg->id, strlen(cfg->id)))
+		snprintf(t->id, sizeof t->id, "%s", cfg->id);
+	else
+		uuid_v4(t->id);
 	t->origin.saved = s->saved;
 	t->origin.password_stored = s->password_stored;
 	t->origin.store_note = xstrdup(s->store_note);
@@ -940,7 +1009,8 @@ test_start(struct request *req, struct tusk_config *cfg, struct tusk_secrets *s,
 	t->origin.password = s->password ? xstrdup("") : NULL;
 	send_connect(t->worker, cfg, s, test_reply, t);
 	secrets_free(s);
-	config_free(cfg);
+	t->cfg = *cfg; /* kept for a host-key offer */
+	config_init(cfg);
 	return H_ASYNC;
 }
 

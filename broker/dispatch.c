@@ -48,6 +48,7 @@ static const handler_fn handlers[M__COUNT] = {
 	[M_LIST_PREFERENCES] = h_list_preferences,
 	[M_CHECK_DATABASE_HEALTH] = h_check_database_health,
 	[M_DISMISS_STORAGE_NOTICE] = h_dismiss_storage_notice,
+	[M_TRUST_HOST_KEY] = h_trust_host_key,
 };
 
 /* Every declared method has a handler: a broken build must not start. */

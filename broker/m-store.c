@@ -146,9 +146,7 @@ static void
 save_next(struct save_ctx *x)
 {
 	for (; x->step < SECRET__COUNT; x->step++) {
-		const char *v = x->step == SECRET_DB ? x->sec.password :
-		    x->step == SECRET_SSH	     ? x->sec.ssh_password :
-						       x->sec.ssh_key_passphrase;
+		const char *v = *secret_slot(&x->sec, (enum secret_kind)x->step);
 		if (v == NULL)
 			continue;
 		if (*v == '\0')
@@ -191,7 +189,7 @@ ssh_secret_check(const struct tusk_config *c, const struct params *p, struct tus
 	return 0;
 }
 
-/* save_connection {config, password?, ssh_password?, ssh_key_passphrase?} */
+/* save_connection {config, password?, ssh_password?, ssh_key_passphrase?, ssl_key_passphrase?} */
 int
 h_save_connection(struct request *req, const struct params *p, struct tusk_error *e)
 {
@@ -213,8 +211,9 @@ h_save_connection(struct request *req, const struct params *p, struct tusk_error
 	x->sec.password = params_strdup(p, "password");
 	x->sec.ssh_password = params_strdup(p, "ssh_password");
 	x->sec.ssh_key_passphrase = params_strdup(p, "ssh_key_passphrase");
+	x->sec.ssl_key_passphrase = params_strdup(p, "ssl_key_passphrase");
 	if (x->sec.password == NULL && x->sec.ssh_password == NULL &&
-	    x->sec.ssh_key_passphrase == NULL) {
+	    x->sec.ssh_key_passphrase == NULL && x->sec.ssl_key_passphrase == NULL) {
 		save_answer(x); /* answers and frees the request */
 		return H_ASYNC;
 	}

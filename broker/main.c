@@ -43,6 +43,7 @@ static const struct settings default_settings = {
 	.kill_grace_ms = 2000,
 	.shutdown_grace_ms = 3000,
 	.connect_timeout_s = 10,
+	.ssh_keepalive_s = 15,
 	.client_high = 4u * 1024 * 1024,
 	.client_low = 1u * 1024 * 1024,
 	.dead_workers_kept = 16,
@@ -236,6 +237,7 @@ broker_cleanup(void)
 	keychain_shutdown();
 	keychain_status_free();
 	secrets_shutdown();
+	hostkeys_free();
 	struct worker *w;
 	while ((w = TAILQ_FIRST(&B.workers)) != NULL) {
 		TAILQ_REMOVE(&B.workers, w, entry);

@@ -59,13 +59,27 @@ static const char *const kind_names[] = {
 	[SECRET_DB] = "db",
 	[SECRET_SSH] = "ssh",
 	[SECRET_SSH_KEY] = "ssh_key",
+	[SECRET_SSL_KEY] = "ssl_key",
 };
 
 static const char *const kind_what[] = {
 	[SECRET_DB] = "the database password",
 	[SECRET_SSH] = "the SSH password",
 	[SECRET_SSH_KEY] = "the SSH key passphrase",
+	[SECRET_SSL_KEY] = "the TLS client key passphrase",
 };
+
+/* The field of s that holds a secret of this kind. */
+char **
+secret_slot(struct tusk_secrets *s, enum secret_kind kind)
+{
+	switch (kind) {
+	case SECRET_SSH: return &s->ssh_password;
+	case SECRET_SSH_KEY: return &s->ssh_key_passphrase;
+	case SECRET_SSL_KEY: return &s->ssl_key_passphrase;
+	default: return &s->password;
+	}
+}
 
 /* The kind's name (as the keychain attribute will spell it). */
 const char *

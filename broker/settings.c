@@ -40,6 +40,8 @@ static const struct setting known[] = {
 	    "how long shutdown waits for workers to close" },
 	{ "connect_timeout_s", offsetof(struct settings, connect_timeout_s), false, 1, 3600,
 	    "libpq connect_timeout" },
+	{ "ssh_keepalive_s", offsetof(struct settings, ssh_keepalive_s), false, 1, 3600,
+	    "interval of the SSH tunnel's keepalives" },
 	{ "client_high", offsetof(struct settings, client_high), true, 4096, 1LL << 32,
 	    "bytes queued for a client before its workers are paused" },
 	{ "client_low", offsetof(struct settings, client_low), true, 0, 1LL << 32,

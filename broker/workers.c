@@ -105,6 +105,7 @@ worker_unref(struct worker *w)
 	free(w->conn_id);
 	free(w->query_id);
 	free(w->query_sql);
+	host_key_offer_free(w->host_key);
 	free(w);
 }
 
@@ -433,6 +434,10 @@ worker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
 		free(text);
 		return;
 	}
+	if (strcmp(m->method, W_HOST_KEY) == 0) {
+		hostkeys_offer(w, m->params);
+		return;
+	}
 	if (w->ops && w->ops->notify)
 		w->ops->notify(w, m, w->arg);
 }
@@ -479,6 +484,8 @@ death_reason(struct worker *w, int status)
 			return xstrdup("out of memory: the worker hit its memory limit");
 		if (code == TUSK_EXIT_SERVER_LOST)
 			return xstrdup("the server ended the session");
+		if (code == TUSK_EXIT_TUNNEL_LOST)
+			return xstrdup("the SSH tunnel was lost");
 		if (code == TUSK_EXIT_PARENT)
 			return xstrdup("the broker went away");
 		if (code == TUSK_EXIT_SANDBOX)

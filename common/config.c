@@ -43,7 +43,7 @@ static const struct tusk_param ssh_spec[] = {
 	{ "port", TT_INT, P_OPT, "default 22" },
 	{ "username", TT_STR, 0, "SSH user" },
 	{ "auth_method", TT_MAP, 0, "{type: password | key_file | agent, path?}" },
-	{ "local_port", TT_INT, P_OPT, "ignored: the tunnel's local end is a private socket" },
+	{ "local_port", TT_INT, P_OPT, "ignored: the tunnel's local end is an ephemeral loopback port only the worker may use" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -492,6 +492,7 @@ secrets_free(struct tusk_secrets *s)
 	secret_free(s->ssh_password);
 	secret_free(s->ssh_key_passphrase);
 	free(s->store_note);
+	secret_free(s->ssl_key_passphrase);
 	memset(s, 0, sizeof *s);
 }
 

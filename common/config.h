@@ -51,6 +51,7 @@ struct tusk_secrets {
 	bool password_stored;	/* looked up in the keychain / session store */
 	bool saved;		/* a saved connection's secrets were looked up */
 	char *store_note;	/* why the keychain could not be read, if it could not */
+	char *ssl_key_passphrase; /* of ssl_client_key (libpq's sslpassword) */
 };
 
 void config_init(struct tusk_config *c);

@@ -33,10 +33,26 @@ terr_init(struct tusk_error *e)
 	*e = z;
 }
 
+/* Free a host-key block. */
+static void
+host_key_free(struct tusk_host_key *h)
+{
+	if (h == NULL)
+		return;
+	free(h->status);
+	free(h->host);
+	free(h->key_type);
+	free(h->fingerprint);
+	free(h->known_fingerprint);
+	free(h->connection_id);
+	free(h);
+}
+
 /* Free the strings and reset. */
 void
 terr_clear(struct tusk_error *e)
 {
+	host_key_free(e->host_key);
 	free(e->message);
 	free(e->detail);
 	free(e->hint);
@@ -107,6 +123,17 @@ terr_reason(struct tusk_error *e, const char *reason)
 	e->reason = copy;
 }
 
+/* The host-key block, created empty on first use. */
+struct tusk_host_key *
+terr_host_key(struct tusk_error *e)
+{
+	if (e->host_key == NULL) {
+		e->host_key = xcalloc(1, sizeof *e->host_key);
+		e->host_key->port = -1;
+	}
+	return e->host_key;
+}
+
 /* Is an error recorded? */
 int
 terr_isset(const struct tusk_error *e)
@@ -127,6 +154,17 @@ terr_copy(struct tusk_error *dst, const struct tusk_error *src)
 	dst->reason = xstrdup(src->reason);
 	dst->position = src->position;
 	dst->elapsed_ms = src->elapsed_ms;
+	if (src->host_key) {
+		const struct tusk_host_key *h = src->host_key;
+		struct tusk_host_key *d = terr_host_key(dst);
+		d->status = xstrdup(h->status);
+		d->host = xstrdup(h->host);
+		d->port = h->port;
+		d->key_type = xstrdup(h->key_type);
+		d->fingerprint = xstrdup(h->fingerprint);
+		d->known_fingerprint = xstrdup(h->known_fingerprint);
+		d->connection_id = xstrdup(h->connection_id);
+	}
 }
 
 /* Wire name of a kind. */
@@ -162,7 +200,7 @@ pack_opt_int(msgpack_packer *pk, int64_t v)
 void
 terr_pack(msgpack_packer *pk, const struct tusk_error *e)
 {
-	int n = 7 + (e->reason != NULL);
+	int n = 7 + (e->reason != NULL) + (e->host_key != NULL);
 	msgpack_pack_map(pk, (size_t)n);
 	mp_pack_key(pk, "kind");
 	mp_pack_cstr(pk, terr_kind_name(e->kind == TE_NONE ? TE_INTERNAL : e->kind));
@@ -182,6 +220,35 @@ terr_pack(msgpack_packer *pk, const struct tusk_error *e)
 		mp_pack_key(pk, "reason");
 		mp_pack_cstr(pk, e->reason);
 	}
+	if (e->host_key) {
+		const struct tusk_host_key *h = e->host_key;
+		mp_pack_key(pk, "host_key");
+		msgpack_pack_map(pk, 7);
+		mp_pack_key(pk, "status");
+		mp_pack_cstr(pk, h->status);
+		mp_pack_key(pk, "host");
+		mp_pack_cstr(pk, h->host);
+		mp_pack_key(pk, "port");
+		pack_opt_int(pk, h->port);
+		mp_pack_key(pk, "key_type");
+		mp_pack_cstr(pk, h->key_type);
+		mp_pack_key(pk, "fingerprint");
+		mp_pack_cstr(pk, h->fingerprint);
+		mp_pack_key(pk, "known_fingerprint");
+		mp_pack_cstr(pk, h->known_fingerprint);
+		mp_pack_key(pk, "connection_id");
+		mp_pack_cstr(pk, h->connection_id);
+	}
+}
+
+/* A short string field of a map (hostile input: at most 512 bytes). */
+static char *
+short_str(const msgpack_object *map, const char *key)
+{
+	const msgpack_object *v = mo_map_get(map, key);
+	if (v == NULL || v->type != MSGPACK_OBJECT_STR || v->via.str.size > 512)
+		return NULL;
+	return mo_strdup(v);
 }
 
 /* Read an error map (as sent by a worker or the broker). */
@@ -212,5 +279,17 @@ terr_unpack(const msgpack_object *o, struct tusk_error *e)
 	if ((v = mo_map_get(o, "elapsed_ms")) != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
 	    v->via.u64 <= INT64_MAX)
 		e->elapsed_ms = (int64_t)v->via.u64;
+	if ((v = mo_map_get(o, "host_key")) != NULL && v->type == MSGPACK_OBJECT_MAP) {
+		struct tusk_host_key *h = terr_host_key(e);
+		const msgpack_object *port = mo_map_get(v, "port");
+		int64_t pn;
+		h->status = short_str(v, "status");
+		h->host = short_str(v, "host");
+		h->port = port && mo_int(port, &pn) == 0 && pn > 0 && pn <= 65535 ? (int)pn : -1;
+		h->key_type = short_str(v, "key_type");
+		h->fingerprint = short_str(v, "fingerprint");
+		h->known_fingerprint = short_str(v, "known_fingerprint");
+		h->connection_id = short_str(v, "connection_id");
+	}
 	return 0;
 }

@@ -2,7 +2,8 @@
  * error.h — the one error model every Tusk method answers with.
  *
  * On the wire an error is the map {kind, message, detail, hint, position,
- * code, elapsed_ms} with nil where absent (plus `reason` for WorkerLost).
+ * code, elapsed_ms} with nil where absent (plus `reason` for WorkerLost, and
+ * `host_key` for a Connection error about an SSH server's host key).
  * Inside the code a handler fills one struct tusk_error; that struct becomes
  * the wire map. Strings are owned by the struct.
  */
@@ -28,6 +29,20 @@ enum tusk_error_kind {
 	TE__COUNT
 };
 
+/*
+ * An SSH server's host key that is not trusted: unknown (trust_host_key can
+ * record it) or changed from the one on record (never accepted).
+ */
+struct tusk_host_key {
+	char *status;		/* "unknown" or "changed" */
+	char *host;		/* the SSH server as configured */
+	int port;
+	char *key_type;		/* e.g. ssh-ed25519 */
+	char *fingerprint;	/* SHA256:... of the key the server offered */
+	char *known_fingerprint; /* changed: the key(s) on record, ", "-separated */
+	char *connection_id;	/* the id trust_host_key takes (set by the broker) */
+};
+
 struct tusk_error {
 	enum tusk_error_kind kind;
 	char *message;
@@ -37,9 +52,10 @@ struct tusk_error {
 	char *reason;	    /* WorkerLost: hung, crashed, killed, ... */
 	int64_t position;   /* 1-based character offset in the SQL, or -1 */
 	int64_t elapsed_ms; /* for timeouts, or -1 */
+	struct tusk_host_key *host_key; /* SSH host key errors, else NULL */
 };
 
-#define TUSK_ERROR_INIT { TE_NONE, NULL, NULL, NULL, NULL, NULL, -1, -1 }
+#define TUSK_ERROR_INIT { TE_NONE, NULL, NULL, NULL, NULL, NULL, -1, -1, NULL }
 
 void terr_init(struct tusk_error *e);
 /* Set kind and message (replacing any previous error). Returns -1. */
@@ -49,6 +65,8 @@ void terr_hint(struct tusk_error *e, const char *fmt, ...) __attribute__((format
 void terr_detail(struct tusk_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void terr_code(struct tusk_error *e, const char *code);
 void terr_reason(struct tusk_error *e, const char *reason);
+/* Attach (or return the attached) host-key block, zeroed when new. */
+struct tusk_host_key *terr_host_key(struct tusk_error *e);
 void terr_clear(struct tusk_error *e);
 /* Deep copy src into dst (dst is cleared first). */
 void terr_copy(struct tusk_error *dst, const struct tusk_error *src);

@@ -21,7 +21,8 @@ static const struct tusk_param p_set_log_level[] = {
 #define SECRET_PARAMS \
 	{ "password", TT_STR, P_OPT, "database password (never stored in the config)" }, \
 	{ "ssh_password", TT_STR, P_OPT, "SSH password" }, \
-	{ "ssh_key_passphrase", TT_STR, P_OPT, "passphrase of the SSH private key" }
+	{ "ssh_key_passphrase", TT_STR, P_OPT, "passphrase of the SSH private key" }, \
+	{ "ssl_key_passphrase", TT_STR, P_OPT, "passphrase of the TLS client key (ssl_client_key)" }
 
 static const struct tusk_param p_test_connection[] = {
 	{ "id", TT_STR, P_OPT, "a saved connection's id (its stored secrets are used)" },
@@ -47,6 +48,7 @@ static const struct tusk_param p_save_connection[] = {
 	{ "password", TT_STR, P_OPT, "database password to keep in the keychain (\"\" forgets it)" },
 	{ "ssh_password", TT_STR, P_OPT, "SSH password to keep (\"\" forgets it)" },
 	{ "ssh_key_passphrase", TT_STR, P_OPT, "SSH key passphrase to keep (\"\" forgets it)" },
+	{ "ssl_key_passphrase", TT_STR, P_OPT, "TLS client key passphrase to keep (\"\" forgets it)" },
 	END,
 };
 
@@ -91,6 +93,12 @@ static const struct tusk_param p_kill_worker[] = {
 	END,
 };
 
+static const struct tusk_param p_trust_host_key[] = {
+	{ "connection_id", TT_STR, 0, "the connection_id an unknown-host-key error named" },
+	{ "fingerprint", TT_STR, 0, "the SHA256 fingerprint that error showed (exactly)" },
+	END,
+};
+
 static const struct tusk_param p_subscribe[] = {
 	{ "topics", TT_ARRAY, P_OPT, "workers, connections, queries (default: all)" },
 	END,
@@ -121,7 +129,7 @@ const struct tusk_method tusk_methods[M__COUNT] = {
 	[M_DISCONNECT] = { "disconnect", p_connection_id, "nil",
 	    "Close a connection: its queries are cancelled, its worker exits." },
 	[M_GET_ACTIVE_CONNECTIONS] = { "get_active_connections", p_none,
-	    "[{connection_id, name, host, port, database, username, connected_at, state, active_queries, server_version, backend_pid, worker_pid, tls, tls_version, read_only}]",
+	    "[{connection_id, name, host, port, database, username, connected_at, state, active_queries, server_version, backend_pid, worker_pid, tls, tls_version, tls_cipher, ssh_tunnel, read_only}]",
 	    "The open connections." },
 	[M_EXECUTE_QUERY] = { "execute_query", p_execute_query,
 	    "{query_id, columns: [{name, data_type}], rows, row_count, truncated, elapsed_ms, command_tag}",
@@ -166,6 +174,8 @@ const struct tusk_method tusk_methods[M__COUNT] = {
 	    "Run the full integrity check of the local database; damage found is repaired at once (a copy of the damaged file is kept)." },
 	[M_DISMISS_STORAGE_NOTICE] = { "dismiss_storage_notice", p_none, "{dismissed}",
 	    "The user has read the storage notice: stop showing it." },
+	[M_TRUST_HOST_KEY] = { "trust_host_key", p_trust_host_key, "nil",
+	    "Trust an SSH server's host key a connect just reported as unknown: its line goes to Tusk's known_hosts." },
 };
 
 static const char *const notifications[][2] = {

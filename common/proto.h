@@ -50,9 +50,13 @@
 #define TUSK_EXIT_SANDBOX 72 /* the sandbox could not be applied */
 #define TUSK_EXIT_PARENT 73  /* the broker went away */
 #define TUSK_EXIT_SERVER_LOST 74 /* the server ended the session */
+#define TUSK_EXIT_TUNNEL_LOST 75 /* the SSH tunnel broke */
 
 /* Broker -> worker requests. */
-#define W_CONNECT "connect"   /* {config, password?, ...} -> {backend_pid, server_version, ...} */
+/* {config, password?, ssh_password?, ssh_key_passphrase?, ssl_key_passphrase?,
+ *  connect_timeout_s, ssh_keepalive_s, known_hosts?, user_known_hosts?, ssh_auth_sock?}
+ * -> {backend_pid, server_version, tls, tls_version, tls_cipher, ssh_tunnel} */
+#define W_CONNECT "connect"
 #define W_QUERY "query"	      /* {query_id, sql, max_rows?, timeout_ms?} -> totals */
 #define W_CANCEL "cancel"     /* {query_id} -> {sent} */
 #define W_PING "ping"	      /* {seq} -> {seq} */
@@ -61,6 +65,9 @@
 
 /* Worker -> broker notifications. */
 #define W_LOG "log" /* {level, message} */
+/* Before a connect fails on an unknown SSH host key: what trust_host_key
+ * would record. {host, port, key_type, fingerprint, line} */
+#define W_HOST_KEY "host_key"
 /* query_columns, query_rows and query_notice are forwarded to the client. */
 
 #endif

@@ -90,6 +90,22 @@ wk_exit(int status)
 		event_base_loopexit(W.base, NULL);
 }
 
+/* The close order is done: answer it, then leave. */
+static void
+closed_on_order(void *arg)
+{
+	if (W.peer && !rpc_peer_closing(W.peer))
+		msgpack_pack_nil(wk_reply_begin((uint32_t)(uintptr_t)arg));
+	wk_exit(0);
+}
+
+/* Closed after a signal (or the broker's disappearance): leave. */
+static void
+closed_then_exit(void *arg)
+{
+	wk_exit((int)(intptr_t)arg);
+}
+
 /* A request from the broker. */
 static void
 broker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
@@ -119,9 +135,7 @@ broker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
 		pg_cancel(m->msgid, params);
 	} else if (strcmp(m->method, W_CLOSE) == 0) {
 		log_debug("closing on the broker's order");
-		pg_shutdown();
-		msgpack_pack_nil(wk_reply_begin(m->msgid));
-		wk_exit(0);
+		pg_close(closed_on_order, (void *)(uintptr_t)m->msgid);
 	} else {
 		struct tusk_error e = TUSK_ERROR_INIT;
 		terr_set(&e, TE_INTERNAL, "worker: unknown order '%s'", m->method);
@@ -136,13 +150,15 @@ static void
 broker_closed(struct rpc_peer *p, const char *reason, void *arg)
 {
 	UNUSED(arg);
-	rpc_peer_free(p);
+	bool gone = !W.closing;
+	if (gone)
+		log_debug("the broker is gone (%s): closing", reason);
+	rpc_peer_free(p); /* reason with it */
 	W.peer = NULL;
-	if (!W.closing) {
-		/* the broker is gone: end the session properly, then leave */
-		pg_shutdown();
-		W.exit_status = TUSK_EXIT_PARENT;
-		(void)reason;
+	if (gone) {
+		/* end the session properly, then leave */
+		pg_close(closed_then_exit, (void *)(intptr_t)TUSK_EXIT_PARENT);
+		return;
 	}
 	event_base_loopexit(W.base, NULL);
 }
@@ -169,8 +185,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	UNUSED(what);
 	UNUSED(arg);
 	log_debug("signal %d: closing", (int)sig);
-	pg_shutdown();
-	wk_exit(0);
+	pg_close(closed_then_exit, (void *)(intptr_t)0);
 }
 
 int

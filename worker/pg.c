@@ -8,9 +8,10 @@
  * PQconnectStartParams with explicit parameters only (no service file, no
  * ~/.pgpass, no ~/.postgresql defaults), driven by PQconnectPoll on the
  * loop, with our own timeout (libpq's connect_timeout only applies to
- * blocking connects); the timeout covers name resolution. Failures are classified so the user gets a hint
- * that tells unknown host, refused, timeout, wrong password, missing
- * database or role, and TLS problems apart.
+ * blocking connects); the timeout covers name resolution. Failures are
+ * classified so the user gets a hint that tells unknown host, refused,
+ * timeout, wrong password, missing database or role, and TLS problems
+ * apart.
  *
  * Query: PQsendQuery + single-row mode. Each row is encoded once, straight
  * into a reused buffer; at ~64 KiB the batch is framed as a complete
@@ -18,8 +19,20 @@
  * rows go into the final response instead. When the broker's side of the
  * socketpair backs up, we stop reading the server (TCP pushes back).
  *
- * Cancel: PQcancel from the loop (blocking ~12 ms). The error that follows
- * is reported as QueryCancelled or QueryTimeout depending on who asked.
+ * Cancel: PQcancel on a short-lived thread (cancel.c), so the loop goes
+ * on answering heartbeats and, through a tunnel, serving the channel the
+ * cancel request travels on. The error that follows is reported as
+ * QueryCancelled or QueryTimeout depending on who asked.
+ *
+ * SSH tunnel (tunnel.c): when the config has ssh_tunnel, the tunnel's local
+ * end is made before the sandbox layer (which lets libpq reach it), the SSH
+ * server's name is resolved here (the database's is resolved by the SSH
+ * server: direct-tcpip takes the name), the tunnel is set up, and libpq
+ * connects to its local end with host=<the database host>
+ * hostaddr=127.0.0.1, so TLS still checks the database's name.
+ *
+ * Closing (pg_close) cancels a running query first, waits for that (at
+ * most CLOSE_CANCEL_MS), then ends the session and the tunnel.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,12 +43,14 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "cancel.h"
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
 #include "resolve.h"
 #include "sandbox-policy.h"
 #include "sandbox.h"
+#include "tunnel.h"
 #include "util.h"
 #include "worker.h"
 
@@ -53,8 +68,10 @@
 #define ROW_MAX (56u * 1024 * 1024)	/* one encoded row, at most */
 #define RESULT_MAX (48u * 1024 * 1024)	/* rows kept for a max_rows answer */
 #define NO_FILE "/nonexistent/tusk-no-file"
+#define CLOSE_CANCEL_MS 1500		/* closing waits this long for a cancel */
+#define CANCEL_WAITERS 8
 
-enum pg_state { PG_NONE, PG_RESOLVING, PG_CONNECTING, PG_READY, PG_DEAD };
+enum pg_state { PG_NONE, PG_RESOLVING, PG_TUNNELLING, PG_CONNECTING, PG_READY, PG_DEAD };
 enum cancel_by { CANCEL_NONE, CANCEL_USER, CANCEL_TIMEOUT, CANCEL_CLOSE };
 
 /* A growable buffer rows are encoded into (reused across batches). */
@@ -107,8 +124,17 @@ static struct {
 	int connect_timeout_s;
 	bool want_version;
 	struct tusk_config cfg;
-	struct resolve *resolve;	/* while the host name resolves */
+	struct resolve *resolve;	/* while a host name resolves */
 	char *password;			/* until libpq has it */
+	char *ssl_passphrase;		/* until libpq has it */
+	bool ssl_key_given;		/* a passphrase came for the client key */
+	/* cancel orders answered when the running cancel ends */
+	uint32_t cancel_waiters[CANCEL_WAITERS];
+	int ncancel_waiters;
+	/* closing */
+	pg_closed_fn close_done;
+	void *close_arg;
+	struct event *ev_close;
 	struct pgq *q;
 	/* a user query that waits while the type names load */
 	uint32_t pending_msgid;
@@ -128,6 +154,8 @@ static void start_types_load(void);
 static void notice_receiver(void *arg, const PGresult *res);
 static int start_user_query(uint32_t msgid, char *id, char *sql, int64_t max_rows,
     int64_t timeout_ms);
+static void cancel_send(uint32_t msgid);
+static void query_free(struct pgq *q);
 
 /* --- small buffers -------------------------------------------------------- */
 
@@ -307,11 +335,31 @@ connect_error(struct tusk_error *e, const char *raw, int64_t elapsed_ms)
 	} else if (strstr(msg, "no pg_hba.conf entry")) {
 		terr_hint(e, "the server's pg_hba.conf has no rule admitting this user, database and address; ask its administrator");
 	} else if (strstr(msg, "certificate verify failed")) {
-		terr_hint(e, "the server's certificate is not signed by the CA in ssl_ca_cert (%s); give the right CA file",
+		terr_hint(e, "the server's certificate is not trusted: it is not signed by the CA in ssl_ca_cert (%s); give the CA that signed it",
 		    c->ssl_ca_cert ? c->ssl_ca_cert : "none");
 	} else if (strstr(msg, "does not match host name")) {
-		terr_hint(e, "the certificate names another host than \"%s\"; connect by a name the certificate lists, or use verify-ca",
-		    c->host);
+		/* server certificate for "a" (and 2 other names) does not match host name "b" */
+		const char *f = strstr(msg, "certificate for "), *m = strstr(msg, " does not match");
+		int len = f && m && m > f + 16 ? (int)(m - (f + 16)) : 0;
+		terr_hint(e, "the server's certificate is for %.*s%snot for \"%s\", the host connected to; connect by a name the certificate lists, or use ssl_mode verify-ca",
+		    len, len ? f + 16 : "", len ? ", " : "", c->host);
+	} else if (strstr(msg, "requires a valid client certificate")) {
+		terr_hint(e, "the server wants a client certificate for role \"%s\" (a cert rule in pg_hba.conf); give ssl_client_cert and ssl_client_key",
+		    c->username);
+	} else if (strstr(msg, "certificate authentication failed")) {
+		terr_hint(e, "the client certificate's common name must be the role name \"%s\" (or be mapped to it in pg_ident.conf)",
+		    c->username);
+	} else if (strstr(msg, "could not load private key file") && S.ssl_key_given) {
+		e->kind = TE_CREDENTIAL;
+		terr_code(e, "ssl_key_passphrase");
+		terr_hint(e, "the passphrase does not decrypt the TLS client key %s; check it", c->ssl_client_key);
+	} else if (strstr(msg, "could not load private key file")) {
+		e->kind = TE_CREDENTIAL;
+		terr_code(e, "ssl_key_passphrase");
+		terr_hint(e, "the TLS client key %s could not be loaded; if a passphrase protects it, send ssl_key_passphrase with connect",
+		    c->ssl_client_key);
+	} else if (strstr(msg, "certificate file") || strstr(msg, "private key file")) {
+		terr_hint(e, "check the client certificate and key files (paths, permissions: the key must be 0600)");
 	} else if (strstr(msg, "root certificate file")) {
 		terr_hint(e, "give the CA certificate in ssl_ca_cert");
 	} else if (strstr(msg, "the database system is starting up") ||
@@ -385,37 +433,58 @@ result_error(struct tusk_error *e, const PGresult *res)
 
 /* --- connecting ------------------------------------------------------------ */
 
+/* A connect that cannot go on: answer the broker, then leave. */
+static void
+connect_fail(struct tusk_error *e, int status)
+{
+	log_debug("connect failed: %s", e->message);
+	wk_reply_error(S.connect_msgid, e);
+	terr_clear(e);
+	secret_free(S.password);
+	secret_free(S.ssl_passphrase);
+	S.password = S.ssl_passphrase = NULL;
+	if (S.ev_connect_timeout)
+		evtimer_del(S.ev_connect_timeout);
+	resolve_cancel(S.resolve);
+	S.resolve = NULL;
+	pg_watch(0);
+	if (S.conn) {
+		PQfinish(S.conn);
+		S.conn = NULL;
+	}
+	tunnel_free();
+	S.state = PG_DEAD;
+	wk_exit(status);
+}
+
 static void
 connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	UNUSED(fd);
 	UNUSED(what);
 	UNUSED(arg);
-	if (S.state != PG_CONNECTING && S.state != PG_RESOLVING)
-		return;
 	struct tusk_error e = TUSK_ERROR_INIT;
 	int64_t ms = (mono_us() - S.connect_started_us) / 1000;
 	if (S.state == PG_RESOLVING) {
+		const char *host = S.cfg.ssh ? S.cfg.ssh->host : S.cfg.host;
 		resolve_cancel(S.resolve);
 		S.resolve = NULL;
 		terr_set(&e, TE_CONNECTION, "could not translate host name \"%s\" to address: no answer within %lld ms",
-		    S.cfg.host, (long long)ms);
+		    host, (long long)ms);
 		e.elapsed_ms = ms;
 		terr_hint(&e, "the host name \"%s\" could not be resolved in time; check your DNS (/etc/resolv.conf)",
-		    S.cfg.host);
-	} else {
+		    host);
+	} else if (S.state == PG_TUNNELLING) {
+		tunnel_timeout_error(&e, (long long)ms, S.connect_timeout_s);
+	} else if (S.state == PG_CONNECTING) {
 		connect_error(&e, "timeout expired", ms);
 		free(e.message);
 		e.message = xasprintf("connection to %s:%d timed out after %lld ms", S.cfg.host,
 		    S.cfg.port, (long long)ms);
+	} else {
+		return;
 	}
-	wk_reply_error(S.connect_msgid, &e);
-	terr_clear(&e);
-	pg_watch(0);
-	PQfinish(S.conn);
-	S.conn = NULL;
-	S.state = PG_DEAD;
-	wk_exit(0);
+	connect_fail(&e, 0);
 }
 
 /* Connected: report who we talk to, then load type names. */
@@ -431,7 +500,7 @@ connect_done(void)
 	const char *proto = PQsslInUse(S.conn) ? PQsslAttribute(S.conn, "protocol") : NULL;
 	const char *cipher = PQsslInUse(S.conn) ? PQsslAttribute(S.conn, "cipher") : NULL;
 	msgpack_packer *pk = wk_reply_begin(S.connect_msgid);
-	msgpack_pack_map(pk, 5);
+	msgpack_pack_map(pk, 6);
 	mp_pack_key(pk, "backend_pid");
 	msgpack_pack_int(pk, PQbackendPID(S.conn));
 	mp_pack_key(pk, "server_version");
@@ -445,8 +514,13 @@ connect_done(void)
 	mp_pack_cstr(pk, proto);
 	mp_pack_key(pk, "tls_cipher");
 	mp_pack_cstr(pk, cipher);
-	log_debug("connected: backend %d, server %s%s%s", PQbackendPID(S.conn), ver ? ver : "?",
-	    proto ? ", " : "", proto ? proto : "");
+	mp_pack_key(pk, "ssh_tunnel");
+	if (tunnel_active())
+		tunnel_pack_info(pk);
+	else
+		msgpack_pack_nil(pk);
+	log_debug("connected: backend %d, server %s%s%s%s", PQbackendPID(S.conn), ver ? ver : "?",
+	    proto ? ", " : "", proto ? proto : "", tunnel_active() ? ", through the SSH tunnel" : "");
 	start_types_load();
 }
 
@@ -469,15 +543,7 @@ connect_step(void)
 	default: {
 		struct tusk_error e = TUSK_ERROR_INIT;
 		connect_error(&e, PQerrorMessage(S.conn), (mono_us() - S.connect_started_us) / 1000);
-		log_debug("connect failed: %s", e.message);
-		wk_reply_error(S.connect_msgid, &e);
-		terr_clear(&e);
-		pg_watch(0);
-		PQfinish(S.conn);
-		S.conn = NULL;
-		S.state = PG_DEAD;
-		evtimer_del(S.ev_connect_timeout);
-		wk_exit(0);
+		connect_fail(&e, 0);
 		break;
 	}
 	}
@@ -497,32 +563,24 @@ session_options(const struct tusk_config *c)
 	return sb_detach(&sb);
 }
 
-/* A connect that cannot go on: answer the broker, then leave. */
-static void
-connect_fail(struct tusk_error *e, int status)
-{
-	wk_reply_error(S.connect_msgid, e);
-	terr_clear(e);
-	secret_free(S.password);
-	S.password = NULL;
-	if (S.ev_connect_timeout)
-		evtimer_del(S.ev_connect_timeout);
-	S.state = PG_DEAD;
-	wk_exit(status);
-}
-
-/* Hand libpq the parameters (and the addresses, for a host name). */
+/* Hand libpq the parameters: to the server (and its addresses, for a host
+ * name), or to the tunnel's local end. */
 static void
 connect_begin(char *const *addrs, size_t naddrs)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
 	char port[8];
-	snprintf(port, sizeof port, "%d", S.cfg.port);
+	bool tunnelled = tunnel_active();
+	snprintf(port, sizeof port, "%d", tunnelled ? tunnel_local_port() : S.cfg.port);
 	char *options = session_options(&S.cfg);
 	struct strbuf hosts, hostaddrs;
 	sb_init(&hosts);
 	sb_init(&hostaddrs);
-	if (naddrs > 0) {
+	if (tunnelled) {
+		/* the database's own name: TLS checks the certificate against it */
+		sb_adds(&hosts, S.cfg.host);
+		sb_adds(&hostaddrs, "127.0.0.1");
+	} else if (naddrs > 0) {
 		/* one name per address: libpq tries each, and checks TLS by the name */
 		for (size_t i = 0; i < naddrs; i++) {
 			sb_addf(&hosts, "%s%s", i ? "," : "", S.cfg.host);
@@ -549,6 +607,8 @@ connect_begin(char *const *addrs, size_t naddrs)
 	KV("sslrootcert", S.cfg.ssl_ca_cert ? S.cfg.ssl_ca_cert : NO_FILE);
 	KV("sslcert", S.cfg.ssl_client_cert ? S.cfg.ssl_client_cert : NO_FILE);
 	KV("sslkey", S.cfg.ssl_client_key ? S.cfg.ssl_client_key : NO_FILE);
+	if (S.ssl_passphrase)
+		KV("sslpassword", S.ssl_passphrase);
 	KV("sslcrl", NO_FILE);
 	KV("gssencmode", "disable");
 	KV("application_name", "tusk");
@@ -559,7 +619,8 @@ connect_begin(char *const *addrs, size_t naddrs)
 	S.state = PG_CONNECTING;
 	S.conn = PQconnectStartParams(kw, val, 0);
 	secret_free(S.password);
-	S.password = NULL;
+	secret_free(S.ssl_passphrase);
+	S.password = S.ssl_passphrase = NULL;
 	free(options);
 	sb_free(&hosts);
 	sb_free(&hostaddrs);
@@ -571,7 +632,63 @@ connect_begin(char *const *addrs, size_t naddrs)
 	connect_step(); /* reports a failure at once */
 }
 
-/* The host name resolved (or not). */
+/* The tunnel is up: libpq connects through it. */
+static void
+tunnel_ready(void *arg)
+{
+	UNUSED(arg);
+	if (S.state == PG_TUNNELLING)
+		connect_begin(NULL, 0);
+}
+
+/* The tunnel could not be set up. */
+static void
+tunnel_failed(struct tusk_error *e, void *arg)
+{
+	UNUSED(arg);
+	if (S.state == PG_TUNNELLING || S.state == PG_CONNECTING)
+		connect_fail(e, 0);
+}
+
+/* The tunnel broke under a working session: a clear Connection error, then leave. */
+static void
+tunnel_lost(struct tusk_error *e, void *arg)
+{
+	UNUSED(arg);
+	if (S.state == PG_TUNNELLING || S.state == PG_CONNECTING) {
+		connect_fail(e, 0);
+		return;
+	}
+	if (S.state != PG_READY)
+		return;
+	if (S.q && !S.q->internal)
+		wk_reply_error(S.q->msgid, e);
+	if (S.pending_id)
+		wk_reply_error(S.pending_msgid, e);
+	if (S.q) {
+		query_free(S.q);
+		S.q = NULL;
+	}
+	pg_watch(0);
+	S.state = PG_DEAD;
+	wk_exit(TUSK_EXIT_TUNNEL_LOST);
+}
+
+static const struct tunnel_cbs tunnel_callbacks = {
+	.ready = tunnel_ready,
+	.failed = tunnel_failed,
+	.lost = tunnel_lost,
+};
+
+/* A string parameter of the connect order, copied (NULL when absent). */
+static char *
+param_str(const msgpack_object *params, const char *key)
+{
+	const msgpack_object *v = mo_map_get(params, key);
+	return v && v->type == MSGPACK_OBJECT_STR ? mo_strdup(v) : NULL;
+}
+
+/* The host to connect to by TCP (the database's, or the SSH server's) resolved. */
 static void
 connect_resolved(int err, const char *message, char *const *addrs, size_t n, void *arg)
 {
@@ -579,18 +696,31 @@ connect_resolved(int err, const char *message, char *const *addrs, size_t n, voi
 	S.resolve = NULL;
 	if (S.state != PG_RESOLVING)
 		return;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	const char *host = S.cfg.ssh ? S.cfg.ssh->host : S.cfg.host;
 	if (err) {
-		struct tusk_error e = TUSK_ERROR_INIT;
-		char *raw = xasprintf("could not translate host name \"%s\" to address: %s", S.cfg.host,
-		    message);
-		connect_error(&e, raw, (mono_us() - S.connect_started_us) / 1000);
-		free(raw);
-		log_debug("connect failed: %s", e.message);
+		if (S.cfg.ssh) {
+			terr_set(&e, TE_CONNECTION, "could not translate the SSH server's host name \"%s\" to an address: %s",
+			    host, message);
+			terr_hint(&e, "the host name \"%s\" could not be resolved; check its spelling and your DNS",
+			    host);
+		} else {
+			char *raw = xasprintf("could not translate host name \"%s\" to address: %s", host,
+			    message);
+			connect_error(&e, raw, (mono_us() - S.connect_started_us) / 1000);
+			free(raw);
+		}
 		connect_fail(&e, 0);
 		return;
 	}
-	log_debug("%s resolved to %zu address%s (first %s)", S.cfg.host, n, n == 1 ? "" : "es",
-	    addrs[0]);
+	log_debug("%s resolved to %zu address%s (first %s)", host, n, n == 1 ? "" : "es", addrs[0]);
+	if (S.cfg.ssh) {
+		S.state = PG_TUNNELLING;
+		if (tunnel_start(addrs, n, &e) < 0 && S.state == PG_TUNNELLING)
+			connect_fail(&e, 0);
+		terr_clear(&e);
+		return;
+	}
 	connect_begin(addrs, n);
 }
 
@@ -613,22 +743,33 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 		connect_fail(&e, 0);
 		return;
 	}
-	if (S.cfg.ssh) {
-		terr_set(&e, TE_CONNECTION, "SSH tunnels are not available in this build of Tusk");
-		terr_hint(&e, "connect directly, or use a build with SSH tunnel support");
-		connect_fail(&e, 0);
-		return;
-	}
-	const msgpack_object *pw = mo_map_get(params, "password");
-	S.password = pw && pw->type == MSGPACK_OBJECT_STR ? mo_strdup(pw) : NULL;
+	S.password = param_str(params, "password");
+	S.ssl_passphrase = param_str(params, "ssl_key_passphrase");
+	S.ssl_key_given = S.ssl_passphrase != NULL;
 	const msgpack_object *to = mo_map_get(params, "connect_timeout_s");
 	int64_t tos = 10;
 	if (to)
 		mo_int(to, &tos);
 	S.connect_timeout_s = (int)MAX(1, MIN(tos, 3600));
 
+	struct sbx_tunnel sbt = { 0 };
+	char *kh = NULL, *ukh = NULL;
+	if (S.cfg.ssh) {
+		/* the tunnel's local end exists before the sandbox narrows the network */
+		if (tunnel_listen(&e) < 0) {
+			connect_fail(&e, 0);
+			return;
+		}
+		kh = param_str(params, "known_hosts");
+		ukh = param_str(params, "user_known_hosts");
+		sbt.local_port = tunnel_local_port();
+		sbt.known_hosts = kh;
+		sbt.user_known_hosts = ukh;
+	}
 	/* lock down to this connection before any byte goes to the network */
-	if (sandbox_connection(&S.cfg, &e) < 0) {
+	if (sandbox_connection(&S.cfg, S.cfg.ssh ? &sbt : NULL, &e) < 0) {
+		free(kh);
+		free(ukh);
 		connect_fail(&e, TUSK_EXIT_SANDBOX);
 		return;
 	}
@@ -636,11 +777,39 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 	S.ev_connect_timeout = evtimer_new(W.base, connect_timeout_cb, NULL);
 	struct timeval tv = { S.connect_timeout_s, 0 };
 	evtimer_add(S.ev_connect_timeout, &tv);
-	if (sandbox_host_needs_resolve(S.cfg.host)) {
+	const char *tcp_host = S.cfg.host;
+	if (S.cfg.ssh) {
+		char *agent = param_str(params, "ssh_auth_sock");
+		struct tunnel_opts o = {
+			.cfg = &S.cfg,
+			.password = param_str(params, "ssh_password"),
+			.passphrase = param_str(params, "ssh_key_passphrase"),
+			.known_hosts = kh,
+			.user_known_hosts = ukh,
+			.agent_sock = agent,
+		};
+		const msgpack_object *ka = mo_map_get(params, "ssh_keepalive_s");
+		int64_t kas = 0;
+		if (ka && mo_int(ka, &kas) == 0 && kas > 0 && kas <= 3600)
+			o.keepalive_s = (int)kas;
+		tunnel_setup(W.base, &o, &tunnel_callbacks, NULL);
+		free(kh);
+		free(ukh);
+		free(agent);
+		tcp_host = S.cfg.ssh->host;
+	}
+	if (sandbox_host_needs_resolve(tcp_host)) {
 		S.state = PG_RESOLVING;
-		S.resolve = resolve_start(W.base, S.cfg.host, connect_resolved, NULL, &e);
+		S.resolve = resolve_start(W.base, tcp_host, connect_resolved, NULL, &e);
 		if (S.resolve == NULL)
 			connect_fail(&e, 0);
+		return;
+	}
+	if (S.cfg.ssh) {
+		S.state = PG_TUNNELLING;
+		if (tunnel_start(NULL, 0, &e) < 0 && S.state == PG_TUNNELLING)
+			connect_fail(&e, 0);
+		terr_clear(&e);
 		return;
 	}
 	connect_begin(NULL, 0);
@@ -1012,9 +1181,8 @@ process_results(void)
 			if (!terr_isset(&q->err) && result_row(res) < 0) {
 				/* the row is too large: stop the query */
 				if (S.cancel) {
-					char eb[256];
 					q->cancel = CANCEL_CLOSE;
-					PQcancel(S.cancel, eb, sizeof eb);
+					cancel_send(0);
 				}
 			}
 			break;
@@ -1179,11 +1347,9 @@ query_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	UNUSED(arg);
 	if (S.q == NULL || S.cancel == NULL || S.q->cancel != CANCEL_NONE)
 		return;
-	char eb[256];
 	S.q->cancel = CANCEL_TIMEOUT;
 	log_debug("query %s: timeout after %lld ms, cancelling", S.q->id, (long long)S.q->timeout_ms);
-	if (!PQcancel(S.cancel, eb, sizeof eb))
-		log_warn("cancel for timeout failed: %s", eb);
+	cancel_send(0);
 }
 
 /* Send a query to the server. */
@@ -1250,9 +1416,9 @@ pg_query(uint32_t msgid, const msgpack_object *params)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
 	const msgpack_object *id = mo_map_get(params, "query_id"), *sql = mo_map_get(params, "sql");
-	if (S.state != PG_READY || id == NULL || sql == NULL || id->type != MSGPACK_OBJECT_STR ||
-	    sql->type != MSGPACK_OBJECT_STR) {
-		terr_set(&e, TE_INTERNAL, S.state != PG_READY ? "worker: not connected" :
+	if (S.state != PG_READY || S.close_done || id == NULL || sql == NULL ||
+	    id->type != MSGPACK_OBJECT_STR || sql->type != MSGPACK_OBJECT_STR) {
+		terr_set(&e, TE_INTERNAL, S.state != PG_READY || S.close_done ? "worker: not connected" :
 		    "worker: malformed query order");
 		wk_reply_error(msgid, &e);
 		terr_clear(&e);
@@ -1282,11 +1448,81 @@ pg_query(uint32_t msgid, const msgpack_object *params)
 	start_user_query(msgid, mo_strdup(id), mo_strdup(sql), max_rows, timeout_ms);
 }
 
+/* Answer the cancel orders that waited for the running cancel. */
+static void
+cancel_answer(bool sent)
+{
+	for (int i = 0; i < S.ncancel_waiters; i++) {
+		msgpack_packer *pk = wk_reply_begin(S.cancel_waiters[i]);
+		msgpack_pack_map(pk, 1);
+		mp_pack_key(pk, "sent");
+		if (sent)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+	}
+	S.ncancel_waiters = 0;
+}
+
+static void close_finish(void);
+
+/* PQcancel returned (on its thread, or here). */
+static void
+cancel_done(bool sent, const char *error, void *arg)
+{
+	UNUSED(arg);
+	if (!sent)
+		log_warn("cancel failed: %s", error && *error ? error : "unknown error");
+	else
+		log_debug("cancel request delivered");
+	cancel_answer(sent);
+	if (S.close_done) {
+		close_finish();
+		return;
+	}
+	/* rows of a cancelled query are dropped: a paused stream can move on */
+	if (sent && S.paused && S.state == PG_READY) {
+		S.paused = false;
+		process_results();
+	}
+}
+
+/*
+ * Ask the server to cancel what runs; msgid (0: none) is answered {sent}
+ * when the request was delivered. Off the loop on a thread; without one, a
+ * direct connection falls back to the blocking call (through a tunnel that
+ * would wait for the loop forever, so it reports failure instead).
+ */
+static void
+cancel_send(uint32_t msgid)
+{
+	if (msgid) {
+		if (S.ncancel_waiters == CANCEL_WAITERS) {
+			msgpack_packer *pk = wk_reply_begin(msgid);
+			msgpack_pack_map(pk, 1);
+			mp_pack_key(pk, "sent");
+			msgpack_pack_true(pk); /* one is on its way */
+			return;
+		}
+		S.cancel_waiters[S.ncancel_waiters++] = msgid;
+	}
+	if (cancel_running())
+		return; /* answered when the running one returns */
+	if (cancel_start(W.base, S.cancel, cancel_done, NULL) == 0)
+		return;
+	if (tunnel_active()) {
+		cancel_done(false, "no thread to send it on", NULL);
+		return;
+	}
+	char eb[256] = "";
+	bool sent = PQcancel(S.cancel, eb, sizeof eb) == 1;
+	cancel_done(sent, eb, NULL);
+}
+
 void
 pg_cancel(uint32_t msgid, const msgpack_object *params)
 {
 	const msgpack_object *id = mo_map_get(params, "query_id");
-	bool sent = false;
 	if (S.pending_id && id && mo_str_eq(id, S.pending_id)) {
 		/* it never reached the server */
 		struct tusk_error e = TUSK_ERROR_INIT;
@@ -1297,29 +1533,23 @@ pg_cancel(uint32_t msgid, const msgpack_object *params)
 		free(S.pending_id);
 		free(S.pending_sql);
 		S.pending_id = S.pending_sql = NULL;
-		sent = true;
-	} else if (S.q && !S.q->internal && id && mo_str_eq(id, S.q->id) && S.cancel) {
-		char eb[256];
+		msgpack_packer *pk = wk_reply_begin(msgid);
+		msgpack_pack_map(pk, 1);
+		mp_pack_key(pk, "sent");
+		msgpack_pack_true(pk);
+		return;
+	}
+	if (S.q && !S.q->internal && id && mo_str_eq(id, S.q->id) && S.cancel && !S.close_done) {
 		if (S.q->cancel == CANCEL_NONE)
 			S.q->cancel = CANCEL_USER;
-		int64_t t0 = mono_us();
-		sent = PQcancel(S.cancel, eb, sizeof eb) == 1;
-		if (!sent)
-			log_warn("cancel failed: %s", eb);
-		log_debug("cancel for %s sent in %lld us", S.q->id, (long long)(mono_us() - t0));
+		log_debug("cancelling %s", S.q->id);
+		cancel_send(msgid);
+		return;
 	}
 	msgpack_packer *pk = wk_reply_begin(msgid);
 	msgpack_pack_map(pk, 1);
 	mp_pack_key(pk, "sent");
-	/* rows of a cancelled query are dropped: a paused stream can move on */
-	if (sent && S.paused) {
-		S.paused = false;
-		process_results();
-	}
-	if (sent)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
+	msgpack_pack_false(pk);
 }
 
 /* The broker caught up: read the server again. */
@@ -1392,17 +1622,64 @@ pg_init(void)
 	memset(&S, 0, sizeof S);
 	S.ev_fd = -1;
 	config_init(&S.cfg);
+	/*
+	 * Without a hook and without sslpassword, OpenSSL asks for an
+	 * encrypted client key's passphrase on the terminal, which would hang
+	 * a worker started from one. libpq's own default hook only ever gives
+	 * sslpassword (or nothing): installing it turns the prompt off.
+	 */
+	PQsetSSLKeyPassHook_OpenSSL(PQdefaultSSLKeyPassHook_OpenSSL);
 }
 
-/* End the session: cancel what runs (so the server stops), then finish. */
+/* The wait for a closing cancel is over: finish the close. */
+static void
+close_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	UNUSED(fd);
+	UNUSED(what);
+	UNUSED(arg);
+	log_warn("closing: the cancel did not return within %d ms", CLOSE_CANCEL_MS);
+	close_finish();
+}
+
+/* End the session and the tunnel, then tell whoever asked. */
+static void
+close_finish(void)
+{
+	pg_closed_fn done = S.close_done;
+	void *arg = S.close_arg;
+	if (done == NULL)
+		return;
+	S.close_done = NULL;
+	pg_shutdown();
+	done(arg);
+}
+
+void
+pg_close(pg_closed_fn done, void *arg)
+{
+	if (S.close_done)
+		return; /* already closing: that close ends the process */
+	S.close_done = done;
+	S.close_arg = arg;
+	if (S.conn && S.q && !S.q->internal && S.cancel && S.state == PG_READY) {
+		/* the server should stop what runs, not just lose its client */
+		S.q->cancel = CANCEL_CLOSE;
+		cancel_send(0);
+		if (S.close_done && cancel_running()) {
+			struct timeval tv = { CLOSE_CANCEL_MS / 1000, (CLOSE_CANCEL_MS % 1000) * 1000 };
+			S.ev_close = evtimer_new(W.base, close_timeout_cb, NULL);
+			evtimer_add(S.ev_close, &tv);
+			return;
+		}
+	}
+	close_finish();
+}
+
+/* End the session now (after pg_close's cancel, or at exit). */
 void
 pg_shutdown(void)
 {
-	if (S.conn && S.q && !S.q->internal && S.cancel && S.state == PG_READY) {
-		char eb[256];
-		S.q->cancel = CANCEL_CLOSE;
-		PQcancel(S.cancel, eb, sizeof eb);
-	}
 	pg_watch(0);
 	if (S.q) {
 		query_free(S.q);
@@ -1414,19 +1691,28 @@ pg_shutdown(void)
 	resolve_cancel(S.resolve);
 	S.resolve = NULL;
 	secret_free(S.password);
-	S.password = NULL;
+	secret_free(S.ssl_passphrase);
+	S.password = S.ssl_passphrase = NULL;
 	if (S.ev_connect_timeout) {
 		event_free(S.ev_connect_timeout);
 		S.ev_connect_timeout = NULL;
 	}
+	if (S.ev_close) {
+		event_free(S.ev_close);
+		S.ev_close = NULL;
+	}
 	if (S.cancel) {
-		PQfreeCancel(S.cancel);
+		if (cancel_running())
+			cancel_forget(); /* its thread may still use S.cancel: leave it be */
+		else
+			PQfreeCancel(S.cancel);
 		S.cancel = NULL;
 	}
 	if (S.conn) {
-		PQfinish(S.conn);
+		PQfinish(S.conn); /* through a tunnel, its goodbye is forwarded next */
 		S.conn = NULL;
 	}
+	tunnel_close();
 	S.state = PG_DEAD;
 	types_free();
 	config_free(&S.cfg);

@@ -11,7 +11,16 @@
  * be read, then adds the connection layer.
  *
  * Landlock restricts the calling thread only: the worker is single-threaded
- * and the filter refuses clone, so it stays that way.
+ * until both layers are applied (sandbox_connection checks it), and the
+ * filter lets clone make threads only (no processes). The one thread there
+ * ever is, PQcancel's (cancel.c), starts after that, so it inherits both
+ * layers and the filter.
+ *
+ * An SSH tunnel's local end is a loopback TCP port bound before the
+ * connection layer (docs/transport.md): the base layer lets TCP bind to an
+ * ephemeral port only, and sandbox_connection then forbids bind and listen
+ * for good (a Landlock rule at ABI >= 4, and a second seccomp filter at
+ * every ABI).
  *
  * Sanitizer builds (TUSK_SANITIZE): the runtime must be able to write its
  * report under ASAN_OPTIONS/UBSAN_OPTIONS log_path, and to read
@@ -26,6 +35,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +44,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/seccomp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -261,6 +272,13 @@ ll_base_apply(struct tusk_error *e)
 	if (rfd < 0)
 		return terr_set(e, TE_INTERNAL, "landlock_create_ruleset (base, ABI %d): %s", r->abi,
 		    strerror(errno));
+	/* an ephemeral port only (an SSH tunnel's local end), until the connection layer */
+	if (r->net_base && ll_add_port(rfd, 0, LL_NET_BIND_TCP) < 0) {
+		int saved = errno;
+		close(rfd);
+		return terr_set(e, TE_INTERNAL, "landlock_add_rule (bind to an ephemeral port): %s",
+		    strerror(saved));
+	}
 #ifdef TUSK_SANITIZE
 	static const char *const envs[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" };
 	uint64_t w = (LL_FS_WRITE_FILE | LL_FS_MAKE_REG | LL_FS_TRUNCATE) & r->fs_base;
@@ -322,6 +340,10 @@ static const int sc_allow[] = {
 	SCMP_SYS(connect), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(getsockname),
 	SCMP_SYS(getpeername), SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),
 	SCMP_SYS(recvmsg), SCMP_SYS(sendmmsg), SCMP_SYS(recvmmsg), SCMP_SYS(shutdown),
+	/* an SSH tunnel's local end (bind and listen end with sandbox_connection) */
+	SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(accept), SCMP_SYS(accept4),
+	/* a thread's start and end (clone itself is checked below) */
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
 	/* time */
 	SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(time),
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
@@ -394,8 +416,15 @@ seccomp_apply(struct tusk_error *e)
 		SC_ADD(kill, sc_kill[i], 0);
 	for (size_t i = 0; i < nitems(sc_allow); i++)
 		SC_ADD(SCMP_ACT_ALLOW, sc_allow[i], 0);
-	/* glibc falls back from clone3 to clone on ENOSYS; clone is refused */
+	/* glibc falls back from clone3 to clone on ENOSYS; clone makes threads only */
 	SC_ADD(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	SC_ADD(SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, (uint64_t)CLONE_THREAD, (uint64_t)CLONE_THREAD));
+	/* more filters may be added (they can only refuse more): sandbox_connection's */
+	SC_ADD(SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 1, SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER));
+	SC_ADD(SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 1, SCMP_A0(SCMP_CMP_EQ, SECCOMP_GET_ACTION_AVAIL));
+	SC_ADD(SCMP_ACT_ALLOW, SCMP_SYS(prctl), 2, SCMP_A0(SCMP_CMP_EQ, PR_SET_SECCOMP),
+	    SCMP_A1(SCMP_CMP_EQ, SECCOMP_MODE_FILTER));
 
 	/* open for reading only: writing, creating, truncating is EACCES */
 #ifdef TUSK_SANITIZE
@@ -492,12 +521,42 @@ ll_add_files(int rfd, const char *const *files, size_t n, struct strbuf *note)
 	return 0;
 }
 
+/* After the connection layer nothing binds or listens any more, whatever
+ * the Landlock ABI: a second filter (filters only ever add refusals). */
+static int
+seccomp_no_more_listening(struct tusk_error *e)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (ctx == NULL)
+		return terr_set(e, TE_INTERNAL, "seccomp_init failed");
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); /* set already; prctl may not set it again */
+	SC_ADD(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(bind), 0);
+	SC_ADD(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(listen), 0);
+	int rc = seccomp_load(ctx);
+	if (rc < 0 && threads_count() == 1) {
+		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 0); /* as in seccomp_apply */
+		rc = seccomp_load(ctx);
+	}
+	seccomp_release(ctx);
+	if (rc < 0)
+		return terr_set(e, TE_INTERNAL, "seccomp_load (no more listening): %s", strerror(-rc));
+	return 0;
+}
+
 int
-sandbox_connection(const struct tusk_config *cfg, struct tusk_error *e)
+sandbox_connection(const struct tusk_config *cfg, const struct sbx_tunnel *t, struct tusk_error *e)
 {
 	struct sbx_conn_plan plan;
 	const struct ll_rights *r = &SB.ll;
-	sandbox_conn_plan(cfg, &plan);
+	sandbox_conn_plan(cfg, t, &plan);
+
+	/* Landlock binds the calling thread only: no other may exist yet */
+	int nthreads = threads_count();
+	if (nthreads > 1)
+		return terr_set(e, TE_INTERNAL, "sandbox: %d threads before the connection layer", nthreads);
+	if (SB.locked && seccomp_no_more_listening(e) < 0)
+		return -1;
 
 	/* TLS: OpenSSL reads its configuration now, while it still can */
 	if (strcmp(cfg->ssl_mode ? cfg->ssl_mode : "prefer", "disable") != 0 &&
@@ -511,7 +570,7 @@ sandbox_connection(const struct tusk_config *cfg, struct tusk_error *e)
 	}
 	struct strbuf files;
 	sb_init(&files);
-	int rfd = ll_create(r, r->fs_conn, r->net_conn, 0);
+	int rfd = ll_create(r, r->fs_conn, r->net_conn | r->net_base, 0); /* no bind from now on */
 	if (rfd < 0) {
 		sb_free(&files);
 		return terr_set(e, TE_INTERNAL, "landlock_create_ruleset (connection, ABI %d): %s",
@@ -538,6 +597,8 @@ sandbox_connection(const struct tusk_config *cfg, struct tusk_error *e)
 #endif
 	if (rc == 0 && r->net_conn && plan.tcp)
 		rc = ll_add_port(rfd, plan.port, LL_NET_CONNECT_TCP);
+	if (rc == 0 && r->net_conn && plan.local_port > 0)
+		rc = ll_add_port(rfd, plan.local_port, LL_NET_CONNECT_TCP);
 	if (rc < 0) {
 		int saved = errno;
 		close(rfd);
@@ -552,6 +613,9 @@ sandbox_connection(const struct tusk_config *cfg, struct tusk_error *e)
 	char net[96];
 	if (!r->net_conn)
 		snprintf(net, sizeof net, "no network rules (ABI %d)", r->abi);
+	else if (plan.tcp && plan.local_port > 0)
+		snprintf(net, sizeof net, "tcp connect to port %d and the tunnel's local end %d only",
+		    plan.port, plan.local_port);
 	else if (plan.tcp)
 		snprintf(net, sizeof net, "tcp connect to port %d only", plan.port);
 	else
@@ -588,7 +652,8 @@ sandbox_log_applied(void)
 		sandbox_ll_fs_names(r->fs_base, fs, sizeof fs);
 		sb_addf(&sb, "landlock ABI %d%s: no change to files anywhere (handled %s)", r->abi,
 		    r->abi < SB.kernel_abi ? " (lowered)" : "", fs);
-		sb_adds(&sb, r->net_base ? ", no tcp bind" : ", no network rules");
+		sb_adds(&sb, r->net_base ? ", tcp bind to an ephemeral port only (none once connected)" :
+		    ", no network rules");
 		if (r->scoped)
 			sb_adds(&sb, ", signals and abstract sockets scoped");
 		if (SB.san_dirs[0])

@@ -99,16 +99,22 @@ plan_add_file(struct sbx_conn_plan *p, const char *path)
 }
 
 void
-sandbox_conn_plan(const struct tusk_config *cfg, struct sbx_conn_plan *p)
+sandbox_conn_plan(const struct tusk_config *cfg, const struct sbx_tunnel *t,
+    struct sbx_conn_plan *p)
 {
 	memset(p, 0, sizeof *p);
 	if (cfg->ssh) {
-		/* through a tunnel: the only TCP peer is the SSH server */
+		/* through a tunnel: the SSH server, and the tunnel's own local end */
 		p->tcp = true;
 		p->port = cfg->ssh->port;
 		p->resolve = sandbox_host_needs_resolve(cfg->ssh->host);
 		if (cfg->ssh->auth_type && strcmp(cfg->ssh->auth_type, "key_file") == 0)
 			plan_add_file(p, cfg->ssh->key_path);
+		if (t) {
+			p->local_port = t->local_port;
+			plan_add_file(p, t->known_hosts);
+			plan_add_file(p, t->user_known_hosts);
+		}
 	} else {
 		p->tcp = cfg->host == NULL || cfg->host[0] != '/';
 		p->port = p->tcp ? cfg->port : 0;

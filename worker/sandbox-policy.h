@@ -72,19 +72,29 @@ void sandbox_ll_fs_names(uint64_t fs, char *buf, size_t len);
 
 #define SBX_MAX_FILES 8
 
+/* What an SSH tunnel adds (worker/tunnel.c; docs/transport.md). */
+struct sbx_tunnel {
+	int local_port;			/* its local end on 127.0.0.1: libpq and PQcancel connect there */
+	const char *known_hosts;	/* Tusk's known_hosts, read only */
+	const char *user_known_hosts;	/* ~/.ssh/known_hosts, read only */
+};
+
 /* What one connection's worker may read and reach once locked down. */
 struct sbx_conn_plan {
 	bool tcp;		/* false: a Unix socket, no TCP connect at all */
-	int port;		/* the one TCP port connect() may reach */
+	int port;		/* the TCP port connect() may reach */
+	int local_port;		/* and the SSH tunnel's local end (0: none) */
 	bool resolve;		/* the host is a name: resolver files are readable */
-	const char *files[SBX_MAX_FILES]; /* readable files (borrowed from cfg) */
+	const char *files[SBX_MAX_FILES]; /* readable files (borrowed from cfg, t) */
 	size_t nfiles;
 };
 
 /* Does this host need name resolution (not an IP literal, not a socket dir)? */
 bool sandbox_host_needs_resolve(const char *host);
-/* The plan for cfg: the server's (or the SSH server's) port, its files. */
-void sandbox_conn_plan(const struct tusk_config *cfg, struct sbx_conn_plan *p);
+/* The plan for cfg: the server's (or the SSH server's) port, its files;
+ * t (NULL: none) adds the tunnel's local end and the known_hosts files. */
+void sandbox_conn_plan(const struct tusk_config *cfg, const struct sbx_tunnel *t,
+    struct sbx_conn_plan *p);
 
 /* The files name resolution reads (evdns: resolv.conf and hosts). */
 extern const char *const sandbox_resolver_files[];

@@ -7,7 +7,9 @@
  * sandbox_connection() runs once the broker has said where to connect and
  * before any byte goes to the network: the second Landlock layer, which
  * limits reading to the connection's own files (and what name resolution
- * needs) and TCP connect to the server's (or SSH server's) port.
+ * needs) and TCP connect to the server's (or SSH server's) port, plus, for
+ * an SSH tunnel, the tunnel's local end and the known_hosts files; after it
+ * no socket can bind or listen any more.
  * docs/sandbox.md explains the choices.
  */
 #ifndef TUSK_SANDBOX_H
@@ -17,6 +19,7 @@
 
 struct tusk_config;
 struct tusk_error;
+struct sbx_tunnel;
 
 /* The worker's file-descriptor cap. */
 #define SANDBOX_NOFILE 32
@@ -29,7 +32,9 @@ struct sandbox_opts {
 /* Set before sandbox_base() (the defaults hold otherwise). */
 void sandbox_set_options(const struct sandbox_opts *o);
 int sandbox_base(struct tusk_error *e);
-int sandbox_connection(const struct tusk_config *cfg, struct tusk_error *e);
+/* t: what the connection's SSH tunnel needs (NULL: no tunnel). */
+int sandbox_connection(const struct tusk_config *cfg, const struct sbx_tunnel *t,
+    struct tusk_error *e);
 /* Say in the log what sandbox_base applied (once the log reaches the broker). */
 void sandbox_log_applied(void);
 /* Is the process locked down (base applied)? */

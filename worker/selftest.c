@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -170,7 +171,7 @@ child_lockdown(void)
 	cfg.port = T.port > 0 ? T.port : 5432;
 	cfg.ssl_mode = xstrdup(T.ca ? "verify-full" : "disable");
 	cfg.ssl_ca_cert = T.ca ? xstrdup(T.ca) : NULL;
-	int r = sandbox_connection(&cfg, &e);
+	int r = sandbox_connection(&cfg, NULL, &e);
 	config_free(&cfg);
 	if (r < 0) {
 		say(V_FAIL, "sandbox_connection", "%s", e.message);
@@ -355,10 +356,24 @@ check_network(void)
 	return fails;
 }
 
+/* What a thread of the worker does: nothing, then ends. */
+static void *
+thread_body(void *arg)
+{
+	return arg;
+}
+
 static int
 check_process(void)
 {
 	int fails = 0;
+	/* a thread (PQcancel's) is allowed after lock-down; a process is not */
+	pthread_t th;
+	int tr = pthread_create(&th, NULL, thread_body, NULL);
+	if (tr == 0 && pthread_join(th, NULL) == 0)
+		fails += say(V_OK, "thread", "allowed (it inherits the sandbox)");
+	else
+		fails += say(V_FAIL, "thread", "refused: %s", ename(tr));
 	pid_t p = fork();
 	if (p == 0)
 		_exit(0);

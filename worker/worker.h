@@ -1,11 +1,12 @@
 /*
  * worker.h — tusk-worker's shared state: one process, one server session.
  *
- * The worker is single-threaded: one libevent loop drives the broker's
- * socketpair (main.c) and the libpq connection (pg.c). libpq runs in
- * non-blocking mode, so heartbeats are answered while a query streams.
- * The only blocking calls are PQcancel (~12 ms, to a server we trust
- * enough to connect to) and PQfinish.
+ * One libevent loop drives the broker's socketpair (main.c), the libpq
+ * connection (pg.c) and the SSH tunnel, if any (tunnel.c). libpq and libssh
+ * run in non-blocking mode, so heartbeats are answered while a query
+ * streams. PQcancel, which libpq 15 only has blocking, runs on a
+ * short-lived thread of its own (cancel.c); the only other blocking calls
+ * are PQfinish and the tunnel's bounded goodbye when the worker ends.
  */
 #ifndef TUSK_WORKER_H
 #define TUSK_WORKER_H
@@ -47,7 +48,11 @@ void pg_query(uint32_t msgid, const msgpack_object *params);
 void pg_cancel(uint32_t msgid, const msgpack_object *params);
 /* The broker drained our output: resume reading the server. */
 void pg_output_drained(void);
-/* Cancel what runs, end the session (blocking, short). */
+typedef void (*pg_closed_fn)(void *arg);
+/* Cancel what runs (waiting for that, boundedly), end the session and the
+ * tunnel, then call done. A second call while closing is ignored. */
+void pg_close(pg_closed_fn done, void *arg);
+/* End the session and the tunnel now (at exit; idempotent). */
 void pg_shutdown(void);
 
 #endif

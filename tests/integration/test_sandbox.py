@@ -19,8 +19,6 @@ import time
 
 import pytest
 
-from pgcluster import Cluster
-from tlscerts import TLSFiles
 from tusk import BIN, ROOT, Broker, TuskError
 
 WORKER = os.path.join(BIN, "tusk-worker")
@@ -179,28 +177,19 @@ def test_hostname_connection(broker, client, pg):
     assert "localhost resolved to" in broker.logs()
 
 
-def test_tls_verify_full_by_name_reads_the_ca(broker, client):
-    tls = TLSFiles()
-    cl = Cluster(tls=tls)
-    try:
-        cfg = cl.config(host="localhost", ssl_mode="verify-full", ssl_ca_cert=tls.ca)
-        cid = client.call("connect", config=cfg, password="tuskpw")["connection_id"]
-        me = {x["connection_id"]: x for x in client.call("get_active_connections")}[cid]
-        assert me["tls"] is True
-        assert client.query(cid, "select ssl from pg_stat_ssl where pid = pg_backend_pid()")[1] == [[True]]
-        client.call("disconnect", connection_id=cid)
-        assert "readable only %s" % tls.ca in broker.logs()
-        # the certificate is still verified: another CA fails
-        wrong = TLSFiles()
-        try:
-            with pytest.raises(TuskError) as e:
-                client.call("connect", config=dict(cfg, ssl_ca_cert=wrong.ca), password="tuskpw")
-            assert e.value["kind"] == "Connection" and "certificate verify failed" in e.value["message"]
-        finally:
-            wrong.cleanup()
-    finally:
-        cl.stop()
-        tls.cleanup()
+def test_tls_verify_full_by_name_reads_the_ca(broker, client, tls_pg, tls_ca):
+    ca = tls_ca.path("ca.crt")
+    cfg = tls_pg.config(host="localhost", ssl_mode="verify-full", ssl_ca_cert=ca)
+    cid = client.call("connect", config=cfg, password="tuskpw")["connection_id"]
+    me = {x["connection_id"]: x for x in client.call("get_active_connections")}[cid]
+    assert me["tls"] is True
+    assert client.query(cid, "select ssl from pg_stat_ssl where pid = pg_backend_pid()")[1] == [[True]]
+    client.call("disconnect", connection_id=cid)
+    assert "readable only %s" % ca in broker.logs()
+    # the certificate is still verified: another CA fails
+    with pytest.raises(TuskError) as e:
+        client.call("connect", config=dict(cfg, ssl_ca_cert=tls_ca.path("wrong-ca.crt")), password="tuskpw")
+    assert e.value["kind"] == "Connection" and "certificate verify failed" in e.value["message"]
 
 
 def test_unknown_host_is_still_reported(client, pg):

@@ -285,6 +285,62 @@ unpack_hostile(void **state)
 	terr_clear(&r);
 }
 
+/* An SSH host-key block: packed, read back, copied, cleared; hostile forms. */
+static void
+host_key_block(void **state)
+{
+	struct tusk_error e = TUSK_ERROR_INIT, r = TUSK_ERROR_INIT, c = TUSK_ERROR_INIT;
+	msgpack_sbuffer sb;
+	msgpack_unpacked u;
+	struct mpb b;
+	(void)state;
+	terr_set(&e, TE_CONNECTION, "the SSH server h:22 is not known");
+	struct tusk_host_key *hk = terr_host_key(&e);
+	assert_ptr_equal(terr_host_key(&e), hk); /* one block, made once */
+	assert_int_equal(hk->port, -1);
+	hk->status = strdup("unknown");
+	hk->host = strdup("h");
+	hk->port = 22;
+	hk->key_type = strdup("ssh-ed25519");
+	hk->fingerprint = strdup("SHA256:abc");
+	hk->connection_id = strdup("0a48b964-f51a-4502-9440-8eac79bbb291");
+	assert_int_equal(round_trip(&e, &r, &sb, &u), 0);
+	assert_int_equal(u.data.via.map.size, 8);
+	assert_non_null(r.host_key);
+	assert_string_equal(r.host_key->status, "unknown");
+	assert_string_equal(r.host_key->host, "h");
+	assert_int_equal(r.host_key->port, 22);
+	assert_string_equal(r.host_key->key_type, "ssh-ed25519");
+	assert_string_equal(r.host_key->fingerprint, "SHA256:abc");
+	assert_null(r.host_key->known_fingerprint);
+	assert_string_equal(r.host_key->connection_id, "0a48b964-f51a-4502-9440-8eac79bbb291");
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+	terr_copy(&c, &r);
+	assert_ptr_not_equal(c.host_key, r.host_key);
+	assert_string_equal(c.host_key->fingerprint, "SHA256:abc");
+	terr_clear(&c);
+	assert_null(c.host_key);
+	/* a new terr_set drops it with the rest */
+	terr_set(&e, TE_VALIDATION, "bad");
+	assert_null(e.host_key);
+	terr_clear(&e);
+
+	/* hostile: wrong types and oversized strings are dropped, ports checked */
+	assert_int_equal(terr_unpack(mpb_parse(&b, "{kind: Connection, message: m, host_key: {status: 1, "
+	    "host: [], port: 70000, key_type: nil, fingerprint: \"%0600d\"}}", 0), &r), 0);
+	assert_non_null(r.host_key);
+	assert_null(r.host_key->status);
+	assert_null(r.host_key->host);
+	assert_int_equal(r.host_key->port, -1);
+	assert_null(r.host_key->fingerprint);
+	mpb_free(&b);
+	assert_int_equal(terr_unpack(mpb_parse(&b, "{message: m, host_key: [1]}"), &r), 0);
+	assert_null(r.host_key);
+	mpb_free(&b);
+	terr_clear(&r);
+}
+
 int
 main(void)
 {
@@ -296,6 +352,7 @@ main(void)
 		cmocka_unit_test(pack_unpack_all_fields),
 		cmocka_unit_test(pack_unpack_absent_and_reason),
 		cmocka_unit_test(unpack_hostile),
+		cmocka_unit_test(host_key_block),
 	};
 	return cmocka_run_group_tests_name("error", tests, NULL, NULL);
 }

@@ -155,7 +155,7 @@ plan_direct_tcp(void **state)
 	c.ssl_ca_cert = (char *)(uintptr_t)"/home/u/ca.crt";
 	c.ssl_client_cert = (char *)(uintptr_t)"/home/u/client.crt";
 	c.ssl_client_key = (char *)(uintptr_t)"/home/u/client.key";
-	sandbox_conn_plan(&c, &p);
+	sandbox_conn_plan(&c, NULL, &p);
 	assert_true(p.tcp);
 	assert_int_equal(p.port, 6543);
 	assert_true(p.resolve);
@@ -165,7 +165,7 @@ plan_direct_tcp(void **state)
 
 	cfg_fill(&c, "127.0.0.1", 5432, "disable");
 	c.ssl_ca_cert = (char *)(uintptr_t)"/home/u/ca.crt"; /* unused without TLS */
-	sandbox_conn_plan(&c, &p);
+	sandbox_conn_plan(&c, NULL, &p);
 	assert_true(p.tcp);
 	assert_int_equal(p.port, 5432);
 	assert_false(p.resolve);
@@ -179,7 +179,7 @@ plan_unix_socket(void **state)
 	struct sbx_conn_plan p;
 	(void)state;
 	cfg_fill(&c, "/tmp/demo/sock", 5432, "prefer");
-	sandbox_conn_plan(&c, &p);
+	sandbox_conn_plan(&c, NULL, &p);
 	assert_false(p.tcp);
 	assert_int_equal(p.port, 0);
 	assert_false(p.resolve);
@@ -199,15 +199,42 @@ plan_ssh_tunnel(void **state)
 	ssh.auth_type = (char *)(uintptr_t)"key_file";
 	ssh.key_path = (char *)(uintptr_t)"/home/u/.ssh/id_ed25519";
 	c.ssh = &ssh;
-	sandbox_conn_plan(&c, &p);
+	sandbox_conn_plan(&c, NULL, &p);
 	assert_true(p.tcp);
 	assert_int_equal(p.port, 2222); /* the SSH server, not PostgreSQL */
 	assert_true(p.resolve);
 	assert_int_equal(p.nfiles, 1);
 	assert_string_equal(p.files[0], "/home/u/.ssh/id_ed25519");
 	ssh.auth_type = (char *)(uintptr_t)"agent";
-	sandbox_conn_plan(&c, &p);
+	sandbox_conn_plan(&c, NULL, &p);
 	assert_int_equal(p.nfiles, 0); /* no key file to read */
+	assert_int_equal(p.local_port, 0);
+}
+
+static void
+plan_ssh_tunnel_local_end(void **state)
+{
+	struct tusk_config c;
+	struct tusk_ssh ssh = { 0 };
+	struct sbx_tunnel t = { 41873, "/home/u/.local/share/tusk/known_hosts", "/home/u/.ssh/known_hosts" };
+	struct sbx_conn_plan p;
+	(void)state;
+	cfg_fill(&c, "db.internal", 5432, "verify-full");
+	c.ssl_ca_cert = (char *)(uintptr_t)"/home/u/ca.crt";
+	ssh.host = (char *)(uintptr_t)"192.0.2.7";
+	ssh.port = 22;
+	ssh.auth_type = (char *)(uintptr_t)"password";
+	c.ssh = &ssh;
+	sandbox_conn_plan(&c, &t, &p);
+	assert_true(p.tcp);
+	assert_int_equal(p.port, 22);
+	assert_int_equal(p.local_port, 41873); /* libpq and PQcancel connect there */
+	assert_false(p.resolve);	       /* the SSH server is an address; the database's
+						* name is resolved by the SSH server */
+	assert_int_equal(p.nfiles, 3);
+	assert_string_equal(p.files[0], t.known_hosts);
+	assert_string_equal(p.files[1], t.user_known_hosts);
+	assert_string_equal(p.files[2], "/home/u/ca.crt");
 }
 
 int
@@ -223,6 +250,7 @@ main(void)
 		cmocka_unit_test(plan_direct_tcp),
 		cmocka_unit_test(plan_unix_socket),
 		cmocka_unit_test(plan_ssh_tunnel),
+		cmocka_unit_test(plan_ssh_tunnel_local_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

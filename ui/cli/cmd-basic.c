@@ -181,11 +181,11 @@ status_conns(const msgpack_object *r, void *arg)
 		return;
 	}
 	printf("\n");
-	const char *hdr[] = { "id", "name", "state", "server", "backend", "worker", "tls", "queries" };
-	struct table *t = table_new(hdr, 8);
+	const char *hdr[] = { "id", "name", "state", "server", "backend", "worker", "tls", "queries", "ssh" };
+	struct table *t = table_new(hdr, 9);
 	for (uint32_t i = 0; i < r->via.array.size; i++) {
 		const msgpack_object *c = &r->via.array.ptr[i];
-		char **cells = xcalloc(8, sizeof *cells);
+		char **cells = xcalloc(9, sizeof *cells);
 		cells[0] = get_str(c, "connection_id");
 		cells[1] = get_str(c, "name");
 		cells[2] = get_str(c, "state");
@@ -200,6 +200,16 @@ status_conns(const msgpack_object *r, void *arg)
 		cells[6] = tls && tls->type == MSGPACK_OBJECT_BOOLEAN && tls->via.boolean ?
 		    get_str(c, "tls_version") : xstrdup("no");
 		cells[7] = xasprintf("%lld", (long long)get_int(c, "active_queries", 0));
+		const msgpack_object *ssh = mo_map_get(c, "ssh_tunnel");
+		if (ssh && ssh->type == MSGPACK_OBJECT_MAP) {
+			char *u = get_str(ssh, "username"), *h = get_str(ssh, "host");
+			cells[8] = xasprintf(strchr(h, ':') ? "%s@[%s]:%lld" : "%s@%s:%lld", u, h,
+			    (long long)get_int(ssh, "port", 22));
+			free(u);
+			free(h);
+		} else {
+			cells[8] = xstrdup("");
+		}
 		table_add(t, cells);
 	}
 	table_print(t, stdout);

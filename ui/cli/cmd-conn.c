@@ -1,12 +1,13 @@
 /*
- * cmd-conn.c — tuskctl connect and disconnect, and how a command names a
- * connection (id, unique id prefix, or name).
+ * cmd-conn.c — tuskctl connect, disconnect and trust-host-key, and how a
+ * command names a connection (id, unique id prefix, or name).
  *
  * `connect` opens a quick connection (a libpq URI or conninfo string and
- * flags) or a saved one (NAME|ID, see cmd-store.c). Passwords never come
- * from argv: --password-stdin, PGPASSWORD, or a prompt on the terminal when
- * the server asks for one. A URI with a password in it is refused, because
- * argv is visible to every user of the machine.
+ * flags, see conn-spec.c) or a saved one (NAME|ID, see cmd-store.c).
+ * Secrets never come from argv: stdin, PGPASSWORD, or a prompt on the
+ * terminal when the server (or the SSH server) asks for one. On a
+ * terminal, an unknown SSH host key is shown with its fingerprint and
+ * trusted only when the user says so.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -14,9 +15,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-
-#include "config.h"
+#include "conn-spec.h"
 #include "ctl.h"
 #include "msg.h"
 #include "util.h"
@@ -138,130 +137,136 @@ read_stdin_line(void)
 
 /* --- connect ------------------------------------------------------------ */
 
-struct connect_args {
-	struct tusk_config cfg;
-	char *password;
-};
-
-static void
-kv(msgpack_packer *pk, const char *k, const char *v)
-{
-	mp_pack_key(pk, k);
-	mp_pack_cstr(pk, v);
-}
-
+/* The connect request: {config, secrets...}. */
 static void
 pack_connect(msgpack_packer *pk, void *arg)
 {
-	struct connect_args *a = arg;
+	const struct conn_spec *s = arg;
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, a->password ? 2 : 1);
+	msgpack_pack_map(pk, 1 + (size_t)conn_spec_secret_count(s));
 	mp_pack_key(pk, "config");
-	config_pack(pk, &a->cfg);
-	if (a->password)
-		kv(pk, "password", a->password);
+	conn_spec_pack_config(pk, s);
+	conn_spec_pack_secrets(pk, s);
 }
 
 static void
 connect_result(const msgpack_object *r, void *arg)
 {
-	struct connect_args *a = arg;
+	const struct conn_spec *s = arg;
 	const msgpack_object *id = mo_map_get(r, "connection_id");
 	if (O.json) {
 		print_object(r);
 		return;
 	}
-	if (id && id->type == MSGPACK_OBJECT_STR)
-		printf("connected: %.*s (%s@%s:%d/%s)\n", (int)id->via.str.size, id->via.str.ptr,
-		    a->cfg.username, a->cfg.host, a->cfg.port, a->cfg.database);
+	if (id && id->type == MSGPACK_OBJECT_STR) {
+		char *d = conn_spec_display(s);
+		printf("connected: %.*s (%s%s%s)\n", (int)id->via.str.size, id->via.str.ptr, d,
+		    s->ssh_host ? " through SSH " : "", s->ssh_host ? s->ssh_host : "");
+		free(d);
+	}
+}
+
+struct trust_args {
+	const char *id;
+	const char *fingerprint;
+};
+
+static void
+pack_trust(msgpack_packer *pk, void *arg)
+{
+	const struct trust_args *t = arg;
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 2);
+	mp_pack_key(pk, "connection_id");
+	mp_pack_cstr(pk, t->id);
+	mp_pack_key(pk, "fingerprint");
+	mp_pack_cstr(pk, t->fingerprint);
+}
+
+/* An unknown SSH host key, on a terminal: show it and ask. true when trusted. */
+bool
+ask_trust(const struct tusk_error *e)
+{
+	const struct tusk_host_key *hk = e->host_key;
+	if (hk == NULL || hk->status == NULL || strcmp(hk->status, "unknown") != 0 ||
+	    hk->fingerprint == NULL || hk->connection_id == NULL || !isatty(STDIN_FILENO))
+		return false;
+	FILE *tty = fopen("/dev/tty", "r+");
+	if (tty == NULL)
+		return false;
+	fprintf(tty, "The SSH server %s:%d is not known.\n  %s key fingerprint is %s\n"
+	    "Is that its key (ask its administrator)? Trust it and connect [y/N]? ",
+	    hk->host ? hk->host : "?", hk->port, hk->key_type ? hk->key_type : "?", hk->fingerprint);
+	fflush(tty);
+	char line[16];
+	bool yes = fgets(line, sizeof line, tty) && (line[0] == 'y' || line[0] == 'Y');
+	fclose(tty);
+	if (!yes)
+		return false;
+	/* the call clears ctl_last_error, which e may be: copy first */
+	char *id = xstrdup(hk->connection_id), *fpr = xstrdup(hk->fingerprint);
+	struct trust_args t = { id, fpr };
+	bool ok = ctl_call("trust_host_key", pack_trust, &t, NULL, NULL, NULL, NULL) == EXIT_OK;
+	free(id);
+	free(fpr);
+	return ok;
 }
 
 int
 cmd_connect(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "host", required_argument, NULL, 'h' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "username", required_argument, NULL, 'U' },
-		{ "dbname", required_argument, NULL, 'd' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "ssl-mode", required_argument, NULL, 's' },
-		{ "ssl-ca", required_argument, NULL, 'C' },
-		{ "ssl-cert", required_argument, NULL, 'E' },
-		{ "ssl-key", required_argument, NULL, 'K' },
-		{ "read-only", no_argument, NULL, 'r' },
-		{ "statement-timeout", required_argument, NULL, 't' },
-		{ "ssh-host", required_argument, NULL, OPT_SSH_HOST },
-		{ "ssh-port", required_argument, NULL, OPT_SSH_PORT },
-		{ "ssh-user", required_argument, NULL, OPT_SSH_USER },
-		{ "ssh-auth", required_argument, NULL, OPT_SSH_AUTH },
-		{ "ssh-key", required_argument, NULL, OPT_SSH_KEY },
-		{ "password-stdin", no_argument, NULL, 'P' },
-		{ "no-password", no_argument, NULL, 'w' },
+		CONN_SPEC_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct connect_args a = { 0 };
-	bool pw_stdin = false, no_pw = false;
-	int ch, rc = EXIT_USAGE, nflags = 0;
-	struct { int ch; char *arg; } *flags = xcalloc((size_t)argc + 1, sizeof *flags);
-	config_init(&a.cfg);
-	optind = 0; /* reinitialise: permute, so flags may follow the URI */
-	while ((ch = getopt_long(argc, argv, "h:p:U:d:n:s:C:E:K:rt:Pw", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'P': pw_stdin = true; break;
-		case 'w': no_pw = true; break;
-		case '?': goto out;
-		default:
-			flags[nflags].ch = ch;
-			flags[nflags].arg = optarg ? xstrdup(optarg) : NULL;
-			nflags++;
-		}
+	struct conn_spec s;
+	int ch, rc = EXIT_USAGE;
+	conn_spec_init(&s);
+	optind = 0; /* reinitialise: permute, so flags may follow the URI or name */
+	while ((ch = getopt_long(argc, argv, CONN_SPEC_SHORTOPTS, opts, NULL)) != -1) {
+		if (conn_spec_option(&s, ch, optarg) <= 0)
+			goto out;
 	}
-	if (argc - optind > 1)
-		goto out;
 	if (argc - optind == 1 && !cfg_is_uri(argv[optind])) {
-		/* NAME|ID of a saved connection */
-		if (nflags > 0) {
+		/* NAME|ID of a saved connection: its settings are the saved ones */
+		if (s.host || s.port || s.user || s.db || s.name || s.sslmode || s.ca || s.cert ||
+		    s.key || s.ssh_host || s.read_only || s.stmt_timeout >= 0) {
 			fprintf(stderr, "error: settings flags describe a quick connection, not a saved one\n"
 					"hint: change a saved connection with `tuskctl connections edit`\n");
 			goto out;
 		}
-		rc = connect_saved(argv[optind], pw_stdin, no_pw);
+		rc = connect_saved(argv[optind], s.pw_stdin, s.no_pw);
 		goto out;
 	}
-	if (argc - optind == 1 && cfg_uri(&a.cfg, argv[optind]) < 0)
+	if (argc - optind > 1 || conn_spec_finish(&s, argc - optind == 1 ? argv[optind] : NULL) < 0)
 		goto out;
-	for (int i = 0; i < nflags; i++)
-		if (cfg_option(&a.cfg, flags[i].ch, flags[i].arg) < 0)
-			goto out;
-	cfg_defaults(&a.cfg);
-	if ((a.cfg.ssl_client_cert == NULL) != (a.cfg.ssl_client_key == NULL)) {
-		fprintf(stderr, "error: --ssl-cert and --ssl-key go together\n");
-		goto out;
-	}
-	if (pw_stdin)
-		a.password = read_stdin_line();
-	else if (!no_pw && getenv("PGPASSWORD"))
-		a.password = xstrdup(getenv("PGPASSWORD"));
 
-	rc = ctl_call_quiet("connect", pack_connect, &a, connect_result, &a);
-	if (rc != EXIT_OK && ctl_last_error.kind == TE_CREDENTIAL && a.password == NULL && !no_pw &&
-	    isatty(STDIN_FILENO)) {
-		char *prompt = xasprintf("Password for %s@%s:%d/%s: ", a.cfg.username, a.cfg.host,
-		    a.cfg.port, a.cfg.database);
-		a.password = read_secret(prompt);
-		free(prompt);
-		if (a.password)
-			rc = ctl_call_quiet("connect", pack_connect, &a, connect_result, &a);
+	rc = ctl_call_quiet("connect", pack_connect, &s, connect_result, &s);
+	/* on a terminal: ask for what is missing, or whether to trust a new host key */
+	for (int tries = 0; rc != EXIT_OK && tries < 4; tries++) {
+		if (!conn_spec_prompt(&s, &ctl_last_error) && !ask_trust(&ctl_last_error))
+			break;
+		rc = ctl_call_quiet("connect", pack_connect, &s, connect_result, &s);
 	}
 	if (rc != EXIT_OK)
 		ctl_print_error(&ctl_last_error);
 out:
-	for (int i = 0; i < nflags; i++)
-		free(flags[i].arg);
-	free(flags);
-	config_free(&a.cfg);
-	secret_free(a.password);
+	conn_spec_free(&s);
+	return rc;
+}
+
+/* trust-host-key CONNECTION_ID FINGERPRINT */
+int
+cmd_trust_host_key(int argc, char **argv)
+{
+	if (argc != 3)
+		return EXIT_USAGE;
+	struct trust_args t = { argv[1], argv[2] };
+	int rc = ctl_call("trust_host_key", pack_trust, &t, NULL, NULL, NULL, NULL);
+	if (rc == EXIT_OK && !O.json)
+		printf("trusted: %s (connect again)\n", argv[2]);
+	else if (rc == EXIT_OK)
+		printf("null\n");
 	return rc;
 }
 
@@ -270,7 +275,8 @@ pack_conn_id(msgpack_packer *pk, void *arg)
 {
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, 1);
-	kv(pk, "connection_id", arg);
+	mp_pack_key(pk, "connection_id");
+	mp_pack_cstr(pk, arg);
 }
 
 static void

@@ -74,21 +74,59 @@ cfg_option(struct tusk_config *c, int ch, const char *arg)
 		}
 		c->statement_timeout_ms = v;
 		return 1;
-	case OPT_SSH_HOST: set_str(&ssh_of(c)->host, arg); return 1;
-	case OPT_SSH_PORT:
+	case CFG_SSH_HOST: set_str(&ssh_of(c)->host, arg); return 1;
+	case CFG_SSH_PORT:
 		if (parse_ll(arg, 1, 65535, &v) < 0) {
 			fprintf(stderr, "error: SSH port '%s' is not between 1 and 65535\n", arg);
 			return -1;
 		}
 		ssh_of(c)->port = (int)v;
 		return 1;
-	case OPT_SSH_USER: set_str(&ssh_of(c)->username, arg); return 1;
-	case OPT_SSH_AUTH: set_str(&ssh_of(c)->auth_type, arg); return 1;
-	case OPT_SSH_KEY:
+	case CFG_SSH_USER: set_str(&ssh_of(c)->username, arg); return 1;
+	case CFG_SSH_AUTH: set_str(&ssh_of(c)->auth_type, arg); return 1;
+	case CFG_SSH_KEY:
 		set_str(&ssh_of(c)->key_path, arg);
 		set_str(&c->ssh->auth_type, "key_file");
 		return 1;
-	case OPT_SSH_LOCAL_PORT:
+	case CFG_SSH: {
+		/* USER@HOST[:PORT], as ssh(1) and `tuskctl connect --ssh` take it */
+		const char *at = strchr(arg, '@');
+		if (at == NULL || at == arg || at[1] == '\0') {
+			fprintf(stderr, "error: --ssh takes USER@HOST[:PORT], not '%s'\n", arg);
+			return -1;
+		}
+		struct tusk_ssh *s = ssh_of(c);
+		free(s->username);
+		s->username = xstrndup(arg, (size_t)(at - arg));
+		const char *host = at + 1, *colon = strrchr(host, ':');
+		if (host[0] == '[') { /* [IPv6]:port */
+			const char *close = strchr(host, ']');
+			if (close == NULL)
+				return fprintf(stderr, "error: --ssh: no ']' in '%s'\n", arg), -1;
+			free(s->host);
+			s->host = xstrndup(host + 1, (size_t)(close - host - 1));
+			colon = close[1] == ':' ? close + 1 : NULL;
+		} else {
+			if (colon && strchr(host, ':') != colon)
+				colon = NULL; /* a bare IPv6 address */
+			free(s->host);
+			s->host = colon ? xstrndup(host, (size_t)(colon - host)) : xstrdup(host);
+		}
+		if (colon) {
+			if (parse_ll(colon + 1, 1, 65535, &v) < 0) {
+				fprintf(stderr, "error: --ssh: port '%s' is not between 1 and 65535\n", colon + 1);
+				return -1;
+			}
+			s->port = (int)v;
+		}
+		return 1;
+	}
+	case CFG_SSH_AGENT:
+		set_str(&ssh_of(c)->auth_type, "agent");
+		free(c->ssh->key_path);
+		c->ssh->key_path = NULL;
+		return 1;
+	case CFG_SSH_LOCAL_PORT:
 		if (parse_ll(arg, 0, 65535, &v) < 0) {
 			fprintf(stderr, "error: local port '%s' is not between 0 and 65535\n", arg);
 			return -1;
@@ -443,12 +481,14 @@ secret_read(enum secret_src src, const char *what, bool ssh, const struct tusk_c
 	{ "ssl-key", required_argument, NULL, 'K' }, \
 	{ "read-only", no_argument, NULL, 'r' }, \
 	{ "statement-timeout", required_argument, NULL, 't' }, \
-	{ "ssh-host", required_argument, NULL, OPT_SSH_HOST }, \
-	{ "ssh-port", required_argument, NULL, OPT_SSH_PORT }, \
-	{ "ssh-user", required_argument, NULL, OPT_SSH_USER }, \
-	{ "ssh-auth", required_argument, NULL, OPT_SSH_AUTH }, \
-	{ "ssh-key", required_argument, NULL, OPT_SSH_KEY }, \
-	{ "ssh-local-port", required_argument, NULL, OPT_SSH_LOCAL_PORT }
+	{ "ssh-host", required_argument, NULL, CFG_SSH_HOST }, \
+	{ "ssh-port", required_argument, NULL, CFG_SSH_PORT }, \
+	{ "ssh-user", required_argument, NULL, CFG_SSH_USER }, \
+	{ "ssh-auth", required_argument, NULL, CFG_SSH_AUTH }, \
+	{ "ssh-key", required_argument, NULL, CFG_SSH_KEY }, \
+	{ "ssh-local-port", required_argument, NULL, CFG_SSH_LOCAL_PORT }, \
+	{ "ssh", required_argument, NULL, CFG_SSH }, \
+	{ "ssh-agent", no_argument, NULL, CFG_SSH_AGENT }
 
 enum { OPT_PW_STDIN = 400, OPT_SSH_STDIN, OPT_SSH_PROMPT, OPT_FORGET_PW, OPT_FORGET_SSH };
 
@@ -747,14 +787,20 @@ connect_saved(const char *arg, bool pw_stdin, bool no_pw)
 		return EXIT_USAGE;
 	}
 	int rc = ctl_call_quiet("connect", pack_save, &a, saved_connect_result, &a);
-	if (rc != EXIT_OK && ctl_last_error.kind == TE_CREDENTIAL && a.sec.password == NULL &&
-	    !no_pw && isatty(STDIN_FILENO)) {
-		char *prompt = xasprintf("Password for %s@%s:%d/%s: ", a.cfg.username, a.cfg.host,
-		    a.cfg.port, a.cfg.database);
-		a.sec.password = read_secret(prompt);
-		free(prompt);
-		if (a.sec.password)
-			rc = ctl_call_quiet("connect", pack_save, &a, saved_connect_result, &a);
+	/* on a terminal: the password the server asks for, or a new SSH host key */
+	for (int tries = 0; rc != EXIT_OK && tries < 3; tries++) {
+		if (ctl_last_error.kind == TE_CREDENTIAL && ctl_last_error.host_key == NULL &&
+		    a.sec.password == NULL && !no_pw && isatty(STDIN_FILENO)) {
+			char *prompt = xasprintf("Password for %s@%s:%d/%s: ", a.cfg.username, a.cfg.host,
+			    a.cfg.port, a.cfg.database);
+			a.sec.password = read_secret(prompt);
+			free(prompt);
+			if (a.sec.password == NULL)
+				break;
+		} else if (!ask_trust(&ctl_last_error)) {
+			break;
+		}
+		rc = ctl_call_quiet("connect", pack_save, &a, saved_connect_result, &a);
 	}
 	if (rc != EXIT_OK)
 		ctl_print_error(&ctl_last_error);

@@ -93,12 +93,14 @@ char *read_stdin_line(void);
 /* cmd-store.c: connection settings from a URI and flags */
 struct tusk_config;
 enum {
-	OPT_SSH_HOST = 300,
-	OPT_SSH_PORT,
-	OPT_SSH_USER,
-	OPT_SSH_AUTH,
-	OPT_SSH_KEY,
-	OPT_SSH_LOCAL_PORT,
+	CFG_SSH_HOST = 300,
+	CFG_SSH_PORT,
+	CFG_SSH_USER,
+	CFG_SSH_AUTH,
+	CFG_SSH_KEY,
+	CFG_SSH_LOCAL_PORT,
+	CFG_SSH,	/* --ssh USER@HOST[:PORT] */
+	CFG_SSH_AGENT,	/* --ssh-agent */
 	OPT_NO_SSH,
 	OPT_NO_SSL_CA,
 	OPT_NO_CLIENT_CERT,
@@ -117,6 +119,8 @@ void cfg_defaults(struct tusk_config *c);
 int saved_resolve(const char *arg, struct tusk_config *ret);
 /* tuskctl connect NAME|ID */
 int connect_saved(const char *arg, bool pw_stdin, bool no_pw);
+/* An unknown SSH host key in e, on a terminal: show it, ask, trust it. */
+bool ask_trust(const struct tusk_error *e);
 
 /* commands */
 int cmd_health(int, char **);
@@ -137,5 +141,6 @@ int cmd_events(int, char **);
 int cmd_keychain(int, char **);
 int cmd_connections(int, char **);
 int cmd_prefs(int, char **);
+int cmd_trust_host_key(int, char **);
 
 #endif

@@ -67,6 +67,10 @@ ctl_print_error(const struct tusk_error *e)
 		fprintf(stderr, "elapsed: %lld ms\n", (long long)e->elapsed_ms);
 	if (e->hint)
 		fprintf(stderr, "hint: %s\n", e->hint);
+	const struct tusk_host_key *hk = e->host_key;
+	if (hk && hk->status && strcmp(hk->status, "unknown") == 0 && hk->connection_id && hk->fingerprint)
+		fprintf(stderr, "to trust it: tuskctl trust-host-key %s %s\n", hk->connection_id,
+		    hk->fingerprint);
 }
 
 /* An empty params array. */

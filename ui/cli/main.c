@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn-spec.h"
 #include "ctl.h"
 #include "log.h"
 #include "util.h"
@@ -17,13 +18,10 @@ static const struct cmd cmds[] = {
 	{ "health", cmd_health, "health [--dismiss]",
 	    "is the broker alive (starts it if needed), and its storage sound; --dismiss clears the storage notice" },
 	{ "status", cmd_status, "status", "the broker, its paths, and the open connections" },
-	{ "connect", cmd_connect,
-	    "connect [URI] [-h HOST] [-p PORT] [-U USER] [-d DB] [-n NAME] [--ssl-mode M] [--ssl-ca FILE]\n"
-	    "          [--ssl-cert FILE --ssl-key FILE] [--read-only] [--statement-timeout MS]\n"
-	    "          [--ssh-host H [--ssh-port P] --ssh-user U [--ssh-auth A] [--ssh-key FILE]]\n"
-	    "          [--password-stdin | --no-password]\n"
-	    "       tuskctl connect NAME|ID [--password-stdin | --no-password]",
-	    "open a quick or a saved connection (password from stdin, PGPASSWORD, the store, or a prompt)" },
+	{ "connect", cmd_connect, "connect " CONN_SPEC_USAGE,
+	    "open a connection (secrets from stdin, PGPASSWORD, or a prompt), directly or through SSH" },
+	{ "trust-host-key", cmd_trust_host_key, "trust-host-key CONNECTION_ID FINGERPRINT",
+	    "trust the SSH host key a connect reported as unknown (it names both)" },
 	{ "disconnect", cmd_disconnect, "disconnect [CONN]", "close a connection" },
 	{ "connections", cmd_connections, "connections list|show|add|edit|rm|test ... (connections help)",
 	    "saved connections" },

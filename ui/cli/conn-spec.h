@@ -1,0 +1,89 @@
+/*
+ * conn-spec.h — a connection's settings and secrets from tuskctl's command
+ * line, for every command that takes one (connect; saving a connection
+ * reuses the same options).
+ *
+ * Secrets never come from argv: --password-stdin, --ssh-password-stdin,
+ * --ssh-passphrase-stdin and --ssl-key-passphrase-stdin read one line each
+ * from stdin, in that order; PGPASSWORD gives the database password; on a
+ * terminal, conn_spec_prompt() asks for the one a Credential error names.
+ */
+#ifndef TUSK_CONN_SPEC_H
+#define TUSK_CONN_SPEC_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include <msgpack.h>
+
+struct tusk_error;
+
+enum {
+	OPT_SSH = 0x100,
+	OPT_SSH_KEY,
+	OPT_SSH_AGENT,
+	OPT_SSH_PASSWORD_STDIN,
+	OPT_SSH_PASSPHRASE_STDIN,
+	OPT_SSL_KEY_PASSPHRASE_STDIN,
+};
+
+/* The long options, to put into a command's own getopt table. */
+#define CONN_SPEC_LONGOPTS \
+	{ "host", required_argument, NULL, 'h' }, \
+	{ "port", required_argument, NULL, 'p' }, \
+	{ "username", required_argument, NULL, 'U' }, \
+	{ "dbname", required_argument, NULL, 'd' }, \
+	{ "name", required_argument, NULL, 'n' }, \
+	{ "ssl-mode", required_argument, NULL, 's' }, \
+	{ "ssl-ca", required_argument, NULL, 'C' }, \
+	{ "ssl-cert", required_argument, NULL, 'E' }, \
+	{ "ssl-key", required_argument, NULL, 'K' }, \
+	{ "read-only", no_argument, NULL, 'r' }, \
+	{ "statement-timeout", required_argument, NULL, 't' }, \
+	{ "password-stdin", no_argument, NULL, 'P' }, \
+	{ "no-password", no_argument, NULL, 'w' }, \
+	{ "ssh", required_argument, NULL, OPT_SSH }, \
+	{ "ssh-key", required_argument, NULL, OPT_SSH_KEY }, \
+	{ "ssh-agent", no_argument, NULL, OPT_SSH_AGENT }, \
+	{ "ssh-password-stdin", no_argument, NULL, OPT_SSH_PASSWORD_STDIN }, \
+	{ "ssh-passphrase-stdin", no_argument, NULL, OPT_SSH_PASSPHRASE_STDIN }, \
+	{ "ssl-key-passphrase-stdin", no_argument, NULL, OPT_SSL_KEY_PASSPHRASE_STDIN }
+#define CONN_SPEC_SHORTOPTS "h:p:U:d:n:s:rt:Pw"
+#define CONN_SPEC_USAGE \
+	"[URI] [-h HOST] [-p PORT] [-U USER] [-d DB] [-n NAME] [--ssl-mode M] [--ssl-ca FILE]\n" \
+	"          [--ssl-cert FILE --ssl-key FILE [--ssl-key-passphrase-stdin]] [--read-only]\n" \
+	"          [--statement-timeout MS] [--password-stdin | --no-password]\n" \
+	"          [--ssh USER@HOST[:PORT] [--ssh-key FILE [--ssh-passphrase-stdin] | --ssh-agent |\n" \
+	"           --ssh-password-stdin]]"
+
+struct conn_spec {
+	char *host, *port, *user, *db, *name, *sslmode, *ca, *cert, *key;
+	bool read_only;
+	long long stmt_timeout;
+	/* SSH tunnel */
+	char *ssh_user, *ssh_host, *ssh_key;
+	int ssh_port;
+	bool ssh_agent;
+	/* secrets, and where they come from */
+	char *password, *ssh_secret, *ssl_passphrase;
+	bool pw_stdin, no_pw, ssh_pw_stdin, ssh_pp_stdin, ssl_pp_stdin;
+};
+
+void conn_spec_init(struct conn_spec *s);
+void conn_spec_free(struct conn_spec *s);
+/* One getopt result: 1 taken, 0 not a connection option, -1 bad value (said on stderr). */
+int conn_spec_option(struct conn_spec *s, int ch, const char *arg);
+/* After the options: an optional URI, defaults, checks, stdin secrets.
+ * 0, or -1 after saying why on stderr (a usage error). */
+int conn_spec_finish(struct conn_spec *s, const char *uri);
+/* The config map, and the secrets as extra keys of the params map. */
+void conn_spec_pack_config(msgpack_packer *pk, const struct conn_spec *s);
+int conn_spec_secret_count(const struct conn_spec *s);
+void conn_spec_pack_secrets(msgpack_packer *pk, const struct conn_spec *s);
+/* "user@host:port/db" for messages (caller frees). */
+char *conn_spec_display(const struct conn_spec *s);
+/* On a terminal, after a Credential error: ask for the secret e names.
+ * true when one was read (so the call is worth repeating). */
+bool conn_spec_prompt(struct conn_spec *s, const struct tusk_error *e);
+
+#endif
