@@ -11,8 +11,12 @@
 #include <stdint.h>
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
+#ifndef MIN /* GLib defines the same */
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
 #define UNUSED(x) ((void)(x))
 
 /* Allocation: out of memory is fatal for a Tusk process (it is not a
