@@ -101,12 +101,13 @@ export class MpCursor {
       if (b <= 0x9f) { left += b & 0x0f; continue; }
       if (b <= 0xbf) { this.pos += b & 0x1f; this.need(0); continue; }
       switch (b) {
-        case 0xc4: case 0xd9: this.pos += this.be(1); break;
-        case 0xc5: case 0xda: this.pos += this.be(2); break;
-        case 0xc6: case 0xdb: this.pos += this.be(4); break;
-        case 0xc7: this.pos += this.be(1) + 1; break;
-        case 0xc8: this.pos += this.be(2) + 1; break;
-        case 0xc9: this.pos += this.be(4) + 1; break;
+        // (read the length first: `pos += be()` would add to the old pos)
+        case 0xc4: case 0xd9: { const n = this.be(1); this.pos += n; break; }
+        case 0xc5: case 0xda: { const n = this.be(2); this.pos += n; break; }
+        case 0xc6: case 0xdb: { const n = this.be(4); this.pos += n; break; }
+        case 0xc7: { const n = this.be(1); this.pos += n + 1; break; }
+        case 0xc8: { const n = this.be(2); this.pos += n + 1; break; }
+        case 0xc9: { const n = this.be(4); this.pos += n + 1; break; }
         case 0xca: this.pos += 4; break;
         case 0xcb: this.pos += 8; break;
         case 0xcc: case 0xd0: this.pos += 1; break;
