@@ -289,7 +289,10 @@ http_install(void)
 	/* compression would cost CPU for every row batch on loopback, and
 	 * inflating is one more parser facing the page */
 	soup_server_remove_websocket_extension(G.server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+	/* libsoup runs the handlers of the most specific path only: the early
+	 * check is registered on both paths (a test proves /rpc is covered) */
 	soup_server_add_early_handler(G.server, NULL, early_cb, NULL, NULL);
+	soup_server_add_early_handler(G.server, "/rpc", early_cb, NULL, NULL);
 	soup_server_add_handler(G.server, "/", file_cb, NULL, NULL);
 	soup_server_add_websocket_handler(G.server, "/rpc", NULL, NULL, ws_cb, NULL, NULL);
 }
