@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 from pgcluster import Cluster  # noqa: E402
-from tusk import Broker  # noqa: E402
+from tusk import Broker, TuskError  # noqa: E402
 
 
 def main():
@@ -28,7 +28,18 @@ def main():
         }), flush=True)
         for line in sys.stdin:
             cmd = line.strip()
-            if cmd.startswith("psql "):
+            if cmd.startswith("call "):
+                req = json.loads(cmd[5:])
+                c = b.client()
+                try:
+                    res = c.call(req["method"], req.get("params"))
+                    print(json.dumps({"ok": True, "out": res}, default=repr), flush=True)
+                except TuskError as e:
+                    print(json.dumps({"ok": False, "error": e.err}, default=repr), flush=True)
+                finally:
+                    c.close()
+                    b.clients.remove(c)
+            elif cmd.startswith("psql "):
                 try:
                     out = pg.psql(cmd[5:], db="tuskdb")
                     print(json.dumps({"ok": True, "out": out}), flush=True)

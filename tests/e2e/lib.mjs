@@ -44,6 +44,13 @@ export async function startFixture() {
       if (!r.ok) throw new Error(r.error);
       return r.out;
     },
+    /** Call a broker method (on a connection of its own). */
+    async call(method, params) {
+      child.stdin.write('call ' + JSON.stringify({ method, params }) + '\n');
+      const r = JSON.parse(await next());
+      if (!r.ok) throw new Error(JSON.stringify(r.error));
+      return r.out;
+    },
     stop() {
       return new Promise((resolve) => {
         child.once('exit', (code) => resolve(code));
