@@ -32,7 +32,7 @@ SANLD = -fsanitize=address,undefined
 endif
 
 PKGS_COMMON = libevent msgpack
-PKGS_BROKER = $(PKGS_COMMON) sqlite3 libpq
+PKGS_BROKER = $(PKGS_COMMON) sqlite3 libsecret-1
 PKGS_WORKER = $(PKGS_COMMON) libpq libseccomp
 PKGS_CLI    = $(PKGS_COMMON) libpq
 PKGS_GATEWAY = $(PKGS_COMMON) libsoup-3.0
@@ -41,9 +41,10 @@ PKGS_SHELL  = $(PKGS_COMMON) gtk+-3.0 webkit2gtk-4.1
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
 
-CPPFLAGS += -Icommon -DTUSK_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+LIBPQ_VERSION := $(shell $(PKG_CONFIG) --modversion libpq 2>/dev/null)
+CPPFLAGS += -Icommon -DTUSK_VERSION='"$(VERSION)"' -DTUSK_LIBPQ_VERSION='"$(LIBPQ_VERSION)"' -D_GNU_SOURCE
 CFLAGS_ALL = -std=c17 $(OPT) $(WARN) $(WERROR) $(HARDEN) -MMD -MP $(CFLAGS)
-LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(SANLD) $(LDFLAGS)
+LDFLAGS_ALL = -pthread -pie -Wl,-z,relro,-z,now $(SANLD) $(LDFLAGS)
 
 COMMON_SRC = $(wildcard common/*.c)
 BROKER_SRC = $(wildcard broker/*.c)

@@ -49,6 +49,7 @@ struct settings {
 	size_t client_high;	 /* client output above this pauses its workers */
 	size_t client_low;	 /* ... and below this resumes them */
 	int dead_workers_kept;	 /* recently dead workers listed */
+	int keychain_timeout_ms; /* bound of one keychain call */
 };
 
 struct broker {
@@ -309,7 +310,15 @@ int h_cancel_query(struct request *, const struct params *, struct tusk_error *)
 int h_get_running_queries(struct request *, const struct params *, struct tusk_error *);
 int h_list_workers(struct request *, const struct params *, struct tusk_error *);
 int h_kill_worker(struct request *, const struct params *, struct tusk_error *);
+void kill_answer(struct request *req, const struct worker *w, int backend_pid, int result,
+    const struct tusk_error *e);
 int h_subscribe(struct request *, const struct params *, struct tusk_error *);
+int h_check_keychain_available(struct request *, const struct params *, struct tusk_error *);
+int h_get_keychain_status(struct request *, const struct params *, struct tusk_error *);
+
+/* m-keychain.c */
+void keychain_status_stale(void);
+void keychain_status_free(void);
 
 /* --- main.c ------------------------------------------------------------- */
 

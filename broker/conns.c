@@ -447,10 +447,8 @@ conn_worker_raw(struct worker *w, struct evbuffer *in, size_t len, void *arg)
 /* What a lost connection's backend termination answers to. */
 struct lost_ctx {
 	struct request *kill_req;
-	uint64_t worker_id;
-	int worker_pid;
+	struct worker *w; /* referenced */
 	int backend_pid;
-	char *reason;
 	char conn_id[UUID_STR_LEN];
 	char *conn_name;
 };
@@ -470,33 +468,10 @@ lost_backend_done(int result, const struct tusk_error *e, void *arg)
 		event_conn(result == 1 ? "backend_ended" : "backend_not_ended", c,
 		    result == 1 ? NULL : e && e->message ? e->message : "still running");
 	if (lc->kill_req) {
-		msgpack_packer *pk = req_result(lc->kill_req);
-		msgpack_pack_map(pk, 8);
-		mp_pack_key(pk, "killed");
-		msgpack_pack_true(pk);
-		mp_pack_key(pk, "worker_id");
-		msgpack_pack_uint64(pk, lc->worker_id);
-		mp_pack_key(pk, "pid");
-		msgpack_pack_int(pk, lc->worker_pid);
-		mp_pack_key(pk, "reason");
-		mp_pack_cstr(pk, lc->reason);
-		mp_pack_key(pk, "backend_pid");
-		msgpack_pack_int(pk, lc->backend_pid);
-		mp_pack_key(pk, "backend_terminated");
-		if (result < 0)
-			msgpack_pack_nil(pk);
-		else if (result == 1)
-			msgpack_pack_true(pk);
-		else
-			msgpack_pack_false(pk);
-		mp_pack_key(pk, "backend_error");
-		mp_pack_cstr(pk, result == 1 ? NULL : e ? e->message : "the backend is still running");
-		mp_pack_key(pk, "hint");
-		mp_pack_cstr(pk, result == 1 ? NULL : e && e->hint ? e->hint :
-		    "end it with pg_terminate_backend() as a role allowed to");
+		kill_answer(lc->kill_req, lc->w, lc->backend_pid, result, e);
 		req_free(lc->kill_req);
 	}
-	free(lc->reason);
+	worker_unref(lc->w);
 	free(lc->conn_name);
 	free(lc);
 }
@@ -533,10 +508,9 @@ conn_worker_dead(struct worker *w, const char *reason, void *arg)
 		struct lost_ctx *lc = xcalloc(1, sizeof *lc);
 		lc->kill_req = w->kill_req;
 		w->kill_req = NULL;
-		lc->worker_id = w->id;
-		lc->worker_pid = (int)w->pid;
+		lc->w = w;
+		worker_ref(w);
 		lc->backend_pid = w->backend_pid;
-		lc->reason = xstrdup(reason);
 		snprintf(lc->conn_id, sizeof lc->conn_id, "%s", c->id);
 		lc->conn_name = xstrdup(c->cfg.name);
 		conn_end_backend(c, w->backend_pid, lost_backend_done, lc);

@@ -36,6 +36,8 @@ static const handler_fn handlers[M__COUNT] = {
 	[M_LIST_WORKERS] = h_list_workers,
 	[M_KILL_WORKER] = h_kill_worker,
 	[M_SUBSCRIBE] = h_subscribe,
+	[M_CHECK_KEYCHAIN_AVAILABLE] = h_check_keychain_available,
+	[M_GET_KEYCHAIN_STATUS] = h_get_keychain_status,
 };
 
 /* Every declared method has a handler: a broken build must not start. */

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "broker.h"
@@ -59,15 +58,13 @@ int
 h_get_app_info(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	struct utsname u;
-	char platform[300], pq[16];
+	char platform[300];
 	UNUSED(p);
 	UNUSED(e);
 	if (uname(&u) == 0)
 		snprintf(platform, sizeof platform, "%s %s %s", u.sysname, u.release, u.machine);
 	else
 		snprintf(platform, sizeof platform, "Linux");
-	int v = PQlibVersion();
-	snprintf(pq, sizeof pq, "%d.%d", v / 10000, v % 10000);
 
 	msgpack_packer *pk = req_result(req);
 	msgpack_pack_map(pk, 7);
@@ -82,7 +79,7 @@ h_get_app_info(struct request *req, const struct params *p, struct tusk_error *e
 	mp_pack_key(pk, "libraries");
 	msgpack_pack_map(pk, 4);
 	mp_pack_key(pk, "libpq");
-	mp_pack_cstr(pk, pq);
+	mp_pack_cstr(pk, TUSK_LIBPQ_VERSION); /* the workers' libpq, as built */
 	mp_pack_key(pk, "libevent");
 	mp_pack_cstr(pk, event_get_version());
 	mp_pack_key(pk, "msgpack");

@@ -72,3 +72,41 @@ h_kill_worker(struct request *req, const struct params *p, struct tusk_error *e)
 	worker_kill_user(w);
 	return H_ASYNC;
 }
+
+/*
+ * The kill_worker answer, once the worker is dead: backend is -1 when it
+ * had none; result is 1 ended, 0 still running, -1 could not tell (e).
+ */
+void
+kill_answer(struct request *req, const struct worker *w, int backend_pid, int result,
+    const struct tusk_error *e)
+{
+	msgpack_packer *pk = req_result(req);
+	msgpack_pack_map(pk, 8);
+	mp_pack_key(pk, "killed");
+	msgpack_pack_true(pk);
+	mp_pack_key(pk, "worker_id");
+	msgpack_pack_uint64(pk, w->id);
+	mp_pack_key(pk, "pid");
+	msgpack_pack_int(pk, w->pid);
+	mp_pack_key(pk, "reason");
+	mp_pack_cstr(pk, w->death_reason);
+	mp_pack_key(pk, "backend_pid");
+	if (backend_pid > 0)
+		msgpack_pack_int(pk, backend_pid);
+	else
+		msgpack_pack_nil(pk);
+	bool ended = backend_pid > 0 && result == 1;
+	mp_pack_key(pk, "backend_terminated");
+	if (backend_pid <= 0 || result < 0)
+		msgpack_pack_nil(pk);
+	else if (ended)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	mp_pack_key(pk, "backend_error");
+	mp_pack_cstr(pk, backend_pid <= 0 || ended ? NULL : e ? e->message : "the backend is still running");
+	mp_pack_key(pk, "hint");
+	mp_pack_cstr(pk, backend_pid <= 0 || ended ? NULL : e && e->hint ? e->hint :
+	    "end it with pg_terminate_backend() as a role allowed to");
+}

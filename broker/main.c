@@ -27,6 +27,7 @@
 #include <event2/event.h>
 
 #include "broker.h"
+#include "keychain.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -42,6 +43,7 @@ static const struct settings default_settings = {
 	.client_high = 4u * 1024 * 1024,
 	.client_low = 1u * 1024 * 1024,
 	.dead_workers_kept = 16,
+	.keychain_timeout_ms = 3000,
 };
 
 /* Log records go to today's file, and to stderr in the foreground. */
@@ -226,6 +228,8 @@ heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 static void
 broker_cleanup(void)
 {
+	keychain_shutdown();
+	keychain_status_free();
 	struct worker *w;
 	while ((w = TAILQ_FIRST(&B.workers)) != NULL) {
 		TAILQ_REMOVE(&B.workers, w, entry);
@@ -266,7 +270,8 @@ usage(FILE *f)
 		   "             [--set NAME=VALUE ...]\n"
 		   "       tuskd --version\n"
 		   "settings: heartbeat_ms, heartbeat_misses, kill_grace_ms, shutdown_grace_ms,\n"
-		   "          connect_timeout_s, client_high, client_low, dead_workers_kept\n");
+		   "          connect_timeout_s, client_high, client_low, dead_workers_kept,\n"
+		   "          keychain_timeout_ms\n");
 }
 
 /* --set NAME=VALUE: override one setting (tests, power users). */
@@ -287,6 +292,7 @@ set_setting(const char *arg)
 		{ "client_high", offsetof(struct settings, client_high), 1, 4096, 1LL << 32 },
 		{ "client_low", offsetof(struct settings, client_low), 1, 0, 1LL << 32 },
 		{ "dead_workers_kept", offsetof(struct settings, dead_workers_kept), 0, 0, 10000 },
+		{ "keychain_timeout_ms", offsetof(struct settings, keychain_timeout_ms), 0, 100, 120000 },
 	};
 	const char *eq = strchr(arg, '=');
 	if (eq == NULL)
@@ -406,6 +412,10 @@ main(int argc, char **argv)
 		die_init(&e);
 	}
 	B.discard = evbuffer_new();
+	if (keychain_init(B.base, B.set.keychain_timeout_ms) < 0) {
+		terr_set(&e, TE_INITIALIZATION, "cannot set up the keychain's thread");
+		die_init(&e);
+	}
 	if (client_listen(&e) < 0)
 		die_init(&e);
 	B.ev_sigterm = evsignal_new(B.base, SIGTERM, signal_cb, NULL);

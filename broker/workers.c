@@ -504,24 +504,7 @@ worker_finish(struct worker *w)
 		ops->dead(w, w->death_reason, w->arg);
 	if (w->kill_req) {
 		/* nobody took over the answer (no backend to end): it is dead */
-		msgpack_packer *pk = req_result(w->kill_req);
-		msgpack_pack_map(pk, 8);
-		mp_pack_key(pk, "killed");
-		msgpack_pack_true(pk);
-		mp_pack_key(pk, "worker_id");
-		msgpack_pack_uint64(pk, w->id);
-		mp_pack_key(pk, "pid");
-		msgpack_pack_int(pk, w->pid);
-		mp_pack_key(pk, "reason");
-		mp_pack_cstr(pk, w->death_reason);
-		mp_pack_key(pk, "backend_pid");
-		msgpack_pack_nil(pk);
-		mp_pack_key(pk, "backend_terminated");
-		msgpack_pack_nil(pk);
-		mp_pack_key(pk, "backend_error");
-		msgpack_pack_nil(pk);
-		mp_pack_key(pk, "hint");
-		msgpack_pack_nil(pk);
+		kill_answer(w->kill_req, w, -1, 1, NULL);
 		req_free(w->kill_req);
 		w->kill_req = NULL;
 	}

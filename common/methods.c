@@ -113,6 +113,11 @@ const struct tusk_method tusk_methods[M__COUNT] = {
 	    "Stop a worker: cancel its query, SIGTERM, SIGKILL after a grace period; then end its server backend." },
 	[M_SUBSCRIBE] = { "subscribe", p_subscribe, "nil",
 	    "Receive `event` notifications about workers, connections and queries." },
+	[M_CHECK_KEYCHAIN_AVAILABLE] = { "check_keychain_available", p_none, "bool",
+	    "Is the OS keychain (Secret Service) running and unlocked? Never prompts." },
+	[M_GET_KEYCHAIN_STATUS] = { "get_keychain_status", p_none,
+	    "{available, message, hint, checked_at}",
+	    "The same, with why it is not available and what to do." },
 };
 
 static const char *const notifications[][2] = {

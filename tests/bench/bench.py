@@ -62,6 +62,18 @@ def peak_rss_of(cmd, env=None):
     return int(r.stderr.decode().strip().splitlines()[-1])
 
 
+def smaps(pid):
+    """Rss, Pss and private (unique) memory of a process, in kB."""
+    out = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].endswith(":"):
+                out[parts[0][:-1]] = int(parts[1])
+    out["Uss"] = out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)
+    return out
+
+
 def rss_kb(pid, field="VmRSS"):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -237,12 +249,12 @@ def bench_idle_and_cycles(pg, b):
     cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
     time.sleep(0.5)
     w = [x for x in c.call("list_workers") if x["connection_id"] == cid and x["state"] != "dead"][0]
-    worker_rss = rss_kb(w["pid"])
+    worker = smaps(w["pid"])
     c.call("disconnect", connection_id=cid)
     c.close()
     b2 = Broker()
     time.sleep(0.5)
-    idle_broker = rss_kb(b2.proc.pid)
+    broker = smaps(b2.proc.pid)
     c = b2.client()
     for _ in range(10):  # warm up allocator pools
         cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
@@ -259,10 +271,16 @@ def bench_idle_and_cycles(pg, b):
     b2.cleanup()
     out("### Memory")
     out()
-    out("| what | RSS |")
+    out("| process | RSS | PSS | private (USS) |")
+    out("|---|---|---|---|")
+    for name, m in (("idle broker (target < 10 MB)", broker), ("idle worker, connected (target < 6 MB)", worker)):
+        out("| %s | %.1f MB | %.1f MB | %.1f MB |" % (name, m["Rss"] / 1024, m["Pss"] / 1024, m["Uss"] / 1024))
+    out()
+    out("RSS counts the shared libraries' pages (libpq, OpenSSL, libc...) in every process;")
+    out("USS is what one more process really costs.")
+    out()
+    out("| broker cycles | RSS |")
     out("|---|---|")
-    out("| idle broker | %.1f MB (target < 10 MB) |" % (idle_broker / 1024))
-    out("| idle worker (connected) | %.1f MB (target < 6 MB) |" % (worker_rss / 1024))
     out("| broker before / after 100 connect+query+disconnect cycles | %.1f MB / %.1f MB: **%+.1f%%** (target < 5%%) |"
         % (before / 1024, after / 1024, (after - before) * 100.0 / before))
     out()

@@ -131,7 +131,11 @@ class Broker:
         self.env["ASAN_OPTIONS"] = san
         self.env["UBSAN_OPTIONS"] = "log_path=%s/san/ubsan:print_stacktrace=1" % self.home
         if env:
-            self.env.update(env)
+            for k, v in env.items():
+                if v is None:
+                    self.env.pop(k, None)
+                else:
+                    self.env[k] = v
         self.extra_args = list(extra_args)
         self.proc = None
         self.clients = []
