@@ -39,6 +39,7 @@ export class QueryTab {
   queryId: string | null = null;
   startedAt = 0;
   elapsedMs = $state(0);
+  firstRowMs = $state<number | null>(null); // from Run to the first row
   rowsReceived = $state(0);
   store = $state.raw<RowStore | null>(null);
   storeVersion = $state(0);
@@ -76,6 +77,7 @@ export class QueryTab {
     this.cancelling = false;
     this.startedAt = performance.now();
     this.elapsedMs = 0;
+    this.firstRowMs = null;
     this.ticker = setInterval(() => (this.elapsedMs = performance.now() - this.startedAt), 100);
     const qid = uuid();
     this.queryId = qid;
@@ -91,6 +93,7 @@ export class QueryTab {
       this.messages.push({ kind: 'notice', severity: p.severity, text: p.message, detail: p.detail, hint: p.hint, code: p.code });
     });
     rpc.sinkRows(qid, (bytes, offset, count) => {
+      if (this.firstRowMs === null) this.firstRowMs = performance.now() - this.startedAt;
       store?.add(bytes, offset, count);
       this.schedule();
     });
