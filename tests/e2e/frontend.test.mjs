@@ -229,6 +229,18 @@ test('a 1,000,000-row result streams, scrolls to its last row and shows it', asy
   await shot(page, '07-million-rows');
 });
 
+test('the main window, for the README', async () => {
+  await runSql(`select g as id, 'Customer ' || g as name, 'c' || g || '@example.com' as email,
+    round((g * 37 % 500)::numeric + 0.99, 2) as total, g % 3 <> 0 as paid,
+    case when g % 4 = 0 then null else now() - g * interval '1 hour' end as placed_at
+    from generate_series(1, 500) g`);
+  await page.getByRole('button', { name: 'Workers' }).click();
+  await page.locator('[data-testid=worker-row]').first().waitFor();
+  await tabView().locator('[data-testid=grid] .rows .td').nth(7).click();
+  await shot(page, '09-main-window');
+  await page.getByRole('button', { name: 'Workers' }).click();
+});
+
 test('the theme survives a reload (stored with set_preference)', async (t) => {
   if (!need(t, 'set_preference')) return;
   await page.getByRole('button', { name: 'Preferences' }).click();

@@ -148,14 +148,20 @@ export class AppState {
   async refreshWorkers(): Promise<void> {
     if (!this.has('list_workers') || this.link !== 'open') return;
     try {
-      this.workers = await this.rpc.call<WorkerInfo[]>('list_workers');
+      const ws = await this.rpc.call<WorkerInfo[]>('list_workers');
+      // the live ones first, newest first; then the recently ended
+      this.workers = ws.sort((a, b) => Number(a.state === 'dead') - Number(b.state === 'dead') || b.worker_id - a.worker_id);
     } catch {
       /* the next tick tries again */
     }
   }
 
+  private healthSoon: ReturnType<typeof setTimeout> | null = null;
+
   private onEvent(ev: any): void {
     if (!ev) return;
+    if (ev.topic !== 'queries' && !this.healthSoon)
+      this.healthSoon = setTimeout(() => { this.healthSoon = null; this.refreshHealth(); }, 200);
     if (ev.topic === 'connections') {
       this.refreshConnections().catch(() => {});
     } else if (ev.topic === 'workers' && ev.worker) {
