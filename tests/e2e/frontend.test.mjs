@@ -252,3 +252,28 @@ test('the theme survives a reload (stored with set_preference)', async (t) => {
   await until(async () => (await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark', 5000, 'dark after reload');
   await shot(page, '08-dark');
 });
+
+test('server notices show in the messages; the row cap and font size from Preferences apply at once', async () => {
+  await runSql("do $$ begin raise notice 'hello %', 42; end $$");
+  const msgs = tabView().getByTestId('messages');
+  await until(async () => /NOTICE\s*hello 42/.test(await msgs.textContent()), 5000, 'the notice');
+  assert.match(await msgs.textContent(), /Command\s*DO/);
+
+  const setPrefs = async (rowCap, fontSize) => {
+    await page.getByRole('button', { name: 'Preferences' }).click();
+    await page.getByLabel('Row cap').fill(String(rowCap));
+    await page.getByLabel('Editor font size').fill(String(fontSize));
+    await page.getByRole('button', { name: 'Save' }).click();
+  };
+  await setPrefs(1000, 18);
+  const size = await tabView().locator('.cm-editor').evaluate((el) => getComputedStyle(el).fontSize);
+  assert.equal(size, '18px');
+  const state = await runSql('select g from generate_series(1, 5000) g');
+  assert.match(state, /SELECT 5000 · 5,000 rows/);
+  assert.match(await tabView().getByTestId('row-cap').textContent(), /Row cap 1,000 reached — more rows available/);
+  assert.match(await tabView().getByTestId('grid-position').textContent(), /^1,000 rows/);
+  await tabView().getByRole('tab', { name: /Messages/ }).click();
+  assert.match(await tabView().getByTestId('messages').textContent(), /showing the first 1,000 of 5,000 rows/);
+  await shot(page, '10-row-cap');
+  await setPrefs(1000000, 14);
+});

@@ -156,7 +156,7 @@ test('a page that stops acknowledging stops the stream at the gateway window, an
     const done = slow.call('execute_query', { connection_id, query_id: 'bp',
       sql: "select g, repeat('x', 200) from generate_series(1, 3000000) g" }).catch((e) => e.kind);
     const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
-    await sleep(2500);
+    await sleep(3000);
     const stalled1 = { bytes, rows };
     await sleep(1000);
     const stalled2 = { bytes, rows };
