@@ -102,7 +102,7 @@ test('a connection is tested (error with hint, then success), and opened after a
   await until(async () => /Connected: PostgreSQL 15.* in [\d.]+ ms/.test(await bad.textContent()), 20000, 'test success');
   await shot(page, '02-connection-dialog');
   if (methods.has('save_connection')) {
-    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel', exact: true }).click();
     return;
   }
   // without storage: connect for this session; no password typed, so the
@@ -132,7 +132,7 @@ test('a connection is added, tested, saved (password masked) and connected', asy
     await item.getByRole('button', { name: 'Edit' }).click();
     const note = page.getByTestId('keychain-note');
     await until(async () => /stored in keychain|in memory|Keychain available/.test(await note.textContent()), 10000, 'keychain note');
-    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel', exact: true }).click();
   }
 });
 
