@@ -14,7 +14,11 @@ if [ "$(id -u)" = 0 ]; then
 fi
 sock=$(scripts/demo-pg.sh start "$demo")
 user=postgres
-"$BIN/tuskctl" connect --name Demo --no-password -h "$sock" -U "$user" -d demo >/dev/null 2>&1 || true
+# saved as "Demo" (no password exists: trust on the owner-only socket)
+if ! "$BIN/tuskctl" connections show Demo >/dev/null 2>&1; then
+	"$BIN/tuskctl" connections add --name Demo -h "$sock" -U "$user" -d demo --ssl-mode disable >/dev/null
+fi
+"$BIN/tuskctl" connect Demo --no-password >/dev/null 2>&1 || true
 "$BIN/tuskctl" status
 cat <<MSG
 
