@@ -5,7 +5,9 @@
  * Start-up order matters: directories, then the lock (a second broker
  * stops here and exits 0), then the socket is bound, and only then does the
  * broker detach; the process that started it (a client, typically) can
- * connect the moment it returns.
+ * connect the moment it returns. Under systemd socket activation the socket
+ * comes bound already (client_inherit), the lock is still taken, and the
+ * broker stays in the foreground as systemd expects.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -182,7 +184,7 @@ broker_shutdown(const char *why)
 	B.shutting_down = true;
 	log_info("shutting down (%s)", why);
 	client_stop_listening();
-	unlink(B.paths.sock_path);
+	client_unlink();
 	conns_close_all();
 	struct worker *w;
 	TAILQ_FOREACH(w, &B.workers, entry)
@@ -386,10 +388,13 @@ main(int argc, char **argv)
 
 	if (paths_resolve(&B.paths, &e) < 0 || paths_ensure(&B.paths, &e) < 0)
 		die_init(&e);
-	take_lock();
-	if (client_bind(&e) < 0)
+	int inherited = client_inherit(&e);
+	if (inherited < 0)
 		die_init(&e);
-	if (!foreground)
+	take_lock();
+	if (!inherited && client_bind(&e) < 0)
+		die_init(&e);
+	if (!foreground && !inherited)
 		daemonize();
 #ifndef TUSK_SANITIZE
 	/* secrets pass through this process: no core dumps, no ptrace by peers */
@@ -430,11 +435,12 @@ main(int argc, char **argv)
 	B.ev_heartbeat = event_new(B.base, -1, EV_PERSIST, heartbeat_cb, NULL);
 	event_add(B.ev_heartbeat, &hb);
 
-	log_info("tuskd %s ready on %s (worker %s)", TUSK_VERSION, B.paths.sock_path, B.worker_path);
+	log_info("tuskd %s ready on %s%s (worker %s)", TUSK_VERSION, B.paths.sock_path,
+	    B.activated ? ", passed by systemd" : "", B.worker_path);
 	event_base_dispatch(B.base);
 
 	client_stop_listening();
-	unlink(B.paths.sock_path);
+	client_unlink();
 	broker_cleanup();
 	return 0;
 }
