@@ -35,7 +35,7 @@ endif
 
 PKGS_COMMON = libevent msgpack
 PKGS_BROKER = $(PKGS_COMMON) sqlite3 libsecret-1
-PKGS_WORKER = $(PKGS_COMMON) libpq libseccomp
+PKGS_WORKER = $(PKGS_COMMON) libpq libseccomp openssl
 PKGS_CLI    = $(PKGS_COMMON) libpq
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
@@ -115,6 +115,12 @@ $(BUILD)/bin/tuskctl: $(call obj,$(CLI_SRC)) $(COMMON_LIB)
 # Unit tests link the module they test from its folder (see tests/unit/*.mk-style
 # comments at the top of each test file); all link libtuskcommon.
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_BROKER) cmocka)
+
+# test_sandbox checks the worker's pure sandbox decisions (sandbox-policy.c).
+$(BUILD)/tests/test_sandbox: $(BUILD)/obj/tests/unit/test_sandbox.o $(BUILD)/obj/worker/sandbox-policy.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_BROKER) cmocka)

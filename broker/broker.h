@@ -50,6 +50,7 @@ struct settings {
 	size_t client_low;	 /* ... and below this resumes them */
 	int dead_workers_kept;	 /* recently dead workers listed */
 	int keychain_timeout_ms; /* bound of one keychain call */
+	int worker_memory_mb;	 /* each worker's address-space cap */
 };
 
 struct broker {

@@ -46,6 +46,7 @@ static const struct settings default_settings = {
 	.client_low = 1u * 1024 * 1024,
 	.dead_workers_kept = 16,
 	.keychain_timeout_ms = 3000,
+	.worker_memory_mb = WORKER_MEMORY_MB_DEFAULT,
 };
 
 /* Log records go to today's file, and to stderr in the foreground. */
@@ -273,7 +274,7 @@ usage(FILE *f)
 		   "       tuskd --version\n"
 		   "settings: heartbeat_ms, heartbeat_misses, kill_grace_ms, shutdown_grace_ms,\n"
 		   "          connect_timeout_s, client_high, client_low, dead_workers_kept,\n"
-		   "          keychain_timeout_ms\n");
+		   "          keychain_timeout_ms, worker_memory_mb\n");
 }
 
 /* --set NAME=VALUE: override one setting (tests, power users). */
@@ -295,6 +296,8 @@ set_setting(const char *arg)
 		{ "client_low", offsetof(struct settings, client_low), 1, 0, 1LL << 32 },
 		{ "dead_workers_kept", offsetof(struct settings, dead_workers_kept), 0, 0, 10000 },
 		{ "keychain_timeout_ms", offsetof(struct settings, keychain_timeout_ms), 0, 100, 120000 },
+		{ "worker_memory_mb", offsetof(struct settings, worker_memory_mb), 0,
+		    WORKER_MEMORY_MB_MIN, 1 << 20 },
 	};
 	const char *eq = strchr(arg, '=');
 	if (eq == NULL)

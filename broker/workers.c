@@ -163,11 +163,12 @@ worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg, str
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
 	    POSIX_SPAWN_SETPGROUP);
 
-	char ppid[24], level[8];
+	char ppid[24], level[8], mem[16];
 	snprintf(ppid, sizeof ppid, "%d", (int)getpid());
 	snprintf(level, sizeof level, "%d", tlog_level);
-	char a_parent[] = "--parent", a_level[] = "--log-level";
-	char *argv[] = { B.worker_path, a_parent, ppid, a_level, level, NULL };
+	snprintf(mem, sizeof mem, "%d", B.set.worker_memory_mb);
+	char a_parent[] = "--parent", a_level[] = "--log-level", a_mem[] = "--memory-mb";
+	char *argv[] = { B.worker_path, a_parent, ppid, a_level, level, a_mem, mem, NULL };
 	char **env = worker_env();
 	pid_t pid;
 	int r = posix_spawn(&pid, B.worker_path, &fa, &at, argv, env);

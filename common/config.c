@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -238,10 +239,12 @@ config_ssl_mode_valid(const char *mode)
 	return false;
 }
 
-/* A file the worker will have to read: absolute, present, readable. */
+/* A file the worker will have to read: absolute, present, readable, a file. */
 static int
 file_check(const char *field, const char *path, struct tusk_error *e)
 {
+	struct stat st;
+
 	if (path[0] != '/') {
 		terr_set(e, TE_VALIDATION, "%s: '%s' must be an absolute path", field, path);
 		terr_hint(e, "give the full path of the file");
@@ -250,6 +253,12 @@ file_check(const char *field, const char *path, struct tusk_error *e)
 	if (access(path, R_OK) < 0) {
 		terr_set(e, TE_VALIDATION, "%s: cannot read %s: %s", field, path, strerror(errno));
 		terr_hint(e, "check that the file exists and that you can read it");
+		return -1;
+	}
+	/* a directory passes access(R_OK) but is no certificate or key */
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		terr_set(e, TE_VALIDATION, "%s: %s is not a regular file", field, path);
+		terr_hint(e, "give the path of the file itself");
 		return -1;
 	}
 	return 0;
@@ -300,6 +309,13 @@ config_validate(const struct tusk_config *c, bool need_name, struct tusk_error *
 		return -1;
 	if (c->statement_timeout_ms < -1)
 		return terr_set(e, TE_VALIDATION, "statement_timeout_ms: must be >= 0");
+	/* PostgreSQL's statement_timeout is an int of milliseconds (about 24.8 days) */
+	if (c->statement_timeout_ms > INT32_MAX) {
+		terr_set(e, TE_VALIDATION, "statement_timeout_ms: at most %d (PostgreSQL's limit)",
+		    INT32_MAX);
+		terr_hint(e, "use 0 for no timeout");
+		return -1;
+	}
 	if (c->ssh) {
 		const struct tusk_ssh *s = c->ssh;
 		if (!config_host_valid(s->host) || s->host[0] == '/')

@@ -45,16 +45,23 @@ terr_clear(struct tusk_error *e)
 	terr_init(e);
 }
 
+/*
+ * The setters format before they free: wrapping an error's own text
+ * (terr_set(e, k, "connect: %s", e->message)) must read the old string
+ * while it is still alive.
+ */
+
 /* Set kind and message; returns -1 so handlers can `return terr_set(...)`. */
 int
 terr_set(struct tusk_error *e, enum tusk_error_kind kind, const char *fmt, ...)
 {
 	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
 	terr_clear(e);
 	e->kind = kind;
-	va_start(ap, fmt);
-	e->message = xvasprintf(fmt, ap);
-	va_end(ap);
+	e->message = msg;
 	return -1;
 }
 
@@ -63,10 +70,11 @@ void
 terr_hint(struct tusk_error *e, const char *fmt, ...)
 {
 	va_list ap;
-	free(e->hint);
 	va_start(ap, fmt);
-	e->hint = xvasprintf(fmt, ap);
+	char *hint = xvasprintf(fmt, ap);
 	va_end(ap);
+	free(e->hint);
+	e->hint = hint;
 }
 
 /* Attach a detail. */
@@ -74,26 +82,29 @@ void
 terr_detail(struct tusk_error *e, const char *fmt, ...)
 {
 	va_list ap;
-	free(e->detail);
 	va_start(ap, fmt);
-	e->detail = xvasprintf(fmt, ap);
+	char *detail = xvasprintf(fmt, ap);
 	va_end(ap);
+	free(e->detail);
+	e->detail = detail;
 }
 
 /* Attach a SQLSTATE. */
 void
 terr_code(struct tusk_error *e, const char *code)
 {
+	char *copy = xstrdup(code);
 	free(e->code);
-	e->code = xstrdup(code);
+	e->code = copy;
 }
 
 /* Attach a WorkerLost reason. */
 void
 terr_reason(struct tusk_error *e, const char *reason)
 {
+	char *copy = xstrdup(reason);
 	free(e->reason);
-	e->reason = xstrdup(reason);
+	e->reason = copy;
 }
 
 /* Is an error recorded? */

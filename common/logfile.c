@@ -97,18 +97,37 @@ logfile_write(struct logfile *lf, int64_t now_ms, int level, const char *tag, co
 	free(line);
 }
 
-/* Parse tusk.YYYY-MM-DD.log into a time at midnight UTC; -1 if not ours. */
+/*
+ * Parse tusk.YYYY-MM-DD.log into a time at midnight UTC; -1 if not ours.
+ * Strict: digits exactly where the pattern has them and a real calendar
+ * date, so a file that only resembles ours (tusk.2020-13-45.log, sscanf's
+ * " 202" or "+202") is never taken for an old log and deleted.
+ */
 static int64_t
 name_day(const char *name)
 {
-	int y, m, d;
-	char tail[8];
-	if (strlen(name) != strlen("tusk.YYYY-MM-DD.log") ||
-	    sscanf(name, "tusk.%4d-%2d-%2d%7s", &y, &m, &d, tail) != 4 || strcmp(tail, ".log") != 0)
+	static const char pat[] = "tusk.NNNN-NN-NN.log";
+	int v[3] = { 0, 0, 0 }, field = 0;
+	if (strlen(name) != sizeof pat - 1)
 		return -1;
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d };
+	for (size_t i = 0; i < sizeof pat - 1; i++) {
+		if (pat[i] != 'N') {
+			if (name[i] != pat[i])
+				return -1;
+			if (pat[i] == '-')
+				field++;
+			continue;
+		}
+		if (name[i] < '0' || name[i] > '9')
+			return -1;
+		v[field] = v[field] * 10 + (name[i] - '0');
+	}
+	struct tm tm = { .tm_year = v[0] - 1900, .tm_mon = v[1] - 1, .tm_mday = v[2] };
 	time_t t = timegm(&tm);
-	return t < 0 ? -1 : (int64_t)t * 1000;
+	/* timegm normalises out-of-range fields: a changed field was no date */
+	if (t < 0 || tm.tm_year != v[0] - 1900 || tm.tm_mon != v[1] - 1 || tm.tm_mday != v[2])
+		return -1;
+	return (int64_t)t * 1000;
 }
 
 int

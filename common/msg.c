@@ -81,15 +81,25 @@ spec_index(const struct tusk_param *spec, const char *name, size_t len)
 	return -1;
 }
 
+_Static_assert(PARAMS_MAX <= 32, "params_parse_map tracks keys in a uint32_t");
+
 /* Check one map of named arguments. */
 int
 params_parse_map(struct params *p, const struct tusk_param *spec, const msgpack_object *map,
     const char *prefix, struct tusk_error *e)
 {
+	uint32_t seen = 0; /* keys met so far, nil ones included */
+	int nspec = 0;
+
 	memset(p, 0, sizeof *p);
 	p->spec = spec;
 	if (prefix == NULL)
 		prefix = "";
+	while (spec[nspec].name != NULL)
+		nspec++;
+	if (nspec > PARAMS_MAX)
+		return terr_set(e, TE_INTERNAL, "%sthe declaration has %d parameters, more than %d",
+		    prefix, nspec, PARAMS_MAX);
 	if (map->type != MSGPACK_OBJECT_MAP)
 		return terr_set(e, TE_VALIDATION, "%sexpected a map of named arguments",
 		    prefix);
@@ -100,16 +110,17 @@ params_parse_map(struct params *p, const struct tusk_param *spec, const msgpack_
 			return terr_set(e, TE_VALIDATION, "%sargument names must be strings",
 			    prefix);
 		int idx = spec_index(spec, k->via.str.ptr, k->via.str.size);
-		if (idx < 0 || idx >= PARAMS_MAX) {
+		if (idx < 0) {
 			char *name = mo_strdup(k);
 			terr_set(e, TE_VALIDATION, "%sunknown argument '%.64s'", prefix, name);
 			free(name);
 			terr_hint(e, "`describe` lists every method's arguments");
 			return -1;
 		}
-		if (p->val[idx] != NULL)
+		if (seen & (UINT32_C(1) << idx))
 			return terr_set(e, TE_VALIDATION, "%s%s: given twice", prefix,
 			    spec[idx].name);
+		seen |= UINT32_C(1) << idx;
 		if (v->type == MSGPACK_OBJECT_NIL && (spec[idx].flags & P_OPT))
 			continue;
 		if (!mo_has_type(v, spec[idx].type))

@@ -40,6 +40,11 @@
 /* The file descriptor a worker finds its socketpair end on. */
 #define WORKER_FD 3
 
+/* A worker's address-space cap (tuskd's worker_memory_mb, passed as
+ * --memory-mb), in MiB. */
+#define WORKER_MEMORY_MB_DEFAULT 2048
+#define WORKER_MEMORY_MB_MIN 32
+
 /* Worker exit statuses the broker turns into reasons. */
 #define TUSK_EXIT_OOM 71     /* an allocation failed (memory limit) */
 #define TUSK_EXIT_SANDBOX 72 /* the sandbox could not be applied */

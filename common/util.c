@@ -139,12 +139,15 @@ wall_ms(void)
 void
 iso8601_utc(int64_t epoch_ms, char *buf, size_t len)
 {
-	time_t t = (time_t)(epoch_ms / 1000);
+	/* floor, not truncation: -1 ms is 23:59:59.999 the day before */
+	int64_t ms = epoch_ms % 1000;
+	if (ms < 0)
+		ms += 1000;
+	time_t t = (time_t)((epoch_ms - ms) / 1000);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (int)(epoch_ms % 1000));
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
 }
 
 /* Start an empty string buffer. */
@@ -231,7 +234,8 @@ sb_free(struct strbuf *sb)
 int
 parse_ll(const char *s, long long min, long long max, long long *ret)
 {
-	if (s == NULL || *s == '\0')
+	/* strtoll alone would take leading blanks and a '+' */
+	if (s == NULL || !(*s == '-' || (*s >= '0' && *s <= '9')))
 		return -EINVAL;
 	errno = 0;
 	char *end;

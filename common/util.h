@@ -59,7 +59,8 @@ void sb_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(prin
 char *sb_detach(struct strbuf *sb);
 void sb_free(struct strbuf *sb);
 
-/* Parse a whole decimal string into a long long within [min, max]. */
+/* Parse a whole decimal string (an optional '-', then digits only: no blanks,
+ * no '+') into a long long within [min, max]; 0, -EINVAL or -ERANGE. */
 int parse_ll(const char *s, long long min, long long max, long long *ret);
 
 /* Close every fd >= lowfd (close_range when the kernel has it). */

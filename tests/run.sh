@@ -38,7 +38,7 @@ for b in build/tests/test_* build/asan/tests/test_*; do
 done
 
 echo "== fuzz (bounded)"
-if out=$(tests/fuzz/run.sh "${TUSK_FUZZ_SECONDS:-20}"); then
+if out=$(tests/fuzz/run.sh "${TUSK_FUZZ_SECONDS:-12}"); then
 	n=$(printf '%s\n' "$out" | grep -c '^ok')
 	pass=$((pass + n))
 	printf '%s\n' "$out" | sed 's/^/  /'

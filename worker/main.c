@@ -28,6 +28,19 @@
 
 struct wk W;
 
+#ifdef TUSK_SANITIZE
+/*
+ * Under the address-space cap an allocation may fail: let malloc return
+ * NULL (the worker then exits "out of memory") instead of a report.
+ */
+const char *__asan_default_options(void);
+const char *
+__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+#endif
+
 #define OUT_LOW (256u * 1024)
 
 /* Log records travel to the broker; stderr until the link is up. */
@@ -166,15 +179,19 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "parent", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'l' },
-		{ "sandbox-selftest", no_argument, NULL, 'S' },
+		{ "memory-mb", required_argument, NULL, 'm' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct sandbox_opts sbo = { WORKER_MEMORY_MB_DEFAULT, -1 };
 	long long v;
 	int ch;
-	bool selftest = false;
 
-	while ((ch = getopt_long(argc, argv, "p:l:SV", opts, NULL)) != -1) {
+	/* the selftest has options of its own */
+	if (argc > 1 && strcmp(argv[1], "--sandbox-selftest") == 0)
+		return sandbox_selftest(argc - 1, argv + 1);
+
+	while ((ch = getopt_long(argc, argv, "p:l:m:V", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			if (parse_ll(optarg, 1, INT32_MAX, &v) == 0)
@@ -184,24 +201,29 @@ main(int argc, char **argv)
 			if (parse_ll(optarg, TLOG_ERROR, TLOG_TRACE, &v) == 0)
 				log_set_level((int)v);
 			break;
-		case 'S':
-			selftest = true;
+		case 'm':
+			if (parse_ll(optarg, WORKER_MEMORY_MB_MIN, 1 << 20, &v) == 0)
+				sbo.memory_mb = (int)v;
 			break;
 		case 'V':
 			printf("tusk-worker %s\n", TUSK_VERSION);
 			return 0;
 		default:
-			fprintf(stderr, "usage: tusk-worker --parent PID [--log-level N] | --sandbox-selftest\n");
+			fprintf(stderr, "usage: tusk-worker --parent PID [--log-level N] [--memory-mb N]\n"
+			    "       tusk-worker --sandbox-selftest [options] (see docs/sandbox.md)\n");
 			return 2;
 		}
 	}
-	if (selftest)
-		return sandbox_selftest(argc - optind, argv + optind);
-
 	char tag[32];
 	snprintf(tag, sizeof tag, "worker[%d]", (int)getpid());
 	log_init(tag);
 	xalloc_exit_status = TUSK_EXIT_OOM;
+	/*
+	 * libevent's allocations (our output to the broker) must not fail
+	 * silently under the address-space cap: a half-written message would
+	 * look like a hung worker. They end the worker "out of memory" too.
+	 */
+	event_set_mem_functions(xmalloc, xrealloc, free);
 
 	/* die with the broker; if it already died, go now */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -210,8 +232,10 @@ main(int argc, char **argv)
 	close_from(WORKER_FD + 1);
 
 	struct tusk_error e = TUSK_ERROR_INIT;
+	sandbox_set_options(&sbo);
 	if (sandbox_base(&e) < 0) {
 		fprintf(stderr, "tusk-worker: %s\n", e.message);
+		terr_clear(&e);
 		return TUSK_EXIT_SANDBOX;
 	}
 

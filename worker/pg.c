@@ -1,10 +1,14 @@
 /*
  * pg.c — the worker's PostgreSQL session: connect, run, stream, cancel.
  *
- * Connect: PQconnectStartParams with explicit parameters only (no service
- * file, no ~/.pgpass, no ~/.postgresql defaults), driven by PQconnectPoll
- * on the loop, with our own timeout (libpq's connect_timeout only applies
- * to blocking connects). Failures are classified so the user gets a hint
+ * Connect: the connection's sandbox layer first (sandbox_connection), then
+ * a host name is resolved on the loop (resolve.c: libpq's own getaddrinfo
+ * would block and needs files the sandbox hides) and libpq gets
+ * host=<name> hostaddr=<addresses>, so verify-full still checks the name.
+ * PQconnectStartParams with explicit parameters only (no service file, no
+ * ~/.pgpass, no ~/.postgresql defaults), driven by PQconnectPoll on the
+ * loop, with our own timeout (libpq's connect_timeout only applies to
+ * blocking connects); the timeout covers name resolution. Failures are classified so the user gets a hint
  * that tells unknown host, refused, timeout, wrong password, missing
  * database or role, and TLS problems apart.
  *
@@ -29,6 +33,8 @@
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
+#include "resolve.h"
+#include "sandbox-policy.h"
 #include "sandbox.h"
 #include "util.h"
 #include "worker.h"
@@ -48,7 +54,7 @@
 #define RESULT_MAX (48u * 1024 * 1024)	/* rows kept for a max_rows answer */
 #define NO_FILE "/nonexistent/tusk-no-file"
 
-enum pg_state { PG_NONE, PG_CONNECTING, PG_READY, PG_DEAD };
+enum pg_state { PG_NONE, PG_RESOLVING, PG_CONNECTING, PG_READY, PG_DEAD };
 enum cancel_by { CANCEL_NONE, CANCEL_USER, CANCEL_TIMEOUT, CANCEL_CLOSE };
 
 /* A growable buffer rows are encoded into (reused across batches). */
@@ -101,6 +107,8 @@ static struct {
 	int connect_timeout_s;
 	bool want_version;
 	struct tusk_config cfg;
+	struct resolve *resolve;	/* while the host name resolves */
+	char *password;			/* until libpq has it */
 	struct pgq *q;
 	/* a user query that waits while the type names load */
 	uint32_t pending_msgid;
@@ -383,14 +391,24 @@ connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	UNUSED(fd);
 	UNUSED(what);
 	UNUSED(arg);
-	if (S.state != PG_CONNECTING)
+	if (S.state != PG_CONNECTING && S.state != PG_RESOLVING)
 		return;
 	struct tusk_error e = TUSK_ERROR_INIT;
 	int64_t ms = (mono_us() - S.connect_started_us) / 1000;
-	connect_error(&e, "timeout expired", ms);
-	free(e.message);
-	e.message = xasprintf("connection to %s:%d timed out after %lld ms", S.cfg.host, S.cfg.port,
-	    (long long)ms);
+	if (S.state == PG_RESOLVING) {
+		resolve_cancel(S.resolve);
+		S.resolve = NULL;
+		terr_set(&e, TE_CONNECTION, "could not translate host name \"%s\" to address: no answer within %lld ms",
+		    S.cfg.host, (long long)ms);
+		e.elapsed_ms = ms;
+		terr_hint(&e, "the host name \"%s\" could not be resolved in time; check your DNS (/etc/resolv.conf)",
+		    S.cfg.host);
+	} else {
+		connect_error(&e, "timeout expired", ms);
+		free(e.message);
+		e.message = xasprintf("connection to %s:%d timed out after %lld ms", S.cfg.host,
+		    S.cfg.port, (long long)ms);
+	}
 	wk_reply_error(S.connect_msgid, &e);
 	terr_clear(&e);
 	pg_watch(0);
@@ -479,61 +497,53 @@ session_options(const struct tusk_config *c)
 	return sb_detach(&sb);
 }
 
-void
-pg_connect(uint32_t msgid, const msgpack_object *params)
+/* A connect that cannot go on: answer the broker, then leave. */
+static void
+connect_fail(struct tusk_error *e, int status)
+{
+	wk_reply_error(S.connect_msgid, e);
+	terr_clear(e);
+	secret_free(S.password);
+	S.password = NULL;
+	if (S.ev_connect_timeout)
+		evtimer_del(S.ev_connect_timeout);
+	S.state = PG_DEAD;
+	wk_exit(status);
+}
+
+/* Hand libpq the parameters (and the addresses, for a host name). */
+static void
+connect_begin(char *const *addrs, size_t naddrs)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
-	if (S.state != PG_NONE) {
-		terr_set(&e, TE_INTERNAL, "worker: already connected");
-		wk_reply_error(msgid, &e);
-		terr_clear(&e);
-		return;
-	}
-	const msgpack_object *cfgo = mo_map_get(params, "config");
-	if (cfgo == NULL || config_parse(cfgo, &S.cfg, &e) < 0) {
-		if (!terr_isset(&e))
-			terr_set(&e, TE_INTERNAL, "worker: connect without a config");
-		wk_reply_error(msgid, &e);
-		terr_clear(&e);
-		wk_exit(0);
-		return;
-	}
-	if (S.cfg.ssh) {
-		terr_set(&e, TE_CONNECTION, "SSH tunnels are not available in this build of Tusk");
-		terr_hint(&e, "connect directly, or use a build with SSH tunnel support");
-		wk_reply_error(msgid, &e);
-		terr_clear(&e);
-		wk_exit(0);
-		return;
-	}
-	const msgpack_object *pw = mo_map_get(params, "password");
-	char *password = pw && pw->type == MSGPACK_OBJECT_STR ? mo_strdup(pw) : NULL;
-	const msgpack_object *to = mo_map_get(params, "connect_timeout_s");
-	int64_t tos = 10;
-	if (to)
-		mo_int(to, &tos);
-	S.connect_timeout_s = (int)MAX(1, MIN(tos, 3600));
-
-	if (sandbox_connection(&S.cfg, &e) < 0) {
-		wk_reply_error(msgid, &e);
-		terr_clear(&e);
-		secret_free(password);
-		wk_exit(TUSK_EXIT_SANDBOX);
-		return;
-	}
-
 	char port[8];
 	snprintf(port, sizeof port, "%d", S.cfg.port);
 	char *options = session_options(&S.cfg);
+	struct strbuf hosts, hostaddrs;
+	sb_init(&hosts);
+	sb_init(&hostaddrs);
+	if (naddrs > 0) {
+		/* one name per address: libpq tries each, and checks TLS by the name */
+		for (size_t i = 0; i < naddrs; i++) {
+			sb_addf(&hosts, "%s%s", i ? "," : "", S.cfg.host);
+			sb_addf(&hostaddrs, "%s%s", i ? "," : "", addrs[i]);
+		}
+	} else {
+		sb_adds(&hosts, S.cfg.host);
+		if (S.cfg.host[0] != '/')
+			sb_adds(&hostaddrs, S.cfg.host); /* an IP literal: no lookup */
+	}
 	const char *kw[24], *val[24];
 	int n = 0;
 #define KV(k, v) do { kw[n] = (k); val[n] = (v); n++; } while (0)
-	KV("host", S.cfg.host);
+	KV("host", hosts.buf);
+	if (hostaddrs.len)
+		KV("hostaddr", hostaddrs.buf);
 	KV("port", port);
 	KV("dbname", S.cfg.database);
 	KV("user", S.cfg.username);
-	if (password)
-		KV("password", password);
+	if (S.password)
+		KV("password", S.password);
 	KV("passfile", NO_FILE);
 	KV("sslmode", S.cfg.ssl_mode);
 	KV("sslrootcert", S.cfg.ssl_ca_cert ? S.cfg.ssl_ca_cert : NO_FILE);
@@ -546,27 +556,94 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 	KV("options", options);
 	KV(NULL, NULL);
 #undef KV
-	S.connect_msgid = msgid;
-	S.connect_started_us = mono_us();
 	S.state = PG_CONNECTING;
 	S.conn = PQconnectStartParams(kw, val, 0);
-	secret_free(password);
+	secret_free(S.password);
+	S.password = NULL;
 	free(options);
+	sb_free(&hosts);
+	sb_free(&hostaddrs);
 	if (S.conn == NULL) {
 		terr_set(&e, TE_INTERNAL, "libpq could not allocate a connection");
-		wk_reply_error(msgid, &e);
-		terr_clear(&e);
-		wk_exit(TUSK_EXIT_OOM);
+		connect_fail(&e, TUSK_EXIT_OOM);
 		return;
 	}
+	connect_step(); /* reports a failure at once */
+}
+
+/* The host name resolved (or not). */
+static void
+connect_resolved(int err, const char *message, char *const *addrs, size_t n, void *arg)
+{
+	UNUSED(arg);
+	S.resolve = NULL;
+	if (S.state != PG_RESOLVING)
+		return;
+	if (err) {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		char *raw = xasprintf("could not translate host name \"%s\" to address: %s", S.cfg.host,
+		    message);
+		connect_error(&e, raw, (mono_us() - S.connect_started_us) / 1000);
+		free(raw);
+		log_debug("connect failed: %s", e.message);
+		connect_fail(&e, 0);
+		return;
+	}
+	log_debug("%s resolved to %zu address%s (first %s)", S.cfg.host, n, n == 1 ? "" : "es",
+	    addrs[0]);
+	connect_begin(addrs, n);
+}
+
+void
+pg_connect(uint32_t msgid, const msgpack_object *params)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	if (S.state != PG_NONE) {
+		terr_set(&e, TE_INTERNAL, "worker: already connected");
+		wk_reply_error(msgid, &e);
+		terr_clear(&e);
+		return;
+	}
+	S.connect_msgid = msgid;
+	S.connect_started_us = mono_us();
+	const msgpack_object *cfgo = mo_map_get(params, "config");
+	if (cfgo == NULL || config_parse(cfgo, &S.cfg, &e) < 0) {
+		if (!terr_isset(&e))
+			terr_set(&e, TE_INTERNAL, "worker: connect without a config");
+		connect_fail(&e, 0);
+		return;
+	}
+	if (S.cfg.ssh) {
+		terr_set(&e, TE_CONNECTION, "SSH tunnels are not available in this build of Tusk");
+		terr_hint(&e, "connect directly, or use a build with SSH tunnel support");
+		connect_fail(&e, 0);
+		return;
+	}
+	const msgpack_object *pw = mo_map_get(params, "password");
+	S.password = pw && pw->type == MSGPACK_OBJECT_STR ? mo_strdup(pw) : NULL;
+	const msgpack_object *to = mo_map_get(params, "connect_timeout_s");
+	int64_t tos = 10;
+	if (to)
+		mo_int(to, &tos);
+	S.connect_timeout_s = (int)MAX(1, MIN(tos, 3600));
+
+	/* lock down to this connection before any byte goes to the network */
+	if (sandbox_connection(&S.cfg, &e) < 0) {
+		connect_fail(&e, TUSK_EXIT_SANDBOX);
+		return;
+	}
+
 	S.ev_connect_timeout = evtimer_new(W.base, connect_timeout_cb, NULL);
 	struct timeval tv = { S.connect_timeout_s, 0 };
 	evtimer_add(S.ev_connect_timeout, &tv);
-	if (PQstatus(S.conn) == CONNECTION_BAD) {
-		connect_step(); /* reports the failure */
+	if (sandbox_host_needs_resolve(S.cfg.host)) {
+		S.state = PG_RESOLVING;
+		S.resolve = resolve_start(W.base, S.cfg.host, connect_resolved, NULL, &e);
+		if (S.resolve == NULL)
+			connect_fail(&e, 0);
 		return;
 	}
-	connect_step();
+	connect_begin(NULL, 0);
 }
 
 /* --- queries ------------------------------------------------------------------- */
@@ -1334,6 +1411,10 @@ pg_shutdown(void)
 	free(S.pending_id);
 	free(S.pending_sql);
 	S.pending_id = S.pending_sql = NULL;
+	resolve_cancel(S.resolve);
+	S.resolve = NULL;
+	secret_free(S.password);
+	S.password = NULL;
 	if (S.ev_connect_timeout) {
 		event_free(S.ev_connect_timeout);
 		S.ev_connect_timeout = NULL;

@@ -1,5 +1,9 @@
 #!/bin/sh
 # Run every fuzz target for a bounded time; prints one line per target.
+#   tests/fuzz/run.sh [SECONDS]     (per target, default 20)
+# Target build/fuzz/fuzz_NAME starts from tests/fuzz/seeds/NAME/ (written by
+# tests/fuzz/make_seeds.py) plus what earlier runs left in
+# build/fuzz/corpus-fuzz_NAME; a crashing input is saved under build/fuzz/.
 set -u
 secs=${1:-20}
 dir=$(dirname "$0")
@@ -9,7 +13,10 @@ for f in build/fuzz/fuzz_*; do
 	name=$(basename "$f")
 	corpus=build/fuzz/corpus-$name
 	mkdir -p "$corpus"
-	if "$f" -max_total_time="$secs" -max_len=4096 -timeout=10 "$corpus" "$dir/seeds" \
+	seeds=$dir/seeds/${name#fuzz_}
+	[ -d "$seeds" ] || seeds=$dir/seeds
+	if "$f" -max_total_time="$secs" -max_len=4096 -timeout=10 \
+	    -artifact_prefix=build/fuzz/"$name"- "$corpus" "$seeds" \
 	    >build/fuzz/$name.log 2>&1; then
 		echo "ok   $name ($(grep -o 'cov: [0-9]*' build/fuzz/$name.log | tail -1), ${secs}s)"
 	else
