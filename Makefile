@@ -215,7 +215,7 @@ WEB_OUT = $(if $(wildcard ui/web/package.json),build/web)
 DATA_FILES = $(addprefix $(DATA)/man/,$(MANPAGES)) $(DATA)/$(APP_ID).metainfo.xml \
 	$(foreach n,$(ICON_SIZES),$(DATA)/icons/$(n)x$(n)/$(APP_ID).png)
 
-.PHONY: data install uninstall deb
+.PHONY: data install install-core install-desktop uninstall deb
 
 data: $(DATA_FILES)
 
@@ -234,14 +234,30 @@ $(DATA)/icons/%/$(APP_ID).png: packaging/desktop/$(APP_ID).svg
 	@echo "  RSVG    $@"
 	@n=$*; rsvg-convert -w $${n%x*} -h $${n#*x} -o $@ $<
 
-install: all data
+# The desktop pieces (window, gateway, web UI, desktop entry, icon, AppStream
+# metadata, tusk(1)) are installed when the tree builds the window.
+DESKTOP = $(filter $(BUILD)/bin/tusk,$(BINS))
+
+install: all data install-core $(if $(DESKTOP),install-desktop)
+
+install-core: all data
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGLIBEXECDIR)
 	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(INSTALL_LIBEXEC) $(DESTDIR)$(PKGLIBEXECDIR)/
-	$(if $(WEB_OUT),install -d $(DESTDIR)$(DATADIR)/tusk/web && cp -R $(WEB_OUT)/. $(DESTDIR)$(DATADIR)/tusk/web/ && chmod -R u+rwX$(comma)go+rX$(comma)go-w $(DESTDIR)$(DATADIR)/tusk)
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
-	install -m 0644 $(DATA)/man/tusk.1 $(DATA)/man/tuskctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(DATA)/man/tuskctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(DATA)/man/tuskd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 packaging/completion/tuskctl.bash $(DESTDIR)$(BASHCOMPDIR)/tuskctl
+	install -d $(DESTDIR)$(SYSTEMDUSERUNITDIR)
+	install -m 0644 packaging/systemd/tuskd.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/
+	sed 's|@BINDIR@|$(BINDIR)|g' packaging/systemd/tuskd.service.in > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/tuskd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUSERUNITDIR)/tuskd.service
+
+install-desktop: all data
+	$(if $(WEB_OUT),install -d $(DESTDIR)$(DATADIR)/tusk/web && cp -R $(WEB_OUT)/. $(DESTDIR)$(DATADIR)/tusk/web/ && chmod -R u+rwX$(comma)go+rX$(comma)go-w $(DESTDIR)$(DATADIR)/tusk)
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(DATA)/man/tusk.1 $(DESTDIR)$(MANDIR)/man1/
 	install -d $(DESTDIR)$(DATADIR)/applications $(DESTDIR)$(DATADIR)/metainfo
 	install -m 0644 packaging/desktop/$(APP_ID).desktop $(DESTDIR)$(DATADIR)/applications/
 	install -m 0644 $(DATA)/$(APP_ID).metainfo.xml $(DESTDIR)$(DATADIR)/metainfo/
@@ -251,12 +267,6 @@ install: all data
 		install -d $(DESTDIR)$(ICONDIR)/$${n}x$${n}/apps && \
 		install -m 0644 $(DATA)/icons/$${n}x$${n}/$(APP_ID).png $(DESTDIR)$(ICONDIR)/$${n}x$${n}/apps/ || exit 1; \
 	done
-	install -d $(DESTDIR)$(BASHCOMPDIR)
-	install -m 0644 packaging/completion/tuskctl.bash $(DESTDIR)$(BASHCOMPDIR)/tuskctl
-	install -d $(DESTDIR)$(SYSTEMDUSERUNITDIR)
-	install -m 0644 packaging/systemd/tuskd.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/
-	sed 's|@BINDIR@|$(BINDIR)|g' packaging/systemd/tuskd.service.in > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/tuskd.service
-	chmod 0644 $(DESTDIR)$(SYSTEMDUSERUNITDIR)/tuskd.service
 
 # Removes exactly what install puts there (whatever was built), and the
 # directories that are Tusk's alone; never anything under a user's home.
@@ -285,7 +295,7 @@ deb: all data
 	tar -c --exclude=./build --exclude=./.git --exclude=node_modules --exclude=__pycache__ . | \
 	    tar -x -C $(DEB_STAGE)
 	cp -R packaging/debian $(DEB_STAGE)/debian
-	{ echo "tusk ($(VERSION)-1) unstable; urgency=medium"; echo; \
+	{ echo "tusk ($(VERSION)) unstable; urgency=medium"; echo; \
 	  echo "  * Tusk $(VERSION), packaged from its source tree (make deb)."; echo; \
 	  echo " -- $(DEB_MAINT)  $$(LC_ALL=C date -u -d '$(RELEASE_DATE) 12:00' -R)"; \
 	} > $(DEB_STAGE)/debian/changelog
@@ -293,7 +303,7 @@ deb: all data
 	    ln -s $(CURDIR)/ui/web/node_modules $(DEB_STAGE)/ui/web/node_modules)
 	cd $(DEB_STAGE) && dpkg-buildpackage -us -uc -b -j2 >../build.log 2>&1 || \
 	    { tail -40 ../build.log; exit 1; }
-	lintian --fail-on error,warning --info build/deb/tusk_$(VERSION)-1_*.changes
+	lintian --fail-on error,warning --info build/deb/tusk_$(VERSION)_*.changes
 
 clean:
 	rm -rf build
