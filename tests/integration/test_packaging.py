@@ -440,6 +440,14 @@ def test_deb_layout(installed):
         assert "\nListenStream=%t/tusk/tuskd.sock\n" in f.read()
     # the socket unit is enabled for every user (deb-systemd-helper)
     assert os.path.islink("/etc/systemd/user/sockets.target.wants/tuskd.socket")
+    # systemd's own checks of the units (ExecStart exists, man:tuskd(8) resolves)
+    rt = tempfile.mkdtemp(prefix="trt.", dir="/tmp")
+    try:
+        r = run(["systemd-analyze", "--user", "verify", "/usr/lib/systemd/user/tuskd.socket",
+                 "/usr/lib/systemd/user/tuskd.service"], env=dict(os.environ, XDG_RUNTIME_DIR=rt))
+        assert r.returncode == 0 and not r.stderr.strip(), r.stdout.decode() + r.stderr.decode()
+    finally:
+        shutil.rmtree(rt, ignore_errors=True)
 
 
 def test_installed_binaries_run_against_postgresql(installed, pg):
