@@ -12,8 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
-#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -32,6 +30,7 @@
 #include "keychain.h"
 #include "log.h"
 #include "proto.h"
+#include "selfpath.h"
 #include "util.h"
 
 struct broker B;
@@ -75,21 +74,15 @@ die_init(const struct tusk_error *e)
 static char *
 find_worker(void)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
-		return xstrdup("tusk-worker");
-	self[n] = '\0';
-	char *dir = dirname(self);
-	char *cand = xasprintf("%s/tusk-worker", dir);
-	if (access(cand, X_OK) == 0)
-		return cand;
-	free(cand);
-	cand = xasprintf("%s/../libexec/tusk/tusk-worker", dir);
-	if (access(cand, X_OK) == 0)
-		return cand;
-	free(cand);
-	return xasprintf("%s/tusk-worker", dir);
+	static const char *const rel[] = { "tusk-worker", "../libexec/tusk/tusk-worker", NULL };
+	char *p = selfpath_find(rel, X_OK);
+	if (p)
+		return p;
+	/* not found: name the place we looked first, so the error says where */
+	char *dir = selfpath_dir();
+	p = dir ? xasprintf("%s/tusk-worker", dir) : xstrdup("tusk-worker");
+	free(dir);
+	return p;
 }
 
 /* Take the per-user lock; exit 0 when another broker holds it. */
