@@ -417,8 +417,13 @@ def test_deb_version_and_dependencies(deb):
     assert "Package: tusk\n" in f and "Version: %s\n" % VERSION in f
     assert "libpq5" in f and "libevent" in f and "Recommends: gnome-keyring" in f
     assert "postgresql-client" not in f
-    with open(os.path.join(ROOT, "build", "deb", "tusk-%s" % VERSION, "debian", "changelog")) as c:
+    stage = os.path.join(ROOT, "build", "deb", "tusk-%s" % VERSION)
+    with open(os.path.join(stage, "debian", "changelog")) as c:
         assert c.readline().startswith("tusk (%s) " % VERSION)
+    # the package build has no git: its release date comes through the changelog
+    for f in ("man/tuskd.8", APP_ID + ".metainfo.xml"):
+        with open(os.path.join(ROOT, "build", "data", f)) as a, open(os.path.join(stage, "build", "data", f)) as b:
+            assert a.read() == b.read(), f
 
 
 def test_deb_layout(installed):
