@@ -12,6 +12,8 @@
 # build/asan (make test does this itself).
 
 VERSION := $(shell cat VERSION)
+# the application id: desktop entry, AppStream metadata, icon (packaging/desktop)
+APP_ID = io.github.tusk.Tusk
 SAN ?=
 ifeq ($(SAN),1)
 BUILD ?= build/asan
@@ -42,7 +44,7 @@ pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
 
 LIBPQ_VERSION := $(shell $(PKG_CONFIG) --modversion libpq 2>/dev/null)
-CPPFLAGS += -Icommon -DTUSK_VERSION='"$(VERSION)"' -DTUSK_LIBPQ_VERSION='"$(LIBPQ_VERSION)"' -D_GNU_SOURCE
+CPPFLAGS += -Icommon -DTUSK_VERSION='"$(VERSION)"' -DTUSK_APP_ID='"$(APP_ID)"' -DTUSK_LIBPQ_VERSION='"$(LIBPQ_VERSION)"' -D_GNU_SOURCE
 CFLAGS_ALL = -std=c17 $(OPT) $(WARN) $(WERROR) $(HARDEN) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL = -pthread -pie -Wl,-z,relro,-z,now $(SANLD) $(LDFLAGS)
 
@@ -188,7 +190,6 @@ ICONDIR = $(DATADIR)/icons/hicolor
 BASHCOMPDIR = $(DATADIR)/bash-completion/completions
 SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
 
-APP_ID = io.github.tusk.Tusk
 ICON_SIZES = 16 32 48 64 128 256
 MANPAGES = tusk.1 tuskctl.1 tuskd.8
 DATA = build/data

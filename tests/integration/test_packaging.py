@@ -16,6 +16,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import pytest
 
@@ -47,7 +48,9 @@ def run(cmd, env=None, input=None, timeout=60):
 
 
 def built(name):
-    return os.path.exists(os.path.join(ROOT, "build", "bin", name))
+    """Does this tree build `name`? (The window and its gateway come with ui/shell.)"""
+    src = {"tusk": "ui/shell", "tusk-ui": "ui/gateway"}.get(name)
+    return os.path.isdir(os.path.join(ROOT, src)) if src else True
 
 
 def wait_for(pred, timeout=15, step=0.05):
@@ -133,8 +136,38 @@ def exercise(prefix, pg, libexec):
         assert [c["name"] for c in info["connections"]] == ["pkg"]
         r = run([ctl, "disconnect", "pkg"], env=h.env)
         assert r.returncode == 0, r.stderr.decode()
+        if built("tusk"):
+            window(prefix, libexec, h.env)
     finally:
         h.close(ctl)
+
+
+def window(prefix, libexec, env):
+    """tusk without a display: it runs its gateway from libexec, which serves
+    the installed web UI; the page and its script load with the address's token."""
+    env = dict(env)
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    env.pop("TUSK_WEB_DIR", None)
+    p = subprocess.Popen([os.path.join(prefix, "bin", "tusk")], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        url = p.stdout.readline().decode().strip()
+        assert url.startswith("http://127.0.0.1:"), p.stderr.read1(4096) if url == "" else url
+        gw = children_of(p.pid)
+        assert [exe_of(g) for g in gw] == [os.path.join(libexec, "tusk-ui")]
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        page = opener.open(url, timeout=10).read()
+        with open(os.path.join(prefix, "share", "tusk", "web", "index.html"), "rb") as f:
+            assert page == f.read()
+        assets = re.findall(rb'(?:src|href)="\.?(/assets/[^"]+)"', page)
+        assert assets
+        base = url.split("/?")[0]
+        for a in assets:
+            assert opener.open(base + a.decode(), timeout=10).status == 200
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(20) == 0
 
 
 # --- the tree's own files ---------------------------------------------------
@@ -151,7 +184,7 @@ def test_one_version_everywhere(data):
     for prog in ("tuskd", "tuskctl", "tusk-worker", "tusk-ui", "tusk"):
         for b in (os.path.join(ROOT, "build", "bin"), BIN):
             p = os.path.join(b, prog)
-            if os.path.exists(p):
+            if built(prog):
                 r = run([p, "--version"])
                 assert r.returncode == 0 and r.stdout.decode().split() == [prog, VERSION], (p, r.stdout)
     b = Broker()
@@ -374,6 +407,23 @@ def test_build_depends_cover_every_library_the_makefile_links(data):
         assert pc, "pkg-config does not know " + m
         owner = run(["dpkg", "-S", os.path.join(pc, m + ".pc")]).stdout.decode().split(":")[0]
         assert owner in named, "%s (from %s) is missing from Build-Depends" % (owner, m)
+
+
+def test_copyright_names_every_bundled_npm_package(data):
+    """The web UI bundles its npm dependencies: debian/copyright must name each."""
+    web = os.path.join(ROOT, "ui", "web")
+    if not os.path.exists(os.path.join(web, "package.json")):
+        pytest.skip("this tree has no web UI")
+    r = run(["npm", "--prefix", web, "ls", "--omit=dev", "--all", "--parseable"], timeout=120)
+    dirs = [d for d in r.stdout.decode().split("\n")[1:] if "/node_modules/" in d]
+    assert dirs, r.stderr.decode()
+    with open(os.path.join(ROOT, "packaging", "debian", "copyright")) as f:
+        text = f.read()
+    for d in dirs:
+        name = d.split("/node_modules/")[-1]
+        scope = name.split("/")[0] + "/*" if name.startswith("@") else None
+        assert "node_modules/%s/*" % name in text or (scope and "node_modules/%s" % scope in text), \
+            "debian/copyright does not name the bundled npm package " + name
 
 
 @pytest.fixture(scope="module")
