@@ -1,6 +1,6 @@
 # Tusk — top-level Makefile.
 #
-#   make            build every binary into build/bin/
+#   make            build every binary into build/bin/ and the web UI into build/web/
 #   make test       install missing dependencies, build, run every test suite
 #   make run        build, start the broker and a demo PostgreSQL, connect
 #   make bench      benchmarks against psql and a bare libpq client
@@ -39,6 +39,8 @@ PKGS_COMMON = libevent msgpack
 PKGS_BROKER = $(PKGS_COMMON) sqlite3 libsecret-1
 PKGS_WORKER = $(PKGS_COMMON) libpq libseccomp openssl
 PKGS_CLI    = $(PKGS_COMMON) libpq
+PKGS_GATEWAY = $(PKGS_COMMON) libsoup-3.0
+PKGS_SHELL  = $(PKGS_COMMON) gtk+-3.0 webkit2gtk-4.1
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
@@ -52,20 +54,23 @@ COMMON_SRC = $(wildcard common/*.c)
 BROKER_SRC = $(wildcard broker/*.c)
 WORKER_SRC = $(wildcard worker/*.c)
 CLI_SRC    = $(wildcard ui/cli/*.c)
+GATEWAY_SRC = $(wildcard ui/gateway/*.c)
+SHELL_SRC  = $(wildcard ui/shell/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 COMMON_LIB = $(BUILD)/lib/libtuskcommon.a
-BINS = $(BUILD)/bin/tuskd $(BUILD)/bin/tusk-worker $(BUILD)/bin/tuskctl
+BINS = $(BUILD)/bin/tuskd $(BUILD)/bin/tusk-worker $(BUILD)/bin/tuskctl $(BUILD)/bin/tusk-ui \
+       $(BUILD)/bin/tusk
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS = $(BUILD)/bench/bare_client
 
 .SECONDARY:
 
-.PHONY: all test run bench clean setup unit asan fuzz fuzz-smoke check-deps tools
+.PHONY: all test run bench clean setup unit asan fuzz fuzz-smoke check-deps tools web web-test
 
-all: $(BINS)
+all: $(BINS) web
 
 tools: $(BENCH_BINS)
 
@@ -88,6 +93,16 @@ $(BUILD)/obj/ui/cli/%.o: ui/cli/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(call pkg_cflags,$(PKGS_CLI)) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/obj/ui/gateway/%.o: ui/gateway/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(call pkg_cflags,$(PKGS_GATEWAY)) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/obj/ui/shell/%.o: ui/shell/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(call pkg_cflags,$(PKGS_SHELL)) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -113,6 +128,43 @@ $(BUILD)/bin/tuskctl: $(call obj,$(CLI_SRC)) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_CLI))
+
+$(BUILD)/bin/tusk-ui: $(call obj,$(GATEWAY_SRC)) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_GATEWAY))
+
+$(BUILD)/bin/tusk: $(call obj,$(SHELL_SRC)) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_SHELL))
+
+# The web UI (ui/web: Svelte + TypeScript, built by Vite into build/web).
+# npm ci runs when node_modules is missing or the lock file changed; the
+# sanitizer build shares the one bundle through a symlink.
+WEB_DEPS = ui/web/node_modules/.tusk-npm-ci
+WEB_SRC = $(shell find ui/web/src -type f 2>/dev/null) ui/web/index.html ui/web/vite.config.ts \
+          ui/web/tsconfig.json $(wildcard ui/web/public/*)
+
+$(WEB_DEPS): ui/web/package-lock.json ui/web/package.json
+	@echo "  NPM     ci (ui/web)"
+	@cd ui/web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build/web/index.html: $(WEB_DEPS) $(WEB_SRC)
+	@echo "  VITE    build/web"
+	@cd ui/web && node_modules/.bin/vite build --logLevel warn --outDir ../../build/web --emptyOutDir
+
+ifeq ($(BUILD),build)
+web: build/web/index.html
+else
+web: build/web/index.html
+	@mkdir -p $(BUILD)
+	@ln -sfn ../web $(BUILD)/web
+endif
+
+web-test: $(WEB_DEPS)
+	cd ui/web && node_modules/.bin/vitest run
 
 # Unit tests link the module they test from its folder (see tests/unit/*.mk-style
 # comments at the top of each test file); all link libtuskcommon.

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
-#ifndef MIN
+#ifndef MIN /* GLib defines the same */
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #endif
 #ifndef MAX

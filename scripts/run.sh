@@ -1,6 +1,8 @@
 #!/bin/sh
-# `make run`: start the broker and a demo PostgreSQL, connect Tusk to it,
-# and show what to try.
+# `make run`: start the broker and a demo PostgreSQL, connect Tusk to it
+# (the connection "Demo"), show what to try in a terminal, then open the
+# desktop window — or, without a display, print the address to open in a
+# browser and serve it until ^C.
 set -eu
 cd "$(dirname "$0")/.."
 BIN=$PWD/build/bin
@@ -25,4 +27,11 @@ Tusk is running${TUSK_HOME:+ (TUSK_HOME=$TUSK_HOME)}. Try:
   tuskctl running; tuskctl logs
   tuskctl shutdown                                 # stops the broker
   scripts/demo-pg.sh stop "$demo"          # stops the demo database
+
 MSG
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+	echo "Opening the Tusk window (close it to stop its gateway; the broker keeps running)..."
+else
+	echo "No display: open the address below in a browser on this machine (^C stops the gateway)."
+fi
+exec "$BIN/tusk"

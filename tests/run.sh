@@ -11,6 +11,22 @@ pass=0
 fail=0
 failed_suites=""
 
+# counts from a JUnit XML report: "passed failed"
+junit_counts() {
+	/usr/bin/python3 - "$1" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try:
+    r = ET.parse(sys.argv[1]).getroot()
+except Exception:
+    print("0 1"); sys.exit()
+suites = [r] if r.tag == "testsuite" else list(r)
+t = sum(int(s.get("tests", 0)) for s in suites)
+f = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+sk = sum(int(s.get("skipped", 0)) for s in suites)
+print(t - f - sk, f if t else 1)
+PY
+}
+
 # count "ok"/"fail" from a cmocka run
 unit() {
 	bin=$1
@@ -56,19 +72,7 @@ pysuite() {
 	rm -f "$xml"
 	echo "== $name"
 	/usr/bin/python3 -m pytest -p no:cacheprovider -q -rfE --junitxml="$xml" "$@"
-	counts=$(/usr/bin/python3 - "$xml" <<'PY'
-import sys, xml.etree.ElementTree as ET
-try:
-    r = ET.parse(sys.argv[1]).getroot()
-except Exception:
-    print("0 1"); sys.exit()
-suites = [r] if r.tag == "testsuite" else list(r)
-t = sum(int(s.get("tests", 0)) for s in suites)
-f = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
-sk = sum(int(s.get("skipped", 0)) for s in suites)
-print(t - f - sk, f if t else 1)
-PY
-)
+	counts=$(junit_counts "$xml")
 	p=${counts% *}
 	f=${counts#* }
 	pass=$((pass + p))
@@ -77,6 +81,42 @@ PY
 }
 
 TUSK_BIN=${TUSK_BIN:-build/asan/bin} pysuite integration tests/integration
+
+# the web UI's unit tests (Vitest)
+echo "== web unit tests (vitest)"
+xml=$PWD/build/test-results/web-unit.xml
+rm -f "$xml"
+(cd ui/web && node_modules/.bin/vitest run --reporter=default --reporter=junit --outputFile="$xml") 2>&1 |
+    grep -E "Test Files|Tests |FAIL|✗|×" | sed 's/^/  /'
+counts=$(junit_counts "$xml")
+p=${counts% *}
+f=${counts#* }
+pass=$((pass + p))
+fail=$((fail + f))
+[ "$f" -ne 0 ] && failed_suites="$failed_suites web-unit"
+printf '  %-40s %3d passed, %d failed\n' "vitest" "$p" "$f"
+
+# end-to-end: Debian's Chromium, the desktop window under Xvfb, against a
+# real gateway, broker and PostgreSQL (sanitizer build); counts from TAP
+echo "== e2e (chromium, xvfb)"
+tap=build/test-results/e2e.tap
+TUSK_BIN=${TUSK_BIN:-build/asan/bin} node --test --test-concurrency=1 --test-reporter=tap \
+    tests/e2e/*.test.mjs >"$tap" 2>&1
+rc=$?
+grep -E "^# (Subtest|pass|fail|skip)|^not ok|^    # .*describe does not list" "$tap" | sed 's/^/  /'
+p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$tap" | tail -1)
+f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$tap" | tail -1)
+p=${p:-0}
+f=${f:-0}
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+	f=1
+fi
+if [ "$f" -ne 0 ]; then
+	grep -v "^ok" "$tap" | tail -80
+	failed_suites="$failed_suites e2e"
+fi
+pass=$((pass + p))
+fail=$((fail + f))
 
 echo
 [ -n "$failed_suites" ] && echo "failed:$failed_suites"

@@ -4,6 +4,7 @@ same run, reported as ratios (absolute times drift on shared machines).
 Run by `make bench` (tests/bench/run.sh) against the release build. Prints
 a markdown report and writes it to build/bench/results.md.
 """
+import json
 import os
 import re
 import resource
@@ -408,8 +409,49 @@ def bench_supervision(pg):
     b.cleanup()
 
 
+def bench_frontend(pg, b):
+    """The web frontend in Chromium on bench_1m (tests/bench/frontend.mjs)."""
+    if not pg.psql("select to_regclass('bench_1m')", db="tuskdb").strip():
+        setup_data(pg)
+    time.sleep(0.5)
+    broker_idle = smaps(b.proc.pid)
+    env = dict(b.env, BENCH_PG_PORT=str(pg.port), TUSK_BIN=BIN, BENCH_ROUNDS=str(min(ROUNDS, 3)))
+    r = subprocess.run(["node", os.path.join(HERE, "frontend.mjs")], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=1800)
+    if r.returncode != 0:
+        raise RuntimeError("frontend.mjs failed: %s" % r.stderr.decode()[-3000:])
+    m = json.loads(r.stdout.decode().strip().splitlines()[-1])
+    mb = 1024 * 1024
+    out("### The web frontend in Chromium: `%s` (%s rows x 8 columns, median of %d)"
+        % (m["sql"], format(m["rows"], ","), len(m["runs"])))
+    out()
+    out("| what | measured | target |")
+    out("|---|---|---|")
+    out("| time to first row (Ctrl+Enter to the first batch in the page) | %.0f ms | |" % m["first_row_ms"])
+    out("| time to last row (Ctrl+Enter to the whole result in the grid's store) | %.2f s | |" % (m["last_row_ms"] / 1000))
+    out("| JS heap after the result (after GC) | **%.1f MB** | < 150 MB (seed: < 500 MB) |" % (m["js_heap_used"] / mb))
+    out("| row batches held as bytes (ArrayBuffers, outside the JS heap) | %.1f MB | |" % (m["row_bytes"] / mb))
+    out("| JS heap + row bytes | %.1f MB | |" % ((m["js_heap_used"] + m["row_bytes"]) / mb))
+    for k, what in (("sweep", "sweeping the whole result (0.5% a frame)"), ("wheel", "wheel-like scrolling (3 rows a frame)")):
+        s = m["scroll"][k]
+        out("| frame time %s: median / p95 / max | %.1f / %.1f / %.1f ms (%d frames) | 16.7 ms (60 fps) |"
+            % (what, s["median_ms"], s["p95_ms"], s["max_ms"], s["frames"]))
+    out("| DOM nodes in the page | %s | |" % m["dom_nodes"])
+    out()
+    gw_idle, gw_page = m["gateway_idle"], m["gateway_with_page"]
+    out("| process | RSS | PSS | private (USS) |")
+    out("|---|---|---|---|")
+    out("| idle broker | %.1f MB | %.1f MB | %.1f MB |" % (broker_idle["Rss"] / 1024, broker_idle["Pss"] / 1024, broker_idle["Uss"] / 1024))
+    out("| idle tusk-ui gateway | %.1f MB | %.1f MB | %.1f MB |" % (gw_idle["Rss"] / 1024, gw_idle["Pss"] / 1024, gw_idle["Uss"] / 1024))
+    out("| tusk-ui with one idle page connected | %.1f MB | %.1f MB | %.1f MB |" % (gw_page["Rss"] / 1024, gw_page["Pss"] / 1024, gw_page["Uss"] / 1024))
+    out()
+    out("Broker + gateway idle: RSS **%.1f MB**, PSS %.1f MB (target < 15 MB)."
+        % ((broker_idle["Rss"] + gw_page["Rss"]) / 1024, (broker_idle["Pss"] + gw_page["Pss"]) / 1024))
+    out()
+
+
 def main():
-    which = sys.argv[1:] or ["stream", "cancel", "connect", "cold", "memory", "valgrind", "supervision"]
+    which = sys.argv[1:] or ["stream", "cancel", "connect", "cold", "memory", "valgrind", "supervision", "frontend"]
     pg = Cluster()
     b = Broker()
     try:
@@ -433,6 +475,8 @@ def main():
             bench_valgrind(pg)
         if "supervision" in which:
             bench_supervision(pg)
+        if "frontend" in which:
+            bench_frontend(pg, b)
     finally:
         b.stop(check=False)
         b.cleanup()

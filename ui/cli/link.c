@@ -21,6 +21,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "brokersock.h"
 #include "ctl.h"
 #include "log.h"
 #include "paths.h"
@@ -77,63 +78,6 @@ params_none(msgpack_packer *pk, void *arg)
 	msgpack_pack_array(pk, 0);
 }
 
-/* Connect to a Unix socket. */
-static int
-connect_unix(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-		int err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
-}
-
-/* Start tuskd (it detaches once its socket is bound). */
-static int
-start_broker(void)
-{
-	char self[PATH_MAX], *path = NULL;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		path = xasprintf("%s/tuskd", dirname(self));
-		if (access(path, X_OK) < 0) {
-			free(path);
-			path = NULL;
-		}
-	}
-	char name[] = "tuskd";
-	char *argv[] = { path ? path : name, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	pid_t pid;
-	int r = path ? posix_spawn(&pid, path, &fa, NULL, argv, environ) :
-	    posix_spawnp(&pid, name, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	free(path);
-	if (r != 0) {
-		errno = r;
-		return -1;
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		errno = ECHILD;
-		return -1;
-	}
-	return 0;
-}
-
 static void link_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg);
 static void link_closed(struct rpc_peer *p, const char *reason, void *arg);
 static bool link_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg);
@@ -170,43 +114,13 @@ ctl_set_raw(ctl_raw_fn fn, void *arg)
 int
 ctl_connect(void)
 {
-	struct tusk_paths paths;
 	struct tusk_error e = TUSK_ERROR_INIT;
-	if (paths_resolve(&paths, &e) < 0) {
-		ctl_print_error(&e);
-		terr_clear(&e);
-		return -1;
-	}
-	int fd = connect_unix(paths.sock_path);
-	if (fd < 0 && (errno == ENOENT || errno == ECONNREFUSED) && !O.no_start) {
-		if (start_broker() < 0) {
-			terr_set(&e, TE_CONNECTION, "cannot start the broker (tuskd): %s",
-			    errno == ECHILD ? "it exited with an error (see above)" : strerror(errno));
-			terr_hint(&e, "run `tuskd --foreground` to see why, and check that tuskd is installed beside tuskctl");
-			ctl_print_error(&e);
-			terr_clear(&e);
-			paths_free(&paths);
-			return -1;
-		}
-		for (int i = 0; i < 200 && fd < 0; i++) {
-			fd = connect_unix(paths.sock_path);
-			if (fd < 0) {
-				struct timespec ts = { 0, 10 * 1000 * 1000 };
-				nanosleep(&ts, NULL);
-			}
-		}
-	}
+	int fd = brokersock_open(!O.no_start, &e);
 	if (fd < 0) {
-		terr_set(&e, TE_CONNECTION, "cannot reach the broker at %s: %s", paths.sock_path,
-		    strerror(errno));
-		terr_hint(&e, O.no_start ? "start it with `tuskd`, or drop --no-start" :
-		    "is TUSK_HOME / XDG_RUNTIME_DIR the same as the broker's?");
 		ctl_print_error(&e);
 		terr_clear(&e);
-		paths_free(&paths);
 		return -1;
 	}
-	paths_free(&paths);
 	L.base = event_base_new();
 	struct mp_limits lim = { BROKER_MAX_MSG, BROKER_MAX_DEPTH, BROKER_MAX_STR };
 	L.peer = rpc_peer_new(L.base, fd, &lim, &link_handlers, NULL);

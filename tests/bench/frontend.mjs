@@ -1,0 +1,110 @@
+// frontend.mjs — the web frontend's numbers, in Debian's Chromium, through
+// a real tusk-ui gateway and broker (run by bench.py's `frontend` section,
+// which owns the broker and the bench_1m table):
+//   time to first row and to last row of a 1M-row result, through the UI;
+//   the page's JS heap after it (and the row bytes it holds);
+//   frame times while scrolling it; the gateway's idle memory.
+// Prints one JSON object on stdout.
+//   env: TUSK_HOME (the broker's), BENCH_PG_PORT, BENCH_SQL, BENCH_ROUNDS
+import { startGateway, launchBrowser, until } from '../e2e/lib.mjs';
+import fs from 'node:fs';
+
+const home = process.env.TUSK_HOME;
+const port = Number(process.env.BENCH_PG_PORT);
+const sql = process.env.BENCH_SQL || 'select * from bench_1m';
+const rounds = Number(process.env.BENCH_ROUNDS || 3);
+
+function smaps(pid) {
+  const out = {};
+  for (const line of fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').split('\n')) {
+    const m = /^(\w+):\s+(\d+) kB/.exec(line);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  out.Uss = (out.Private_Clean ?? 0) + (out.Private_Dirty ?? 0);
+  return out;
+}
+
+const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+
+const gw = await startGateway(home);
+await new Promise((r) => setTimeout(r, 300));
+const gwIdle = smaps(gw.proc.pid);
+const br = await launchBrowser({ width: 1400, height: 900 });
+const { page, ctx } = br;
+const result = { sql, gateway_idle: gwIdle };
+try {
+  await page.goto(gw.url);
+  await until(() => page.evaluate(() => window.tusk?.link === 'open' && window.tusk.methods.size > 0), 20000, 'page up');
+  await new Promise((r) => setTimeout(r, 500));
+  result.gateway_with_page = smaps(gw.proc.pid);
+  const cid = await page.evaluate((p) => window.tusk.connect({ config: { name: 'bench', host: '127.0.0.1', port: p,
+    database: 'tuskdb', username: 'tusk', ssl_mode: 'disable' } }, 'tuskpw'), port);
+  await page.evaluate((id) => { const t = window.tusk.tabs[window.tusk.current]; if (t) t.connectionId = id; else window.tusk.newTab(id); }, cid);
+  const ed = page.locator('.tabbody:not([hidden]) .cm-content');
+  await ed.click();
+  await page.keyboard.insertText(sql);
+  const cdp = await ctx.newCDPSession(page);
+  const runs = [];
+  for (let i = 0; i < rounds; i++) {
+    await ed.click();
+    const t0 = Date.now();
+    await page.keyboard.press('Control+Enter');
+    await until(() => page.evaluate(() => { const t = window.tusk.tabs[window.tusk.current]; return !t.running && (t.totals || t.error); }), 600000, 'the query');
+    const r = await page.evaluate(() => {
+      const t = window.tusk.tabs[window.tusk.current];
+      return { first_row_ms: t.firstRowMs, last_row_ms: t.elapsedMs, broker_ms: t.totals?.elapsed_ms, rows: t.store?.rowCount,
+        bytes: t.store?.bytes, error: t.error?.message ?? null };
+    });
+    r.wall_ms = Date.now() - t0;
+    if (r.error) throw new Error(r.error);
+    runs.push(r);
+  }
+  result.runs = runs;
+  result.first_row_ms = med(runs.map((r) => r.first_row_ms));
+  result.last_row_ms = med(runs.map((r) => r.last_row_ms));
+  result.rows = runs[0].rows;
+  result.row_bytes = runs[0].bytes;
+  await cdp.send('HeapProfiler.collectGarbage');
+  await new Promise((r) => setTimeout(r, 300));
+  const heap = await cdp.send('Runtime.getHeapUsage');
+  result.js_heap_used = heap.usedSize;
+  result.js_heap_total = heap.totalSize;
+  result.js_heap_embedder = heap.embedderHeapUsedSize ?? null;
+  await cdp.send('Performance.enable');
+  const metrics = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+  result.dom_nodes = metrics.Nodes ?? null;
+
+  // frame times while scrolling: a sweep over the whole result (each frame
+  // jumps ~0.5% of it: every frame shows rows never decoded before), then
+  // wheel-like scrolling (3 rows a frame)
+  await page.evaluate(() => document.querySelector('.tabbody:not([hidden]) [data-testid=grid]').scrollTop = 0);
+  result.scroll = await page.evaluate(async () => {
+    const g = document.querySelector('.tabbody:not([hidden]) [data-testid=grid]');
+    const frames = (ms, step) => new Promise((resolve) => {
+      const dts = [];
+      let last = performance.now();
+      const t0 = last;
+      const tick = (now) => {
+        dts.push(now - last);
+        last = now;
+        g.scrollTop = step(g);
+        if (now - t0 < ms) requestAnimationFrame(tick);
+        else resolve(dts.slice(2));
+      };
+      requestAnimationFrame(tick);
+    });
+    const sweep = await frames(3000, (el) => (el.scrollTop + (el.scrollHeight - el.clientHeight) / 200) % (el.scrollHeight - el.clientHeight));
+    const wheel = await frames(2000, (el) => el.scrollTop + 72);
+    const rowsShown = g.querySelectorAll('.rows .tr').length;
+    return { sweep, wheel, rowsShown };
+  });
+  for (const k of ['sweep', 'wheel']) {
+    const d = result.scroll[k];
+    result.scroll[k] = { frames: d.length, median_ms: med(d), p95_ms: pct(d, 0.95), max_ms: Math.max(...d) };
+  }
+} finally {
+  await br.close();
+  await gw.stop();
+}
+console.log(JSON.stringify(result));

@@ -1,0 +1,318 @@
+/*
+ * main.c — tusk, the desktop window: a GTK window around a WebKitGTK view
+ * of the web frontend, served by a tusk-ui gateway this process starts.
+ *
+ *   tusk              open the window (starting the broker if needed)
+ *   tusk --browser    open the address in the user's browser instead
+ *
+ * It owns nothing: the broker holds the state, the gateway moves messages,
+ * the page draws. This process only makes sure the broker runs, starts one
+ * gateway (its standard input is a pipe from us, so it ends when we end,
+ * however we end), shows the page without browser chrome, and stops the
+ * gateway when the window closes. Without a display it prints the address
+ * and keeps the gateway up until interrupted.
+ *
+ * The view uses an ephemeral web context: the gateway's cookie (this
+ * launch's token) never reaches the disk, and navigation away from the
+ * gateway's origin is refused (links open in the user's browser).
+ * --automation lets WebKitWebDriver drive the window (tests).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <gtk/gtk.h>
+#include <webkit2/webkit2.h>
+
+#include "brokersock.h"
+#include "error.h"
+#include "util.h"
+
+static struct {
+	GPid gateway;
+	int gateway_stdin;	/* our end of its lifetime pipe */
+	char *url;		/* with the token */
+	char *origin;		/* http://127.0.0.1:PORT/ */
+	GtkWidget *window;
+	WebKitWebView *view;
+	GMainLoop *loop;	/* --browser / no display */
+} S = { .gateway_stdin = -1 };
+
+/* Print usage. */
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: tusk [--browser] [--automation]\n"
+	    "Open Tusk's window (or, with --browser, the user's browser) on a private gateway.\n");
+}
+
+/* Say what went wrong, in a dialog when there is a display. */
+static void
+report(bool gui, const char *msg, const char *hint)
+{
+	fprintf(stderr, "tusk: %s\n", msg);
+	if (hint)
+		fprintf(stderr, "hint: %s\n", hint);
+	if (!gui)
+		return;
+	GtkWidget *d = gtk_message_dialog_new(NULL, 0, GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s",
+	    msg);
+	if (hint)
+		gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(d), "%s", hint);
+	gtk_dialog_run(GTK_DIALOG(d));
+	gtk_widget_destroy(d);
+}
+
+/* Start tusk-ui beside us and read its address (first line on stdout). */
+static int
+gateway_start(char **msg)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0) {
+		*msg = xstrdup("cannot find our own executable");
+		return -1;
+	}
+	self[n] = '\0';
+	char *path = xasprintf("%s/tusk-ui", dirname(self));
+	char opt[] = "--stdin-lifetime";
+	char *argv[] = { path, opt, NULL };
+	int in_fd, out_fd;
+	GError *err = NULL;
+	bool ok = g_spawn_async_with_pipes(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+	    &S.gateway, &in_fd, &out_fd, NULL, &err);
+	free(path);
+	if (!ok) {
+		*msg = xasprintf("cannot start tusk-ui: %s", err->message);
+		g_error_free(err);
+		return -1;
+	}
+	S.gateway_stdin = in_fd;
+	fcntl(in_fd, F_SETFD, FD_CLOEXEC);
+	/* the first line, within 10 s */
+	char line[512];
+	size_t len = 0;
+	int64_t deadline = mono_ms() + 10000;
+	while (len < sizeof line - 1) {
+		struct pollfd p = { out_fd, POLLIN, 0 };
+		int left = (int)(deadline - mono_ms());
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			break;
+		ssize_t r = read(out_fd, line + len, 1);
+		if (r <= 0 || line[len] == '\n')
+			break;
+		len++;
+	}
+	line[len] = '\0';
+	close(out_fd);
+	const char *pfx = "http://127.0.0.1:";
+	if (strncmp(line, pfx, strlen(pfx)) != 0) {
+		*msg = xstrdup("tusk-ui did not start (see its messages above)");
+		return -1;
+	}
+	S.url = xstrdup(line);
+	const char *slash = strchr(line + strlen(pfx), '/');
+	S.origin = xstrndup(line, slash ? (size_t)(slash - line) + 1 : len);
+	return 0;
+}
+
+/* Stop the gateway: end its lifetime pipe, SIGTERM, wait. */
+static void
+gateway_stop(void)
+{
+	if (S.gateway <= 0)
+		return;
+	if (S.gateway_stdin >= 0)
+		close(S.gateway_stdin);
+	S.gateway_stdin = -1;
+	kill(S.gateway, SIGTERM);
+	int status;
+	for (int i = 0; i < 500; i++) {
+		pid_t r = waitpid(S.gateway, &status, WNOHANG);
+		if (r == S.gateway || (r < 0 && errno != EINTR))
+			break;
+		g_usleep(10 * 1000);
+		if (i == 499) {
+			kill(S.gateway, SIGKILL);
+			waitpid(S.gateway, &status, 0);
+		}
+	}
+	S.gateway = 0;
+}
+
+/* Only the gateway's own pages load in the window; other links go to the
+ * user's browser. */
+static gboolean
+decide_policy(WebKitWebView *v, WebKitPolicyDecision *d, WebKitPolicyDecisionType type,
+    gpointer arg)
+{
+	UNUSED(arg);
+	if (type != WEBKIT_POLICY_DECISION_TYPE_NAVIGATION_ACTION &&
+	    type != WEBKIT_POLICY_DECISION_TYPE_NEW_WINDOW_ACTION)
+		return FALSE;
+	WebKitNavigationAction *a =
+	    webkit_navigation_policy_decision_get_navigation_action(WEBKIT_NAVIGATION_POLICY_DECISION(d));
+	const char *uri = webkit_uri_request_get_uri(webkit_navigation_action_get_request(a));
+	if (type == WEBKIT_POLICY_DECISION_TYPE_NAVIGATION_ACTION && uri &&
+	    (g_str_has_prefix(uri, S.origin) || strcmp(uri, "about:blank") == 0))
+		return FALSE;
+	webkit_policy_decision_ignore(d);
+	if (uri && (g_str_has_prefix(uri, "https://") || g_str_has_prefix(uri, "http://")))
+		gtk_show_uri_on_window(GTK_WINDOW(S.window), uri, GDK_CURRENT_TIME, NULL);
+	else
+		g_message("refused to open %s", uri ? uri : "(null)");
+	UNUSED(v);
+	return TRUE;
+}
+
+/* WebKitWebDriver wants a view: ours. */
+static WebKitWebView *
+automation_view(WebKitAutomationSession *s, gpointer arg)
+{
+	UNUSED(s);
+	UNUSED(arg);
+	return S.view;
+}
+
+/* A WebDriver session starts. */
+static void
+automation_started(WebKitWebContext *ctx, WebKitAutomationSession *s, gpointer arg)
+{
+	UNUSED(ctx);
+	UNUSED(arg);
+	WebKitApplicationInfo *info = webkit_application_info_new();
+	webkit_application_info_set_name(info, "tusk");
+	webkit_application_info_set_version(info, 0, 1, 0);
+	webkit_automation_session_set_application_info(s, info);
+	webkit_application_info_unref(info);
+	g_signal_connect(s, "create-web-view", G_CALLBACK(automation_view), NULL);
+}
+
+/* The page set its title. */
+static void
+title_changed(GObject *obj, GParamSpec *ps, gpointer arg)
+{
+	UNUSED(ps);
+	UNUSED(arg);
+	const char *t = webkit_web_view_get_title(WEBKIT_WEB_VIEW(obj));
+	gtk_window_set_title(GTK_WINDOW(S.window), t && *t ? t : "Tusk");
+}
+
+/* Open the window on the gateway's address. */
+static void
+window_open(bool automation)
+{
+	WebKitWebContext *ctx = webkit_web_context_new_ephemeral();
+	if (automation) {
+		webkit_web_context_set_automation_allowed(ctx, TRUE);
+		g_signal_connect(ctx, "automation-started", G_CALLBACK(automation_started), NULL);
+	}
+	WebKitSettings *set = webkit_settings_new_with_settings("enable-developer-extras",
+	    getenv("TUSK_DEVTOOLS") != NULL, "javascript-can-open-windows-automatically", FALSE,
+	    "enable-back-forward-navigation-gestures", FALSE, NULL);
+	S.view = WEBKIT_WEB_VIEW(g_object_new(WEBKIT_TYPE_WEB_VIEW, "web-context", ctx,
+	    "settings", set, "is-controlled-by-automation", automation, NULL));
+	g_object_unref(set);
+	g_object_unref(ctx);
+	S.window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
+	gtk_window_set_title(GTK_WINDOW(S.window), "Tusk");
+	gtk_window_set_default_size(GTK_WINDOW(S.window), 1280, 800);
+	gtk_window_set_icon_name(GTK_WINDOW(S.window), "tusk");
+	gtk_container_add(GTK_CONTAINER(S.window), GTK_WIDGET(S.view));
+	g_signal_connect(S.window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
+	g_signal_connect_swapped(S.view, "close", G_CALLBACK(gtk_widget_destroy), S.window);
+	g_signal_connect(S.view, "decide-policy", G_CALLBACK(decide_policy), NULL);
+	g_signal_connect(S.view, "notify::title", G_CALLBACK(title_changed), NULL);
+	webkit_web_view_load_uri(S.view, S.url);
+	gtk_widget_show_all(S.window);
+}
+
+/* SIGINT / SIGTERM. */
+static gboolean
+on_signal(gpointer arg)
+{
+	UNUSED(arg);
+	if (S.loop)
+		g_main_loop_quit(S.loop);
+	else
+		gtk_main_quit();
+	return G_SOURCE_CONTINUE;
+}
+
+int
+main(int argc, char **argv)
+{
+	bool browser = false, automation = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--browser") == 0)
+			browser = true;
+		else if (strcmp(argv[i], "--automation") == 0)
+			automation = true;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("tusk %s\n", TUSK_VERSION);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	bool display = (getenv("DISPLAY") && *getenv("DISPLAY")) ||
+	    (getenv("WAYLAND_DISPLAY") && *getenv("WAYLAND_DISPLAY"));
+	bool gui = !browser && display && gtk_init_check(&argc, &argv);
+
+	/* the broker first, so that its failure is reported here, plainly */
+	struct tusk_error e = TUSK_ERROR_INIT;
+	int fd = brokersock_open(true, &e);
+	if (fd < 0) {
+		report(gui, e.message, e.hint);
+		terr_clear(&e);
+		return 1;
+	}
+	close(fd);
+	char *msg = NULL;
+	if (gateway_start(&msg) < 0) {
+		report(gui, msg, "run tusk-ui alone to see why");
+		free(msg);
+		gateway_stop();
+		return 1;
+	}
+	printf("%s\n", S.url);
+	fflush(stdout);
+
+	g_unix_signal_add(SIGINT, on_signal, NULL);
+	g_unix_signal_add(SIGTERM, on_signal, NULL);
+	if (gui) {
+		window_open(automation);
+		gtk_main();
+	} else {
+		if (browser && display) {
+			GError *err = NULL;
+			if (!g_app_info_launch_default_for_uri(S.url, NULL, &err)) {
+				fprintf(stderr, "tusk: cannot open a browser: %s\n", err->message);
+				g_error_free(err);
+			}
+		}
+		fprintf(stderr, "tusk: %s the address above; ^C stops the gateway\n",
+		    browser && display ? "opened" : "no display: open");
+		S.loop = g_main_loop_new(NULL, FALSE);
+		g_main_loop_run(S.loop);
+		g_main_loop_unref(S.loop);
+	}
+	gateway_stop();
+	free(S.url);
+	free(S.origin);
+	return 0;
+}
