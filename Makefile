@@ -4,12 +4,16 @@
 #   make test       install missing dependencies, build, run every test suite
 #   make run        build, start the broker and a demo PostgreSQL, connect
 #   make bench      benchmarks against psql and a bare libpq client
+#   make install    install under PREFIX (/usr/local) into DESTDIR; uninstall too
+#   make deb        build the Debian package into build/deb/ (and lintian it)
 #   make clean      remove build/
 #
 # SAN=1 builds with AddressSanitizer + UndefinedBehaviorSanitizer into
 # build/asan (make test does this itself).
 
 VERSION := $(shell cat VERSION)
+# the application id: desktop entry, AppStream metadata, icon (packaging/desktop)
+APP_ID = io.github.tusk.Tusk
 SAN ?=
 ifeq ($(SAN),1)
 BUILD ?= build/asan
@@ -42,7 +46,7 @@ pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
 
 LIBPQ_VERSION := $(shell $(PKG_CONFIG) --modversion libpq 2>/dev/null)
-CPPFLAGS += -Icommon -DTUSK_VERSION='"$(VERSION)"' -DTUSK_LIBPQ_VERSION='"$(LIBPQ_VERSION)"' -D_GNU_SOURCE
+CPPFLAGS += -Icommon -DTUSK_VERSION='"$(VERSION)"' -DTUSK_APP_ID='"$(APP_ID)"' -DTUSK_LIBPQ_VERSION='"$(LIBPQ_VERSION)"' -D_GNU_SOURCE
 CFLAGS_ALL = -std=c17 $(OPT) $(WARN) $(WERROR) $(HARDEN) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL = -pthread -pie -Wl,-z,relro,-z,now $(SANLD) $(LDFLAGS)
 
@@ -221,7 +225,143 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC)
 fuzz-smoke: fuzz
 	tests/fuzz/run.sh 20
 
+# --- data, install, the Debian package (docs/packaging.md) ----------------
+#
+# `make data` renders what is installed beside the binaries into build/data:
+# man pages and AppStream metadata with VERSION (and its date) filled in, the
+# icon's PNG sizes from its SVG. Generated files never depend on PREFIX; the
+# one file that names a path (the systemd service's ExecStart) is written at
+# install time. The binaries find each other relative to their own location
+# (tuskd: tusk-worker beside it or in ../libexec/tusk/), so the layout below
+# is fixed under PREFIX.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+PKGLIBEXECDIR = $(PREFIX)/libexec/tusk
+DATADIR = $(PREFIX)/share
+MANDIR = $(DATADIR)/man
+ICONDIR = $(DATADIR)/icons/hicolor
+BASHCOMPDIR = $(DATADIR)/bash-completion/completions
+SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
+
+ICON_SIZES = 16 32 48 64 128 256
+MANPAGES = tusk.1 tuskctl.1 tuskd.8
+DATA = build/data
+comma := ,
+
+# The release date: dpkg-buildpackage's SOURCE_DATE_EPOCH (from the
+# changelog), else the commit that last changed VERSION, else its mtime.
+ifdef SOURCE_DATE_EPOCH
+RELEASE_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%F)
+else
+RELEASE_DATE := $(shell git log -1 --format=%cs -- VERSION 2>/dev/null)
+endif
+ifeq ($(RELEASE_DATE),)
+RELEASE_DATE := $(shell date -u -r VERSION +%F)
+endif
+MAN_DATE := $(shell LC_ALL=C date -u -d $(RELEASE_DATE) '+%B %-d, %Y')
+
+# What `make` built: the desktop programs (tusk, tusk-ui, the web UI) are
+# installed when the tree has them.
+INSTALL_BIN = $(filter $(BUILD)/bin/tusk $(BUILD)/bin/tuskctl $(BUILD)/bin/tuskd,$(BINS))
+INSTALL_LIBEXEC = $(filter $(BUILD)/bin/tusk-worker $(BUILD)/bin/tusk-ui,$(BINS))
+WEB_OUT = $(if $(wildcard ui/web/package.json),build/web)
+
+DATA_FILES = $(addprefix $(DATA)/man/,$(MANPAGES)) $(DATA)/$(APP_ID).metainfo.xml \
+	$(foreach n,$(ICON_SIZES),$(DATA)/icons/$(n)x$(n)/$(APP_ID).png)
+
+.PHONY: data install install-core install-desktop uninstall deb
+
+data: $(DATA_FILES)
+
+$(DATA)/man/%: packaging/man/%.in VERSION
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@sed -e 's/@VERSION@/$(VERSION)/g' -e 's/^\.Dd .*/.Dd $(MAN_DATE)/' $< > $@.tmp && mv $@.tmp $@
+
+$(DATA)/$(APP_ID).metainfo.xml: packaging/desktop/$(APP_ID).metainfo.xml.in VERSION
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@sed -e 's/@VERSION@/$(VERSION)/g' -e 's/@DATE@/$(RELEASE_DATE)/g' $< > $@.tmp && mv $@.tmp $@
+
+$(DATA)/icons/%/$(APP_ID).png: packaging/desktop/$(APP_ID).svg
+	@mkdir -p $(dir $@)
+	@echo "  RSVG    $@"
+	@n=$*; rsvg-convert -w $${n%x*} -h $${n#*x} -o $@ $<
+
+# The desktop pieces (window, gateway, web UI, desktop entry, icon, AppStream
+# metadata, tusk(1)) are installed when the tree builds the window.
+DESKTOP = $(filter $(BUILD)/bin/tusk,$(BINS))
+
+install: all data install-core $(if $(DESKTOP),install-desktop)
+
+install-core: all data
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGLIBEXECDIR)
+	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(INSTALL_LIBEXEC) $(DESTDIR)$(PKGLIBEXECDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(DATA)/man/tuskctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(DATA)/man/tuskd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 packaging/completion/tuskctl.bash $(DESTDIR)$(BASHCOMPDIR)/tuskctl
+	install -d $(DESTDIR)$(SYSTEMDUSERUNITDIR)
+	install -m 0644 packaging/systemd/tuskd.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/
+	sed 's|@BINDIR@|$(BINDIR)|g' packaging/systemd/tuskd.service.in > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/tuskd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUSERUNITDIR)/tuskd.service
+
+install-desktop: all data
+	$(if $(WEB_OUT),install -d $(DESTDIR)$(DATADIR)/tusk/web && cp -R $(WEB_OUT)/. $(DESTDIR)$(DATADIR)/tusk/web/ && chmod -R u+rwX$(comma)go+rX$(comma)go-w $(DESTDIR)$(DATADIR)/tusk)
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(DATA)/man/tusk.1 $(DESTDIR)$(MANDIR)/man1/
+	install -d $(DESTDIR)$(DATADIR)/applications $(DESTDIR)$(DATADIR)/metainfo
+	install -m 0644 packaging/desktop/$(APP_ID).desktop $(DESTDIR)$(DATADIR)/applications/
+	install -m 0644 $(DATA)/$(APP_ID).metainfo.xml $(DESTDIR)$(DATADIR)/metainfo/
+	install -d $(DESTDIR)$(ICONDIR)/scalable/apps
+	install -m 0644 packaging/desktop/$(APP_ID).svg $(DESTDIR)$(ICONDIR)/scalable/apps/
+	for n in $(ICON_SIZES); do \
+		install -d $(DESTDIR)$(ICONDIR)/$${n}x$${n}/apps && \
+		install -m 0644 $(DATA)/icons/$${n}x$${n}/$(APP_ID).png $(DESTDIR)$(ICONDIR)/$${n}x$${n}/apps/ || exit 1; \
+	done
+
+# Removes exactly what install puts there (whatever was built), and the
+# directories that are Tusk's alone; never anything under a user's home.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,tusk tuskctl tuskd)
+	rm -f $(addprefix $(DESTDIR)$(PKGLIBEXECDIR)/,tusk-worker tusk-ui)
+	-rmdir $(DESTDIR)$(PKGLIBEXECDIR) 2>/dev/null
+	rm -rf $(DESTDIR)$(DATADIR)/tusk
+	rm -f $(DESTDIR)$(MANDIR)/man1/tusk.1 $(DESTDIR)$(MANDIR)/man1/tuskctl.1 $(DESTDIR)$(MANDIR)/man8/tuskd.8
+	rm -f $(DESTDIR)$(DATADIR)/applications/$(APP_ID).desktop $(DESTDIR)$(DATADIR)/metainfo/$(APP_ID).metainfo.xml
+	rm -f $(DESTDIR)$(ICONDIR)/scalable/apps/$(APP_ID).svg \
+	    $(foreach n,$(ICON_SIZES),$(DESTDIR)$(ICONDIR)/$(n)x$(n)/apps/$(APP_ID).png)
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/tuskctl
+	rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/tuskd.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/tuskd.service
+
+# The Debian package, built by debhelper (packaging/debian) on a copy of the
+# tree in build/deb/tusk-VERSION: the sources, plus the web UI bundle this
+# tree built (the package build itself needs no network). debian/changelog
+# is written here from VERSION, so the package's version is VERSION's.
+DEB_STAGE = build/deb/tusk-$(VERSION)
+DEB_MAINT = $(shell sed -n 's/^Maintainer: //p' packaging/debian/control)
+
+deb: all data
+	rm -rf build/deb
+	mkdir -p $(DEB_STAGE)
+	tar -c --exclude=./build --exclude=./.git --exclude=node_modules --exclude=__pycache__ . | \
+	    tar -x -C $(DEB_STAGE)
+	cp -R packaging/debian $(DEB_STAGE)/debian
+	{ echo "tusk ($(VERSION)) unstable; urgency=medium"; echo; \
+	  echo "  * Tusk $(VERSION), packaged from its source tree (make deb)."; echo; \
+	  echo " -- $(DEB_MAINT)  $$(LC_ALL=C date -u -d '$(RELEASE_DATE) 12:00' -R)"; \
+	} > $(DEB_STAGE)/debian/changelog
+	$(if $(WEB_OUT),mkdir -p $(DEB_STAGE)/build && cp -a $(WEB_OUT) $(DEB_STAGE)/build/ && \
+	    ln -s $(CURDIR)/ui/web/node_modules $(DEB_STAGE)/ui/web/node_modules)
+	cd $(DEB_STAGE) && dpkg-buildpackage -us -uc -b -j2 >../build.log 2>&1 || \
+	    { tail -40 ../build.log; exit 1; }
+	lintian --fail-on error,warning --info build/deb/tusk_$(VERSION)_*.changes
+
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -path build/deb -prune -o -name '*.d' -print 2>/dev/null)

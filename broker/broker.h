@@ -68,6 +68,7 @@ struct broker {
 	int64_t start_wall_ms;
 	struct evconnlistener *listener;
 	int listen_fd;
+	bool activated; /* listen_fd came from systemd (socket activation) */
 	int lock_fd;
 	char *worker_path;
 	struct settings set;
@@ -109,7 +110,12 @@ struct client {
 	uint64_t dropped;  /* events dropped while it did not read */
 };
 
+/* Take a listening socket passed the systemd way (LISTEN_FDS/LISTEN_PID):
+ * 1 taken, 0 none passed, -1 one was passed but is not our socket. */
+int client_inherit(struct tusk_error *e);
 int client_bind(struct tusk_error *e);
+/* Remove the socket file, unless systemd owns it. */
+void client_unlink(void);
 int client_listen(struct tusk_error *e);
 void client_stop_listening(void);
 void client_ref(struct client *c);

@@ -8,9 +8,16 @@
  * dropped alone. When file descriptors run out, a reserved descriptor is
  * released to accept and immediately close the newcomer, so it learns it was
  * refused instead of hanging, and the clients already here are served on.
+ *
+ * The socket is bound here, or inherited from systemd (socket activation:
+ * LISTEN_PID/LISTEN_FDS, the socket as descriptor 3, as sd_listen_fds(3)
+ * describes). An inherited socket belongs to systemd: it is checked to be
+ * our path, and never unlinked or bound again.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -201,6 +208,104 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 		return;
 	}
 	log_warn("accept failed: %s", strerror(err));
+}
+
+/* The first descriptor systemd passes (SD_LISTEN_FDS_START). */
+#define LISTEN_FDS_START 3
+
+/* An int socket option, or -1. */
+static int
+sockopt_int(int fd, int opt)
+{
+	int v;
+	socklen_t len = sizeof v;
+	return getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0 ? -1 : v;
+}
+
+/* Is the passed descriptor a listening Unix stream socket on our path? */
+static int
+inherit_check(int fd, struct tusk_error *e)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof sun;
+	if (fcntl(fd, F_GETFD) < 0 || sockopt_int(fd, SO_DOMAIN) != AF_UNIX ||
+	    sockopt_int(fd, SO_TYPE) != SOCK_STREAM || sockopt_int(fd, SO_ACCEPTCONN) != 1) {
+		terr_set(e, TE_INITIALIZATION,
+		    "the socket passed by systemd (descriptor %d) is not a listening Unix stream socket", fd);
+		terr_hint(e, "tuskd.socket must have ListenStream=%%t/tusk/tuskd.sock and Accept=no");
+		return -1;
+	}
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) < 0 || len <= offsetof(struct sockaddr_un, sun_path) ||
+	    sun.sun_path[0] == '\0') {
+		terr_set(e, TE_INITIALIZATION, "the socket passed by systemd has no path");
+		terr_hint(e, "tuskd.socket must have ListenStream=%%t/tusk/tuskd.sock");
+		return -1;
+	}
+	sun.sun_path[sizeof sun.sun_path - 1] = '\0';
+	struct stat a, b;
+	if (strcmp(sun.sun_path, B.paths.sock_path) != 0 &&
+	    (stat(sun.sun_path, &a) < 0 || stat(B.paths.sock_path, &b) < 0 || a.st_dev != b.st_dev ||
+		a.st_ino != b.st_ino)) {
+		terr_set(e, TE_INITIALIZATION, "systemd passed the socket %s, but this broker's socket is %s",
+		    sun.sun_path, B.paths.sock_path);
+		terr_hint(e, "clients would not find it: make tuskd.socket's ListenStream %%t/tusk/tuskd.sock "
+			     "and leave TUSK_HOME unset for the service");
+		return -1;
+	}
+	return 0;
+}
+
+int
+client_inherit(struct tusk_error *e)
+{
+	const char *pid_s = getenv("LISTEN_PID"), *fds_s = getenv("LISTEN_FDS");
+	long long pid, n;
+	int r = 0;
+	/* sockets meant for another process (a parent that did not clear them) are not ours */
+	if (pid_s == NULL || fds_s == NULL || parse_ll(pid_s, 1, INT_MAX, &pid) < 0 ||
+	    (pid_t)pid != getpid())
+		goto out;
+	if (parse_ll(fds_s, 0, INT_MAX - LISTEN_FDS_START, &n) < 0) {
+		r = terr_set(e, TE_INITIALIZATION, "LISTEN_FDS='%s' is not a count of sockets", fds_s);
+		goto out;
+	}
+	if (n == 0)
+		goto out;
+	if (n != 1) {
+		r = terr_set(e, TE_INITIALIZATION, "systemd passed %lld sockets; tuskd takes exactly one", n);
+		terr_hint(e, "tuskd.socket must have a single ListenStream=%%t/tusk/tuskd.sock");
+		goto out;
+	}
+	if (inherit_check(LISTEN_FDS_START, e) < 0) {
+		r = -1;
+		goto out;
+	}
+	/* workers must not inherit it; libevent wants it non-blocking */
+	int fl = fcntl(LISTEN_FDS_START, F_GETFL);
+	if (fcntl(LISTEN_FDS_START, F_SETFD, FD_CLOEXEC) < 0 || fl < 0 ||
+	    fcntl(LISTEN_FDS_START, F_SETFL, fl | O_NONBLOCK) < 0) {
+		r = terr_set(e, TE_INITIALIZATION, "cannot set up the socket passed by systemd: %s",
+		    strerror(errno));
+		goto out;
+	}
+	B.listen_fd = LISTEN_FDS_START;
+	B.activated = true;
+	r = 1;
+out:
+	/* as sd_listen_fds(1): the variables are for us alone, not for our workers */
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return r;
+}
+
+/* Remove the socket file, unless systemd owns it (it listens on for us). */
+void
+client_unlink(void)
+{
+	if (!B.activated)
+		unlink(B.paths.sock_path);
 }
 
 /* Bind the socket in the runtime directory (the lock is already ours). */

@@ -8,12 +8,13 @@
  * failure must reach the person who started it as an exit status), then
  * the socket is bound, and only then does the broker detach; the process
  * that started it (a client, typically) can connect the moment it returns.
+ * Under systemd socket activation the socket comes bound already
+ * (client_inherit), the lock is still taken, and the broker stays in the
+ * foreground as systemd expects.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
-#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #include "log.h"
 #include "proto.h"
 #include "store.h"
+#include "selfpath.h"
 #include "util.h"
 
 struct broker B;
@@ -77,21 +79,15 @@ die_init(const struct tusk_error *e)
 static char *
 find_worker(void)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
-		return xstrdup("tusk-worker");
-	self[n] = '\0';
-	char *dir = dirname(self);
-	char *cand = xasprintf("%s/tusk-worker", dir);
-	if (access(cand, X_OK) == 0)
-		return cand;
-	free(cand);
-	cand = xasprintf("%s/../libexec/tusk/tusk-worker", dir);
-	if (access(cand, X_OK) == 0)
-		return cand;
-	free(cand);
-	return xasprintf("%s/tusk-worker", dir);
+	static const char *const rel[] = { "tusk-worker", "../libexec/tusk/tusk-worker", NULL };
+	char *p = selfpath_find(rel, X_OK);
+	if (p)
+		return p;
+	/* not found: name the place we looked first, so the error says where */
+	char *dir = selfpath_dir();
+	p = dir ? xasprintf("%s/tusk-worker", dir) : xstrdup("tusk-worker");
+	free(dir);
+	return p;
 }
 
 /* Take the per-user lock; exit 0 when another broker holds it. */
@@ -187,7 +183,7 @@ broker_shutdown(const char *why)
 	B.shutting_down = true;
 	log_info("shutting down (%s)", why);
 	client_stop_listening();
-	unlink(B.paths.sock_path);
+	client_unlink();
 	conns_close_all();
 	struct worker *w;
 	TAILQ_FOREACH(w, &B.workers, entry)
@@ -355,6 +351,9 @@ main(int argc, char **argv)
 
 	if (paths_resolve(&B.paths, &e) < 0 || paths_ensure(&B.paths, &e) < 0)
 		die_init(&e);
+	int inherited = client_inherit(&e);
+	if (inherited < 0)
+		die_init(&e);
 	take_lock();
 	char tag[32];
 	snprintf(tag, sizeof tag, "tuskd[%d]", (int)getpid());
@@ -365,9 +364,9 @@ main(int argc, char **argv)
 	if (store_open(&B.store, B.paths.db_path, &e) < 0)
 		die_init(&e);
 	settings_load_preferences(B.store);
-	if (client_bind(&e) < 0)
+	if (!inherited && client_bind(&e) < 0)
 		die_init(&e);
-	if (!foreground)
+	if (!foreground && !inherited)
 		daemonize();
 #ifndef TUSK_SANITIZE
 	/* secrets pass through this process: no core dumps, no ptrace by peers */
@@ -403,11 +402,12 @@ main(int argc, char **argv)
 	B.ev_heartbeat = event_new(B.base, -1, EV_PERSIST, heartbeat_cb, NULL);
 	event_add(B.ev_heartbeat, &hb);
 
-	log_info("tuskd %s ready on %s (worker %s)", TUSK_VERSION, B.paths.sock_path, B.worker_path);
+	log_info("tuskd %s ready on %s%s (worker %s)", TUSK_VERSION, B.paths.sock_path,
+	    B.activated ? ", passed by systemd" : "", B.worker_path);
 	event_base_dispatch(B.base);
 
 	client_stop_listening();
-	unlink(B.paths.sock_path);
+	client_unlink();
 	broker_cleanup();
 	return 0;
 }

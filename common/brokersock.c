@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "paths.h"
+#include "selfpath.h"
 #include "util.h"
 
 extern char **environ;
@@ -45,20 +46,13 @@ brokersock_connect_path(const char *path)
 	return fd;
 }
 
-/* Start tuskd (it detaches once its socket is bound). */
+/* Start tuskd (it detaches once its socket is bound); else the one on PATH. */
 static int
 start_broker(void)
 {
-	char self[PATH_MAX], *path = NULL;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		path = xasprintf("%s/tuskd", dirname(self));
-		if (access(path, X_OK) < 0) {
-			free(path);
-			path = NULL;
-		}
-	}
+	/* beside us (build tree, PREFIX/bin), or PREFIX/bin from PREFIX/libexec/tusk */
+	static const char *const rel[] = { "tuskd", "../../bin/tuskd", NULL };
+	char *path = selfpath_find(rel, X_OK);
 	char name[] = "tuskd";
 	char *argv[] = { path ? path : name, NULL };
 	posix_spawn_file_actions_t fa;

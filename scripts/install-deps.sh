@@ -18,7 +18,7 @@ PKGS="
  chromium xvfb xauth imagemagick webkit2gtk-driver
  python3 python3-pytest python3-msgpack
  tmux procps psmisc iproute2 util-linux time
- desktop-file-utils appstream debhelper dpkg-dev fakeroot lintian man-db
+ desktop-file-utils appstream debhelper dpkg-dev fakeroot lintian man-db librsvg2-bin systemd
 "
 missing=""
 for p in $PKGS; do

@@ -26,6 +26,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "proto.h"
+#include "selfpath.h"
 #include "util.h"
 
 struct gateway G;
@@ -48,26 +49,16 @@ find_web_dir(const char *opt)
 	const char *env = getenv("TUSK_WEB_DIR");
 	if (env && *env)
 		return xstrdup(env);
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
+	/* build/bin/../web (the build tree), PREFIX/libexec/tusk/../../share/tusk/web
+	 * (installed), PREFIX/bin/../share/tusk/web (tusk-ui beside tusk) */
+	static const char *const rel[] = { "../web/index.html", "../../share/tusk/web/index.html",
+		"../share/tusk/web/index.html", NULL };
+	char *idx = selfpath_find(rel, R_OK);
+	if (idx == NULL)
 		return NULL;
-	self[n] = '\0';
-	const char *dir = dirname(self);
-	/* build/bin/../web (the build tree), PREFIX/bin/../share/tusk/web */
-	for (int i = 0; i < 2; i++) {
-		char *p = i == 0 ? xasprintf("%s/../web", dir) : xasprintf("%s/../share/tusk/web", dir);
-		char *idx = xasprintf("%s/index.html", p);
-		bool ok = access(idx, R_OK) == 0;
-		free(idx);
-		if (ok) {
-			char *real = realpath(p, NULL);
-			free(p);
-			return real;
-		}
-		free(p);
-	}
-	return NULL;
+	char *real = realpath(dirname(idx), NULL);
+	free(idx);
+	return real;
 }
 
 /* SIGTERM / SIGINT: stop. */

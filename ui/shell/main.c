@@ -35,6 +35,8 @@
 
 #include "brokersock.h"
 #include "error.h"
+#include "proto.h"
+#include "selfpath.h"
 #include "util.h"
 
 static struct {
@@ -72,18 +74,17 @@ report(bool gui, const char *msg, const char *hint)
 	gtk_widget_destroy(d);
 }
 
-/* Start tusk-ui beside us and read its address (first line on stdout). */
+/* Start tusk-ui (beside us, or in ../libexec/tusk) and read its address
+ * (first line on stdout). */
 static int
 gateway_start(char **msg)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0) {
-		*msg = xstrdup("cannot find our own executable");
+	static const char *const rel[] = { "tusk-ui", "../libexec/tusk/tusk-ui", NULL };
+	char *path = selfpath_find(rel, X_OK);
+	if (path == NULL) {
+		*msg = xstrdup("cannot find tusk-ui beside tusk or in ../libexec/tusk/");
 		return -1;
 	}
-	self[n] = '\0';
-	char *path = xasprintf("%s/tusk-ui", dirname(self));
 	char opt[] = "--stdin-lifetime";
 	char *argv[] = { path, opt, NULL };
 	int in_fd, out_fd;
@@ -190,8 +191,10 @@ automation_started(WebKitWebContext *ctx, WebKitAutomationSession *s, gpointer a
 	UNUSED(ctx);
 	UNUSED(arg);
 	WebKitApplicationInfo *info = webkit_application_info_new();
+	unsigned maj = 0, min = 0, mic = 0;
+	sscanf(TUSK_VERSION, "%u.%u.%u", &maj, &min, &mic);
 	webkit_application_info_set_name(info, "tusk");
-	webkit_application_info_set_version(info, 0, 1, 0);
+	webkit_application_info_set_version(info, (guint64)maj, (guint64)min, (guint64)mic);
 	webkit_automation_session_set_application_info(s, info);
 	webkit_application_info_unref(info);
 	g_signal_connect(s, "create-web-view", G_CALLBACK(automation_view), NULL);
@@ -226,7 +229,7 @@ window_open(bool automation)
 	S.window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
 	gtk_window_set_title(GTK_WINDOW(S.window), "Tusk");
 	gtk_window_set_default_size(GTK_WINDOW(S.window), 1280, 800);
-	gtk_window_set_icon_name(GTK_WINDOW(S.window), "tusk");
+	gtk_window_set_icon_name(GTK_WINDOW(S.window), TUSK_APP_ID);
 	gtk_container_add(GTK_CONTAINER(S.window), GTK_WIDGET(S.view));
 	g_signal_connect(S.window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
 	g_signal_connect_swapped(S.view, "close", G_CALLBACK(gtk_widget_destroy), S.window);
@@ -271,6 +274,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	bool display = (getenv("DISPLAY") && *getenv("DISPLAY")) ||
 	    (getenv("WAYLAND_DISPLAY") && *getenv("WAYLAND_DISPLAY"));
+	/* the desktop entry's id: the window's WM_CLASS / Wayland app id match it */
+	g_set_prgname(TUSK_APP_ID);
 	bool gui = !browser && display && gtk_init_check(&argc, &argv);
 
 	/* the broker first, so that its failure is reported here, plainly */
