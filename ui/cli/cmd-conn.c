@@ -161,7 +161,7 @@ connect_result(const msgpack_object *r, void *arg)
 	if (id && id->type == MSGPACK_OBJECT_STR) {
 		char *d = conn_spec_display(s);
 		printf("connected: %.*s (%s%s%s)\n", (int)id->via.str.size, id->via.str.ptr, d,
-		    s->ssh_host ? " through SSH " : "", s->ssh_host ? s->ssh_host : "");
+		    s->cfg.ssh ? " through SSH " : "", s->cfg.ssh ? s->cfg.ssh->host : "");
 		free(d);
 	}
 }
@@ -229,8 +229,7 @@ cmd_connect(int argc, char **argv)
 	}
 	if (argc - optind == 1 && !cfg_is_uri(argv[optind])) {
 		/* NAME|ID of a saved connection: its settings are the saved ones */
-		if (s.host || s.port || s.user || s.db || s.name || s.sslmode || s.ca || s.cert ||
-		    s.key || s.ssh_host || s.read_only || s.stmt_timeout >= 0) {
+		if (conn_spec_has_settings(&s)) {
 			fprintf(stderr, "error: settings flags describe a quick connection, not a saved one\n"
 					"hint: change a saved connection with `tuskctl connections edit`\n");
 			goto out;

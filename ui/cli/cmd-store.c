@@ -32,6 +32,21 @@ set_str(char **dst, const char *v)
 	*dst = v && *v ? xstrdup(v) : NULL;
 }
 
+/* A file's path, made absolute (the broker and its workers have another cwd). */
+static void
+set_path(char **dst, const char *v)
+{
+	char *cwd = v && *v && v[0] != '/' ? getcwd(NULL, 0) : NULL;
+	if (cwd) {
+		char *abs = xasprintf("%s/%s", cwd, v);
+		set_str(dst, abs);
+		free(abs);
+		free(cwd);
+		return;
+	}
+	set_str(dst, v);
+}
+
 /* The SSH block, created with its defaults when absent. */
 static struct tusk_ssh *
 ssh_of(struct tusk_config *c)
@@ -63,9 +78,9 @@ cfg_option(struct tusk_config *c, int ch, const char *arg)
 	case 'd': set_str(&c->database, arg); return 1;
 	case 'n': set_str(&c->name, arg); return 1;
 	case 's': set_str(&c->ssl_mode, arg); return 1;
-	case 'C': set_str(&c->ssl_ca_cert, arg); return 1;
-	case 'E': set_str(&c->ssl_client_cert, arg); return 1;
-	case 'K': set_str(&c->ssl_client_key, arg); return 1;
+	case 'C': set_path(&c->ssl_ca_cert, arg); return 1;
+	case 'E': set_path(&c->ssl_client_cert, arg); return 1;
+	case 'K': set_path(&c->ssl_client_key, arg); return 1;
 	case 'r': c->read_only = true; return 1;
 	case 't':
 		if (parse_ll(arg, 0, INT64_MAX, &v) < 0) {
@@ -85,7 +100,7 @@ cfg_option(struct tusk_config *c, int ch, const char *arg)
 	case CFG_SSH_USER: set_str(&ssh_of(c)->username, arg); return 1;
 	case CFG_SSH_AUTH: set_str(&ssh_of(c)->auth_type, arg); return 1;
 	case CFG_SSH_KEY:
-		set_str(&ssh_of(c)->key_path, arg);
+		set_path(&ssh_of(c)->key_path, arg);
 		set_str(&c->ssh->auth_type, "key_file");
 		return 1;
 	case CFG_SSH: {

@@ -18,11 +18,11 @@
 
 struct tusk_error;
 
+#include "config.h"
+#include "ctl.h" /* CFG_SSH* */
+
 enum {
-	OPT_SSH = 0x100,
-	OPT_SSH_KEY,
-	OPT_SSH_AGENT,
-	OPT_SSH_PASSWORD_STDIN,
+	OPT_SSH_PASSWORD_STDIN = 0x100,
 	OPT_SSH_PASSPHRASE_STDIN,
 	OPT_SSL_KEY_PASSPHRASE_STDIN,
 };
@@ -42,9 +42,9 @@ enum {
 	{ "statement-timeout", required_argument, NULL, 't' }, \
 	{ "password-stdin", no_argument, NULL, 'P' }, \
 	{ "no-password", no_argument, NULL, 'w' }, \
-	{ "ssh", required_argument, NULL, OPT_SSH }, \
-	{ "ssh-key", required_argument, NULL, OPT_SSH_KEY }, \
-	{ "ssh-agent", no_argument, NULL, OPT_SSH_AGENT }, \
+	{ "ssh", required_argument, NULL, CFG_SSH }, \
+	{ "ssh-key", required_argument, NULL, CFG_SSH_KEY }, \
+	{ "ssh-agent", no_argument, NULL, CFG_SSH_AGENT }, \
 	{ "ssh-password-stdin", no_argument, NULL, OPT_SSH_PASSWORD_STDIN }, \
 	{ "ssh-passphrase-stdin", no_argument, NULL, OPT_SSH_PASSPHRASE_STDIN }, \
 	{ "ssl-key-passphrase-stdin", no_argument, NULL, OPT_SSL_KEY_PASSPHRASE_STDIN }
@@ -57,17 +57,18 @@ enum {
 	"           --ssh-password-stdin]]"
 
 struct conn_spec {
-	char *host, *port, *user, *db, *name, *sslmode, *ca, *cert, *key;
-	bool read_only;
-	long long stmt_timeout;
-	/* SSH tunnel */
-	char *ssh_user, *ssh_host, *ssh_key;
-	int ssh_port;
-	bool ssh_agent;
+	/* the settings, through cmd-store.c's cfg_option / cfg_uri (one parser
+	 * for every command that takes connection settings) */
+	struct tusk_config cfg;
+	struct { int ch; char *arg; } *flags; /* applied after the URI */
+	size_t nflags;
+	int ssh_auth_given; /* CFG_SSH_KEY or CFG_SSH_AGENT when given */
 	/* secrets, and where they come from */
 	char *password, *ssh_secret, *ssl_passphrase;
 	bool pw_stdin, no_pw, ssh_pw_stdin, ssh_pp_stdin, ssl_pp_stdin;
 };
+/* Were any settings given (rather than only secrets)? */
+bool conn_spec_has_settings(const struct conn_spec *s);
 
 void conn_spec_init(struct conn_spec *s);
 void conn_spec_free(struct conn_spec *s);
