@@ -199,8 +199,12 @@ def test_cancel_a_queued_query(conn):
     c2 = Client(c.s.getpeername())
     m1 = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(1)", query_id="first"))
     m2 = c2.send("execute_query", dict(connection_id=cid, sql="select 2", query_id="second"))
-    time.sleep(0.2)
-    states = {q["query_id"]: q["state"] for q in c.call("get_running_queries", connection_id=cid)}
+    deadline = time.time() + 10
+    while True:  # both requests reach the broker (two sockets: no order between them)
+        states = {q["query_id"]: q["state"] for q in c.call("get_running_queries", connection_id=cid)}
+        if len(states) == 2 or time.time() > deadline:
+            break
+        time.sleep(0.02)
     assert states == {"first": "running", "second": "queued"}
     c3 = Client(c.s.getpeername())
     assert c3.call("cancel_query", query_id="second")["cancelled"]
