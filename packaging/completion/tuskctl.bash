@@ -2,10 +2,13 @@
 # share/bash-completion/completions/tuskctl.
 #
 # Commands come from `tuskctl --help` (the one table in ui/cli/main.c);
-# options and their values are listed here (tests/integration/
-# test_packaging.py checks them against that table). Connection names, ids
-# and query ids are asked of the running broker with --no-start and a
-# one-second bound: with no broker, or a stuck one, they are simply absent.
+# subcommands, options and their values are listed here (tests/integration/
+# test_packaging.py checks them against that table, `tuskctl connections
+# help` and the getopt tables of ui/cli). Open connections, saved
+# connections, preference keys and query ids are asked of the running
+# broker with --no-start and a one-second bound: with no broker, or a stuck
+# one, they are simply absent. Names are offered shell-quoted, so a saved
+# connection called "prod eu" completes to prod\ eu.
 
 # Ask the running broker (never start one); prints JSON or nothing.
 _tuskctl_ask()
@@ -15,7 +18,8 @@ _tuskctl_ask()
 	timeout 1 "$ctl" --no-start --json "$@" 2>/dev/null
 }
 
-# Values of one JSON string key in a document, one a line.
+# Values of one JSON string key in a document, one a line (values holding
+# quotes or backslashes are left out rather than half-parsed).
 _tuskctl_json_values()
 {
 	grep -o -E "\"$1\":\"[^\"\\\\]*\"" | sed -E "s/^\"$1\":\"(.*)\"\$/\\1/"
@@ -29,6 +33,57 @@ _tuskctl_conns()
 	out=${out#*\"connections\":}
 	printf '%s\n' "$out" | _tuskctl_json_values name
 	printf '%s\n' "$out" | _tuskctl_json_values connection_id
+}
+
+# Saved connections: names.
+_tuskctl_saved()
+{
+	_tuskctl_ask "$1" connections list | _tuskctl_json_values name
+}
+
+# Preference keys: those set, and broker.NAME for each setting of the
+# tuskd that tuskctl would start (the one beside it, else on PATH).
+_tuskctl_pref_keys()
+{
+	_tuskctl_ask "$1" prefs list | _tuskctl_json_values key
+	local tuskd=tuskd self
+	self=$(command -v -- "$1" 2>/dev/null)
+	[[ $self == */* && -x ${self%/*}/tuskd ]] && tuskd=${self%/*}/tuskd
+	timeout 1 "$tuskd" --help 2>/dev/null | sed -n 's/^  \([a-z][a-z]*_[a-z_]*\) .*/broker.\1/p'
+}
+
+# Queries queued or running: their ids.
+_tuskctl_queries()
+{
+	_tuskctl_ask "$1" running | _tuskctl_json_values query_id
+}
+
+# The candidates (one a line on stdin) that start with $1, shell-quoted.
+_tuskctl_match()
+{
+	local w q
+	while IFS= read -r w; do
+		[[ -n $w ]] || continue
+		printf -v q '%q' "$w"
+		[[ $q == "$1"* ]] && printf '%s\n' "$q"
+	done
+}
+
+# How many operands (words that are neither options nor an option's value)
+# words[$1 .. cword-1] hold, for connect and connections.
+_tuskctl_operands()
+{
+	local i n=0
+	for ((i = $1; i < cword; i++)); do
+		[[ ${words[i]} == -* ]] && continue
+		case ${words[i - 1]} in
+		-[hpUdnsCEKt] | --host | --port | --username | --dbname | --name | --ssl-mode | --ssl-ca | \
+			--ssl-cert | --ssl-key | --statement-timeout | --ssh | --ssh-key | --ssh-host | --ssh-port | \
+			--ssh-user | --ssh-auth | --ssh-local-port) ;;
+		*) n=$((n + 1)) ;;
+		esac
+	done
+	echo "$n"
 }
 
 _tuskctl()
@@ -49,7 +104,6 @@ _tuskctl()
 	local i cmd="" cmd_at=0
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		--json | --no-start) ;;
 		-*) ;;
 		*)
 			cmd=${words[i]}
@@ -70,11 +124,27 @@ _tuskctl()
 		return 0
 	fi
 
+	# the subcommand: the word after the command
+	local sub=""
+	case $cmd in
+	connections | prefs | keychain)
+		if [[ $cword -eq $((cmd_at + 1)) ]]; then
+			case $cmd in
+			connections) COMPREPLY=($(compgen -W 'list show add edit rm test help' -- "$cur")) ;;
+			prefs) COMPREPLY=($(compgen -W 'get set list' -- "$cur")) ;;
+			keychain) COMPREPLY=($(compgen -W 'status' -- "$cur")) ;;
+			esac
+			return 0
+		fi
+		sub=${words[cmd_at + 1]}
+		;;
+	esac
+
 	# values of options that take one (short options mean different things
 	# to different commands, hence command:option)
 	case $cmd:$prev in
 	query:-c | running:-c | *:--connection)
-		COMPREPLY=($(compgen -W "$(_tuskctl_conns "$ctl")" -- "$cur"))
+		mapfile -t COMPREPLY < <(_tuskctl_conns "$ctl" | _tuskctl_match "$cur")
 		return 0
 		;;
 	query:-f | *:--format)
@@ -92,41 +162,89 @@ _tuskctl()
 		compopt -o nospace 2>/dev/null
 		return 0
 		;;
-	connect:-s | *:--ssl-mode)
-		COMPREPLY=($(compgen -W 'disable allow prefer require verify-ca verify-full' -- "$cur"))
+	connect:-s | connections:-s | *:--ssl-mode)
+		COMPREPLY=($(compgen -W 'disable prefer require verify-ca verify-full' -- "$cur"))
 		return 0
 		;;
-	*:--ssl-ca | *:--ssl-cert | *:--ssl-key)
+	*:--ssh-auth)
+		COMPREPLY=($(compgen -W 'password key_file agent' -- "$cur"))
+		return 0
+		;;
+	connections:-[CEK] | *:--ssl-ca | *:--ssl-cert | *:--ssl-key | *:--ssh-key)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;
-	connect:-h | *:--host)
+	connect:-h | connections:-h | *:--host | *:--ssh-host)
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
 		return 0
 		;;
-	connect:-[pUdnt] | query:-[mtqN] | top:-i | logs:-n | *:--port | *:--username | *:--dbname | \
-		*:--name | *:--statement-timeout | *:--max-rows | *:--timeout | *:--query-id | *:--null | \
-		*:--interval | *:--lines)
+	*:--ssh)
+		# USER@HOST[:PORT]: the host after the user
+		[[ $cur == *@* ]] && COMPREPLY=($(compgen -P "${cur%%@*}@" -A hostname -- "${cur#*@}"))
+		return 0
+		;;
+	connect:-[pUdnt] | connections:-[pUdnt] | query:-[mtqN] | top:-i | logs:-n | *:--port | \
+		*:--username | *:--dbname | *:--name | *:--statement-timeout | *:--max-rows | *:--timeout | \
+		*:--query-id | *:--null | *:--interval | *:--lines | *:--ssh-port | *:--ssh-user | \
+		*:--ssh-local-port)
 		return 0
 		;;
 	esac
 
-	local opts="" args=""
+	# options, static words, or names asked of the broker
+	local opts="" args="" names=""
+	local settings='--host --port --username --dbname --name --ssl-mode --ssl-ca --ssl-cert --ssl-key
+	      --read-only --statement-timeout --ssh --ssh-host --ssh-port --ssh-user --ssh-auth --ssh-key
+	      --ssh-agent --ssh-local-port'
+	local secrets='--password-stdin --password --forget-password --ssh-secret-stdin --ssh-secret
+	      --forget-ssh-secret'
 	case $cmd in
-	connect)
-		opts='--host --port --username --dbname --name --ssl-mode --ssl-ca --ssl-cert
-		      --ssl-key --read-only --statement-timeout --password-stdin --no-password'
+	health)
+		opts='--dismiss'
 		;;
-	disconnect)
-		[[ $cword -eq $((cmd_at + 1)) ]] && args=$(_tuskctl_conns "$ctl")
+	connect)
+		opts='--host --port --username --dbname --name --ssl-mode --ssl-ca --ssl-cert --ssl-key
+		      --ssl-key-passphrase-stdin --read-only --statement-timeout --password-stdin
+		      --no-password --ssh --ssh-key --ssh-agent --ssh-password-stdin --ssh-passphrase-stdin'
+		# a URI, or the name of a saved connection
+		[[ $(_tuskctl_operands $((cmd_at + 1))) -eq 0 ]] && names=_tuskctl_saved
+		;;
+	connections)
+		case $sub in
+		add)
+			opts="$settings $secrets"
+			;;
+		edit)
+			opts="$settings $secrets --no-ssh --no-ssl-ca --no-client-cert --read-write
+			      --no-statement-timeout"
+			;;
+		test)
+			opts='--password-stdin --no-password'
+			;;
+		esac
+		case $sub in
+		show | edit | rm | test)
+			[[ $(_tuskctl_operands $((cmd_at + 2))) -eq 0 ]] && names=_tuskctl_saved
+			;;
+		esac
+		;;
+	prefs)
+		case $sub in
+		get | set)
+			[[ $sub == set && $cword -eq $((cmd_at + 2)) ]] && opts='--string'
+			[[ $(_tuskctl_operands $((cmd_at + 2))) -eq 0 ]] && names=_tuskctl_pref_keys
+			;;
+		esac
+		;;
+	disconnect | kill)
+		[[ $cword -eq $((cmd_at + 1)) ]] && names=_tuskctl_conns
 		;;
 	query)
 		opts='--connection --format --max-rows --timeout --query-id --null --no-header'
 		;;
 	cancel)
-		[[ $cword -eq $((cmd_at + 1)) ]] &&
-			args=$(_tuskctl_ask "$ctl" running | _tuskctl_json_values query_id)
+		[[ $cword -eq $((cmd_at + 1)) ]] && names=_tuskctl_queries
 		;;
 	running)
 		opts='--connection'
@@ -136,9 +254,6 @@ _tuskctl()
 		;;
 	top)
 		opts='--sort --interval'
-		;;
-	kill)
-		[[ $cword -eq $((cmd_at + 1)) ]] && args=$(_tuskctl_conns "$ctl")
 		;;
 	events)
 		opts='--topics'
@@ -152,6 +267,8 @@ _tuskctl()
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	elif [[ -n $names ]]; then
+		mapfile -t COMPREPLY < <("$names" "$ctl" | _tuskctl_match "$cur")
 	else
 		COMPREPLY=($(compgen -W "$args" -- "$cur"))
 	fi

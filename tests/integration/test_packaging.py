@@ -7,6 +7,7 @@ through the installed binaries against the session's PostgreSQL with a
 private TUSK_HOME, and removed again — also when a test fails. A tusk
 package that was installed before the suite ran is left alone (those tests
 are skipped)."""
+import collections
 import glob
 import json
 import os
@@ -217,31 +218,142 @@ def test_man_pages_render_without_warnings(data):
         assert "NAME" in text and "SEE ALSO" in text
 
 
-def cli_table():
-    """tuskctl's commands and the long options their usage shows, from
-    ui/cli/main.c's table: {name: (function, [--option, ...])}."""
-    with open(os.path.join(ROOT, "ui", "cli", "main.c")) as f:
-        src = f.read()
-    table = src[src.index("cmds[] = {"):src.index("};", src.index("cmds[] = {"))]
+C_STR = r'"(?:[^"\\]|\\.)*"'
+
+
+def cli_macros():
+    """The #define bodies of ui/cli (usages and getopt tables are partly
+    built from them, e.g. conn-spec.h's CONN_SPEC_USAGE): {NAME: body}."""
     out = {}
-    for m in re.finditer(r'\{\s*"([a-z-]+)",\s*(cmd_\w+),\s*((?:"(?:[^"\\]|\\.)*"\s*)+),', table):
-        usage = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(3)))
-        out[m.group(1)] = (m.group(2), sorted(set(re.findall(r"--[a-z][a-z-]*", usage))))
+    for path in sorted(glob.glob(os.path.join(ROOT, "ui", "cli", "*.[ch]"))):
+        with open(path) as f:
+            src = f.read()
+        for m in re.finditer(r"^#define (\w+)[ \t]+((?:.*\\\n)*.*)$", src, re.M):
+            out[m.group(1)] = m.group(2).replace("\\\n", "\n")
     return out
 
 
-def getopt_longs(fn):
-    """The long options a command's function accepts (its getopt table, or
-    the ones it compares argv with)."""
+def c_string(expr, macros):
+    """The text of a C string concatenation whose parts may be macros."""
+    out = ""
+    for tok in re.findall(r"%s|[A-Za-z_]\w*" % C_STR, expr):
+        if tok.startswith('"'):
+            out += tok[1:-1].replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+        else:
+            assert tok in macros, "a usage string uses %s, which no ui/cli file defines" % tok
+            out += c_string(macros[tok], macros)
+    return out
+
+
+def longs(text):
+    return sorted(set(re.findall(r"--[a-z][a-z-]*", text)))
+
+
+Cmd = collections.namedtuple("Cmd", "fn opts usage")
+
+
+def cli_table():
+    """tuskctl's commands from ui/cli/main.c's table: {name: Cmd(function,
+    [--option the usage shows, ...], usage)}; usages may be built from macros."""
+    with open(os.path.join(ROOT, "ui", "cli", "main.c")) as f:
+        src = f.read()
+    table = src[src.index("cmds[] = {"):src.index("};", src.index("cmds[] = {"))]
+    macros = cli_macros()
+    out = {}
+    for m in re.finditer(r'\{\s*"([a-z-]+)",\s*(cmd_\w+),\s*((?:(?:%s|[A-Z][A-Z0-9_]*)\s*)+),' % C_STR, table):
+        usage = c_string(m.group(3), macros)
+        out[m.group(1)] = Cmd(m.group(2), longs(usage), usage)
+    # every entry was understood: as many as the table has
+    assert len(out) == len(re.findall(r'\{\s*"[a-z-]+",\s*cmd_\w+,', table)), "cannot parse ui/cli/main.c's table"
+    return out
+
+
+def accepted_longs(text, macros):
+    """The long options a piece of ui/cli accepts: its getopt tables (with
+    their macros) and the arguments it compares argv with."""
+    for _ in range(3):
+        text = re.sub(r"\b[A-Z][A-Z0-9_]*LONGOPTS\b", lambda m: macros.get(m.group(0), m.group(0)), text)
+    return set("--" + o for o in re.findall(r'\{ "([a-z-]+)", (?:no|required)_argument', text)) | \
+        set(re.findall(r'strcmp\(argv\[\w+\], "(--[a-z-]+)"\)', text))
+
+
+def cli_function(fn):
+    """(the body of a ui/cli function, its whole file)."""
     for path in glob.glob(os.path.join(ROOT, "ui", "cli", "*.c")):
         with open(path) as f:
             src = f.read()
         m = re.search(r"\n%s\(int argc, char \*\*argv\)\n\{(.*?)\n\}\n" % fn, src, re.S)
         if m:
-            body = m.group(1)
-            return set("--" + o for o in re.findall(r'\{ "([a-z-]+)", (?:no|required)_argument', body)) | \
-                set(re.findall(r'strcmp\(argv\[\d\], "(--[a-z-]+)"\)', body))
-    return set()
+            return m.group(1), src
+    raise AssertionError("no function %s in ui/cli" % fn)
+
+
+def getopt_longs(fn):
+    """The long options a command's function accepts itself."""
+    return accepted_longs(cli_function(fn)[0], cli_macros())
+
+
+def file_longs(fn):
+    """The long options the file of a command's function accepts (its
+    subcommands' functions are there too)."""
+    return accepted_longs(cli_function(fn)[1], cli_macros())
+
+
+def all_longs():
+    """Every long option tuskctl accepts anywhere."""
+    macros = cli_macros()
+    out = set()
+    for path in glob.glob(os.path.join(ROOT, "ui", "cli", "*.c")):
+        with open(path) as f:
+            out |= accepted_longs(f.read(), macros)
+    return out
+
+
+def help_forms(name, text):
+    """The forms `tuskctl NAME help` prints: its `tuskctl NAME SUB ...` lines,
+    with the options of the placeholders (SETTINGS: ...) they name."""
+    forms, defs, cur = [], {}, None
+    for line in text.split("\n"):
+        m = re.match(r"^(?:usage:)?\s*tuskctl %s ([a-z]+)(.*)$" % re.escape(name), line)
+        d = re.match(r"^([A-Z]+):\s*(.*)$", line)
+        if m:
+            cur = [m.group(1), m.group(2)]
+            forms.append(cur)
+        elif d:
+            cur = [None, d.group(2)]
+            defs[d.group(1)] = cur
+        elif line.startswith(" ") and cur:
+            cur[1] += " " + line
+    assert forms, "`tuskctl %s help` shows no forms" % name
+    out = []
+    for sub, rest in forms:
+        opts = set(longs(rest))
+        for word, (_, body) in defs.items():
+            if re.search(r"\b%s\b" % word, rest):
+                opts |= set(longs(body))
+        out.append((sub, sorted(opts)))
+    return out
+
+
+def usage_forms(name, usage):
+    """A command's forms: [(SUBCOMMAND or None, [--option, ...])]. The usage
+    `prefs get KEY | prefs set [--string] KEY VALUE | prefs list` has three;
+    a usage that says `(NAME help)` has them in `tuskctl NAME help`."""
+    if "(%s help)" % name in usage:
+        r = run([os.path.join(BIN, "tuskctl"), name, "help"])
+        assert r.returncode == 0, r.stderr.decode()
+        return help_forms(name, r.stdout.decode())
+    out = []
+    for form in re.split(r"\s+\|\s+(?=%s\b)" % re.escape(name), usage):
+        words = form.split()
+        sub = words[1] if len(words) > 1 and re.fullmatch(r"[a-z]+", words[1]) else None
+        out.append((sub, longs(form)))
+    return out
+
+
+def mentions(option, text):
+    """Is --option in the text as a whole word (not as the start of another)?"""
+    return re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(option), text) is not None
 
 
 def test_tuskctl_man_page_documents_every_command_and_exit_status(data):
@@ -251,32 +363,89 @@ def test_tuskctl_man_page_documents_every_command_and_exit_status(data):
     assert sorted(listed) == sorted(table), "ui/cli/main.c's table and --help disagree"
     text = man_text(os.path.join(data, "man", "tuskctl.1"))
     commands = text[text.index("\nCOMMANDS"):text.index("\nENVIRONMENT")]
-    for name, (_, opts) in table.items():
+    for name, cmd in table.items():
         assert re.search(r"^     %s\b" % re.escape(name), commands, re.M), "tuskctl(1) lacks the command " + name
-        for o in opts:
-            assert o in commands, "tuskctl(1) lacks %s of %s" % (o, name)
+        for o in cmd.opts:
+            assert mentions(o, commands), "tuskctl(1) lacks %s of %s" % (o, name)
+        for sub, opts in usage_forms(name, cmd.usage):
+            if sub:
+                assert re.search(r"^     %s %s\b" % (re.escape(name), sub), commands, re.M), \
+                    "tuskctl(1) lacks the command %s %s" % (name, sub)
+            for o in opts:
+                assert mentions(o, commands), "tuskctl(1) lacks %s of %s %s" % (o, name, sub or "")
+    # and every option tuskctl accepts, also those no usage line shows
+    for o in sorted(all_longs()):
+        assert mentions(o, text), "tuskctl(1) lacks " + o
     status = text[text.index("\nEXIT STATUS"):text.index("\nEXAMPLES")]
     for code in ("0", "1", "2", "130"):
         assert re.search(r"^     %s\s" % code, status, re.M)
+
+
+def tuskd_defaults():
+    """The settings' defaults, from broker/main.c's default_settings (the
+    constants it names come from common/*.h)."""
+    consts = {}
+    for path in glob.glob(os.path.join(ROOT, "common", "*.h")):
+        with open(path) as f:
+            consts.update(re.findall(r"^#define ([A-Z][A-Z0-9_]*) (\d+)\s*$", f.read(), re.M))
+    with open(os.path.join(ROOT, "broker", "main.c")) as f:
+        src = f.read()
+    start = src.index("default_settings = {")
+    body = src[start:src.index("};", start)]
+    out = {}
+    for name, expr in re.findall(r"\.(\w+) = ([^,]+),", body):
+        expr = re.sub(r"\b(\d+)[uU]?[lL]*\b", r"\1", expr)
+        expr = re.sub(r"\b[A-Z][A-Z0-9_]*\b", lambda m: consts[m.group(0)], expr)
+        assert re.fullmatch(r"[\d\s*+()]+", expr), "cannot read the default of " + name
+        out[name] = eval(expr)
+    return out
 
 
 def test_tuskd_man_page_documents_every_option_and_setting(data):
     r = run([os.path.join(BIN, "tuskd"), "--help"])
     help_text = r.stdout.decode()
     opts = set(re.findall(r"--[a-z][a-z-]*", help_text))
-    settings = re.findall(r"\b([a-z]+(?:_[a-z]+)+)\b", help_text.split("settings:")[1])
     assert opts >= {"--foreground", "--log-level", "--log-stderr", "--worker", "--set", "--version"}
-    assert len(settings) >= 8
+    # broker/settings.c's settings_usage(): "  NAME  MIN..MAX  meaning"
+    settings = re.findall(r"^  ([a-z]+(?:_[a-z]+)+)\s+(\d+)\.\.(\d+)\s", help_text.split("\nsettings")[1], re.M)
+    defaults = tuskd_defaults()
+    assert len(settings) >= 11 and sorted(s for s, _, _ in settings) == sorted(defaults)
     text = man_text(os.path.join(data, "man", "tuskd.8"))
     options = text[text.index("\nOPTIONS"):text.index("\nENVIRONMENT")]
     for o in opts:
-        assert o in options, "tuskd(8) lacks " + o
-    for s in settings:
-        assert re.search(r"^\s+%s \(" % s, options, re.M), "tuskd(8) lacks the setting " + s
+        assert mentions(o, options), "tuskd(8) lacks " + o
+    for s, lo, hi in settings:
+        # "name (default; min..max)", as --help and the code say
+        assert re.search(r"^\s+%s \(%d; %s\.\.%s\)" % (s, defaults[s], lo, hi), options, re.M), \
+            "tuskd(8) lacks the setting %s (%d; %s..%s)" % (s, defaults[s], lo, hi)
+    # the settings are preferences too (docs/storage.md): the page says how
+    assert "broker.NAME" in options and "tuskctl prefs set broker." in " ".join(text.split())
     for sec in ("FILES", "SIGNALS", "EXIT STATUS", "Socket activation"):
         assert sec in text
     for sig in ("SIGTERM", "SIGINT", "SIGHUP"):
         assert sig in text
+    # docs/protocol.md's table of the broker.* preferences has each, with its default
+    with open(os.path.join(ROOT, "docs", "protocol.md")) as f:
+        proto = f.read()
+    for s, _, _ in settings:
+        assert re.search(r"^\| `broker\.%s` \| [^|]+ \| %d \|" % (s, defaults[s]), proto, re.M), \
+            "docs/protocol.md lacks broker.%s" % s
+
+
+def test_tusk_man_page_documents_the_window_and_its_gateway(data):
+    """tusk(1) has every option of `tusk --help` and `tusk-ui --help` (the
+    gateway lives in libexec, so its options are documented there)."""
+    if not built("tusk"):
+        pytest.skip("the desktop window is not built in this tree")
+    text = man_text(os.path.join(data, "man", "tusk.1"))
+    for prog in ("tusk", "tusk-ui"):
+        r = run([os.path.join(BIN, prog), "--help"])
+        assert r.returncode == 0
+        opts = longs(r.stdout.decode())
+        assert opts
+        for o in opts + ["--version", "--help"]:
+            assert mentions(o, text), "tusk(1) lacks %s of %s" % (o, prog)
+    assert "TUSK_WEB_DIR" in text
 
 
 def test_desktop_entry_and_metainfo_validate(data):
@@ -330,25 +499,61 @@ def test_completion_commands_options_and_connection_names(pg):
         assert got == sorted(list(table) + ["help"])
         got, _ = complete(["tuskctl", "--json", "wo"], env)
         assert got == ["workers"]
-        for name, (fn, opts) in table.items():
-            got, _ = complete(["tuskctl", name, "--"], env)
-            # every option the usage shows, and only options the command takes
-            assert set(opts) <= set(got) <= set(opts) | getopt_longs(fn), \
-                "completion of `tuskctl %s --`: %s" % (name, got)
+        for name, cmd in table.items():
+            forms = usage_forms(name, cmd.usage)
+            subs = [s for s, _ in forms if s]
+            if subs:
+                got, _ = complete(["tuskctl", name, ""], env)
+                assert set(subs) <= set(got) <= set(subs) | {"help"}, \
+                    "completion of `tuskctl %s `: %s" % (name, got)
+            for sub, opts in forms:
+                got, _ = complete(["tuskctl", name] + ([sub] if sub else []) + ["--"], env)
+                # every option the usage shows, and only options the command takes
+                # (a subcommand's: those of the file that implements it)
+                takes = file_longs(cmd.fn) if sub else getopt_longs(cmd.fn)
+                assert set(opts) <= set(got) <= set(opts) | takes, \
+                    "completion of `tuskctl %s %s--`: %s" % (name, sub + " " if sub else "", got)
         assert complete(["tuskctl", "query", "-f", ""], env)[0] == ["csv", "json", "table"]
         assert complete(["tuskctl", "logs", "-f", ""], env)[0] == []  # -f is --follow there
         assert complete(["tuskctl", "events", "--topics", "workers,q"], env)[0] == ["workers,queries"]
         assert complete(["tuskctl", "log-level", "d"], env)[0] == ["debug"]
+        # the modes the broker takes (common/config.c)
+        with open(os.path.join(ROOT, "common", "config.c")) as f:
+            modes = re.findall(r'"([a-z-]+)"', re.search(r"modes\[\] = \{([^}]*)\}", f.read()).group(1))
+        assert len(modes) >= 5
+        assert complete(["tuskctl", "connect", "--ssl-mode", ""], env)[0] == sorted(modes)
+        assert complete(["tuskctl", "connections", "edit", "-s", ""], env)[0] == sorted(modes)
+        assert complete(["tuskctl", "connections", "add", "--ssh-auth", ""], env)[0] == \
+            ["agent", "key_file", "password"]
+        assert complete(["tuskctl", "top", "--sort", ""], env)[0] == ["cpu", "elapsed", "memory"]
+        assert complete(["tuskctl", "keychain", ""], env)[0] == ["status"]
         b.ctl("connect", "-n", "complete-me", "postgresql://tusk@127.0.0.1:%d/tuskdb" % pg.port,
               env={"PGPASSWORD": "tuskpw"}, check=True)
         assert complete(["tuskctl", "disconnect", "comp"], env)[0] == ["complete-me"]
         assert complete(["tuskctl", "query", "-c", "complete"], env)[0] == ["complete-me"]
         b.ctl("disconnect", "complete-me", check=True)
+        # saved connections by name (shell-quoted), for connect and the
+        # connections subcommands that take one
+        for n in ("saved-me", "saved two"):
+            b.ctl("connections", "add", "-n", n, "postgresql://tusk@127.0.0.1:%d/tuskdb" % pg.port, check=True)
+        assert complete(["tuskctl", "connect", "sav"], env)[0] == ["saved-me", "saved\\ two"]
+        for sub in ("show", "edit", "rm", "test"):
+            assert complete(["tuskctl", "connections", sub, "saved\\ "], env)[0] == ["saved\\ two"], sub
+        assert complete(["tuskctl", "connections", "show", "saved-me", ""], env)[0] == []
+        assert complete(["tuskctl", "connections", "add", "sav"], env)[0] == []
+        # preference keys: those set, and the broker's settings
+        b.ctl("prefs", "set", "ui.theme", "dark", check=True)
+        assert complete(["tuskctl", "prefs", "get", "ui"], env)[0] == ["ui.theme"]
+        assert complete(["tuskctl", "prefs", "set", "broker.worker_m"], env)[0] == ["broker.worker_memory_mb"]
+        assert complete(["tuskctl", "prefs", "set", "--string", "ui.t"], env)[0] == ["ui.theme"]
     finally:
         b.stop()
     # no broker: no names, quickly, and none is started
-    got, took = complete(["tuskctl", "disconnect", ""], env)
-    assert got == [] and took < 5
+    for words in (["disconnect", ""], ["connect", ""], ["connections", "show", ""]):
+        got, took = complete(["tuskctl"] + words, env)
+        assert got == [] and took < 5, words
+    got, took = complete(["tuskctl", "prefs", "get", ""], env)  # only the broker's settings
+    assert got and all(k.startswith("broker.") for k in got) and took < 5, got
     assert not os.path.exists(b.sock)
     b.cleanup()
 
