@@ -197,7 +197,7 @@ _tuskctl()
 	local settings='--host --port --username --dbname --name --ssl-mode --ssl-ca --ssl-cert --ssl-key
 	      --read-only --statement-timeout --ssh --ssh-host --ssh-port --ssh-user --ssh-auth --ssh-key
 	      --ssh-agent --ssh-local-port'
-	local secrets='--password-stdin --password --forget-password --ssh-secret-stdin --ssh-secret
+	local secrets='--password-stdin --password --forget-password --ssh-secret-stdin --ssh-password-stdin --ssh-passphrase-stdin --ssh-secret
 	      --forget-ssh-secret'
 	case $cmd in
 	health)

@@ -531,6 +531,9 @@ add_or_edit(int argc, char **argv, bool edit)
 		{ "password", no_argument, NULL, 'W' },
 		{ "forget-password", no_argument, NULL, OPT_FORGET_PW },
 		{ "ssh-secret-stdin", no_argument, NULL, OPT_SSH_STDIN },
+		/* the names `connect` uses, for the same thing */
+		{ "ssh-password-stdin", no_argument, NULL, OPT_SSH_STDIN },
+		{ "ssh-passphrase-stdin", no_argument, NULL, OPT_SSH_STDIN },
 		{ "ssh-secret", no_argument, NULL, OPT_SSH_PROMPT },
 		{ "forget-ssh-secret", no_argument, NULL, OPT_FORGET_SSH },
 		{ NULL, 0, NULL, 0 },
@@ -725,9 +728,10 @@ connections_usage(FILE *f)
 	    "SETTINGS: -h HOST -p PORT -U USER -d DB -n NAME --ssl-mode M --ssl-ca FILE\n"
 	    "          --ssl-cert FILE --ssl-key FILE --read-only --statement-timeout MS\n"
 	    "          --ssh-host H --ssh-port P --ssh-user U --ssh-auth password|key_file|agent\n"
-	    "          --ssh-key FILE --ssh-local-port P\n"
+	    "          --ssh-key FILE --ssh-local-port P (or --ssh USER@HOST[:PORT], --ssh-agent)\n"
 	    "SECRETS:  --password-stdin | -W/--password (prompt) | --forget-password\n"
-	    "          --ssh-secret-stdin | --ssh-secret (prompt) | --forget-ssh-secret\n"
+	    "          --ssh-secret-stdin (also --ssh-password-stdin, --ssh-passphrase-stdin)\n"
+	    "          | --ssh-secret (prompt) | --forget-ssh-secret\n"
 	    "          (stdin: the password on the first line, the SSH secret on the next)\n");
 }
 
