@@ -7,7 +7,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 PKGS="
- build-essential pkg-config git ca-certificates
+ build-essential pkg-config git ca-certificates openssl
  libpq-dev libevent-dev libmsgpack-dev libsqlite3-dev sqlite3
  libseccomp-dev libssh-dev libsecret-1-dev libglib2.0-dev
  libsoup-3.0-dev libwebkit2gtk-4.1-dev
