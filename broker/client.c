@@ -145,6 +145,9 @@ client_accept_fd(int fd)
 	c->uid = cred.uid;
 	c->refs = 1;
 	struct mp_limits lim = { CLIENT_MAX_MSG, CLIENT_MAX_DEPTH, CLIENT_MAX_STR };
+	/* room for a few row batches on their way to the client */
+	int bufsz = 1024 * 1024;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
 	c->peer = rpc_peer_new(B.base, fd, &lim, &client_handlers, c);
 	if (c->peer == NULL) {
 		log_error("client refused: cannot set up its socket");

@@ -15,6 +15,7 @@
  * its high mark makes the broker stop reading the worker until the client
  * has drained (workers.c); the worker then stops reading the server.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,10 @@ static void
 query_free(struct query *q)
 {
 	struct conn *c = q->conn;
+	/* a large stream leaves freed buffers behind: give them back to the
+	 * system, so an idle broker is small again */
+	if (q->bytes > 8u * 1024 * 1024)
+		malloc_trim(0);
 	TAILQ_REMOVE(&B.queries, q, entry);
 	TAILQ_REMOVE(&c->queue, q, centry);
 	if (c->running == q) {
