@@ -181,6 +181,7 @@ struct worker {
 	int64_t last_pong_mono_ms;
 	uint32_t ping_msgid; /* outstanding ping, 0 if none */
 	int missed;
+	bool answered;	/* it has answered a ping: its start-up is over */
 	bool reaped;
 	bool peer_gone;
 	bool kill_sent;

@@ -38,6 +38,8 @@
 
 extern char **environ;
 
+#define STARTUP_GRACE_INTERVALS 5
+
 static void worker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg);
 static bool worker_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg);
 static void worker_peer_closed(struct rpc_peer *p, const char *reason, void *arg);
@@ -74,6 +76,8 @@ worker_set_state(struct worker *w, enum worker_state s)
 	log_trace("worker %llu: %s -> %s", (unsigned long long)w->id, state_names[w->state],
 	    state_names[s]);
 	w->state = s;
+	if (s == WS_IDLE)
+		w->answered = true; /* it connected: start-up is over */
 	event_worker("state", w);
 }
 
@@ -301,6 +305,7 @@ ping_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *
 		return; /* peer closed */
 	w->ping_msgid = 0;
 	w->missed = 0;
+	w->answered = true;
 	w->last_pong_mono_ms = mono_ms();
 }
 
@@ -320,6 +325,10 @@ workers_heartbeat(void)
 			continue;
 		}
 		if (w->ping_msgid != 0) {
+			/* a worker still loading (exec, libraries, sandbox) on a busy
+			 * machine gets a few intervals before its silence counts */
+			if (!w->answered && now - w->started_mono_ms < STARTUP_GRACE_INTERVALS * B.set.heartbeat_ms)
+				continue;
 			if (++w->missed >= B.set.heartbeat_misses) {
 				char reason[128];
 				snprintf(reason, sizeof reason,
