@@ -485,25 +485,12 @@ secret_read(enum secret_src src, const char *what, bool ssh, const struct tusk_c
 
 #define CFG_SHORTOPTS "h:p:U:d:n:s:C:E:K:rt:"
 #define CFG_LONGOPTS \
-	{ "host", required_argument, NULL, 'h' }, \
-	{ "port", required_argument, NULL, 'p' }, \
-	{ "username", required_argument, NULL, 'U' }, \
-	{ "dbname", required_argument, NULL, 'd' }, \
-	{ "name", required_argument, NULL, 'n' }, \
-	{ "ssl-mode", required_argument, NULL, 's' }, \
-	{ "ssl-ca", required_argument, NULL, 'C' }, \
-	{ "ssl-cert", required_argument, NULL, 'E' }, \
-	{ "ssl-key", required_argument, NULL, 'K' }, \
-	{ "read-only", no_argument, NULL, 'r' }, \
-	{ "statement-timeout", required_argument, NULL, 't' }, \
+	CFG_COMMON_LONGOPTS, \
 	{ "ssh-host", required_argument, NULL, CFG_SSH_HOST }, \
 	{ "ssh-port", required_argument, NULL, CFG_SSH_PORT }, \
 	{ "ssh-user", required_argument, NULL, CFG_SSH_USER }, \
 	{ "ssh-auth", required_argument, NULL, CFG_SSH_AUTH }, \
-	{ "ssh-key", required_argument, NULL, CFG_SSH_KEY }, \
-	{ "ssh-local-port", required_argument, NULL, CFG_SSH_LOCAL_PORT }, \
-	{ "ssh", required_argument, NULL, CFG_SSH }, \
-	{ "ssh-agent", no_argument, NULL, CFG_SSH_AGENT }
+	{ "ssh-local-port", required_argument, NULL, CFG_SSH_LOCAL_PORT }
 
 enum { OPT_PW_STDIN = 400, OPT_SSH_STDIN, OPT_SSH_PROMPT, OPT_FORGET_PW, OPT_FORGET_SSH };
 

@@ -29,22 +29,9 @@ enum {
 
 /* The long options, to put into a command's own getopt table. */
 #define CONN_SPEC_LONGOPTS \
-	{ "host", required_argument, NULL, 'h' }, \
-	{ "port", required_argument, NULL, 'p' }, \
-	{ "username", required_argument, NULL, 'U' }, \
-	{ "dbname", required_argument, NULL, 'd' }, \
-	{ "name", required_argument, NULL, 'n' }, \
-	{ "ssl-mode", required_argument, NULL, 's' }, \
-	{ "ssl-ca", required_argument, NULL, 'C' }, \
-	{ "ssl-cert", required_argument, NULL, 'E' }, \
-	{ "ssl-key", required_argument, NULL, 'K' }, \
-	{ "read-only", no_argument, NULL, 'r' }, \
-	{ "statement-timeout", required_argument, NULL, 't' }, \
+	CFG_COMMON_LONGOPTS, \
 	{ "password-stdin", no_argument, NULL, 'P' }, \
 	{ "no-password", no_argument, NULL, 'w' }, \
-	{ "ssh", required_argument, NULL, CFG_SSH }, \
-	{ "ssh-key", required_argument, NULL, CFG_SSH_KEY }, \
-	{ "ssh-agent", no_argument, NULL, CFG_SSH_AGENT }, \
 	{ "ssh-password-stdin", no_argument, NULL, OPT_SSH_PASSWORD_STDIN }, \
 	{ "ssh-passphrase-stdin", no_argument, NULL, OPT_SSH_PASSPHRASE_STDIN }, \
 	{ "ssl-key-passphrase-stdin", no_argument, NULL, OPT_SSL_KEY_PASSPHRASE_STDIN }

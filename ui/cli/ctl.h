@@ -107,6 +107,22 @@ enum {
 	OPT_READ_WRITE,
 	OPT_NO_TIMEOUT,
 };
+/* The settings every command that takes a connection accepts. */
+#define CFG_COMMON_LONGOPTS \
+	{ "host", required_argument, NULL, 'h' }, \
+	{ "port", required_argument, NULL, 'p' }, \
+	{ "username", required_argument, NULL, 'U' }, \
+	{ "dbname", required_argument, NULL, 'd' }, \
+	{ "name", required_argument, NULL, 'n' }, \
+	{ "ssl-mode", required_argument, NULL, 's' }, \
+	{ "ssl-ca", required_argument, NULL, 'C' }, \
+	{ "ssl-cert", required_argument, NULL, 'E' }, \
+	{ "ssl-key", required_argument, NULL, 'K' }, \
+	{ "read-only", no_argument, NULL, 'r' }, \
+	{ "statement-timeout", required_argument, NULL, 't' }, \
+	{ "ssh", required_argument, NULL, CFG_SSH }, \
+	{ "ssh-key", required_argument, NULL, CFG_SSH_KEY }, \
+	{ "ssh-agent", no_argument, NULL, CFG_SSH_AGENT }
 /* Apply one option to c: 1 done, 0 not a settings option, -1 bad value. */
 int cfg_option(struct tusk_config *c, int ch, const char *arg);
 /* Apply a libpq URI or conninfo string (a password in it is refused). */
