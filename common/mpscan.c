@@ -179,6 +179,9 @@ scan_header(struct mp_scan *s, const uint8_t *hdr)
 		items = 2 * be(hdr + 1, h.hs - 1);
 		break;
 	}
+	/* an empty container is a level too (msgpack-c pushes it on its stack) */
+	if (h.kind >= K_ARRAY && s->depth + 1 > s->lim.max_depth)
+		return MP_ERR_DEPTH;
 	s->pos += h.hs;
 	if (s->pos > s->lim.max_msg)
 		return MP_ERR_SIZE;

@@ -178,10 +178,12 @@ limit_boundaries(void **state)
 	assert_int_equal(mp_scan_buf(&l, buf, 4, &len), MP_DONE);
 	buf[3] = 0x81;
 	assert_int_equal(mp_scan_buf(&l, buf, 4, &len), MP_ERR_DEPTH);
-	/* empty containers do not nest */
+	/* an empty container is a level too, as msgpack-c counts it */
 	memset(buf, 0x91, 3);
 	buf[3] = 0x90;
-	assert_int_equal(mp_scan_buf(&l, buf, 4, &len), MP_DONE);
+	assert_int_equal(mp_scan_buf(&l, buf, 4, &len), MP_ERR_DEPTH);
+	buf[2] = 0x90;
+	assert_int_equal(mp_scan_buf(&l, buf, 3, &len), MP_DONE);
 	/* a map's count is pairs: 2 * n values must fit */
 	const uint8_t map[] = { 0xde, 0x00, 0x20 }; /* 32 pairs = 64 values > 61 bytes left */
 	assert_int_equal(mp_scan_buf(&l, map, sizeof map, &len), MP_ERR_COUNT);
@@ -213,6 +215,27 @@ deepest_decodes(void **state)
 	msgpack_unpacked_init(&u);
 	assert_int_equal(msgpack_unpack_next(&u, (const char *)deep, len, &off), MSGPACK_UNPACK_SUCCESS);
 	assert_int_equal(off, len);
+	msgpack_unpacked_destroy(&u);
+}
+
+/* An empty container at the deepest level is a level too: found by
+ * fuzz_scan_stream (msgpack-c refused what the scanner had passed). */
+static void
+empty_container_counts_as_a_level(void **state)
+{
+	static const struct mp_limits l = { 1024, MP_MAX_DEPTH, 16 };
+	uint8_t deep[MP_MAX_DEPTH + 1];
+	size_t len;
+	(void)state;
+	memset(deep, 0x91, MP_MAX_DEPTH);
+	deep[MP_MAX_DEPTH] = 0x90; /* [] one level below the deepest allowed */
+	assert_int_equal(mp_scan_buf(&l, deep, sizeof deep, &len), MP_ERR_DEPTH);
+	deep[MP_MAX_DEPTH - 1] = 0x90; /* [] at the deepest level: fine */
+	assert_int_equal(mp_scan_buf(&l, deep, MP_MAX_DEPTH, &len), MP_DONE);
+	msgpack_unpacked u;
+	size_t off = 0;
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, (const char *)deep, len, &off), MSGPACK_UNPACK_SUCCESS);
 	msgpack_unpacked_destroy(&u);
 }
 
@@ -399,6 +422,7 @@ main(void)
 		cmocka_unit_test(cursor_reads_envelope),
 		cmocka_unit_test(limit_boundaries),
 		cmocka_unit_test(deepest_decodes),
+		cmocka_unit_test(empty_container_counts_as_a_level),
 		cmocka_unit_test(every_header_split),
 		cmocka_unit_test(strerror_sentences),
 		cmocka_unit_test(cursor_widths),
