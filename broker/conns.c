@@ -160,23 +160,6 @@ send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_
 	worker_set_state(w, WS_CONNECTING);
 }
 
-/* Copy a string field of a map result. */
-static char *
-res_str(const msgpack_object *res, const char *key)
-{
-	const msgpack_object *v = mo_map_get(res, key);
-	return v && v->type == MSGPACK_OBJECT_STR ? mo_strdup(v) : NULL;
-}
-
-/* Integer field of a map result, or def. */
-static int64_t
-res_int(const msgpack_object *res, const char *key, int64_t def)
-{
-	const msgpack_object *v = mo_map_get(res, key);
-	int64_t n;
-	return v && mo_int(v, &n) == 0 ? n : def;
-}
-
 /* An error the worker sent, or a WorkerLost when it vanished. */
 static void
 worker_error(struct tusk_error *e, const msgpack_object *err, const char *what)
@@ -238,21 +221,21 @@ connect_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_objec
 	c->state = CS_CONNECTED;
 	c->connected_wall_ms = wall_ms();
 	free(c->server_version);
-	c->server_version = res_str(res, "server_version");
-	c->backend_pid = (int)res_int(res, "backend_pid", -1);
+	c->server_version = mo_map_strdup(res, "server_version", NULL);
+	c->backend_pid = (int)mo_map_int(res, "backend_pid", -1);
 	const msgpack_object *tls = mo_map_get(res, "tls");
 	c->tls = tls && tls->type == MSGPACK_OBJECT_BOOLEAN && tls->via.boolean;
 	free(c->tls_version);
-	c->tls_version = res_str(res, "tls_version");
+	c->tls_version = mo_map_strdup(res, "tls_version", NULL);
 	free(c->tls_cipher);
-	c->tls_cipher = res_str(res, "tls_cipher");
+	c->tls_cipher = mo_map_strdup(res, "tls_cipher", NULL);
 	const msgpack_object *tun = mo_map_get(res, "ssh_tunnel");
 	free(c->tunnel_host_key);
 	c->tunnel_host_key = NULL;
 	c->tunnel_local_port = 0;
 	if (tun && tun->type == MSGPACK_OBJECT_MAP) {
-		char *type = res_str(tun, "host_key_type"), *fpr = res_str(tun, "host_key_fingerprint");
-		int64_t lp = res_int(tun, "local_port", 0);
+		char *type = mo_map_strdup(tun, "host_key_type", NULL), *fpr = mo_map_strdup(tun, "host_key_fingerprint", NULL);
+		int64_t lp = mo_map_int(tun, "local_port", 0);
 		c->tunnel_local_port = lp > 0 && lp < 65536 ? (int)lp : 0;
 		if (type && fpr)
 			c->tunnel_host_key = xasprintf("%.64s %.128s", type, fpr);

@@ -234,6 +234,23 @@ mo_map_get(const msgpack_object *map, const char *key)
 	return NULL;
 }
 
+/* Integer field of a map, with a default. */
+int64_t
+mo_map_int(const msgpack_object *map, const char *key, int64_t def)
+{
+	const msgpack_object *v = mo_map_get(map, key);
+	int64_t n;
+	return v && mo_int(v, &n) == 0 ? n : def;
+}
+
+/* String field of a map as a new string, or a copy of def. */
+char *
+mo_map_strdup(const msgpack_object *map, const char *key, const char *def)
+{
+	const msgpack_object *v = mo_map_get(map, key);
+	return v && v->type == MSGPACK_OBJECT_STR ? mo_strdup(v) : xstrdup(def);
+}
+
 /* Copy str/bin into a C string. */
 char *
 mo_strdup(const msgpack_object *o)

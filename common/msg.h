@@ -70,6 +70,10 @@ double params_float(const struct params *p, const char *name, double def);
 
 /* Map lookup by string key; NULL when absent or o is not a map. */
 const msgpack_object *mo_map_get(const msgpack_object *map, const char *key);
+/* A map's integer field, or def when absent or not an integer. */
+int64_t mo_map_int(const msgpack_object *map, const char *key, int64_t def);
+/* A copy of a map's string field, or of def (NULL gives NULL) when absent. */
+char *mo_map_strdup(const msgpack_object *map, const char *key, const char *def);
 /* Copy a str (or bin) object into a NUL-terminated string. */
 char *mo_strdup(const msgpack_object *o);
 /* Does str object o equal s? */

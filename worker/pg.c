@@ -680,14 +680,6 @@ static const struct tunnel_cbs tunnel_callbacks = {
 	.lost = tunnel_lost,
 };
 
-/* A string parameter of the connect order, copied (NULL when absent). */
-static char *
-param_str(const msgpack_object *params, const char *key)
-{
-	const msgpack_object *v = mo_map_get(params, key);
-	return v && v->type == MSGPACK_OBJECT_STR ? mo_strdup(v) : NULL;
-}
-
 /* The host to connect to by TCP (the database's, or the SSH server's) resolved. */
 static void
 connect_resolved(int err, const char *message, char *const *addrs, size_t n, void *arg)
@@ -743,8 +735,8 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 		connect_fail(&e, 0);
 		return;
 	}
-	S.password = param_str(params, "password");
-	S.ssl_passphrase = param_str(params, "ssl_key_passphrase");
+	S.password = mo_map_strdup(params, "password", NULL);
+	S.ssl_passphrase = mo_map_strdup(params, "ssl_key_passphrase", NULL);
 	S.ssl_key_given = S.ssl_passphrase != NULL;
 	const msgpack_object *to = mo_map_get(params, "connect_timeout_s");
 	int64_t tos = 10;
@@ -760,8 +752,8 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 			connect_fail(&e, 0);
 			return;
 		}
-		kh = param_str(params, "known_hosts");
-		ukh = param_str(params, "user_known_hosts");
+		kh = mo_map_strdup(params, "known_hosts", NULL);
+		ukh = mo_map_strdup(params, "user_known_hosts", NULL);
 		sbt.local_port = tunnel_local_port();
 		sbt.known_hosts = kh;
 		sbt.user_known_hosts = ukh;
@@ -779,11 +771,11 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 	evtimer_add(S.ev_connect_timeout, &tv);
 	const char *tcp_host = S.cfg.host;
 	if (S.cfg.ssh) {
-		char *agent = param_str(params, "ssh_auth_sock");
+		char *agent = mo_map_strdup(params, "ssh_auth_sock", NULL);
 		struct tunnel_opts o = {
 			.cfg = &S.cfg,
-			.password = param_str(params, "ssh_password"),
-			.passphrase = param_str(params, "ssh_key_passphrase"),
+			.password = mo_map_strdup(params, "ssh_password", NULL),
+			.passphrase = mo_map_strdup(params, "ssh_key_passphrase", NULL),
 			.known_hosts = kh,
 			.user_known_hosts = ukh,
 			.agent_sock = agent,

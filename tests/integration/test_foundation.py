@@ -15,7 +15,7 @@ import msgpack
 import pytest
 
 from pgcluster import Cluster, free_port
-from tusk import BIN, Broker, Client, TuskError
+from tusk import BIN, Broker, Client, TuskError, rss_kb
 
 METHODS = ["health_check", "get_app_info", "get_log_directory", "describe", "get_log_level",
            "set_log_level", "shutdown", "test_connection", "connect", "disconnect",
@@ -526,8 +526,7 @@ def test_slow_client_backpressure_bounds_broker_memory(broker, pg):
     cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
     mid = c.send("execute_query", dict(connection_id=cid, sql="select g, repeat('y', 200) from generate_series(1, 400000) g"))
     time.sleep(2.0)  # not reading: the broker must stop reading the worker
-    with open("/proc/%d/status" % broker.proc.pid) as f:
-        rss = int([l for l in f if l.startswith("VmRSS")][0].split()[1])
+    rss = rss_kb(broker.proc.pid)
     got = 0
 
     def note(m, p):

@@ -21,7 +21,7 @@ import urllib.request
 
 import pytest
 
-from tusk import BIN, ROOT, Broker
+from tusk import BIN, ROOT, Broker, wait_for, children_of
 
 VERSION = open(os.path.join(ROOT, "VERSION")).read().strip()
 APP_ID = "io.github.tusk.Tusk"
@@ -54,32 +54,12 @@ def built(name):
     return os.path.isdir(os.path.join(ROOT, src)) if src else True
 
 
-def wait_for(pred, timeout=15, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError("condition not met in %ss" % timeout)
 
 
 def exe_of(pid):
     return os.readlink("/proc/%d/exe" % pid)
 
 
-def children_of(pid):
-    out = []
-    for path in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(path) as f:
-                st = f.read()
-        except OSError:
-            continue
-        rest = st[st.rfind(")") + 2:].split()
-        if rest[0] != "Z" and int(rest[1]) == pid:
-            out.append(int(path.split("/")[2]))
-    return out
 
 
 class Home:

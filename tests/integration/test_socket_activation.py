@@ -11,21 +11,12 @@ import shutil
 import socket
 import stat
 import subprocess
-import time
 
-from tusk import BIN, Broker, Client
+from tusk import BIN, Broker, Client, wait_for
 
 ACTIVATE = shutil.which("systemd-socket-activate")
 
 
-def wait_for(pred, timeout=15, step=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError("condition not met in %ss" % timeout)
 
 
 def ino(path):

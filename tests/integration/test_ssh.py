@@ -19,20 +19,12 @@ import pytest
 import sshd as sshd_lib
 from sshd import KEY_PASSPHRASE, PASSWORD, USER, Sshd
 from tlsca import CLIENT_KEY_PASSPHRASE
-from tusk import BIN, ROOT, Broker, TuskError
+from tusk import BIN, ROOT, Broker, TuskError, wait_for, rss_kb
 
 DB_PASSWORD = "tuskpw"
 RELEASE_WORKER = os.path.join(ROOT, "build", "bin", "tusk-worker")
 
 
-def wait_for(pred, timeout=10, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError("condition not met in %ss" % timeout)
 
 
 @pytest.fixture(scope="module")
@@ -283,9 +275,6 @@ def test_tls_through_the_tunnel(sb, tls_pg, tls_ca, sshd):
     c.call("disconnect", connection_id=cid)
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        return int([x for x in f if x.startswith("VmRSS")][0].split()[1])
 
 
 def test_backpressure_through_the_tunnel(pg, sshd, home):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tusk import BIN, Broker, Client, TuskError
+from tusk import BIN, Broker, Client, TuskError, wait_for
 
 HB = 300  # heartbeat interval for these tests, ms
 
@@ -35,14 +35,6 @@ def worker_of(c, cid):
     raise AssertionError("no live worker for %s" % cid)
 
 
-def wait_for(pred, timeout=10, step=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError("condition not met in %ss" % timeout)
 
 
 def lost_state(c, cid):

@@ -20,6 +20,38 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.abspath(os.environ.get("TUSK_BIN", os.path.join(ROOT, "build", "bin")))
 
 
+def wait_for(pred, timeout=15, step=0.02):
+    """Poll pred until it returns something true (returned), or fail."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError("condition not met in %ss" % timeout)
+
+
+def children_of(pid):
+    """Live (not zombie) child processes of pid."""
+    pids = []
+    for path in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(path) as f:
+                st = f.read()
+        except OSError:
+            continue
+        rest = st[st.rfind(")") + 2:].split()
+        if rest[0] != "Z" and int(rest[1]) == pid:
+            pids.append(int(path.split("/")[2]))
+    return pids
+
+
+def rss_kb(pid):
+    """Resident memory of a process, in kB."""
+    with open("/proc/%d/status" % pid) as f:
+        return int([l for l in f if l.startswith("VmRSS")][0].split()[1])
+
+
 class TuskError(Exception):
     """An error answer from the broker (the wire error map)."""
 
@@ -196,17 +228,7 @@ class Broker:
 
     def worker_pids(self):
         """Live child processes of the broker (its workers)."""
-        pids = []
-        for path in glob.glob("/proc/[0-9]*/stat"):
-            try:
-                with open(path) as f:
-                    st = f.read()
-            except OSError:
-                continue
-            rest = st[st.rfind(")") + 2:].split()
-            if rest[0] != "Z" and int(rest[1]) == self.proc.pid:
-                pids.append(int(path.split("/")[2]))
-        return pids
+        return children_of(self.proc.pid)
 
     def sanitizer_reports(self):
         reports = []

@@ -14,23 +14,6 @@
 #include "msg.h"
 #include "util.h"
 
-/* Integer field of a map, or def. */
-static int64_t
-get_int(const msgpack_object *m, const char *k, int64_t def)
-{
-	const msgpack_object *v = mo_map_get(m, k);
-	int64_t n;
-	return v && mo_int(v, &n) == 0 ? n : def;
-}
-
-/* String field of a map as a new string ("" when absent). */
-static char *
-get_str(const msgpack_object *m, const char *k)
-{
-	const msgpack_object *v = mo_map_get(m, k);
-	return v && v->type == MSGPACK_OBJECT_STR ? mo_strdup(v) : xstrdup("");
-}
-
 static void
 health_result(const msgpack_object *r, void *arg)
 {
@@ -49,12 +32,12 @@ health_result(const msgpack_object *r, void *arg)
 		}
 		return;
 	}
-	char *status = get_str(r, "status"), *version = get_str(r, "version");
+	char *status = mo_map_strdup(r, "status", ""), *version = mo_map_strdup(r, "version", "");
 	printf("%s: tuskd %s (pid %lld), up %.1f s; %lld connections, %lld workers, %lld clients, %lld queries\n",
-	    status, version, (long long)get_int(r, "pid", 0),
-	    (double)get_int(r, "uptime_ms", 0) / 1000.0, (long long)get_int(r, "connections", 0),
-	    (long long)get_int(r, "workers", 0), (long long)get_int(r, "clients", 0),
-	    (long long)get_int(r, "queries", 0));
+	    status, version, (long long)mo_map_int(r, "pid", 0),
+	    (double)mo_map_int(r, "uptime_ms", 0) / 1000.0, (long long)mo_map_int(r, "connections", 0),
+	    (long long)mo_map_int(r, "workers", 0), (long long)mo_map_int(r, "clients", 0),
+	    (long long)mo_map_int(r, "queries", 0));
 	free(status);
 	free(version);
 }
@@ -84,7 +67,7 @@ storage_result(const msgpack_object *r, void *arg)
 		return;
 	}
 	const msgpack_object *ok = mo_map_get(r, "is_healthy"), *n = mo_map_get(r, "notice");
-	char *path = get_str(r, "path");
+	char *path = mo_map_strdup(r, "path", "");
 	if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean) {
 		printf("storage: ok (%s passed the integrity check)\n", path);
 	} else {
@@ -94,11 +77,11 @@ storage_result(const msgpack_object *r, void *arg)
 	free(path);
 	if (n == NULL)
 		return;
-	char *msg = get_str(n, "message"), *at = get_str(n, "at"), *action = get_str(n, "action");
-	char *backup = get_str(n, "backup_path"), *hint = get_str(n, "hint");
+	char *msg = mo_map_strdup(n, "message", ""), *at = mo_map_strdup(n, "at", ""), *action = mo_map_strdup(n, "action", "");
+	char *backup = mo_map_strdup(n, "backup_path", ""), *hint = mo_map_strdup(n, "hint", "");
 	printf("\nNOTICE (%s, %s): %s\n", action, at, msg);
 	printf("  backup:    %s\n  recovered: %lld rows\n  lost:      %lld rows\n", backup,
-	    (long long)get_int(n, "salvaged_rows", 0), (long long)get_int(n, "lost_rows", 0));
+	    (long long)mo_map_int(n, "salvaged_rows", 0), (long long)mo_map_int(n, "lost_rows", 0));
 	print_lines(mo_map_get(n, "errors"), "  found:     ", 5);
 	printf("hint: %s\n", hint);
 	free(msg);
@@ -148,14 +131,14 @@ status_info(const msgpack_object *r, void *arg)
 		json_value(stdout, r);
 		return;
 	}
-	char *v = get_str(r, "version"), *plat = get_str(r, "platform");
+	char *v = mo_map_strdup(r, "version", ""), *plat = mo_map_strdup(r, "platform", "");
 	const msgpack_object *paths = mo_map_get(r, "paths");
-	char *sock = get_str(paths, "socket"), *logs = get_str(paths, "logs"), *data = get_str(paths, "data");
-	printf("Tusk %s on %s, broker pid %lld\n", v, plat, (long long)get_int(r, "pid", 0));
+	char *sock = mo_map_strdup(paths, "socket", ""), *logs = mo_map_strdup(paths, "logs", ""), *data = mo_map_strdup(paths, "data", "");
+	printf("Tusk %s on %s, broker pid %lld\n", v, plat, (long long)mo_map_int(r, "pid", 0));
 	printf("socket  %s\ndata    %s\nlogs    %s\n", sock, data, logs);
 	const msgpack_object *n = mo_map_get(r, "storage_notice");
 	if (n && n->type == MSGPACK_OBJECT_MAP) {
-		char *msg = get_str(n, "message");
+		char *msg = mo_map_strdup(n, "message", "");
 		printf("\nstorage NOTICE: %s\n(details: tuskctl health)\n", msg);
 		free(msg);
 	}
@@ -186,25 +169,25 @@ status_conns(const msgpack_object *r, void *arg)
 	for (uint32_t i = 0; i < r->via.array.size; i++) {
 		const msgpack_object *c = &r->via.array.ptr[i];
 		char **cells = xcalloc(9, sizeof *cells);
-		cells[0] = get_str(c, "connection_id");
-		cells[1] = get_str(c, "name");
-		cells[2] = get_str(c, "state");
-		char *host = get_str(c, "host"), *db = get_str(c, "database");
-		cells[3] = xasprintf("%s:%lld/%s", host, (long long)get_int(c, "port", 0), db);
+		cells[0] = mo_map_strdup(c, "connection_id", "");
+		cells[1] = mo_map_strdup(c, "name", "");
+		cells[2] = mo_map_strdup(c, "state", "");
+		char *host = mo_map_strdup(c, "host", ""), *db = mo_map_strdup(c, "database", "");
+		cells[3] = xasprintf("%s:%lld/%s", host, (long long)mo_map_int(c, "port", 0), db);
 		free(host);
 		free(db);
-		int64_t bp = get_int(c, "backend_pid", -1), wp = get_int(c, "worker_pid", -1);
+		int64_t bp = mo_map_int(c, "backend_pid", -1), wp = mo_map_int(c, "worker_pid", -1);
 		cells[4] = bp > 0 ? xasprintf("%lld", (long long)bp) : xstrdup("");
 		cells[5] = wp > 0 ? xasprintf("%lld", (long long)wp) : xstrdup("");
 		const msgpack_object *tls = mo_map_get(c, "tls");
 		cells[6] = tls && tls->type == MSGPACK_OBJECT_BOOLEAN && tls->via.boolean ?
-		    get_str(c, "tls_version") : xstrdup("no");
-		cells[7] = xasprintf("%lld", (long long)get_int(c, "active_queries", 0));
+		    mo_map_strdup(c, "tls_version", "") : xstrdup("no");
+		cells[7] = xasprintf("%lld", (long long)mo_map_int(c, "active_queries", 0));
 		const msgpack_object *ssh = mo_map_get(c, "ssh_tunnel");
 		if (ssh && ssh->type == MSGPACK_OBJECT_MAP) {
-			char *u = get_str(ssh, "username"), *h = get_str(ssh, "host");
+			char *u = mo_map_strdup(ssh, "username", ""), *h = mo_map_strdup(ssh, "host", "");
 			cells[8] = xasprintf(strchr(h, ':') ? "%s@[%s]:%lld" : "%s@%s:%lld", u, h,
-			    (long long)get_int(ssh, "port", 22));
+			    (long long)mo_map_int(ssh, "port", 22));
 			free(u);
 			free(h);
 		} else {
@@ -267,12 +250,12 @@ describe_result(const msgpack_object *r, void *arg)
 		return;
 	for (uint32_t i = 0; i < ms->via.array.size; i++) {
 		const msgpack_object *m = &ms->via.array.ptr[i];
-		char *name = get_str(m, "name"), *res = get_str(m, "result"), *doc = get_str(m, "doc");
+		char *name = mo_map_strdup(m, "name", ""), *res = mo_map_strdup(m, "result", ""), *doc = mo_map_strdup(m, "doc", "");
 		printf("%s(", name);
 		const msgpack_object *ps = mo_map_get(m, "params");
 		for (uint32_t j = 0; ps && ps->type == MSGPACK_OBJECT_ARRAY && j < ps->via.array.size; j++) {
 			const msgpack_object *p = &ps->via.array.ptr[j];
-			char *pn = get_str(p, "name"), *pt = get_str(p, "type");
+			char *pn = mo_map_strdup(p, "name", ""), *pt = mo_map_strdup(p, "type", "");
 			const msgpack_object *opt = mo_map_get(p, "optional");
 			printf("%s%s%s: %s", j ? ", " : "", pn,
 			    opt && opt->type == MSGPACK_OBJECT_BOOLEAN && opt->via.boolean ? "?" : "", pt);
@@ -390,7 +373,7 @@ keychain_result(const msgpack_object *r, void *arg)
 		return;
 	}
 	const msgpack_object *a = mo_map_get(r, "available");
-	char *msg = get_str(r, "message"), *hint = get_str(r, "hint");
+	char *msg = mo_map_strdup(r, "message", ""), *hint = mo_map_strdup(r, "hint", "");
 	printf("keychain: %s\n%s\n", a && a->type == MSGPACK_OBJECT_BOOLEAN && a->via.boolean ?
 	    "available" : "NOT available (passwords are kept for the session only)", msg);
 	if (*hint)

@@ -324,14 +324,6 @@ server_text(const msgpack_object *c)
 	return s;
 }
 
-/* A string field or "". */
-static char *
-field(const msgpack_object *m, const char *k)
-{
-	const msgpack_object *v = mo_map_get(m, k);
-	return v && v->type == MSGPACK_OBJECT_STR ? mo_strdup(v) : xstrdup("");
-}
-
 /* connections list: a table, or JSON. */
 static void
 list_result(const msgpack_object *r, void *arg)
@@ -350,14 +342,14 @@ list_result(const msgpack_object *r, void *arg)
 	for (uint32_t i = 0; i < r->via.array.size; i++) {
 		const msgpack_object *c = &r->via.array.ptr[i];
 		char **cells = xcalloc(6, sizeof *cells);
-		cells[0] = field(c, "name");
-		cells[1] = field(c, "id");
+		cells[0] = mo_map_strdup(c, "name", "");
+		cells[1] = mo_map_strdup(c, "id", "");
 		cells[2] = server_text(c);
-		cells[3] = field(c, "ssl_mode");
+		cells[3] = mo_map_strdup(c, "ssl_mode", "");
 		const msgpack_object *ssh = mo_map_get(c, "ssh_tunnel");
 		if (ssh && ssh->type == MSGPACK_OBJECT_MAP) {
-			char *u = field(ssh, "username"), *h = field(ssh, "host");
-			char *a = field(mo_map_get(ssh, "auth_method"), "type");
+			char *u = mo_map_strdup(ssh, "username", ""), *h = mo_map_strdup(ssh, "host", "");
+			char *a = mo_map_strdup(mo_map_get(ssh, "auth_method"), "type", "");
 			int64_t port = 22;
 			const msgpack_object *pv = mo_map_get(ssh, "port");
 			if (pv)
@@ -432,14 +424,14 @@ save_result(const msgpack_object *r, void *arg)
 		return;
 	}
 	const msgpack_object *c = mo_map_get(r, "config");
-	char *name = field(c, "name"), *id = field(c, "id"), *server = server_text(c);
+	char *name = mo_map_strdup(c, "name", ""), *id = mo_map_strdup(c, "id", ""), *server = server_text(c);
 	printf("%s: %s (%s) %s\n", a->cfg.id ? "saved" : "added", name, id, server);
 	free(name);
 	free(id);
 	free(server);
 	const msgpack_object *w = mo_map_get(r, "warnings");
 	for (uint32_t i = 0; w && w->type == MSGPACK_OBJECT_ARRAY && i < w->via.array.size; i++) {
-		char *m = field(&w->via.array.ptr[i], "message"), *h = field(&w->via.array.ptr[i], "hint");
+		char *m = mo_map_strdup(&w->via.array.ptr[i], "message", ""), *h = mo_map_strdup(&w->via.array.ptr[i], "hint", "");
 		fprintf(stderr, "warning: %s\n", m);
 		if (*h)
 			fprintf(stderr, "hint: %s\n", h);
@@ -643,7 +635,7 @@ test_result(const msgpack_object *r, void *arg)
 	} else if (O.json) {
 		print_object(r);
 	} else if (t->success) {
-		char *v = field(r, "server_version");
+		char *v = mo_map_strdup(r, "server_version", "");
 		const msgpack_object *lat = mo_map_get(r, "latency_ms");
 		bool f = lat && (lat->type == MSGPACK_OBJECT_FLOAT64 || lat->type == MSGPACK_OBJECT_FLOAT32);
 		printf("ok: %s, %.1f ms\n", v, f ? lat->via.f64 : 0.0);
@@ -987,7 +979,7 @@ pref_list_result(const msgpack_object *r, void *arg)
 	for (uint32_t i = 0; i < r->via.array.size; i++) {
 		const msgpack_object *p = &r->via.array.ptr[i];
 		char **cells = xcalloc(3, sizeof *cells);
-		cells[0] = field(p, "key");
+		cells[0] = mo_map_strdup(p, "key", "");
 		const msgpack_object *v = NULL;
 		for (uint32_t j = 0; p->type == MSGPACK_OBJECT_MAP && j < p->via.map.size; j++)
 			if (mo_str_eq(&p->via.map.ptr[j].key, "value"))
@@ -999,7 +991,7 @@ pref_list_result(const msgpack_object *r, void *arg)
 			json_value(m, v);
 		fclose(m);
 		cells[1] = buf;
-		cells[2] = field(p, "updated_at");
+		cells[2] = mo_map_strdup(p, "updated_at", "");
 		table_add(t, cells);
 	}
 	table_print(t, stdout);

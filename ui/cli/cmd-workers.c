@@ -15,23 +15,6 @@
 #include "msg.h"
 #include "util.h"
 
-/* Integer field of a map, or def. */
-static int64_t
-iget(const msgpack_object *m, const char *k, int64_t def)
-{
-	const msgpack_object *v = mo_map_get(m, k);
-	int64_t n;
-	return v && mo_int(v, &n) == 0 ? n : def;
-}
-
-/* String field of a map (new string, "" when absent). */
-static char *
-sget(const msgpack_object *m, const char *k)
-{
-	const msgpack_object *v = mo_map_get(m, k);
-	return v && v->type == MSGPACK_OBJECT_STR ? mo_strdup(v) : xstrdup("");
-}
-
 /* 12345678 → "11.8M" */
 static char *
 human_bytes(int64_t b)
@@ -64,7 +47,7 @@ human_ms(int64_t ms)
 static char *
 short_sql(const msgpack_object *w, size_t n)
 {
-	char *s = sget(w, "query_sql");
+	char *s = mo_map_strdup(w, "query_sql", "");
 	for (char *p = s; *p; p++)
 		if (*p == '\n' || *p == '\t' || *p == '\r')
 			*p = ' ';
@@ -85,7 +68,7 @@ workers_table(const msgpack_object *r, bool dead, const int64_t *cpu_pct, FILE *
 	struct table *t = dead ? table_new(dead_hdr, 6) : table_new(hdr, 12);
 	for (uint32_t i = 0; i < r->via.array.size; i++) {
 		const msgpack_object *w = &r->via.array.ptr[i];
-		char *state = sget(w, "state");
+		char *state = mo_map_strdup(w, "state", "");
 		bool is_dead = strcmp(state, "dead") == 0;
 		if (is_dead != dead) {
 			free(state);
@@ -93,33 +76,33 @@ workers_table(const msgpack_object *r, bool dead, const int64_t *cpu_pct, FILE *
 		}
 		if (dead) {
 			char **c = xcalloc(6, sizeof *c);
-			c[0] = xasprintf("%lld", (long long)iget(w, "worker_id", 0));
-			c[1] = xasprintf("%lld", (long long)iget(w, "pid", 0));
-			c[2] = sget(w, "role");
-			c[3] = sget(w, "connection_name");
-			c[4] = sget(w, "died_at");
-			c[5] = sget(w, "death_reason");
+			c[0] = xasprintf("%lld", (long long)mo_map_int(w, "worker_id", 0));
+			c[1] = xasprintf("%lld", (long long)mo_map_int(w, "pid", 0));
+			c[2] = mo_map_strdup(w, "role", "");
+			c[3] = mo_map_strdup(w, "connection_name", "");
+			c[4] = mo_map_strdup(w, "died_at", "");
+			c[5] = mo_map_strdup(w, "death_reason", "");
 			table_add(t, c);
 			free(state);
 			continue;
 		}
 		char **c = xcalloc(12, sizeof *c);
-		int64_t bp = iget(w, "backend_pid", -1);
-		c[0] = xasprintf("%lld", (long long)iget(w, "worker_id", 0));
-		c[1] = xasprintf("%lld", (long long)iget(w, "pid", 0));
-		c[2] = sget(w, "role");
+		int64_t bp = mo_map_int(w, "backend_pid", -1);
+		c[0] = xasprintf("%lld", (long long)mo_map_int(w, "worker_id", 0));
+		c[1] = xasprintf("%lld", (long long)mo_map_int(w, "pid", 0));
+		c[2] = mo_map_strdup(w, "role", "");
 		c[3] = state;
-		c[4] = sget(w, "connection_name");
+		c[4] = mo_map_strdup(w, "connection_name", "");
 		c[5] = bp > 0 ? xasprintf("%lld", (long long)bp) : xstrdup("");
 		c[6] = short_sql(w, 40);
-		c[7] = human_ms(iget(w, "query_elapsed_ms", -1));
-		c[8] = xasprintf("%lld", (long long)iget(w, "rows_streamed", 0));
-		c[9] = human_bytes(iget(w, "rss_bytes", -1));
+		c[7] = human_ms(mo_map_int(w, "query_elapsed_ms", -1));
+		c[8] = xasprintf("%lld", (long long)mo_map_int(w, "rows_streamed", 0));
+		c[9] = human_bytes(mo_map_int(w, "rss_bytes", -1));
 		if (cpu_pct)
 			c[10] = xasprintf("%lld%%", (long long)cpu_pct[i]);
 		else
-			c[10] = human_ms(iget(w, "cpu_ms", -1));
-		c[11] = human_ms(iget(w, "heartbeat_age_ms", -1));
+			c[10] = human_ms(mo_map_int(w, "cpu_ms", -1));
+		c[11] = human_ms(mo_map_int(w, "heartbeat_age_ms", -1));
 		table_add(t, c);
 		state = NULL;
 	}
@@ -201,18 +184,18 @@ kill_result(const msgpack_object *r, void *arg)
 		print_object(r);
 		return;
 	}
-	char *reason = sget(r, "reason");
-	printf("worker %lld (pid %lld) stopped: %s\n", (long long)iget(r, "worker_id", 0),
-	    (long long)iget(r, "pid", 0), reason);
+	char *reason = mo_map_strdup(r, "reason", "");
+	printf("worker %lld (pid %lld) stopped: %s\n", (long long)mo_map_int(r, "worker_id", 0),
+	    (long long)mo_map_int(r, "pid", 0), reason);
 	free(reason);
-	int64_t bp = iget(r, "backend_pid", -1);
+	int64_t bp = mo_map_int(r, "backend_pid", -1);
 	const msgpack_object *bt = mo_map_get(r, "backend_terminated");
 	if (bp <= 0) {
 		printf("no server backend to end\n");
 	} else if (bt && bt->type == MSGPACK_OBJECT_BOOLEAN && bt->via.boolean) {
 		printf("server backend %lld ended\n", (long long)bp);
 	} else {
-		char *err = sget(r, "backend_error"), *hint = sget(r, "hint");
+		char *err = mo_map_strdup(r, "backend_error", ""), *hint = mo_map_strdup(r, "hint", "");
 		printf("server backend %lld NOT ended: %s\n", (long long)bp, err);
 		if (*hint)
 			printf("hint: %s\n", hint);
@@ -227,7 +210,7 @@ has_worker(const msgpack_object *r, void *arg)
 {
 	struct kill_target *k = arg;
 	for (uint32_t i = 0; r->type == MSGPACK_OBJECT_ARRAY && i < r->via.array.size; i++)
-		if (iget(&r->via.array.ptr[i], "worker_id", -1) == k->worker_id)
+		if (mo_map_int(&r->via.array.ptr[i], "worker_id", -1) == k->worker_id)
 			return;
 	k->worker_id = -1;
 }
@@ -296,13 +279,13 @@ print_event(const struct rpc_msg *m, void *arg)
 		fflush(stdout);
 		return;
 	}
-	char *at = sget(e, "at"), *topic = sget(e, "topic"), *type = sget(e, "type");
+	char *at = mo_map_strdup(e, "at", ""), *topic = mo_map_strdup(e, "topic", ""), *type = mo_map_strdup(e, "type", "");
 	printf("%s %-11s %-18s", at, topic, type);
 	if (strcmp(topic, "workers") == 0) {
 		const msgpack_object *w = mo_map_get(e, "worker");
-		char *st = sget(w, "state"), *conn = sget(w, "connection_name"), *why = sget(w, "death_reason");
-		printf(" worker=%lld pid=%lld state=%s", (long long)iget(w, "worker_id", 0),
-		    (long long)iget(w, "pid", 0), st);
+		char *st = mo_map_strdup(w, "state", ""), *conn = mo_map_strdup(w, "connection_name", ""), *why = mo_map_strdup(w, "death_reason", "");
+		printf(" worker=%lld pid=%lld state=%s", (long long)mo_map_int(w, "worker_id", 0),
+		    (long long)mo_map_int(w, "pid", 0), st);
 		if (*conn)
 			printf(" connection=\"%s\"", conn);
 		if (*why)
@@ -311,7 +294,7 @@ print_event(const struct rpc_msg *m, void *arg)
 		free(conn);
 		free(why);
 	} else if (strcmp(topic, "connections") == 0) {
-		char *id = sget(e, "connection_id"), *name = sget(e, "name"), *why = sget(e, "reason");
+		char *id = mo_map_strdup(e, "connection_id", ""), *name = mo_map_strdup(e, "name", ""), *why = mo_map_strdup(e, "reason", "");
 		printf(" connection=%s name=\"%s\"", id, name);
 		if (*why)
 			printf(" reason=\"%s\"", why);
@@ -319,9 +302,9 @@ print_event(const struct rpc_msg *m, void *arg)
 		free(name);
 		free(why);
 	} else {
-		char *q = sget(e, "query_id"), *cid = sget(e, "connection_id");
+		char *q = mo_map_strdup(e, "query_id", ""), *cid = mo_map_strdup(e, "connection_id", "");
 		printf(" query=%s connection=%s rows=%lld elapsed=%lldms", q, cid,
-		    (long long)iget(e, "row_count", 0), (long long)iget(e, "elapsed_ms", 0));
+		    (long long)mo_map_int(e, "row_count", 0), (long long)mo_map_int(e, "elapsed_ms", 0));
 		const msgpack_object *err = mo_map_get(e, "error");
 		const msgpack_object *msg = mo_map_get(err, "message");
 		if (msg && msg->type == MSGPACK_OBJECT_STR)
@@ -329,8 +312,8 @@ print_event(const struct rpc_msg *m, void *arg)
 		free(q);
 		free(cid);
 	}
-	if (iget(e, "dropped", 0) > 0)
-		printf(" (%lld earlier events dropped)", (long long)iget(e, "dropped", 0));
+	if (mo_map_int(e, "dropped", 0) > 0)
+		printf(" (%lld earlier events dropped)", (long long)mo_map_int(e, "dropped", 0));
 	printf("\n");
 	fflush(stdout);
 	free(at);
@@ -382,9 +365,9 @@ static int64_t
 sort_key(const struct top *t, const msgpack_object *w, int64_t pct)
 {
 	switch (t->sort) {
-	case SORT_ELAPSED: return iget(w, "query_elapsed_ms", -1);
-	case SORT_MEMORY: return iget(w, "rss_bytes", -1);
-	default: return pct * 1000000 + iget(w, "cpu_ms", 0);
+	case SORT_ELAPSED: return mo_map_int(w, "query_elapsed_ms", -1);
+	case SORT_MEMORY: return mo_map_int(w, "rss_bytes", -1);
+	default: return pct * 1000000 + mo_map_int(w, "cpu_ms", 0);
 	}
 }
 
@@ -410,8 +393,8 @@ top_render(const msgpack_object *r, void *arg)
 	int64_t *ids = xcalloc(MAX(n, 1), sizeof *ids), *cpu = xcalloc(MAX(n, 1), sizeof *cpu);
 	for (uint32_t i = 0; i < n; i++) {
 		const msgpack_object *w = &r->via.array.ptr[i];
-		ids[i] = iget(w, "worker_id", 0);
-		cpu[i] = iget(w, "cpu_ms", 0);
+		ids[i] = mo_map_int(w, "worker_id", 0);
+		cpu[i] = mo_map_int(w, "cpu_ms", 0);
 		for (size_t j = 0; j < t->nprev; j++)
 			if (t->prev_ids[j] == ids[i] && now > t->prev_t)
 				pct[i] = (cpu[i] - t->prev_cpu[j]) * 100 / (now - t->prev_t);
