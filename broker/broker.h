@@ -88,7 +88,7 @@ struct broker {
 	struct evbuffer *discard;
 };
 
-extern struct broker B;
+extern struct broker tuskd;
 
 /* --- client.c: client sockets ---------------------------------------- */
 
@@ -278,7 +278,7 @@ void conn_end_backend(const struct conn *c, int backend_pid, backend_cb cb, void
 enum query_state { QS_QUEUED, QS_RUNNING };
 
 struct query {
-	TAILQ_ENTRY(query) entry;   /* B.queries */
+	TAILQ_ENTRY(query) entry;   /* tuskd.queries */
 	TAILQ_ENTRY(query) centry;  /* conn->queue */
 	char *id;
 	struct conn *conn;	    /* referenced */

@@ -68,8 +68,8 @@ struct evbuffer *
 client_output(struct client *c)
 {
 	if (c == NULL || c->gone || c->peer == NULL || rpc_peer_closing(c->peer)) {
-		evbuffer_drain(B.discard, evbuffer_get_length(B.discard));
-		return B.discard;
+		evbuffer_drain(tuskd.discard, evbuffer_get_length(tuskd.discard));
+		return tuskd.discard;
 	}
 	return rpc_peer_output(c->peer);
 }
@@ -80,7 +80,7 @@ client_congested(struct client *c)
 {
 	if (c == NULL || c->gone || c->peer == NULL)
 		return false;
-	return rpc_peer_output_len(c->peer) > B.set.client_high;
+	return rpc_peer_output_len(c->peer) > tuskd.set.client_high;
 }
 
 /* The client's output fell to its low mark: resume its workers. */
@@ -114,8 +114,8 @@ client_closed(struct rpc_peer *p, const char *reason, void *arg)
 	log_debug("client %llu (pid %d) gone: %s", (unsigned long long)c->id, (int)c->pid, reason);
 	c->gone = true;
 	c->peer = NULL;
-	TAILQ_REMOVE(&B.clients, c, entry);
-	B.nclients--;
+	TAILQ_REMOVE(&tuskd.clients, c, entry);
+	tuskd.nclients--;
 	rpc_peer_free(p);
 	queries_client_gone(c);
 	workers_resume_for(c);
@@ -140,7 +140,7 @@ client_accept_fd(int fd)
 		return;
 	}
 	struct client *c = xcalloc(1, sizeof *c);
-	c->id = ++B.next_client_id;
+	c->id = ++tuskd.next_client_id;
 	c->pid = cred.pid;
 	c->uid = cred.uid;
 	c->refs = 1;
@@ -148,15 +148,15 @@ client_accept_fd(int fd)
 	/* room for a few row batches on their way to the client */
 	int bufsz = 1024 * 1024;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
-	c->peer = rpc_peer_new(B.base, fd, &lim, &client_handlers, c);
+	c->peer = rpc_peer_new(tuskd.base, fd, &lim, &client_handlers, c);
 	if (c->peer == NULL) {
 		log_error("client refused: cannot set up its socket");
 		free(c);
 		return;
 	}
-	rpc_peer_watch_output(c->peer, B.set.client_low);
-	TAILQ_INSERT_TAIL(&B.clients, c, entry);
-	B.nclients++;
+	rpc_peer_watch_output(c->peer, tuskd.set.client_low);
+	TAILQ_INSERT_TAIL(&tuskd.clients, c, entry);
+	tuskd.nclients++;
 	log_debug("client %llu connected (pid %d)", (unsigned long long)c->id, (int)c->pid);
 }
 
@@ -168,7 +168,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	UNUSED(sa);
 	UNUSED(salen);
 	UNUSED(arg);
-	if (B.shutting_down) {
+	if (tuskd.shutting_down) {
 		close(fd);
 		return;
 	}
@@ -184,8 +184,8 @@ accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 	UNUSED(arg);
 	if (reserve_fd < 0)
 		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (B.listener && !B.shutting_down)
-		evconnlistener_enable(B.listener);
+	if (tuskd.listener && !tuskd.shutting_down)
+		evconnlistener_enable(tuskd.listener);
 }
 
 /* accept() failed: out of descriptors is survivable, the rest is logged. */
@@ -196,7 +196,7 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	UNUSED(arg);
 	if (err == EMFILE || err == ENFILE) {
 		log_error("cannot accept a new client: %s; refusing new clients while the %u present are served",
-		    strerror(err), B.nclients);
+		    strerror(err), tuskd.nclients);
 		/* use the reserve to take the newcomer off the queue and refuse it */
 		if (reserve_fd >= 0) {
 			close(reserve_fd);
@@ -207,7 +207,7 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 		}
 		evconnlistener_disable(l);
 		static const struct timeval one = { 1, 0 };
-		evtimer_add(B.ev_accept_retry, &one);
+		evtimer_add(tuskd.ev_accept_retry, &one);
 		return;
 	}
 	log_warn("accept failed: %s", strerror(err));
@@ -247,11 +247,11 @@ inherit_check(int fd, struct tusk_error *e)
 	}
 	sun.sun_path[sizeof sun.sun_path - 1] = '\0';
 	struct stat a, b;
-	if (strcmp(sun.sun_path, B.paths.sock_path) != 0 &&
-	    (stat(sun.sun_path, &a) < 0 || stat(B.paths.sock_path, &b) < 0 || a.st_dev != b.st_dev ||
+	if (strcmp(sun.sun_path, tuskd.paths.sock_path) != 0 &&
+	    (stat(sun.sun_path, &a) < 0 || stat(tuskd.paths.sock_path, &b) < 0 || a.st_dev != b.st_dev ||
 		a.st_ino != b.st_ino)) {
 		terr_set(e, TE_INITIALIZATION, "systemd passed the socket %s, but this broker's socket is %s",
-		    sun.sun_path, B.paths.sock_path);
+		    sun.sun_path, tuskd.paths.sock_path);
 		terr_hint(e, "clients would not find it: make tuskd.socket's ListenStream %%t/tusk/tuskd.sock "
 			     "and leave TUSK_HOME unset for the service");
 		return -1;
@@ -292,8 +292,8 @@ client_inherit(struct tusk_error *e)
 		    strerror(errno));
 		goto out;
 	}
-	B.listen_fd = LISTEN_FDS_START;
-	B.activated = true;
+	tuskd.listen_fd = LISTEN_FDS_START;
+	tuskd.activated = true;
 	r = 1;
 out:
 	/* as sd_listen_fds(1): the variables are for us alone, not for our workers */
@@ -307,8 +307,8 @@ out:
 void
 client_unlink(void)
 {
-	if (!B.activated)
-		unlink(B.paths.sock_path);
+	if (!tuskd.activated)
+		unlink(tuskd.paths.sock_path);
 }
 
 /* Bind the socket in the runtime directory (the lock is already ours). */
@@ -316,7 +316,7 @@ int
 client_bind(struct tusk_error *e)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", B.paths.sock_path);
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", tuskd.paths.sock_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return terr_set(e, TE_INITIALIZATION, "cannot create a socket: %s", strerror(errno));
@@ -327,11 +327,11 @@ client_bind(struct tusk_error *e)
 	umask(old);
 	if (r < 0 || chmod(sun.sun_path, 0600) < 0 || listen(fd, 64) < 0) {
 		terr_set(e, TE_INITIALIZATION, "cannot listen on %s: %s", sun.sun_path, strerror(errno));
-		terr_hint(e, "check the runtime directory %s", B.paths.run_dir);
+		terr_hint(e, "check the runtime directory %s", tuskd.paths.run_dir);
 		close(fd);
 		return -1;
 	}
-	B.listen_fd = fd;
+	tuskd.listen_fd = fd;
 	return 0;
 }
 
@@ -339,12 +339,12 @@ client_bind(struct tusk_error *e)
 int
 client_listen(struct tusk_error *e)
 {
-	B.listener = evconnlistener_new(B.base, accept_cb, NULL, LEV_OPT_CLOSE_ON_FREE, -1,
-	    B.listen_fd);
-	if (B.listener == NULL)
-		return terr_set(e, TE_INITIALIZATION, "cannot watch the socket %s", B.paths.sock_path);
-	evconnlistener_set_error_cb(B.listener, accept_error_cb);
-	B.ev_accept_retry = evtimer_new(B.base, accept_retry_cb, NULL);
+	tuskd.listener = evconnlistener_new(tuskd.base, accept_cb, NULL, LEV_OPT_CLOSE_ON_FREE, -1,
+	    tuskd.listen_fd);
+	if (tuskd.listener == NULL)
+		return terr_set(e, TE_INITIALIZATION, "cannot watch the socket %s", tuskd.paths.sock_path);
+	evconnlistener_set_error_cb(tuskd.listener, accept_error_cb);
+	tuskd.ev_accept_retry = evtimer_new(tuskd.base, accept_retry_cb, NULL);
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return 0;
 }
@@ -353,14 +353,14 @@ client_listen(struct tusk_error *e)
 void
 client_stop_listening(void)
 {
-	if (B.listener) {
-		evconnlistener_free(B.listener);
-		B.listener = NULL;
-		B.listen_fd = -1;
+	if (tuskd.listener) {
+		evconnlistener_free(tuskd.listener);
+		tuskd.listener = NULL;
+		tuskd.listen_fd = -1;
 	}
-	if (B.ev_accept_retry) {
-		event_free(B.ev_accept_retry);
-		B.ev_accept_retry = NULL;
+	if (tuskd.ev_accept_retry) {
+		event_free(tuskd.ev_accept_retry);
+		tuskd.ev_accept_retry = NULL;
 	}
 	if (reserve_fd >= 0) {
 		close(reserve_fd);
@@ -373,7 +373,7 @@ void
 client_drop_all(void)
 {
 	struct client *c;
-	TAILQ_FOREACH(c, &B.clients, entry)
+	TAILQ_FOREACH(c, &tuskd.clients, entry)
 		if (c->peer)
 			rpc_peer_close(c->peer, "broker shutting down", true);
 }

@@ -59,7 +59,7 @@ struct conn *
 conn_find(const char *id)
 {
 	struct conn *c;
-	TAILQ_FOREACH(c, &B.conns, entry)
+	TAILQ_FOREACH(c, &tuskd.conns, entry)
 		if (strcmp(c->id, id) == 0)
 			return c;
 	return NULL;
@@ -119,7 +119,7 @@ conn_unref(struct conn *c)
 static void
 conn_remove(struct conn *c)
 {
-	TAILQ_REMOVE(&B.conns, c, entry);
+	TAILQ_REMOVE(&tuskd.conns, c, entry);
 	conn_unref(c);
 }
 
@@ -146,9 +146,9 @@ send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_
 	mp_pack_key(pk, "ssl_key_passphrase");
 	mp_pack_cstr(pk, s->ssl_key_passphrase);
 	mp_pack_key(pk, "connect_timeout_s");
-	msgpack_pack_int(pk, B.set.connect_timeout_s);
+	msgpack_pack_int(pk, tuskd.set.connect_timeout_s);
 	mp_pack_key(pk, "ssh_keepalive_s");
-	msgpack_pack_int(pk, B.set.ssh_keepalive_s);
+	msgpack_pack_int(pk, tuskd.set.ssh_keepalive_s);
 	mp_pack_key(pk, "known_hosts");
 	mp_pack_cstr(pk, cfg->ssh ? hostkeys_file() : NULL);
 	mp_pack_key(pk, "user_known_hosts");
@@ -305,7 +305,7 @@ conn_open(struct request *req, struct tusk_config *cfg_in, struct tusk_secrets *
 	struct tusk_config cfg = *cfg_in;
 	config_init(cfg_in);
 	struct conn *c = cfg.id ? conn_find(cfg.id) : NULL;
-	if (B.shutting_down) {
+	if (tuskd.shutting_down) {
 		config_free(&cfg);
 		secrets_free(s);
 		return terr_set(e, TE_CONNECTION, "the broker is shutting down");
@@ -333,7 +333,7 @@ conn_open(struct request *req, struct tusk_config *cfg_in, struct tusk_secrets *
 		else
 			uuid_v4(c->id);
 		config_init(&c->cfg);
-		TAILQ_INSERT_TAIL(&B.conns, c, entry);
+		TAILQ_INSERT_TAIL(&tuskd.conns, c, entry);
 	}
 	config_free(&c->cfg);
 	c->cfg = cfg;
@@ -413,7 +413,7 @@ saved_next(struct saved_ctx *x)
 		}
 	}
 	int r;
-	if (B.shutting_down) /* the lookup answered while the broker was stopping */
+	if (tuskd.shutting_down) /* the lookup answered while the broker was stopping */
 		r = terr_set(&e, TE_CONNECTION, "the broker is shutting down");
 	else
 		r = x->test ? test_start(x->req, &x->cfg, &x->sec, &e) :
@@ -483,7 +483,7 @@ h_connect(struct request *req, const struct params *p, struct tusk_error *e)
 	struct tusk_config cfg;
 	struct tusk_secrets s;
 	struct saved_ctx *x = NULL;
-	if (B.shutting_down)
+	if (tuskd.shutting_down)
 		return terr_set(e, TE_CONNECTION, "the broker is shutting down");
 	int r = conn_request_config(req, p, false, &cfg, &s, &x, e);
 	if (r < 0)
@@ -546,7 +546,7 @@ void
 conns_close_all(void)
 {
 	struct conn *c, *tmp;
-	TAILQ_FOREACH_SAFE(c, &B.conns, entry, tmp)
+	TAILQ_FOREACH_SAFE(c, &tuskd.conns, entry, tmp)
 		conn_close(c, "broker shutting down");
 }
 
@@ -558,11 +558,11 @@ h_get_active_connections(struct request *req, const struct params *p, struct tus
 	UNUSED(e);
 	unsigned n = 0;
 	struct conn *c;
-	TAILQ_FOREACH(c, &B.conns, entry)
+	TAILQ_FOREACH(c, &tuskd.conns, entry)
 		n++;
 	msgpack_packer *pk = req_result(req);
 	msgpack_pack_array(pk, n);
-	TAILQ_FOREACH(c, &B.conns, entry) {
+	TAILQ_FOREACH(c, &tuskd.conns, entry) {
 		char ts[40];
 		unsigned active = 0;
 		struct query *q;

@@ -65,7 +65,7 @@ emit(unsigned topic, const char *type, unsigned nfields,
     void (*fn)(msgpack_packer *, const void *), const void *arg)
 {
 	struct client *c;
-	TAILQ_FOREACH(c, &B.clients, entry) {
+	TAILQ_FOREACH(c, &tuskd.clients, entry) {
 		if (!(c->topics & topic) || c->gone || c->peer == NULL)
 			continue;
 		if (client_congested(c)) {
@@ -99,7 +99,7 @@ static bool
 anyone(unsigned topic)
 {
 	struct client *c;
-	TAILQ_FOREACH(c, &B.clients, entry)
+	TAILQ_FOREACH(c, &tuskd.clients, entry)
 		if ((c->topics & topic) && !c->gone)
 			return true;
 	return false;

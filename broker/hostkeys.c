@@ -79,8 +79,8 @@ kh_name(const char *host, int port)
 const char *
 hostkeys_file(void)
 {
-	if (kh_path == NULL && B.paths.data_dir)
-		kh_path = xasprintf("%s/known_hosts", B.paths.data_dir);
+	if (kh_path == NULL && tuskd.paths.data_dir)
+		kh_path = xasprintf("%s/known_hosts", tuskd.paths.data_dir);
 	return kh_path;
 }
 

@@ -85,7 +85,7 @@ static struct {
 	struct event *ev_done;
 	int64_t unavailable_until; /* loop thread only */
 	struct tusk_error last_timeout;
-} K = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .pipe_r = -1,
+} kc = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .pipe_r = -1,
 	.pipe_w = -1 };
 
 /* --- the keychain thread ------------------------------------------------ */
@@ -270,24 +270,24 @@ keychain_thread(void *arg)
 {
 	UNUSED(arg);
 	for (;;) {
-		pthread_mutex_lock(&K.lock);
-		while (TAILQ_EMPTY(&K.pending) && !K.stopping)
-			pthread_cond_wait(&K.cond, &K.lock);
-		struct job *j = TAILQ_FIRST(&K.pending);
+		pthread_mutex_lock(&kc.lock);
+		while (TAILQ_EMPTY(&kc.pending) && !kc.stopping)
+			pthread_cond_wait(&kc.cond, &kc.lock);
+		struct job *j = TAILQ_FIRST(&kc.pending);
 		if (j == NULL) {
-			pthread_mutex_unlock(&K.lock);
+			pthread_mutex_unlock(&kc.lock);
 			break;
 		}
-		TAILQ_REMOVE(&K.pending, j, entry);
-		pthread_mutex_unlock(&K.lock);
+		TAILQ_REMOVE(&kc.pending, j, entry);
+		pthread_mutex_unlock(&kc.lock);
 
 		job_run(j);
 
-		pthread_mutex_lock(&K.lock);
-		TAILQ_INSERT_TAIL(&K.done, j, entry);
-		pthread_mutex_unlock(&K.lock);
+		pthread_mutex_lock(&kc.lock);
+		TAILQ_INSERT_TAIL(&kc.done, j, entry);
+		pthread_mutex_unlock(&kc.lock);
 		char c = 'x';
-		while (write(K.pipe_w, &c, 1) < 0 && errno == EINTR)
+		while (write(kc.pipe_w, &c, 1) < 0 && errno == EINTR)
 			;
 	}
 	return NULL;
@@ -314,8 +314,8 @@ static void
 job_answer(struct job *j)
 {
 	if (j->status == KC_ERROR && j->timed_out) {
-		K.unavailable_until = mono_ms() + BACKOFF_MS;
-		terr_copy(&K.last_timeout, &j->err);
+		kc.unavailable_until = mono_ms() + BACKOFF_MS;
+		terr_copy(&kc.last_timeout, &j->err);
 	}
 	char *secret = j->secret;
 	j->secret = NULL;
@@ -336,11 +336,11 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 	while (read(fd, buf, sizeof buf) > 0)
 		;
 	for (;;) {
-		pthread_mutex_lock(&K.lock);
-		struct job *j = TAILQ_FIRST(&K.done);
+		pthread_mutex_lock(&kc.lock);
+		struct job *j = TAILQ_FIRST(&kc.done);
 		if (j)
-			TAILQ_REMOVE(&K.done, j, entry);
-		pthread_mutex_unlock(&K.lock);
+			TAILQ_REMOVE(&kc.done, j, entry);
+		pthread_mutex_unlock(&kc.lock);
 		if (j == NULL)
 			break;
 		job_answer(j);
@@ -364,30 +364,30 @@ static void
 job_submit(struct job *j)
 {
 	j->cancel = g_cancellable_new();
-	if (!K.started || mono_ms() < K.unavailable_until) {
+	if (!kc.started || mono_ms() < kc.unavailable_until) {
 		j->status = KC_ERROR;
-		if (K.started && K.last_timeout.message)
-			terr_copy(&j->err, &K.last_timeout);
+		if (kc.started && kc.last_timeout.message)
+			terr_copy(&j->err, &kc.last_timeout);
 		else
 			terr_set(&j->err, TE_CREDENTIAL, "the keychain is not available");
 		if (!j->err.hint)
 			terr_hint(&j->err, "start or unlock your Secret Service provider (gnome-keyring, KeePassXC)");
 		/* answer on the next loop turn, like every keychain answer */
-		pthread_mutex_lock(&K.lock);
-		TAILQ_INSERT_TAIL(&K.done, j, entry);
-		pthread_mutex_unlock(&K.lock);
+		pthread_mutex_lock(&kc.lock);
+		TAILQ_INSERT_TAIL(&kc.done, j, entry);
+		pthread_mutex_unlock(&kc.lock);
 		char c = 'x';
-		if (K.pipe_w >= 0 && write(K.pipe_w, &c, 1) < 0)
+		if (kc.pipe_w >= 0 && write(kc.pipe_w, &c, 1) < 0)
 			log_warn("keychain: cannot wake the loop");
 		return;
 	}
-	j->ev_timer = evtimer_new(K.base, timer_cb, j);
+	j->ev_timer = evtimer_new(kc.base, timer_cb, j);
 	struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
 	evtimer_add(j->ev_timer, &tv);
-	pthread_mutex_lock(&K.lock);
-	TAILQ_INSERT_TAIL(&K.pending, j, entry);
-	pthread_cond_signal(&K.cond);
-	pthread_mutex_unlock(&K.lock);
+	pthread_mutex_lock(&kc.lock);
+	TAILQ_INSERT_TAIL(&kc.pending, j, entry);
+	pthread_cond_signal(&kc.cond);
+	pthread_mutex_unlock(&kc.lock);
 }
 
 /* A new job. */
@@ -400,7 +400,7 @@ job_new(enum job_type type, const char *conn_id, enum secret_kind kind, keychain
 	j->conn_id = xstrdup(conn_id ? conn_id : "");
 	j->cb = cb;
 	j->arg = arg;
-	j->timeout_ms = K.timeout_ms;
+	j->timeout_ms = kc.timeout_ms;
 	terr_init(&j->err);
 	return j;
 }
@@ -409,22 +409,22 @@ int
 keychain_init(struct event_base *base, int timeout_ms)
 {
 	int fds[2];
-	K.base = base;
-	K.timeout_ms = timeout_ms;
-	TAILQ_INIT(&K.pending);
-	TAILQ_INIT(&K.done);
-	terr_init(&K.last_timeout);
+	kc.base = base;
+	kc.timeout_ms = timeout_ms;
+	TAILQ_INIT(&kc.pending);
+	TAILQ_INIT(&kc.done);
+	terr_init(&kc.last_timeout);
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -1;
-	K.pipe_r = fds[0];
-	K.pipe_w = fds[1];
-	K.ev_done = event_new(base, K.pipe_r, EV_READ | EV_PERSIST, done_cb, NULL);
-	event_add(K.ev_done, NULL);
-	if (pthread_create(&K.thread, NULL, keychain_thread, NULL) != 0) {
+	kc.pipe_r = fds[0];
+	kc.pipe_w = fds[1];
+	kc.ev_done = event_new(base, kc.pipe_r, EV_READ | EV_PERSIST, done_cb, NULL);
+	event_add(kc.ev_done, NULL);
+	if (pthread_create(&kc.thread, NULL, keychain_thread, NULL) != 0) {
 		log_warn("keychain: cannot start its thread; secrets will be kept for the session only");
 		return 0;
 	}
-	K.started = true;
+	kc.started = true;
 	return 0;
 }
 
@@ -432,36 +432,36 @@ keychain_init(struct event_base *base, int timeout_ms)
 void
 keychain_shutdown(void)
 {
-	if (K.started) {
-		pthread_mutex_lock(&K.lock);
+	if (kc.started) {
+		pthread_mutex_lock(&kc.lock);
 		struct job *j;
-		TAILQ_FOREACH(j, &K.pending, entry)
+		TAILQ_FOREACH(j, &kc.pending, entry)
 			g_cancellable_cancel(j->cancel);
-		K.stopping = true;
-		pthread_cond_signal(&K.cond);
-		pthread_mutex_unlock(&K.lock);
-		pthread_join(K.thread, NULL);
-		K.started = false;
+		kc.stopping = true;
+		pthread_cond_signal(&kc.cond);
+		pthread_mutex_unlock(&kc.lock);
+		pthread_join(kc.thread, NULL);
+		kc.started = false;
 	}
 	/* whatever was left: answer it now */
 	struct job *j;
-	while ((j = TAILQ_FIRST(&K.pending)) != NULL) {
-		TAILQ_REMOVE(&K.pending, j, entry);
-		TAILQ_INSERT_TAIL(&K.done, j, entry);
+	while ((j = TAILQ_FIRST(&kc.pending)) != NULL) {
+		TAILQ_REMOVE(&kc.pending, j, entry);
+		TAILQ_INSERT_TAIL(&kc.done, j, entry);
 	}
-	while ((j = TAILQ_FIRST(&K.done)) != NULL) {
-		TAILQ_REMOVE(&K.done, j, entry);
+	while ((j = TAILQ_FIRST(&kc.done)) != NULL) {
+		TAILQ_REMOVE(&kc.done, j, entry);
 		job_answer(j);
 	}
-	if (K.ev_done)
-		event_free(K.ev_done);
-	K.ev_done = NULL;
-	if (K.pipe_r >= 0)
-		close(K.pipe_r);
-	if (K.pipe_w >= 0)
-		close(K.pipe_w);
-	K.pipe_r = K.pipe_w = -1;
-	terr_clear(&K.last_timeout);
+	if (kc.ev_done)
+		event_free(kc.ev_done);
+	kc.ev_done = NULL;
+	if (kc.pipe_r >= 0)
+		close(kc.pipe_r);
+	if (kc.pipe_w >= 0)
+		close(kc.pipe_w);
+	kc.pipe_r = kc.pipe_w = -1;
+	terr_clear(&kc.last_timeout);
 }
 
 void
@@ -497,6 +497,6 @@ keychain_probe(keychain_cb cb, void *arg)
 {
 	struct job *j = job_new(J_PROBE, NULL, SECRET_DB, cb, arg);
 	/* a probe must answer quickly: half the bound of real work, at most 1.5 s */
-	j->timeout_ms = MIN(K.timeout_ms / 2 + 1, 1500);
+	j->timeout_ms = MIN(kc.timeout_ms / 2 + 1, 1500);
 	job_submit(j);
 }

@@ -29,12 +29,12 @@ h_health_check(struct request *req, const struct params *p, struct tusk_error *e
 	unsigned conns, queries;
 	UNUSED(p);
 	UNUSED(e);
-	COUNT(&B.conns, conn, entry, conns);
-	COUNT(&B.queries, query, entry, queries);
+	COUNT(&tuskd.conns, conn, entry, conns);
+	COUNT(&tuskd.queries, query, entry, queries);
 	msgpack_packer *pk = req_result(req);
 	msgpack_pack_map(pk, 9);
 	mp_pack_key(pk, "status");
-	mp_pack_cstr(pk, B.shutting_down ? "shutting_down" : "ok");
+	mp_pack_cstr(pk, tuskd.shutting_down ? "shutting_down" : "ok");
 	mp_pack_key(pk, "version");
 	mp_pack_cstr(pk, TUSK_VERSION);
 	mp_pack_key(pk, "protocol_version");
@@ -42,13 +42,13 @@ h_health_check(struct request *req, const struct params *p, struct tusk_error *e
 	mp_pack_key(pk, "pid");
 	msgpack_pack_int(pk, (int)getpid());
 	mp_pack_key(pk, "uptime_ms");
-	msgpack_pack_int64(pk, mono_ms() - B.start_mono_ms);
+	msgpack_pack_int64(pk, mono_ms() - tuskd.start_mono_ms);
 	mp_pack_key(pk, "connections");
 	msgpack_pack_unsigned_int(pk, conns);
 	mp_pack_key(pk, "workers");
 	msgpack_pack_unsigned_int(pk, workers_alive());
 	mp_pack_key(pk, "clients");
-	msgpack_pack_unsigned_int(pk, B.nclients);
+	msgpack_pack_unsigned_int(pk, tuskd.nclients);
 	mp_pack_key(pk, "queries");
 	msgpack_pack_unsigned_int(pk, queries);
 	return H_DONE;
@@ -90,19 +90,19 @@ h_get_app_info(struct request *req, const struct params *p, struct tusk_error *e
 	mp_pack_key(pk, "paths");
 	msgpack_pack_map(pk, 5);
 	mp_pack_key(pk, "data");
-	mp_pack_cstr(pk, B.paths.data_dir);
+	mp_pack_cstr(pk, tuskd.paths.data_dir);
 	mp_pack_key(pk, "database");
-	mp_pack_cstr(pk, B.paths.db_path);
+	mp_pack_cstr(pk, tuskd.paths.db_path);
 	mp_pack_key(pk, "logs");
-	mp_pack_cstr(pk, B.paths.log_dir);
+	mp_pack_cstr(pk, tuskd.paths.log_dir);
 	mp_pack_key(pk, "runtime");
-	mp_pack_cstr(pk, B.paths.run_dir);
+	mp_pack_cstr(pk, tuskd.paths.run_dir);
 	mp_pack_key(pk, "socket");
-	mp_pack_cstr(pk, B.paths.sock_path);
+	mp_pack_cstr(pk, tuskd.paths.sock_path);
 	mp_pack_key(pk, "pid");
 	msgpack_pack_int(pk, (int)getpid());
 	mp_pack_key(pk, "storage_notice");
-	store_notice_pack(pk, B.store ? store_notice_get(B.store) : NULL);
+	store_notice_pack(pk, tuskd.store ? store_notice_get(tuskd.store) : NULL);
 	return H_DONE;
 }
 
@@ -112,7 +112,7 @@ h_get_log_directory(struct request *req, const struct params *p, struct tusk_err
 {
 	UNUSED(p);
 	UNUSED(e);
-	mp_pack_cstr(req_result(req), B.paths.log_dir);
+	mp_pack_cstr(req_result(req), tuskd.paths.log_dir);
 	return H_DONE;
 }
 

@@ -30,13 +30,13 @@ static struct {
 	struct tusk_error err;
 	struct waiter *waiters;
 	size_t nwaiters;
-} P;
+} kstatus;
 
 /* Answer one request from the probe's result. */
 static void
 answer(struct request *req, bool detailed)
 {
-	bool ok = P.status == KC_OK;
+	bool ok = kstatus.status == KC_OK;
 	msgpack_packer *pk = req_result(req);
 	if (!detailed) {
 		if (ok)
@@ -46,7 +46,7 @@ answer(struct request *req, bool detailed)
 		return;
 	}
 	char ts[40];
-	iso8601_utc(P.at, ts, sizeof ts);
+	iso8601_utc(kstatus.at, ts, sizeof ts);
 	msgpack_pack_map(pk, 4);
 	mp_pack_key(pk, "available");
 	if (ok)
@@ -55,9 +55,9 @@ answer(struct request *req, bool detailed)
 		msgpack_pack_false(pk);
 	mp_pack_key(pk, "message");
 	mp_pack_cstr(pk, ok ? "the Secret Service is running and its default keyring is unlocked" :
-	    P.err.message);
+	    kstatus.err.message);
 	mp_pack_key(pk, "hint");
-	mp_pack_cstr(pk, ok ? NULL : P.err.hint);
+	mp_pack_cstr(pk, ok ? NULL : kstatus.err.hint);
 	mp_pack_key(pk, "checked_at");
 	mp_pack_cstr(pk, ts);
 }
@@ -68,18 +68,18 @@ probe_done(int status, char *secret, const struct tusk_error *e, void *arg)
 {
 	UNUSED(arg);
 	secret_free(secret);
-	P.inflight = false;
-	P.known = true;
-	P.at = wall_ms();
-	P.status = status;
-	terr_clear(&P.err);
+	kstatus.inflight = false;
+	kstatus.known = true;
+	kstatus.at = wall_ms();
+	kstatus.status = status;
+	terr_clear(&kstatus.err);
 	if (e)
-		terr_copy(&P.err, e);
+		terr_copy(&kstatus.err, e);
 	log_debug("keychain probe: %s", status == KC_OK ? "available" : e && e->message ? e->message : "unavailable");
-	struct waiter *w = P.waiters;
-	size_t n = P.nwaiters;
-	P.waiters = NULL;
-	P.nwaiters = 0;
+	struct waiter *w = kstatus.waiters;
+	size_t n = kstatus.nwaiters;
+	kstatus.waiters = NULL;
+	kstatus.nwaiters = 0;
 	for (size_t i = 0; i < n; i++) {
 		answer(w[i].req, w[i].detailed);
 		req_free(w[i].req);
@@ -91,16 +91,16 @@ probe_done(int status, char *secret, const struct tusk_error *e, void *arg)
 static int
 keychain_question(struct request *req, bool detailed)
 {
-	if (P.known && !P.inflight && wall_ms() - P.at < PROBE_FRESH_MS) {
+	if (kstatus.known && !kstatus.inflight && wall_ms() - kstatus.at < PROBE_FRESH_MS) {
 		answer(req, detailed);
 		return H_DONE;
 	}
-	P.waiters = xrealloc(P.waiters, (P.nwaiters + 1) * sizeof *P.waiters);
-	P.waiters[P.nwaiters].req = req;
-	P.waiters[P.nwaiters].detailed = detailed;
-	P.nwaiters++;
-	if (!P.inflight) {
-		P.inflight = true;
+	kstatus.waiters = xrealloc(kstatus.waiters, (kstatus.nwaiters + 1) * sizeof *kstatus.waiters);
+	kstatus.waiters[kstatus.nwaiters].req = req;
+	kstatus.waiters[kstatus.nwaiters].detailed = detailed;
+	kstatus.nwaiters++;
+	if (!kstatus.inflight) {
+		kstatus.inflight = true;
 		keychain_probe(probe_done, NULL);
 	}
 	return H_ASYNC;
@@ -110,8 +110,8 @@ keychain_question(struct request *req, bool detailed)
 void
 keychain_status_stale(void)
 {
-	if (!P.inflight)
-		P.known = false;
+	if (!kstatus.inflight)
+		kstatus.known = false;
 }
 
 /* check_keychain_available */
@@ -136,10 +136,10 @@ h_get_keychain_status(struct request *req, const struct params *p, struct tusk_e
 void
 keychain_status_free(void)
 {
-	terr_clear(&P.err);
-	free(P.waiters);
-	P.waiters = NULL;
-	P.nwaiters = 0;
+	terr_clear(&kstatus.err);
+	free(kstatus.waiters);
+	kstatus.waiters = NULL;
+	kstatus.nwaiters = 0;
 }
 
 /* The keychain's answer about one stored password. */

@@ -26,7 +26,7 @@ h_list_connections(struct request *req, const struct params *p, struct tusk_erro
 	struct tusk_config *v;
 	size_t n;
 	UNUSED(p);
-	if (store_connections_list(B.store, &v, &n, e) < 0)
+	if (store_connections_list(tuskd.store, &v, &n, e) < 0)
 		return -1;
 	msgpack_packer *pk = req_result(req);
 	msgpack_pack_array(pk, n);
@@ -42,7 +42,7 @@ h_get_connection(struct request *req, const struct params *p, struct tusk_error 
 {
 	struct tusk_config c;
 	char *id = params_strdup(p, "id");
-	int r = store_connection_get(B.store, id, &c, e);
+	int r = store_connection_get(tuskd.store, id, &c, e);
 	free(id);
 	if (r < 0)
 		return -1;
@@ -59,7 +59,7 @@ h_get_connection(struct request *req, const struct params *p, struct tusk_error 
 int
 conn_saved_load(const char *id, struct tusk_config *cfg, struct tusk_error *e)
 {
-	int r = store_connection_get(B.store, id, cfg, e);
+	int r = store_connection_get(tuskd.store, id, cfg, e);
 	if (r < 0)
 		return -1;
 	if (r == 0) {
@@ -200,7 +200,7 @@ h_save_connection(struct request *req, const struct params *p, struct tusk_error
 	if (cfg.name)
 		trim(cfg.name);
 	if (config_validate(&cfg, true, e) < 0 || ssh_secret_check(&cfg, p, e) < 0 ||
-	    store_connection_save(B.store, &cfg, &created, e) < 0) {
+	    store_connection_save(tuskd.store, &cfg, &created, e) < 0) {
 		config_free(&cfg);
 		return -1;
 	}
@@ -246,7 +246,7 @@ int
 h_delete_connection(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	char *id = params_strdup(p, "id");
-	int r = store_connection_delete(B.store, id, e);
+	int r = store_connection_delete(tuskd.store, id, e);
 	if (r == 0) {
 		terr_set(e, TE_VALIDATION, "id: no saved connection '%.64s'", id);
 		terr_hint(e, "list_connections lists the saved ones");
@@ -282,7 +282,7 @@ h_get_preference(struct request *req, const struct params *p, struct tusk_error 
 {
 	struct store_pref pr;
 	char *key = params_strdup(p, "key");
-	int r = store_preference_key_check(key, e) < 0 ? -1 : store_preference_get(B.store, key, &pr, e);
+	int r = store_preference_key_check(key, e) < 0 ? -1 : store_preference_get(tuskd.store, key, &pr, e);
 	free(key);
 	if (r < 0)
 		return -1;
@@ -312,7 +312,7 @@ h_set_preference(struct request *req, const struct params *p, struct tusk_error 
 		goto out;
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_object(&pk, *v);
-	if (store_preference_set(B.store, key, sb.data, sb.size, e) < 0)
+	if (store_preference_set(tuskd.store, key, sb.data, sb.size, e) < 0)
 		goto out;
 	log_debug("preference %s set (%zu bytes)", key, sb.size);
 	req_nil(req);
@@ -330,7 +330,7 @@ h_list_preferences(struct request *req, const struct params *p, struct tusk_erro
 	struct store_pref *v;
 	size_t n;
 	UNUSED(p);
-	if (store_preferences_list(B.store, &v, &n, e) < 0)
+	if (store_preferences_list(tuskd.store, &v, &n, e) < 0)
 		return -1;
 	msgpack_packer *pk = req_result(req);
 	msgpack_pack_array(pk, n);
@@ -396,9 +396,9 @@ h_check_database_health(struct request *req, const struct params *p, struct tusk
 {
 	struct store_health h;
 	UNUSED(p);
-	if (store_check(B.store, &h, e) < 0)
+	if (store_check(tuskd.store, &h, e) < 0)
 		return -1;
-	const struct store_notice *n = store_notice_get(B.store);
+	const struct store_notice *n = store_notice_get(tuskd.store);
 	msgpack_packer *pk = req_result(req);
 	msgpack_pack_map(pk, 7);
 	mp_pack_key(pk, "is_healthy");
@@ -409,7 +409,7 @@ h_check_database_health(struct request *req, const struct params *p, struct tusk
 	mp_pack_key(pk, "errors");
 	pack_strings(pk, h.errors, h.nerrors);
 	mp_pack_key(pk, "path");
-	mp_pack_cstr(pk, store_path(B.store));
+	mp_pack_cstr(pk, store_path(tuskd.store));
 	mp_pack_key(pk, "backup_path");
 	mp_pack_cstr(pk, n ? n->backup_path : NULL);
 	mp_pack_key(pk, "salvaged_rows");
@@ -433,7 +433,7 @@ int
 h_dismiss_storage_notice(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	UNUSED(p);
-	int r = store_notice_dismiss(B.store, e);
+	int r = store_notice_dismiss(tuskd.store, e);
 	if (r < 0)
 		return -1;
 	if (r)

@@ -18,13 +18,13 @@ h_list_workers(struct request *req, const struct params *p, struct tusk_error *e
 	UNUSED(e);
 	unsigned n = 0;
 	struct worker *w;
-	TAILQ_FOREACH(w, &B.workers, entry) {
+	TAILQ_FOREACH(w, &tuskd.workers, entry) {
 		worker_sample(w);
 		n++;
 	}
 	msgpack_packer *pk = req_result(req);
 	msgpack_pack_array(pk, n);
-	TAILQ_FOREACH(w, &B.workers, entry)
+	TAILQ_FOREACH(w, &tuskd.workers, entry)
 		worker_pack(pk, w);
 	return H_DONE;
 }

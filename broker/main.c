@@ -37,7 +37,7 @@
 #include "selfpath.h"
 #include "util.h"
 
-struct broker B;
+struct broker tuskd;
 
 static const struct settings default_settings = {
 	.heartbeat_ms = 1000,
@@ -58,8 +58,8 @@ static void
 broker_log_sink(int level, const char *tag, const char *msg, void *arg)
 {
 	UNUSED(arg);
-	logfile_write(&B.logfile, wall_ms(), level, tag, msg);
-	if (B.log_stderr)
+	logfile_write(&tuskd.logfile, wall_ms(), level, tag, msg);
+	if (tuskd.log_stderr)
 		log_sink_stderr(level, tag, msg, NULL);
 }
 
@@ -70,7 +70,7 @@ die_init(const struct tusk_error *e)
 	fprintf(stderr, "tuskd: %s\n", e->message);
 	if (e->hint)
 		fprintf(stderr, "hint: %s\n", e->hint);
-	if (B.logfile.fd >= 0)
+	if (tuskd.logfile.fd >= 0)
 		log_error("%s", e->message);
 	exit(1);
 }
@@ -95,11 +95,11 @@ static void
 take_lock(void)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
-	int fd = open(B.paths.lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(tuskd.paths.lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		terr_set(&e, TE_INITIALIZATION, "cannot open the lock file %s: %s", B.paths.lock_path,
+		terr_set(&e, TE_INITIALIZATION, "cannot open the lock file %s: %s", tuskd.paths.lock_path,
 		    strerror(errno));
-		terr_hint(&e, "check the runtime directory %s", B.paths.run_dir);
+		terr_hint(&e, "check the runtime directory %s", tuskd.paths.run_dir);
 		die_init(&e);
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -108,10 +108,10 @@ take_lock(void)
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
 		printf("tuskd: a broker is already running%s%s%s (socket %s)\n", *buf ? " (pid " : "",
-		    buf, *buf ? ")" : "", B.paths.sock_path);
+		    buf, *buf ? ")" : "", tuskd.paths.sock_path);
 		exit(0);
 	}
-	B.lock_fd = fd;
+	tuskd.lock_fd = fd;
 }
 
 /* Record our pid in the lock file (after daemonising). */
@@ -120,8 +120,8 @@ write_pid(void)
 {
 	char buf[32];
 	int n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
-	if (ftruncate(B.lock_fd, 0) == 0 && pwrite(B.lock_fd, buf, (size_t)n, 0) != n)
-		log_warn("cannot write the pid to %s", B.paths.lock_path);
+	if (ftruncate(tuskd.lock_fd, 0) == 0 && pwrite(tuskd.lock_fd, buf, (size_t)n, 0) != n)
+		log_warn("cannot write the pid to %s", tuskd.paths.lock_path);
 }
 
 /* Detach from the terminal; the parent returns once we are set up. */
@@ -155,22 +155,22 @@ shutdown_tick(evutil_socket_t fd, short what, void *arg)
 	UNUSED(what);
 	UNUSED(arg);
 	if (deadline == 0)
-		deadline = mono_ms() + B.set.shutdown_grace_ms + 1000;
+		deadline = mono_ms() + tuskd.set.shutdown_grace_ms + 1000;
 	workers_reap();
-	if (workers_alive() == 0 && B.nclients == 0) {
-		event_base_loopexit(B.base, NULL);
+	if (workers_alive() == 0 && tuskd.nclients == 0) {
+		event_base_loopexit(tuskd.base, NULL);
 		return;
 	}
 	if (mono_ms() >= deadline) {
 		struct worker *w;
-		TAILQ_FOREACH(w, &B.workers, entry) {
+		TAILQ_FOREACH(w, &tuskd.workers, entry) {
 			if (!w->reaped) {
 				kill(w->pid, SIGKILL);
 				waitpid(w->pid, NULL, 0);
 				w->reaped = true;
 			}
 		}
-		event_base_loopexit(B.base, NULL);
+		event_base_loopexit(tuskd.base, NULL);
 	}
 }
 
@@ -178,21 +178,21 @@ shutdown_tick(evutil_socket_t fd, short what, void *arg)
 void
 broker_shutdown(const char *why)
 {
-	if (B.shutting_down)
+	if (tuskd.shutting_down)
 		return;
-	B.shutting_down = true;
+	tuskd.shutting_down = true;
 	log_info("shutting down (%s)", why);
 	client_stop_listening();
 	client_unlink();
 	conns_close_all();
 	struct worker *w;
-	TAILQ_FOREACH(w, &B.workers, entry)
+	TAILQ_FOREACH(w, &tuskd.workers, entry)
 		if (!w->reaped)
 			worker_close(w);
 	client_drop_all();
 	static const struct timeval tick = { 0, 20000 };
-	B.ev_shutdown = event_new(B.base, -1, EV_PERSIST, shutdown_tick, NULL);
-	event_add(B.ev_shutdown, &tick);
+	tuskd.ev_shutdown = event_new(tuskd.base, -1, EV_PERSIST, shutdown_tick, NULL);
+	event_add(tuskd.ev_shutdown, &tick);
 }
 
 /* Signals arrive here through libevent. */
@@ -235,37 +235,37 @@ broker_cleanup(void)
 	secrets_shutdown();
 	hostkeys_free();
 	struct worker *w;
-	while ((w = TAILQ_FIRST(&B.workers)) != NULL) {
-		TAILQ_REMOVE(&B.workers, w, entry);
+	while ((w = TAILQ_FIRST(&tuskd.workers)) != NULL) {
+		TAILQ_REMOVE(&tuskd.workers, w, entry);
 		worker_unref(w);
 	}
 	struct client *c;
-	while ((c = TAILQ_FIRST(&B.clients)) != NULL) {
-		TAILQ_REMOVE(&B.clients, c, entry);
+	while ((c = TAILQ_FIRST(&tuskd.clients)) != NULL) {
+		TAILQ_REMOVE(&tuskd.clients, c, entry);
 		if (c->peer)
 			rpc_peer_free(c->peer);
 		c->peer = NULL;
 		c->gone = true;
 		client_unref(c);
 	}
-	event_free(B.ev_sigterm);
-	event_free(B.ev_sigint);
-	event_free(B.ev_sigchld);
-	event_free(B.ev_sighup);
-	event_free(B.ev_heartbeat);
-	if (B.ev_shutdown)
-		event_free(B.ev_shutdown);
-	evbuffer_free(B.discard);
-	event_base_free(B.base);
-	store_close(B.store);
-	B.store = NULL;
+	event_free(tuskd.ev_sigterm);
+	event_free(tuskd.ev_sigint);
+	event_free(tuskd.ev_sigchld);
+	event_free(tuskd.ev_sighup);
+	event_free(tuskd.ev_heartbeat);
+	if (tuskd.ev_shutdown)
+		event_free(tuskd.ev_shutdown);
+	evbuffer_free(tuskd.discard);
+	event_base_free(tuskd.base);
+	store_close(tuskd.store);
+	tuskd.store = NULL;
 	log_info("stopped");
 	log_set_sink(NULL, NULL);
-	logfile_close(&B.logfile);
-	if (B.lock_fd >= 0)
-		close(B.lock_fd);
-	paths_free(&B.paths);
-	free(B.worker_path);
+	logfile_close(&tuskd.logfile);
+	if (tuskd.lock_fd >= 0)
+		close(tuskd.lock_fd);
+	paths_free(&tuskd.paths);
+	free(tuskd.worker_path);
 	libevent_global_shutdown();
 }
 
@@ -296,9 +296,9 @@ main(int argc, char **argv)
 	struct tusk_error e = TUSK_ERROR_INIT;
 	int ch;
 
-	B.lock_fd = B.listen_fd = -1;
-	B.logfile.fd = -1;
-	B.set = default_settings;
+	tuskd.lock_fd = tuskd.listen_fd = -1;
+	tuskd.logfile.fd = -1;
+	tuskd.set = default_settings;
 	while ((ch = getopt_long(argc, argv, "fl:sw:x:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -311,10 +311,10 @@ main(int argc, char **argv)
 			}
 			break;
 		case 's':
-			B.log_stderr = true;
+			tuskd.log_stderr = true;
 			break;
 		case 'w':
-			B.worker_path = xstrdup(optarg);
+			tuskd.worker_path = xstrdup(optarg);
 			break;
 		case 'x':
 			if (settings_set_arg(optarg) < 0) {
@@ -341,15 +341,15 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(level);
-	TAILQ_INIT(&B.clients);
-	TAILQ_INIT(&B.workers);
-	TAILQ_INIT(&B.conns);
-	TAILQ_INIT(&B.queries);
-	if (B.worker_path == NULL)
-		B.worker_path = find_worker();
+	TAILQ_INIT(&tuskd.clients);
+	TAILQ_INIT(&tuskd.workers);
+	TAILQ_INIT(&tuskd.conns);
+	TAILQ_INIT(&tuskd.queries);
+	if (tuskd.worker_path == NULL)
+		tuskd.worker_path = find_worker();
 	dispatch_check_table();
 
-	if (paths_resolve(&B.paths, &e) < 0 || paths_ensure(&B.paths, &e) < 0)
+	if (paths_resolve(&tuskd.paths, &e) < 0 || paths_ensure(&tuskd.paths, &e) < 0)
 		die_init(&e);
 	int inherited = client_inherit(&e);
 	if (inherited < 0)
@@ -358,12 +358,12 @@ main(int argc, char **argv)
 	char tag[32];
 	snprintf(tag, sizeof tag, "tuskd[%d]", (int)getpid());
 	log_init(tag);
-	if (logfile_open(&B.logfile, B.paths.log_dir, LOG_KEEP_DAYS_DEFAULT, wall_ms(), &e) < 0)
+	if (logfile_open(&tuskd.logfile, tuskd.paths.log_dir, LOG_KEEP_DAYS_DEFAULT, wall_ms(), &e) < 0)
 		die_init(&e);
 	log_set_sink(broker_log_sink, NULL);
-	if (store_open(&B.store, B.paths.db_path, &e) < 0)
+	if (store_open(&tuskd.store, tuskd.paths.db_path, &e) < 0)
 		die_init(&e);
-	settings_load_preferences(B.store);
+	settings_load_preferences(tuskd.store);
 	if (!inherited && client_bind(&e) < 0)
 		die_init(&e);
 	if (!foreground && !inherited)
@@ -373,38 +373,38 @@ main(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0);
 #endif
 	write_pid();
-	B.start_mono_ms = mono_ms();
-	B.start_wall_ms = wall_ms();
+	tuskd.start_mono_ms = mono_ms();
+	tuskd.start_wall_ms = wall_ms();
 	snprintf(tag, sizeof tag, "tuskd[%d]", (int)getpid());
 	log_init(tag);
 
-	B.base = event_base_new();
-	if (B.base == NULL) {
+	tuskd.base = event_base_new();
+	if (tuskd.base == NULL) {
 		terr_set(&e, TE_INITIALIZATION, "cannot create the event loop");
 		die_init(&e);
 	}
-	B.discard = evbuffer_new();
-	if (keychain_init(B.base, B.set.keychain_timeout_ms) < 0) {
+	tuskd.discard = evbuffer_new();
+	if (keychain_init(tuskd.base, tuskd.set.keychain_timeout_ms) < 0) {
 		terr_set(&e, TE_INITIALIZATION, "cannot set up the keychain's thread");
 		die_init(&e);
 	}
 	if (client_listen(&e) < 0)
 		die_init(&e);
-	B.ev_sigterm = evsignal_new(B.base, SIGTERM, signal_cb, NULL);
-	B.ev_sigint = evsignal_new(B.base, SIGINT, signal_cb, NULL);
-	B.ev_sigchld = evsignal_new(B.base, SIGCHLD, signal_cb, NULL);
-	B.ev_sighup = evsignal_new(B.base, SIGHUP, signal_cb, NULL);
-	evsignal_add(B.ev_sigterm, NULL);
-	evsignal_add(B.ev_sigint, NULL);
-	evsignal_add(B.ev_sigchld, NULL);
-	evsignal_add(B.ev_sighup, NULL);
-	struct timeval hb = { B.set.heartbeat_ms / 1000, (B.set.heartbeat_ms % 1000) * 1000 };
-	B.ev_heartbeat = event_new(B.base, -1, EV_PERSIST, heartbeat_cb, NULL);
-	event_add(B.ev_heartbeat, &hb);
+	tuskd.ev_sigterm = evsignal_new(tuskd.base, SIGTERM, signal_cb, NULL);
+	tuskd.ev_sigint = evsignal_new(tuskd.base, SIGINT, signal_cb, NULL);
+	tuskd.ev_sigchld = evsignal_new(tuskd.base, SIGCHLD, signal_cb, NULL);
+	tuskd.ev_sighup = evsignal_new(tuskd.base, SIGHUP, signal_cb, NULL);
+	evsignal_add(tuskd.ev_sigterm, NULL);
+	evsignal_add(tuskd.ev_sigint, NULL);
+	evsignal_add(tuskd.ev_sigchld, NULL);
+	evsignal_add(tuskd.ev_sighup, NULL);
+	struct timeval hb = { tuskd.set.heartbeat_ms / 1000, (tuskd.set.heartbeat_ms % 1000) * 1000 };
+	tuskd.ev_heartbeat = event_new(tuskd.base, -1, EV_PERSIST, heartbeat_cb, NULL);
+	event_add(tuskd.ev_heartbeat, &hb);
 
-	log_info("tuskd %s ready on %s%s (worker %s)", TUSK_VERSION, B.paths.sock_path,
-	    B.activated ? ", passed by systemd" : "", B.worker_path);
-	event_base_dispatch(B.base);
+	log_info("tuskd %s ready on %s%s (worker %s)", TUSK_VERSION, tuskd.paths.sock_path,
+	    tuskd.activated ? ", passed by systemd" : "", tuskd.worker_path);
+	event_base_dispatch(tuskd.base);
 
 	client_stop_listening();
 	client_unlink();

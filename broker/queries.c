@@ -37,7 +37,7 @@ struct query *
 query_find(const char *id)
 {
 	struct query *q;
-	TAILQ_FOREACH(q, &B.queries, entry)
+	TAILQ_FOREACH(q, &tuskd.queries, entry)
 		if (strcmp(q->id, id) == 0)
 			return q;
 	return NULL;
@@ -66,7 +66,7 @@ query_free(struct query *q)
 	 * system, so an idle broker is small again */
 	if (q->bytes > 8u * 1024 * 1024)
 		malloc_trim(0);
-	TAILQ_REMOVE(&B.queries, q, entry);
+	TAILQ_REMOVE(&tuskd.queries, q, entry);
 	TAILQ_REMOVE(&c->queue, q, centry);
 	if (c->running == q) {
 		c->running = NULL;
@@ -220,7 +220,7 @@ h_execute_query(struct request *req, const struct params *p, struct tusk_error *
 	q->state = QS_QUEUED;
 	q->started_wall_ms = wall_ms();
 	q->started_mono_ms = mono_ms();
-	TAILQ_INSERT_TAIL(&B.queries, q, entry);
+	TAILQ_INSERT_TAIL(&tuskd.queries, q, entry);
 	TAILQ_INSERT_TAIL(&c->queue, q, centry);
 	queries_kick(c);
 	return H_ASYNC;
@@ -332,7 +332,7 @@ void
 queries_client_gone(struct client *cl)
 {
 	struct query *q, *tmp;
-	TAILQ_FOREACH_SAFE(q, &B.queries, entry, tmp) {
+	TAILQ_FOREACH_SAFE(q, &tuskd.queries, entry, tmp) {
 		if (q->req == NULL || q->req->client != cl)
 			continue;
 		if (q->state == QS_QUEUED) {
@@ -352,13 +352,13 @@ h_get_running_queries(struct request *req, const struct params *p, struct tusk_e
 	UNUSED(e);
 	unsigned n = 0;
 	struct query *q;
-	TAILQ_FOREACH(q, &B.queries, entry)
+	TAILQ_FOREACH(q, &tuskd.queries, entry)
 		if (cid == NULL || strcmp(cid, q->conn->id) == 0)
 			n++;
 	msgpack_packer *pk = req_result(req);
 	msgpack_pack_array(pk, n);
 	int64_t now = mono_ms();
-	TAILQ_FOREACH(q, &B.queries, entry) {
+	TAILQ_FOREACH(q, &tuskd.queries, entry) {
 		if (cid && strcmp(cid, q->conn->id) != 0)
 			continue;
 		char ts[40];

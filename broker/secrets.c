@@ -261,7 +261,7 @@ op_queue(struct secret_op *op)
 {
 	static const struct timeval zero = { 0, 0 };
 	if (ev_run == NULL)
-		ev_run = event_new(B.base, -1, 0, queue_cb, NULL);
+		ev_run = event_new(tuskd.base, -1, 0, queue_cb, NULL);
 	TAILQ_INSERT_TAIL(&queue, op, entry);
 	if (!event_pending(ev_run, EV_TIMEOUT, NULL))
 		event_add(ev_run, &zero);

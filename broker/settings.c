@@ -71,11 +71,11 @@ find(const char *name, size_t len, size_t *idx)
 	return NULL;
 }
 
-/* Store a checked value into B.set. */
+/* Store a checked value into tuskd.set. */
 static void
 assign(const struct setting *s, long long v)
 {
-	char *p = (char *)&B.set + s->off;
+	char *p = (char *)&tuskd.set + s->off;
 	if (s->is_size)
 		*(size_t *)(void *)p = (size_t)v;
 	else

@@ -171,25 +171,25 @@ worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg, str
 	char ppid[24], level[8], mem[16];
 	snprintf(ppid, sizeof ppid, "%d", (int)getpid());
 	snprintf(level, sizeof level, "%d", tlog_level);
-	snprintf(mem, sizeof mem, "%d", B.set.worker_memory_mb);
+	snprintf(mem, sizeof mem, "%d", tuskd.set.worker_memory_mb);
 	char a_parent[] = "--parent", a_level[] = "--log-level", a_mem[] = "--memory-mb";
-	char *argv[] = { B.worker_path, a_parent, ppid, a_level, level, a_mem, mem, NULL };
+	char *argv[] = { tuskd.worker_path, a_parent, ppid, a_level, level, a_mem, mem, NULL };
 	char **env = worker_env();
 	pid_t pid;
-	int r = posix_spawn(&pid, B.worker_path, &fa, &at, argv, env);
+	int r = posix_spawn(&pid, tuskd.worker_path, &fa, &at, argv, env);
 	free(env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(sv[1]);
 	if (r != 0) {
 		close(sv[0]);
-		terr_set(e, TE_INTERNAL, "cannot start the worker %s: %s", B.worker_path, strerror(r));
+		terr_set(e, TE_INTERNAL, "cannot start the worker %s: %s", tuskd.worker_path, strerror(r));
 		terr_hint(e, "check the installation: tusk-worker must sit beside tuskd (or pass --worker PATH)");
 		return NULL;
 	}
 
 	struct worker *w = xcalloc(1, sizeof *w);
-	w->id = ++B.next_worker_id;
+	w->id = ++tuskd.next_worker_id;
 	w->pid = pid;
 	w->refs = 1; /* the list's */
 	w->role = role;
@@ -200,14 +200,14 @@ worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg, str
 	w->started_wall_ms = wall_ms();
 	w->backend_pid = -1;
 	struct mp_limits lim = { WORKER_MAX_MSG, WORKER_MAX_DEPTH, WORKER_MAX_STR };
-	w->peer = rpc_peer_new(B.base, sv[0], &lim, &worker_handlers, w);
+	w->peer = rpc_peer_new(tuskd.base, sv[0], &lim, &worker_handlers, w);
 	if (w->peer == NULL) {
 		kill(pid, SIGKILL);
 		w->kill_sent = true;
 		w->kill_reason = xstrdup("could not set up its socket");
 		w->peer_gone = true;
 	}
-	TAILQ_INSERT_TAIL(&B.workers, w, entry);
+	TAILQ_INSERT_TAIL(&tuskd.workers, w, entry);
 	log_debug("worker %llu started (pid %d)", (unsigned long long)w->id, (int)pid);
 	event_worker("started", w);
 	if (w->peer == NULL) {
@@ -237,7 +237,7 @@ worker_arm_kill(struct worker *w, int ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 	if (w->ev_kill == NULL)
-		w->ev_kill = evtimer_new(B.base, worker_kill_timer, w);
+		w->ev_kill = evtimer_new(tuskd.base, worker_kill_timer, w);
 	evtimer_add(w->ev_kill, &tv);
 }
 
@@ -255,7 +255,7 @@ worker_kill(struct worker *w, int sig, const char *reason)
 	    sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal", reason);
 	kill(w->pid, sig);
 	if (sig != SIGKILL)
-		worker_arm_kill(w, B.set.kill_grace_ms);
+		worker_arm_kill(w, tuskd.set.kill_grace_ms);
 }
 
 /* Reply to W_CLOSE (or the peer vanished): nothing to do, exit follows. */
@@ -291,7 +291,7 @@ worker_close(struct worker *w)
 	} else {
 		kill(w->pid, SIGTERM);
 	}
-	worker_arm_kill(w, B.set.shutdown_grace_ms);
+	worker_arm_kill(w, tuskd.set.shutdown_grace_ms);
 }
 
 /* A ping's answer. */
@@ -315,7 +315,7 @@ workers_heartbeat(void)
 {
 	struct worker *w, *tmp;
 	int64_t now = mono_ms();
-	TAILQ_FOREACH_SAFE(w, &B.workers, entry, tmp) {
+	TAILQ_FOREACH_SAFE(w, &tuskd.workers, entry, tmp) {
 		if (w->reaped || w->peer == NULL || rpc_peer_closing(w->peer) || w->kill_sent)
 			continue;
 		if (rpc_peer_paused(w->peer)) {
@@ -327,9 +327,9 @@ workers_heartbeat(void)
 		if (w->ping_msgid != 0) {
 			/* a worker still loading (exec, libraries, sandbox) on a busy
 			 * machine gets a few intervals before its silence counts */
-			if (!w->answered && now - w->started_mono_ms < STARTUP_GRACE_INTERVALS * B.set.heartbeat_ms)
+			if (!w->answered && now - w->started_mono_ms < STARTUP_GRACE_INTERVALS * tuskd.set.heartbeat_ms)
 				continue;
-			if (++w->missed >= B.set.heartbeat_misses) {
+			if (++w->missed >= tuskd.set.heartbeat_misses) {
 				char reason[128];
 				snprintf(reason, sizeof reason,
 				    "hung: no answer to heartbeat for %lld ms",
@@ -351,7 +351,7 @@ void
 workers_set_log_level(int level)
 {
 	struct worker *w;
-	TAILQ_FOREACH(w, &B.workers, entry) {
+	TAILQ_FOREACH(w, &tuskd.workers, entry) {
 		if (w->peer == NULL || rpc_peer_closing(w->peer))
 			continue;
 		msgpack_packer *pk = rpc_peer_packer(w->peer);
@@ -369,7 +369,7 @@ workers_alive(void)
 {
 	unsigned n = 0;
 	struct worker *w;
-	TAILQ_FOREACH(w, &B.workers, entry)
+	TAILQ_FOREACH(w, &tuskd.workers, entry)
 		if (!w->reaped)
 			n++;
 	return n;
@@ -391,7 +391,7 @@ void
 workers_resume_for(struct client *c)
 {
 	struct worker *w;
-	TAILQ_FOREACH(w, &B.workers, entry) {
+	TAILQ_FOREACH(w, &tuskd.workers, entry) {
 		if (w->paused_for != c)
 			continue;
 		w->paused_for = NULL;
@@ -467,7 +467,7 @@ worker_peer_closed(struct rpc_peer *p, const char *reason, void *arg)
 	if (w->reaped)
 		worker_finish(w);
 	else if (!w->kill_sent)
-		worker_arm_kill(w, B.set.kill_grace_ms); /* it should exit now */
+		worker_arm_kill(w, tuskd.set.kill_grace_ms); /* it should exit now */
 }
 
 /* Why did it die? */
@@ -529,11 +529,11 @@ worker_finish(struct worker *w)
 	/* keep the most recent dead workers for `list_workers` */
 	int dead = 0;
 	struct worker *x, *tmp;
-	TAILQ_FOREACH_REVERSE_SAFE(x, &B.workers, worker_list, entry, tmp) {
+	TAILQ_FOREACH_REVERSE_SAFE(x, &tuskd.workers, worker_list, entry, tmp) {
 		if (x->state != WS_DEAD)
 			continue;
-		if (++dead > B.set.dead_workers_kept) {
-			TAILQ_REMOVE(&B.workers, x, entry);
+		if (++dead > tuskd.set.dead_workers_kept) {
+			TAILQ_REMOVE(&tuskd.workers, x, entry);
 			worker_unref(x);
 		}
 	}
@@ -550,7 +550,7 @@ workers_reap(void)
 		if (pid <= 0)
 			break;
 		struct worker *w;
-		TAILQ_FOREACH(w, &B.workers, entry)
+		TAILQ_FOREACH(w, &tuskd.workers, entry)
 			if (w->pid == pid && !w->reaped)
 				break;
 		if (w == NULL) {
@@ -581,7 +581,7 @@ struct worker *
 worker_find(uint64_t id)
 {
 	struct worker *w;
-	TAILQ_FOREACH(w, &B.workers, entry)
+	TAILQ_FOREACH(w, &tuskd.workers, entry)
 		if (w->id == id)
 			return w;
 	return NULL;
@@ -723,7 +723,7 @@ worker_kill_user(struct worker *w)
 	w->kill_sent = true;
 	log_info("worker %llu (pid %d): killed by the user", (unsigned long long)w->id, (int)w->pid);
 	if (w->ev_escalate == NULL)
-		w->ev_escalate = evtimer_new(B.base, escalate_cb, w);
+		w->ev_escalate = evtimer_new(tuskd.base, escalate_cb, w);
 	if (w->query_id && w->peer && !rpc_peer_closing(w->peer) && !rpc_peer_paused(w->peer)) {
 		/* the cancel is answered from the worker's loop within ~15 ms;
 		 * a worker that does not answer gets SIGTERM after 200 ms */
@@ -734,7 +734,7 @@ worker_kill_user(struct worker *w)
 		mp_pack_cstr(pk, w->query_id);
 		static const struct timeval wait = { 0, 200000 };
 		evtimer_add(w->ev_escalate, &wait);
-		worker_arm_kill(w, 200 + B.set.kill_grace_ms);
+		worker_arm_kill(w, 200 + tuskd.set.kill_grace_ms);
 		return;
 	}
 	worker_kill(w, SIGTERM, "killed by the user");

@@ -43,7 +43,7 @@ static struct {
 	void *arg;
 	int sent;
 	char error[256];
-} C = { .efd = -1 };
+} canceller = { .efd = -1 };
 
 /* The thread: PQcancel, then wake the loop. */
 static void *
@@ -51,8 +51,8 @@ cancel_thread(void *unused)
 {
 	UNUSED(unused);
 	uint64_t one = 1;
-	C.sent = PQcancel(C.pc, C.error, sizeof C.error);
-	while (write(C.efd, &one, sizeof one) < 0 && errno == EINTR)
+	canceller.sent = PQcancel(canceller.pc, canceller.error, sizeof canceller.error);
+	while (write(canceller.efd, &one, sizeof one) < 0 && errno == EINTR)
 		;
 	return NULL;
 }
@@ -66,35 +66,35 @@ cancel_finished(evutil_socket_t fd, short what, void *arg)
 	uint64_t v;
 	while (read(fd, &v, sizeof v) < 0 && errno == EINTR)
 		;
-	if (!C.running)
+	if (!canceller.running)
 		return;
-	pthread_join(C.thread, NULL);
-	C.running = false;
-	if (C.forgotten)
+	pthread_join(canceller.thread, NULL);
+	canceller.running = false;
+	if (canceller.forgotten)
 		return;
-	C.done(C.sent == 1, C.sent == 1 ? NULL : C.error, C.arg);
+	canceller.done(canceller.sent == 1, canceller.sent == 1 ? NULL : canceller.error, canceller.arg);
 }
 
 int
 cancel_start(struct event_base *base, PGcancel *pc, cancel_done_fn done, void *arg)
 {
-	if (C.running || pc == NULL)
+	if (canceller.running || pc == NULL)
 		return -1;
-	if (C.efd < 0) {
-		C.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (C.efd < 0) {
+	if (canceller.efd < 0) {
+		canceller.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (canceller.efd < 0) {
 			log_warn("cancel: eventfd: %s", strerror(errno));
 			return -1;
 		}
-		C.ev = event_new(base, C.efd, EV_READ | EV_PERSIST, cancel_finished, NULL);
-		event_add(C.ev, NULL);
+		canceller.ev = event_new(base, canceller.efd, EV_READ | EV_PERSIST, cancel_finished, NULL);
+		event_add(canceller.ev, NULL);
 	}
-	C.pc = pc;
-	C.done = done;
-	C.arg = arg;
-	C.sent = 0;
-	C.error[0] = '\0';
-	C.forgotten = false;
+	canceller.pc = pc;
+	canceller.done = done;
+	canceller.arg = arg;
+	canceller.sent = 0;
+	canceller.error[0] = '\0';
+	canceller.forgotten = false;
 
 	pthread_attr_t at;
 	sigset_t all, old;
@@ -102,31 +102,31 @@ cancel_start(struct event_base *base, PGcancel *pc, cancel_done_fn done, void *a
 	pthread_attr_setstacksize(&at, CANCEL_STACK);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = pthread_create(&C.thread, &at, cancel_thread, NULL);
+	int r = pthread_create(&canceller.thread, &at, cancel_thread, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&at);
 	if (r != 0) {
 		log_warn("cancel: cannot start a thread: %s", strerror(r));
 		return -1;
 	}
-	C.running = true;
+	canceller.running = true;
 	return 0;
 }
 
 bool
 cancel_running(void)
 {
-	return C.running;
+	return canceller.running;
 }
 
 void
 cancel_forget(void)
 {
-	C.forgotten = true;
-	if (C.ev && !C.running) {
-		event_free(C.ev);
-		C.ev = NULL;
-		close(C.efd);
-		C.efd = -1;
+	canceller.forgotten = true;
+	if (canceller.ev && !canceller.running) {
+		event_free(canceller.ev);
+		canceller.ev = NULL;
+		close(canceller.efd);
+		canceller.efd = -1;
 	}
 }

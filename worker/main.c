@@ -26,7 +26,7 @@
 #include "util.h"
 #include "worker.h"
 
-struct wk W;
+struct wk wk;
 
 #ifdef TUSK_SANITIZE
 /*
@@ -48,11 +48,11 @@ static void
 worker_log_sink(int level, const char *tag, const char *msg, void *arg)
 {
 	UNUSED(arg);
-	if (W.peer == NULL || rpc_peer_closing(W.peer)) {
+	if (wk.peer == NULL || rpc_peer_closing(wk.peer)) {
 		log_sink_stderr(level, tag, msg, NULL);
 		return;
 	}
-	msgpack_packer *pk = rpc_peer_packer(W.peer);
+	msgpack_packer *pk = rpc_peer_packer(wk.peer);
 	rpc_pack_notify_begin(pk, W_LOG);
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, 2);
@@ -66,7 +66,7 @@ worker_log_sink(int level, const char *tag, const char *msg, void *arg)
 msgpack_packer *
 wk_reply_begin(uint32_t msgid)
 {
-	msgpack_packer *pk = rpc_peer_packer(W.peer);
+	msgpack_packer *pk = rpc_peer_packer(wk.peer);
 	rpc_pack_reply_begin(pk, msgid);
 	return pk;
 }
@@ -75,26 +75,26 @@ wk_reply_begin(uint32_t msgid)
 void
 wk_reply_error(uint32_t msgid, const struct tusk_error *e)
 {
-	rpc_pack_reply_error(rpc_peer_packer(W.peer), msgid, e);
+	rpc_pack_reply_error(rpc_peer_packer(wk.peer), msgid, e);
 }
 
 /* Exit once the output is flushed (or at once if the broker is gone). */
 void
 wk_exit(int status)
 {
-	W.exit_status = status;
-	W.closing = true;
-	if (W.peer && !rpc_peer_closing(W.peer))
-		rpc_peer_close(W.peer, "worker exiting", true);
+	wk.exit_status = status;
+	wk.closing = true;
+	if (wk.peer && !rpc_peer_closing(wk.peer))
+		rpc_peer_close(wk.peer, "worker exiting", true);
 	else
-		event_base_loopexit(W.base, NULL);
+		event_base_loopexit(wk.base, NULL);
 }
 
 /* The close order is done: answer it, then leave. */
 static void
 closed_on_order(void *arg)
 {
-	if (W.peer && !rpc_peer_closing(W.peer))
+	if (wk.peer && !rpc_peer_closing(wk.peer))
 		msgpack_pack_nil(wk_reply_begin((uint32_t)(uintptr_t)arg));
 	wk_exit(0);
 }
@@ -123,7 +123,7 @@ broker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
 		}
 		return;
 	}
-	if (W.closing)
+	if (wk.closing)
 		return;
 	if (strcmp(m->method, W_PING) == 0) {
 		msgpack_pack_map(wk_reply_begin(m->msgid), 0);
@@ -150,17 +150,17 @@ static void
 broker_closed(struct rpc_peer *p, const char *reason, void *arg)
 {
 	UNUSED(arg);
-	bool gone = !W.closing;
+	bool gone = !wk.closing;
 	if (gone)
 		log_debug("the broker is gone (%s): closing", reason);
 	rpc_peer_free(p); /* reason with it */
-	W.peer = NULL;
+	wk.peer = NULL;
 	if (gone) {
 		/* end the session properly, then leave */
 		pg_close(closed_then_exit, (void *)(intptr_t)TUSK_EXIT_PARENT);
 		return;
 	}
-	event_base_loopexit(W.base, NULL);
+	event_base_loopexit(wk.base, NULL);
 }
 
 /* Our output to the broker drained: the server may be read again. */
@@ -210,7 +210,7 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'p':
 			if (parse_ll(optarg, 1, INT32_MAX, &v) == 0)
-				W.parent = (pid_t)v;
+				wk.parent = (pid_t)v;
 			break;
 		case 'l':
 			if (parse_ll(optarg, TLOG_ERROR, TLOG_TRACE, &v) == 0)
@@ -242,7 +242,7 @@ main(int argc, char **argv)
 
 	/* die with the broker; if it already died, go now */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (W.parent > 0 && getppid() != W.parent)
+	if (wk.parent > 0 && getppid() != wk.parent)
 		return TUSK_EXIT_PARENT;
 	close_from(WORKER_FD + 1);
 
@@ -254,32 +254,32 @@ main(int argc, char **argv)
 		return TUSK_EXIT_SANDBOX;
 	}
 
-	W.base = event_base_new();
-	if (W.base == NULL)
+	wk.base = event_base_new();
+	if (wk.base == NULL)
 		return TUSK_EXIT_OOM;
 	struct mp_limits lim = { BROKER_MAX_MSG, BROKER_MAX_DEPTH, BROKER_MAX_STR };
-	W.peer = rpc_peer_new(W.base, WORKER_FD, &lim, &broker_handlers, NULL);
-	if (W.peer == NULL)
+	wk.peer = rpc_peer_new(wk.base, WORKER_FD, &lim, &broker_handlers, NULL);
+	if (wk.peer == NULL)
 		return TUSK_EXIT_PARENT;
-	rpc_peer_watch_output(W.peer, OUT_LOW);
+	rpc_peer_watch_output(wk.peer, OUT_LOW);
 	log_set_sink(worker_log_sink, NULL);
 	sandbox_log_applied();
 
-	struct event *ev_term = evsignal_new(W.base, SIGTERM, signal_cb, NULL);
-	struct event *ev_int = evsignal_new(W.base, SIGINT, signal_cb, NULL);
+	struct event *ev_term = evsignal_new(wk.base, SIGTERM, signal_cb, NULL);
+	struct event *ev_int = evsignal_new(wk.base, SIGINT, signal_cb, NULL);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	pg_init();
-	event_base_dispatch(W.base);
+	event_base_dispatch(wk.base);
 
 	pg_shutdown();
 	event_free(ev_term);
 	event_free(ev_int);
-	if (W.peer)
-		rpc_peer_free(W.peer);
-	event_base_free(W.base);
+	if (wk.peer)
+		rpc_peer_free(wk.peer);
+	event_base_free(wk.base);
 	libevent_global_shutdown();
-	return W.exit_status;
+	return wk.exit_status;
 }

@@ -145,7 +145,7 @@ static struct {
 	struct typename *types;
 	size_t ntypes;
 	msgpack_packer pk; /* writes into an obuf */
-} S;
+} pg;
 
 static void pg_event(evutil_socket_t fd, short what, void *arg);
 static void process_results(void);
@@ -187,8 +187,8 @@ obuf_free(struct obuf *b)
 static msgpack_packer *
 pk_on(struct obuf *b)
 {
-	msgpack_packer_init(&S.pk, b, obuf_write);
-	return &S.pk;
+	msgpack_packer_init(&pg.pk, b, obuf_write);
+	return &pg.pk;
 }
 
 /* array32 header: a count filled in before the bytes are sent. */
@@ -213,11 +213,11 @@ static const char *
 type_name(Oid oid, char *buf, size_t len)
 {
 	struct typename key = { oid, NULL };
-	struct typename *t = S.ntypes ? bsearch(&key, S.types, S.ntypes, sizeof *S.types, type_cmp) : NULL;
+	struct typename *t = pg.ntypes ? bsearch(&key, pg.types, pg.ntypes, sizeof *pg.types, type_cmp) : NULL;
 	if (t)
 		return t->name;
-	if (S.ntypes)
-		S.types_stale = true;
+	if (pg.ntypes)
+		pg.types_stale = true;
 	snprintf(buf, len, "oid:%u", oid);
 	return buf;
 }
@@ -225,11 +225,11 @@ type_name(Oid oid, char *buf, size_t len)
 static void
 types_free(void)
 {
-	for (size_t i = 0; i < S.ntypes; i++)
-		free(S.types[i].name);
-	free(S.types);
-	S.types = NULL;
-	S.ntypes = 0;
+	for (size_t i = 0; i < pg.ntypes; i++)
+		free(pg.types[i].name);
+	free(pg.types);
+	pg.types = NULL;
+	pg.ntypes = 0;
 }
 
 /* --- socket watching ------------------------------------------------------ */
@@ -238,28 +238,28 @@ types_free(void)
 static void
 pg_watch(short what)
 {
-	int fd = S.conn ? PQsocket(S.conn) : -1;
-	if (S.ev && (fd != S.ev_fd || what != S.ev_what || what == 0)) {
-		event_free(S.ev);
-		S.ev = NULL;
+	int fd = pg.conn ? PQsocket(pg.conn) : -1;
+	if (pg.ev && (fd != pg.ev_fd || what != pg.ev_what || what == 0)) {
+		event_free(pg.ev);
+		pg.ev = NULL;
 	}
-	S.ev_fd = fd;
-	S.ev_what = what;
-	if (fd < 0 || what == 0 || S.ev)
+	pg.ev_fd = fd;
+	pg.ev_what = what;
+	if (fd < 0 || what == 0 || pg.ev)
 		return;
-	S.ev = event_new(W.base, fd, what | EV_PERSIST, pg_event, NULL);
-	event_add(S.ev, NULL);
+	pg.ev = event_new(wk.base, fd, what | EV_PERSIST, pg_event, NULL);
+	event_add(pg.ev, NULL);
 }
 
 /* Read interest, plus write while libpq has unsent bytes. */
 static void
 pg_watch_query(void)
 {
-	if (S.paused) {
+	if (pg.paused) {
 		pg_watch(0);
 		return;
 	}
-	int f = PQflush(S.conn);
+	int f = PQflush(pg.conn);
 	pg_watch(f == 1 ? EV_READ | EV_WRITE : EV_READ);
 }
 
@@ -293,7 +293,7 @@ clean_message(const char *msg)
 static void
 connect_error(struct tusk_error *e, const char *raw, int64_t elapsed_ms)
 {
-	const struct tusk_config *c = &S.cfg;
+	const struct tusk_config *c = &pg.cfg;
 	char *msg = clean_message(raw);
 	terr_set(e, TE_CONNECTION, "%s", msg);
 	if (strstr(msg, "password authentication failed")) {
@@ -327,7 +327,7 @@ connect_error(struct tusk_error *e, const char *raw, int64_t elapsed_ms)
 	} else if (strstr(msg, "timeout expired") || strstr(msg, "timed out")) {
 		e->elapsed_ms = elapsed_ms;
 		terr_hint(e, "no answer from %s:%d within %d s; the server may be down, or a firewall drops the packets",
-		    c->host, c->port, S.connect_timeout_s);
+		    c->host, c->port, pg.connect_timeout_s);
 	} else if (strstr(msg, "server does not support SSL")) {
 		terr_hint(e, "the server has no TLS; use ssl_mode prefer or disable to connect without encryption");
 	} else if (strstr(msg, "no pg_hba.conf entry") && strstr(msg, "no encryption")) {
@@ -349,7 +349,7 @@ connect_error(struct tusk_error *e, const char *raw, int64_t elapsed_ms)
 	} else if (strstr(msg, "certificate authentication failed")) {
 		terr_hint(e, "the client certificate's common name must be the role name \"%s\" (or be mapped to it in pg_ident.conf)",
 		    c->username);
-	} else if (strstr(msg, "could not load private key file") && S.ssl_key_given) {
+	} else if (strstr(msg, "could not load private key file") && pg.ssl_key_given) {
 		e->kind = TE_CREDENTIAL;
 		terr_code(e, "ssl_key_passphrase");
 		terr_hint(e, "the passphrase does not decrypt the TLS client key %s; check it", c->ssl_client_key);
@@ -414,8 +414,8 @@ result_error(struct tusk_error *e, const PGresult *res)
 	if (pos && parse_ll(pos, 1, INT32_MAX, &p) == 0)
 		e->position = p;
 	if (code && strcmp(code, "57014") == 0) {
-		int64_t elapsed = S.q ? (mono_us() - S.q->started_us) / 1000 : -1;
-		enum cancel_by by = S.q ? S.q->cancel : CANCEL_NONE;
+		int64_t elapsed = pg.q ? (mono_us() - pg.q->started_us) / 1000 : -1;
+		enum cancel_by by = pg.q ? pg.q->cancel : CANCEL_NONE;
 		if (by == CANCEL_USER || by == CANCEL_CLOSE) {
 			e->kind = TE_QUERY_CANCELLED;
 		} else if (by == CANCEL_TIMEOUT || (primary && strstr(primary, "statement timeout"))) {
@@ -438,22 +438,22 @@ static void
 connect_fail(struct tusk_error *e, int status)
 {
 	log_debug("connect failed: %s", e->message);
-	wk_reply_error(S.connect_msgid, e);
+	wk_reply_error(pg.connect_msgid, e);
 	terr_clear(e);
-	secret_free(S.password);
-	secret_free(S.ssl_passphrase);
-	S.password = S.ssl_passphrase = NULL;
-	if (S.ev_connect_timeout)
-		evtimer_del(S.ev_connect_timeout);
-	resolve_cancel(S.resolve);
-	S.resolve = NULL;
+	secret_free(pg.password);
+	secret_free(pg.ssl_passphrase);
+	pg.password = pg.ssl_passphrase = NULL;
+	if (pg.ev_connect_timeout)
+		evtimer_del(pg.ev_connect_timeout);
+	resolve_cancel(pg.resolve);
+	pg.resolve = NULL;
 	pg_watch(0);
-	if (S.conn) {
-		PQfinish(S.conn);
-		S.conn = NULL;
+	if (pg.conn) {
+		PQfinish(pg.conn);
+		pg.conn = NULL;
 	}
 	tunnel_free();
-	S.state = PG_DEAD;
+	pg.state = PG_DEAD;
 	wk_exit(status);
 }
 
@@ -464,23 +464,23 @@ connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	UNUSED(what);
 	UNUSED(arg);
 	struct tusk_error e = TUSK_ERROR_INIT;
-	int64_t ms = (mono_us() - S.connect_started_us) / 1000;
-	if (S.state == PG_RESOLVING) {
-		const char *host = S.cfg.ssh ? S.cfg.ssh->host : S.cfg.host;
-		resolve_cancel(S.resolve);
-		S.resolve = NULL;
+	int64_t ms = (mono_us() - pg.connect_started_us) / 1000;
+	if (pg.state == PG_RESOLVING) {
+		const char *host = pg.cfg.ssh ? pg.cfg.ssh->host : pg.cfg.host;
+		resolve_cancel(pg.resolve);
+		pg.resolve = NULL;
 		terr_set(&e, TE_CONNECTION, "could not translate host name \"%s\" to address: no answer within %lld ms",
 		    host, (long long)ms);
 		e.elapsed_ms = ms;
 		terr_hint(&e, "the host name \"%s\" could not be resolved in time; check your DNS (/etc/resolv.conf)",
 		    host);
-	} else if (S.state == PG_TUNNELLING) {
-		tunnel_timeout_error(&e, (long long)ms, S.connect_timeout_s);
-	} else if (S.state == PG_CONNECTING) {
+	} else if (pg.state == PG_TUNNELLING) {
+		tunnel_timeout_error(&e, (long long)ms, pg.connect_timeout_s);
+	} else if (pg.state == PG_CONNECTING) {
 		connect_error(&e, "timeout expired", ms);
 		free(e.message);
-		e.message = xasprintf("connection to %s:%d timed out after %lld ms", S.cfg.host,
-		    S.cfg.port, (long long)ms);
+		e.message = xasprintf("connection to %s:%d timed out after %lld ms", pg.cfg.host,
+		    pg.cfg.port, (long long)ms);
 	} else {
 		return;
 	}
@@ -491,22 +491,22 @@ connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void
 connect_done(void)
 {
-	PQsetnonblocking(S.conn, 1);
-	PQsetNoticeReceiver(S.conn, notice_receiver, NULL);
-	S.cancel = PQgetCancel(S.conn);
-	S.state = PG_READY;
-	evtimer_del(S.ev_connect_timeout);
-	const char *ver = PQparameterStatus(S.conn, "server_version");
-	const char *proto = PQsslInUse(S.conn) ? PQsslAttribute(S.conn, "protocol") : NULL;
-	const char *cipher = PQsslInUse(S.conn) ? PQsslAttribute(S.conn, "cipher") : NULL;
-	msgpack_packer *pk = wk_reply_begin(S.connect_msgid);
+	PQsetnonblocking(pg.conn, 1);
+	PQsetNoticeReceiver(pg.conn, notice_receiver, NULL);
+	pg.cancel = PQgetCancel(pg.conn);
+	pg.state = PG_READY;
+	evtimer_del(pg.ev_connect_timeout);
+	const char *ver = PQparameterStatus(pg.conn, "server_version");
+	const char *proto = PQsslInUse(pg.conn) ? PQsslAttribute(pg.conn, "protocol") : NULL;
+	const char *cipher = PQsslInUse(pg.conn) ? PQsslAttribute(pg.conn, "cipher") : NULL;
+	msgpack_packer *pk = wk_reply_begin(pg.connect_msgid);
 	msgpack_pack_map(pk, 6);
 	mp_pack_key(pk, "backend_pid");
-	msgpack_pack_int(pk, PQbackendPID(S.conn));
+	msgpack_pack_int(pk, PQbackendPID(pg.conn));
 	mp_pack_key(pk, "server_version");
 	mp_pack_cstr(pk, ver);
 	mp_pack_key(pk, "tls");
-	if (PQsslInUse(S.conn))
+	if (PQsslInUse(pg.conn))
 		msgpack_pack_true(pk);
 	else
 		msgpack_pack_false(pk);
@@ -519,7 +519,7 @@ connect_done(void)
 		tunnel_pack_info(pk);
 	else
 		msgpack_pack_nil(pk);
-	log_debug("connected: backend %d, server %s%s%s%s", PQbackendPID(S.conn), ver ? ver : "?",
+	log_debug("connected: backend %d, server %s%s%s%s", PQbackendPID(pg.conn), ver ? ver : "?",
 	    proto ? ", " : "", proto ? proto : "", tunnel_active() ? ", through the SSH tunnel" : "");
 	start_types_load();
 }
@@ -528,7 +528,7 @@ connect_done(void)
 static void
 connect_step(void)
 {
-	switch (PQconnectPoll(S.conn)) {
+	switch (PQconnectPoll(pg.conn)) {
 	case PGRES_POLLING_READING:
 		pg_watch(EV_READ);
 		break;
@@ -542,7 +542,7 @@ connect_step(void)
 	case PGRES_POLLING_FAILED:
 	default: {
 		struct tusk_error e = TUSK_ERROR_INIT;
-		connect_error(&e, PQerrorMessage(S.conn), (mono_us() - S.connect_started_us) / 1000);
+		connect_error(&e, PQerrorMessage(pg.conn), (mono_us() - pg.connect_started_us) / 1000);
 		connect_fail(&e, 0);
 		break;
 	}
@@ -571,25 +571,25 @@ connect_begin(char *const *addrs, size_t naddrs)
 	struct tusk_error e = TUSK_ERROR_INIT;
 	char port[8];
 	bool tunnelled = tunnel_active();
-	snprintf(port, sizeof port, "%d", tunnelled ? tunnel_local_port() : S.cfg.port);
-	char *options = session_options(&S.cfg);
+	snprintf(port, sizeof port, "%d", tunnelled ? tunnel_local_port() : pg.cfg.port);
+	char *options = session_options(&pg.cfg);
 	struct strbuf hosts, hostaddrs;
 	sb_init(&hosts);
 	sb_init(&hostaddrs);
 	if (tunnelled) {
 		/* the database's own name: TLS checks the certificate against it */
-		sb_adds(&hosts, S.cfg.host);
+		sb_adds(&hosts, pg.cfg.host);
 		sb_adds(&hostaddrs, "127.0.0.1");
 	} else if (naddrs > 0) {
 		/* one name per address: libpq tries each, and checks TLS by the name */
 		for (size_t i = 0; i < naddrs; i++) {
-			sb_addf(&hosts, "%s%s", i ? "," : "", S.cfg.host);
+			sb_addf(&hosts, "%s%s", i ? "," : "", pg.cfg.host);
 			sb_addf(&hostaddrs, "%s%s", i ? "," : "", addrs[i]);
 		}
 	} else {
-		sb_adds(&hosts, S.cfg.host);
-		if (S.cfg.host[0] != '/')
-			sb_adds(&hostaddrs, S.cfg.host); /* an IP literal: no lookup */
+		sb_adds(&hosts, pg.cfg.host);
+		if (pg.cfg.host[0] != '/')
+			sb_adds(&hostaddrs, pg.cfg.host); /* an IP literal: no lookup */
 	}
 	const char *kw[24], *val[24];
 	int n = 0;
@@ -598,17 +598,17 @@ connect_begin(char *const *addrs, size_t naddrs)
 	if (hostaddrs.len)
 		KV("hostaddr", hostaddrs.buf);
 	KV("port", port);
-	KV("dbname", S.cfg.database);
-	KV("user", S.cfg.username);
-	if (S.password)
-		KV("password", S.password);
+	KV("dbname", pg.cfg.database);
+	KV("user", pg.cfg.username);
+	if (pg.password)
+		KV("password", pg.password);
 	KV("passfile", NO_FILE);
-	KV("sslmode", S.cfg.ssl_mode);
-	KV("sslrootcert", S.cfg.ssl_ca_cert ? S.cfg.ssl_ca_cert : NO_FILE);
-	KV("sslcert", S.cfg.ssl_client_cert ? S.cfg.ssl_client_cert : NO_FILE);
-	KV("sslkey", S.cfg.ssl_client_key ? S.cfg.ssl_client_key : NO_FILE);
-	if (S.ssl_passphrase)
-		KV("sslpassword", S.ssl_passphrase);
+	KV("sslmode", pg.cfg.ssl_mode);
+	KV("sslrootcert", pg.cfg.ssl_ca_cert ? pg.cfg.ssl_ca_cert : NO_FILE);
+	KV("sslcert", pg.cfg.ssl_client_cert ? pg.cfg.ssl_client_cert : NO_FILE);
+	KV("sslkey", pg.cfg.ssl_client_key ? pg.cfg.ssl_client_key : NO_FILE);
+	if (pg.ssl_passphrase)
+		KV("sslpassword", pg.ssl_passphrase);
 	KV("sslcrl", NO_FILE);
 	KV("gssencmode", "disable");
 	KV("application_name", "tusk");
@@ -616,15 +616,15 @@ connect_begin(char *const *addrs, size_t naddrs)
 	KV("options", options);
 	KV(NULL, NULL);
 #undef KV
-	S.state = PG_CONNECTING;
-	S.conn = PQconnectStartParams(kw, val, 0);
-	secret_free(S.password);
-	secret_free(S.ssl_passphrase);
-	S.password = S.ssl_passphrase = NULL;
+	pg.state = PG_CONNECTING;
+	pg.conn = PQconnectStartParams(kw, val, 0);
+	secret_free(pg.password);
+	secret_free(pg.ssl_passphrase);
+	pg.password = pg.ssl_passphrase = NULL;
 	free(options);
 	sb_free(&hosts);
 	sb_free(&hostaddrs);
-	if (S.conn == NULL) {
+	if (pg.conn == NULL) {
 		terr_set(&e, TE_INTERNAL, "libpq could not allocate a connection");
 		connect_fail(&e, TUSK_EXIT_OOM);
 		return;
@@ -637,7 +637,7 @@ static void
 tunnel_ready(void *arg)
 {
 	UNUSED(arg);
-	if (S.state == PG_TUNNELLING)
+	if (pg.state == PG_TUNNELLING)
 		connect_begin(NULL, 0);
 }
 
@@ -646,7 +646,7 @@ static void
 tunnel_failed(struct tusk_error *e, void *arg)
 {
 	UNUSED(arg);
-	if (S.state == PG_TUNNELLING || S.state == PG_CONNECTING)
+	if (pg.state == PG_TUNNELLING || pg.state == PG_CONNECTING)
 		connect_fail(e, 0);
 }
 
@@ -655,22 +655,22 @@ static void
 tunnel_lost(struct tusk_error *e, void *arg)
 {
 	UNUSED(arg);
-	if (S.state == PG_TUNNELLING || S.state == PG_CONNECTING) {
+	if (pg.state == PG_TUNNELLING || pg.state == PG_CONNECTING) {
 		connect_fail(e, 0);
 		return;
 	}
-	if (S.state != PG_READY)
+	if (pg.state != PG_READY)
 		return;
-	if (S.q && !S.q->internal)
-		wk_reply_error(S.q->msgid, e);
-	if (S.pending_id)
-		wk_reply_error(S.pending_msgid, e);
-	if (S.q) {
-		query_free(S.q);
-		S.q = NULL;
+	if (pg.q && !pg.q->internal)
+		wk_reply_error(pg.q->msgid, e);
+	if (pg.pending_id)
+		wk_reply_error(pg.pending_msgid, e);
+	if (pg.q) {
+		query_free(pg.q);
+		pg.q = NULL;
 	}
 	pg_watch(0);
-	S.state = PG_DEAD;
+	pg.state = PG_DEAD;
 	wk_exit(TUSK_EXIT_TUNNEL_LOST);
 }
 
@@ -685,13 +685,13 @@ static void
 connect_resolved(int err, const char *message, char *const *addrs, size_t n, void *arg)
 {
 	UNUSED(arg);
-	S.resolve = NULL;
-	if (S.state != PG_RESOLVING)
+	pg.resolve = NULL;
+	if (pg.state != PG_RESOLVING)
 		return;
 	struct tusk_error e = TUSK_ERROR_INIT;
-	const char *host = S.cfg.ssh ? S.cfg.ssh->host : S.cfg.host;
+	const char *host = pg.cfg.ssh ? pg.cfg.ssh->host : pg.cfg.host;
 	if (err) {
-		if (S.cfg.ssh) {
+		if (pg.cfg.ssh) {
 			terr_set(&e, TE_CONNECTION, "could not translate the SSH server's host name \"%s\" to an address: %s",
 			    host, message);
 			terr_hint(&e, "the host name \"%s\" could not be resolved; check its spelling and your DNS",
@@ -699,16 +699,16 @@ connect_resolved(int err, const char *message, char *const *addrs, size_t n, voi
 		} else {
 			char *raw = xasprintf("could not translate host name \"%s\" to address: %s", host,
 			    message);
-			connect_error(&e, raw, (mono_us() - S.connect_started_us) / 1000);
+			connect_error(&e, raw, (mono_us() - pg.connect_started_us) / 1000);
 			free(raw);
 		}
 		connect_fail(&e, 0);
 		return;
 	}
 	log_debug("%s resolved to %zu address%s (first %s)", host, n, n == 1 ? "" : "es", addrs[0]);
-	if (S.cfg.ssh) {
-		S.state = PG_TUNNELLING;
-		if (tunnel_start(addrs, n, &e) < 0 && S.state == PG_TUNNELLING)
+	if (pg.cfg.ssh) {
+		pg.state = PG_TUNNELLING;
+		if (tunnel_start(addrs, n, &e) < 0 && pg.state == PG_TUNNELLING)
 			connect_fail(&e, 0);
 		terr_clear(&e);
 		return;
@@ -720,33 +720,33 @@ void
 pg_connect(uint32_t msgid, const msgpack_object *params)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
-	if (S.state != PG_NONE) {
+	if (pg.state != PG_NONE) {
 		terr_set(&e, TE_INTERNAL, "worker: already connected");
 		wk_reply_error(msgid, &e);
 		terr_clear(&e);
 		return;
 	}
-	S.connect_msgid = msgid;
-	S.connect_started_us = mono_us();
+	pg.connect_msgid = msgid;
+	pg.connect_started_us = mono_us();
 	const msgpack_object *cfgo = mo_map_get(params, "config");
-	if (cfgo == NULL || config_parse(cfgo, &S.cfg, &e) < 0) {
+	if (cfgo == NULL || config_parse(cfgo, &pg.cfg, &e) < 0) {
 		if (!terr_isset(&e))
 			terr_set(&e, TE_INTERNAL, "worker: connect without a config");
 		connect_fail(&e, 0);
 		return;
 	}
-	S.password = mo_map_strdup(params, "password", NULL);
-	S.ssl_passphrase = mo_map_strdup(params, "ssl_key_passphrase", NULL);
-	S.ssl_key_given = S.ssl_passphrase != NULL;
+	pg.password = mo_map_strdup(params, "password", NULL);
+	pg.ssl_passphrase = mo_map_strdup(params, "ssl_key_passphrase", NULL);
+	pg.ssl_key_given = pg.ssl_passphrase != NULL;
 	const msgpack_object *to = mo_map_get(params, "connect_timeout_s");
 	int64_t tos = 10;
 	if (to)
 		mo_int(to, &tos);
-	S.connect_timeout_s = (int)MAX(1, MIN(tos, 3600));
+	pg.connect_timeout_s = (int)MAX(1, MIN(tos, 3600));
 
 	struct sbx_tunnel sbt = { 0 };
 	char *kh = NULL, *ukh = NULL;
-	if (S.cfg.ssh) {
+	if (pg.cfg.ssh) {
 		/* the tunnel's local end exists before the sandbox narrows the network */
 		if (tunnel_listen(&e) < 0) {
 			connect_fail(&e, 0);
@@ -759,21 +759,21 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 		sbt.user_known_hosts = ukh;
 	}
 	/* lock down to this connection before any byte goes to the network */
-	if (sandbox_connection(&S.cfg, S.cfg.ssh ? &sbt : NULL, &e) < 0) {
+	if (sandbox_connection(&pg.cfg, pg.cfg.ssh ? &sbt : NULL, &e) < 0) {
 		free(kh);
 		free(ukh);
 		connect_fail(&e, TUSK_EXIT_SANDBOX);
 		return;
 	}
 
-	S.ev_connect_timeout = evtimer_new(W.base, connect_timeout_cb, NULL);
-	struct timeval tv = { S.connect_timeout_s, 0 };
-	evtimer_add(S.ev_connect_timeout, &tv);
-	const char *tcp_host = S.cfg.host;
-	if (S.cfg.ssh) {
+	pg.ev_connect_timeout = evtimer_new(wk.base, connect_timeout_cb, NULL);
+	struct timeval tv = { pg.connect_timeout_s, 0 };
+	evtimer_add(pg.ev_connect_timeout, &tv);
+	const char *tcp_host = pg.cfg.host;
+	if (pg.cfg.ssh) {
 		char *agent = mo_map_strdup(params, "ssh_auth_sock", NULL);
 		struct tunnel_opts o = {
-			.cfg = &S.cfg,
+			.cfg = &pg.cfg,
 			.password = mo_map_strdup(params, "ssh_password", NULL),
 			.passphrase = mo_map_strdup(params, "ssh_key_passphrase", NULL),
 			.known_hosts = kh,
@@ -784,22 +784,22 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 		int64_t kas = 0;
 		if (ka && mo_int(ka, &kas) == 0 && kas > 0 && kas <= 3600)
 			o.keepalive_s = (int)kas;
-		tunnel_setup(W.base, &o, &tunnel_callbacks, NULL);
+		tunnel_setup(wk.base, &o, &tunnel_callbacks, NULL);
 		free(kh);
 		free(ukh);
 		free(agent);
-		tcp_host = S.cfg.ssh->host;
+		tcp_host = pg.cfg.ssh->host;
 	}
 	if (sandbox_host_needs_resolve(tcp_host)) {
-		S.state = PG_RESOLVING;
-		S.resolve = resolve_start(W.base, tcp_host, connect_resolved, NULL, &e);
-		if (S.resolve == NULL)
+		pg.state = PG_RESOLVING;
+		pg.resolve = resolve_start(wk.base, tcp_host, connect_resolved, NULL, &e);
+		if (pg.resolve == NULL)
 			connect_fail(&e, 0);
 		return;
 	}
-	if (S.cfg.ssh) {
-		S.state = PG_TUNNELLING;
-		if (tunnel_start(NULL, 0, &e) < 0 && S.state == PG_TUNNELLING)
+	if (pg.cfg.ssh) {
+		pg.state = PG_TUNNELLING;
+		if (tunnel_start(NULL, 0, &e) < 0 && pg.state == PG_TUNNELLING)
 			connect_fail(&e, 0);
 		terr_clear(&e);
 		return;
@@ -814,14 +814,14 @@ static void
 notice_receiver(void *arg, const PGresult *res)
 {
 	UNUSED(arg);
-	if (W.peer == NULL || rpc_peer_closing(W.peer))
+	if (wk.peer == NULL || rpc_peer_closing(wk.peer))
 		return;
-	msgpack_packer *pk = rpc_peer_packer(W.peer);
+	msgpack_packer *pk = rpc_peer_packer(wk.peer);
 	rpc_pack_notify_begin(pk, N_QUERY_NOTICE);
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, 6);
 	mp_pack_key(pk, "query_id"); /* first: the broker routes on it */
-	mp_pack_cstr(pk, S.q && !S.q->internal ? S.q->id : NULL);
+	mp_pack_cstr(pk, pg.q && !pg.q->internal ? pg.q->id : NULL);
 	mp_pack_key(pk, "severity");
 	mp_pack_cstr(pk, PQresultErrorField(res, PG_DIAG_SEVERITY));
 	mp_pack_key(pk, "message");
@@ -847,9 +847,9 @@ batch_free(const void *data, size_t len, void *arg)
 static void
 batch_flush(struct pgq *q)
 {
-	if (q->batch_rows == 0 || q->max_rows >= 0 || W.peer == NULL)
+	if (q->batch_rows == 0 || q->max_rows >= 0 || wk.peer == NULL)
 		return;
-	struct evbuffer *out = rpc_peer_output(W.peer);
+	struct evbuffer *out = rpc_peer_output(wk.peer);
 	msgpack_packer pk;
 	rpc_packer_init(&pk, out);
 	rpc_pack_notify_begin(&pk, N_QUERY_ROWS);
@@ -872,7 +872,7 @@ batch_flush(struct pgq *q)
 static void
 result_begin(const PGresult *res)
 {
-	struct pgq *q = S.q;
+	struct pgq *q = pg.q;
 	char buf[24];
 	q->ncols = PQnfields(res);
 	free(q->types);
@@ -894,9 +894,9 @@ result_begin(const PGresult *res)
 		q->rows.len = 0;
 		q->kept_rows = 0;
 	}
-	if (q->max_rows < 0 && W.peer) {
+	if (q->max_rows < 0 && wk.peer) {
 		batch_flush(q);
-		msgpack_packer *npk = rpc_peer_packer(W.peer);
+		msgpack_packer *npk = rpc_peer_packer(wk.peer);
 		rpc_pack_notify_begin(npk, N_QUERY_COLUMNS);
 		msgpack_pack_array(npk, 1);
 		msgpack_pack_map(npk, 3);
@@ -905,7 +905,7 @@ result_begin(const PGresult *res)
 		mp_pack_key(npk, "result_index");
 		msgpack_pack_int(npk, q->result_index);
 		mp_pack_key(npk, "columns");
-		evbuffer_add(rpc_peer_output(W.peer), q->cols.data, q->cols.len);
+		evbuffer_add(rpc_peer_output(wk.peer), q->cols.data, q->cols.len);
 	}
 	q->result_index++;
 }
@@ -1031,7 +1031,7 @@ pack_value(msgpack_packer *pk, const PGresult *res, int row, int col, Oid type)
 static int
 result_row(const PGresult *res)
 {
-	struct pgq *q = S.q;
+	struct pgq *q = pg.q;
 	q->row_count++;
 	if (q->cancel != CANCEL_NONE)
 		return 0; /* nobody wants the rest */
@@ -1072,24 +1072,24 @@ types_loaded(const PGresult *res)
 {
 	types_free();
 	int n = PQntuples(res);
-	S.types = xcalloc((size_t)MAX(n, 1), sizeof *S.types);
+	pg.types = xcalloc((size_t)MAX(n, 1), sizeof *pg.types);
 	for (int i = 0; i < n; i++) {
-		S.types[S.ntypes].oid = (Oid)strtoul(PQgetvalue(res, i, 0), NULL, 10);
-		S.types[S.ntypes].name = xstrdup(PQgetvalue(res, i, 1));
-		S.ntypes++;
+		pg.types[pg.ntypes].oid = (Oid)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		pg.types[pg.ntypes].name = xstrdup(PQgetvalue(res, i, 1));
+		pg.ntypes++;
 	}
-	qsort(S.types, S.ntypes, sizeof *S.types, type_cmp);
-	S.types_stale = false;
+	qsort(pg.types, pg.ntypes, sizeof *pg.types, type_cmp);
+	pg.types_stale = false;
 }
 
 /* COPY TO STDOUT: each line becomes a row of one text column. */
 static void
 copy_out_rows(void)
 {
-	struct pgq *q = S.q;
+	struct pgq *q = pg.q;
 	char *line;
 	int n;
-	while ((n = PQgetCopyData(S.conn, &line, 1)) > 0) {
+	while ((n = PQgetCopyData(pg.conn, &line, 1)) > 0) {
 		size_t len = (size_t)n;
 		if (len > 0 && line[len - 1] == '\n')
 			len--;
@@ -1116,7 +1116,7 @@ copy_out_rows(void)
 static void
 copy_out_begin(void)
 {
-	struct pgq *q = S.q;
+	struct pgq *q = pg.q;
 	q->ncols = 1;
 	free(q->types);
 	q->types = xcalloc(1, sizeof *q->types);
@@ -1128,8 +1128,8 @@ copy_out_begin(void)
 	mp_pack_cstr(pk, "copy");
 	mp_pack_key(pk, "data_type");
 	mp_pack_cstr(pk, "text");
-	if (q->max_rows < 0 && W.peer) {
-		msgpack_packer *npk = rpc_peer_packer(W.peer);
+	if (q->max_rows < 0 && wk.peer) {
+		msgpack_packer *npk = rpc_peer_packer(wk.peer);
 		rpc_pack_notify_begin(npk, N_QUERY_COLUMNS);
 		msgpack_pack_array(npk, 1);
 		msgpack_pack_map(npk, 3);
@@ -1138,7 +1138,7 @@ copy_out_begin(void)
 		mp_pack_key(npk, "result_index");
 		msgpack_pack_int(npk, q->result_index);
 		mp_pack_key(npk, "columns");
-		evbuffer_add(rpc_peer_output(W.peer), q->cols.data, q->cols.len);
+		evbuffer_add(rpc_peer_output(wk.peer), q->cols.data, q->cols.len);
 	}
 	q->result_index++;
 	q->copy_out = true;
@@ -1148,20 +1148,20 @@ copy_out_begin(void)
 static void
 process_results(void)
 {
-	while (S.q && !S.paused) {
-		struct pgq *q = S.q;
+	while (pg.q && !pg.paused) {
+		struct pgq *q = pg.q;
 		if (q->copy_out) {
 			copy_out_rows();
 			if (q->copy_out) {
-				if (W.peer && rpc_peer_output_len(W.peer) > OUT_HIGH)
-					S.paused = true;
+				if (wk.peer && rpc_peer_output_len(wk.peer) > OUT_HIGH)
+					pg.paused = true;
 				break; /* wait for more copy data */
 			}
 			continue;
 		}
-		if (PQisBusy(S.conn))
+		if (PQisBusy(pg.conn))
 			break;
-		PGresult *res = PQgetResult(S.conn);
+		PGresult *res = PQgetResult(pg.conn);
 		if (res == NULL) {
 			query_finish();
 			return;
@@ -1172,7 +1172,7 @@ process_results(void)
 				result_begin(res);
 			if (!terr_isset(&q->err) && result_row(res) < 0) {
 				/* the row is too large: stop the query */
-				if (S.cancel) {
+				if (pg.cancel) {
 					q->cancel = CANCEL_CLOSE;
 					cancel_send(0);
 				}
@@ -1203,7 +1203,7 @@ process_results(void)
 			copy_out_begin();
 			break;
 		case PGRES_COPY_IN:
-			PQputCopyEnd(S.conn, "COPY FROM STDIN is not supported by Tusk");
+			PQputCopyEnd(pg.conn, "COPY FROM STDIN is not supported by Tusk");
 			if (!terr_isset(&q->err)) {
 				terr_set(&q->err, TE_DATABASE, "COPY FROM STDIN is not supported");
 				terr_hint(&q->err, "load files with COPY FROM a server-side file, or with psql's \\copy");
@@ -1218,13 +1218,13 @@ process_results(void)
 			break;
 		}
 		PQclear(res);
-		if (W.peer && rpc_peer_output_len(W.peer) > OUT_HIGH) {
-			S.paused = true; /* the broker is behind: let the server wait */
+		if (wk.peer && rpc_peer_output_len(wk.peer) > OUT_HIGH) {
+			pg.paused = true; /* the broker is behind: let the server wait */
 			log_trace("pausing the server stream (%zu bytes queued)",
-			    rpc_peer_output_len(W.peer));
+			    rpc_peer_output_len(wk.peer));
 		}
 	}
-	if (S.conn && S.state == PG_READY)
+	if (pg.conn && pg.state == PG_READY)
 		pg_watch_query();
 }
 
@@ -1248,7 +1248,7 @@ query_free(struct pgq *q)
 static const char *
 tx_status(void)
 {
-	switch (PQtransactionStatus(S.conn)) {
+	switch (PQtransactionStatus(pg.conn)) {
 	case PQTRANS_IDLE: return "idle";
 	case PQTRANS_INTRANS: return "in_transaction";
 	case PQTRANS_INERROR: return "failed_transaction";
@@ -1261,8 +1261,8 @@ tx_status(void)
 static void
 query_finish(void)
 {
-	struct pgq *q = S.q;
-	S.q = NULL;
+	struct pgq *q = pg.q;
+	pg.q = NULL;
 	if (q->internal) {
 		query_free(q);
 	} else if (terr_isset(&q->err)) {
@@ -1273,7 +1273,7 @@ query_finish(void)
 	} else {
 		batch_flush(q);
 		double elapsed = (double)(mono_us() - q->started_us) / 1000.0;
-		struct evbuffer *out = rpc_peer_output(W.peer);
+		struct evbuffer *out = rpc_peer_output(wk.peer);
 		msgpack_packer pk;
 		rpc_packer_init(&pk, out);
 		rpc_pack_reply_begin(&pk, q->msgid);
@@ -1317,14 +1317,14 @@ query_finish(void)
 		    elapsed);
 		query_free(q);
 	}
-	if (S.types_stale) {
+	if (pg.types_stale) {
 		start_types_load();
 		return;
 	}
-	if (S.pending_id) {
-		char *id = S.pending_id, *sql = S.pending_sql;
-		S.pending_id = S.pending_sql = NULL;
-		start_user_query(S.pending_msgid, id, sql, S.pending_max_rows, S.pending_timeout_ms);
+	if (pg.pending_id) {
+		char *id = pg.pending_id, *sql = pg.pending_sql;
+		pg.pending_id = pg.pending_sql = NULL;
+		start_user_query(pg.pending_msgid, id, sql, pg.pending_max_rows, pg.pending_timeout_ms);
 		return;
 	}
 	pg_watch_query();
@@ -1337,10 +1337,10 @@ query_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	UNUSED(fd);
 	UNUSED(what);
 	UNUSED(arg);
-	if (S.q == NULL || S.cancel == NULL || S.q->cancel != CANCEL_NONE)
+	if (pg.q == NULL || pg.cancel == NULL || pg.q->cancel != CANCEL_NONE)
 		return;
-	S.q->cancel = CANCEL_TIMEOUT;
-	log_debug("query %s: timeout after %lld ms, cancelling", S.q->id, (long long)S.q->timeout_ms);
+	pg.q->cancel = CANCEL_TIMEOUT;
+	log_debug("query %s: timeout after %lld ms, cancelling", pg.q->id, (long long)pg.q->timeout_ms);
 	cancel_send(0);
 }
 
@@ -1348,19 +1348,19 @@ query_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static int
 send_query(struct pgq *q, const char *sql)
 {
-	S.q = q;
+	pg.q = q;
 	q->started_us = mono_us();
-	if (!PQsendQuery(S.conn, sql)) {
-		char *m = clean_message(PQerrorMessage(S.conn));
+	if (!PQsendQuery(pg.conn, sql)) {
+		char *m = clean_message(PQerrorMessage(pg.conn));
 		terr_set(&q->err, TE_CONNECTION, "%s", m);
 		free(m);
 		terr_hint(&q->err, "the connection to the server is broken; connect again");
 		return -1;
 	}
 	if (!q->internal)
-		PQsetSingleRowMode(S.conn);
+		PQsetSingleRowMode(pg.conn);
 	if (q->timeout_ms > 0) {
-		q->ev_timeout = evtimer_new(W.base, query_timeout_cb, NULL);
+		q->ev_timeout = evtimer_new(wk.base, query_timeout_cb, NULL);
 		struct timeval tv = { q->timeout_ms / 1000, (q->timeout_ms % 1000) * 1000 };
 		evtimer_add(q->ev_timeout, &tv);
 	}
@@ -1378,7 +1378,7 @@ start_types_load(void)
 	q->max_rows = -1;
 	if (send_query(q, "select oid::int8, typname::text from pg_catalog.pg_type") < 0) {
 		log_warn("cannot load type names: %s", q->err.message);
-		S.q = NULL;
+		pg.q = NULL;
 		query_free(q);
 	}
 }
@@ -1395,7 +1395,7 @@ start_user_query(uint32_t msgid, char *id, char *sql, int64_t max_rows, int64_t 
 	int r = send_query(q, sql);
 	free(sql);
 	if (r < 0) {
-		S.q = NULL;
+		pg.q = NULL;
 		wk_reply_error(msgid, &q->err);
 		query_free(q);
 		return -1;
@@ -1408,9 +1408,9 @@ pg_query(uint32_t msgid, const msgpack_object *params)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
 	const msgpack_object *id = mo_map_get(params, "query_id"), *sql = mo_map_get(params, "sql");
-	if (S.state != PG_READY || S.close_done || id == NULL || sql == NULL ||
+	if (pg.state != PG_READY || pg.close_done || id == NULL || sql == NULL ||
 	    id->type != MSGPACK_OBJECT_STR || sql->type != MSGPACK_OBJECT_STR) {
-		terr_set(&e, TE_INTERNAL, S.state != PG_READY || S.close_done ? "worker: not connected" :
+		terr_set(&e, TE_INTERNAL, pg.state != PG_READY || pg.close_done ? "worker: not connected" :
 		    "worker: malformed query order");
 		wk_reply_error(msgid, &e);
 		terr_clear(&e);
@@ -1422,19 +1422,19 @@ pg_query(uint32_t msgid, const msgpack_object *params)
 		mo_int(o, &max_rows);
 	if ((o = mo_map_get(params, "timeout_ms")) != NULL)
 		mo_int(o, &timeout_ms);
-	if ((S.q && !S.q->internal) || S.pending_id) {
+	if ((pg.q && !pg.q->internal) || pg.pending_id) {
 		terr_set(&e, TE_INTERNAL, "worker: a query is already running");
 		wk_reply_error(msgid, &e);
 		terr_clear(&e);
 		return;
 	}
-	if (S.q) {
+	if (pg.q) {
 		/* the type names are loading: this one goes next */
-		S.pending_msgid = msgid;
-		S.pending_id = mo_strdup(id);
-		S.pending_sql = mo_strdup(sql);
-		S.pending_max_rows = max_rows;
-		S.pending_timeout_ms = timeout_ms;
+		pg.pending_msgid = msgid;
+		pg.pending_id = mo_strdup(id);
+		pg.pending_sql = mo_strdup(sql);
+		pg.pending_max_rows = max_rows;
+		pg.pending_timeout_ms = timeout_ms;
 		return;
 	}
 	start_user_query(msgid, mo_strdup(id), mo_strdup(sql), max_rows, timeout_ms);
@@ -1444,8 +1444,8 @@ pg_query(uint32_t msgid, const msgpack_object *params)
 static void
 cancel_answer(bool sent)
 {
-	for (int i = 0; i < S.ncancel_waiters; i++) {
-		msgpack_packer *pk = wk_reply_begin(S.cancel_waiters[i]);
+	for (int i = 0; i < pg.ncancel_waiters; i++) {
+		msgpack_packer *pk = wk_reply_begin(pg.cancel_waiters[i]);
 		msgpack_pack_map(pk, 1);
 		mp_pack_key(pk, "sent");
 		if (sent)
@@ -1453,7 +1453,7 @@ cancel_answer(bool sent)
 		else
 			msgpack_pack_false(pk);
 	}
-	S.ncancel_waiters = 0;
+	pg.ncancel_waiters = 0;
 }
 
 static void close_finish(void);
@@ -1468,13 +1468,13 @@ cancel_done(bool sent, const char *error, void *arg)
 	else
 		log_debug("cancel request delivered");
 	cancel_answer(sent);
-	if (S.close_done) {
+	if (pg.close_done) {
 		close_finish();
 		return;
 	}
 	/* rows of a cancelled query are dropped: a paused stream can move on */
-	if (sent && S.paused && S.state == PG_READY) {
-		S.paused = false;
+	if (sent && pg.paused && pg.state == PG_READY) {
+		pg.paused = false;
 		process_results();
 	}
 }
@@ -1489,25 +1489,25 @@ static void
 cancel_send(uint32_t msgid)
 {
 	if (msgid) {
-		if (S.ncancel_waiters == CANCEL_WAITERS) {
+		if (pg.ncancel_waiters == CANCEL_WAITERS) {
 			msgpack_packer *pk = wk_reply_begin(msgid);
 			msgpack_pack_map(pk, 1);
 			mp_pack_key(pk, "sent");
 			msgpack_pack_true(pk); /* one is on its way */
 			return;
 		}
-		S.cancel_waiters[S.ncancel_waiters++] = msgid;
+		pg.cancel_waiters[pg.ncancel_waiters++] = msgid;
 	}
 	if (cancel_running())
 		return; /* answered when the running one returns */
-	if (cancel_start(W.base, S.cancel, cancel_done, NULL) == 0)
+	if (cancel_start(wk.base, pg.cancel, cancel_done, NULL) == 0)
 		return;
 	if (tunnel_active()) {
 		cancel_done(false, "no thread to send it on", NULL);
 		return;
 	}
 	char eb[256] = "";
-	bool sent = PQcancel(S.cancel, eb, sizeof eb) == 1;
+	bool sent = PQcancel(pg.cancel, eb, sizeof eb) == 1;
 	cancel_done(sent, eb, NULL);
 }
 
@@ -1515,26 +1515,26 @@ void
 pg_cancel(uint32_t msgid, const msgpack_object *params)
 {
 	const msgpack_object *id = mo_map_get(params, "query_id");
-	if (S.pending_id && id && mo_str_eq(id, S.pending_id)) {
+	if (pg.pending_id && id && mo_str_eq(id, pg.pending_id)) {
 		/* it never reached the server */
 		struct tusk_error e = TUSK_ERROR_INIT;
 		terr_set(&e, TE_QUERY_CANCELLED, "canceling statement due to user request");
 		terr_code(&e, "57014");
-		wk_reply_error(S.pending_msgid, &e);
+		wk_reply_error(pg.pending_msgid, &e);
 		terr_clear(&e);
-		free(S.pending_id);
-		free(S.pending_sql);
-		S.pending_id = S.pending_sql = NULL;
+		free(pg.pending_id);
+		free(pg.pending_sql);
+		pg.pending_id = pg.pending_sql = NULL;
 		msgpack_packer *pk = wk_reply_begin(msgid);
 		msgpack_pack_map(pk, 1);
 		mp_pack_key(pk, "sent");
 		msgpack_pack_true(pk);
 		return;
 	}
-	if (S.q && !S.q->internal && id && mo_str_eq(id, S.q->id) && S.cancel && !S.close_done) {
-		if (S.q->cancel == CANCEL_NONE)
-			S.q->cancel = CANCEL_USER;
-		log_debug("cancelling %s", S.q->id);
+	if (pg.q && !pg.q->internal && id && mo_str_eq(id, pg.q->id) && pg.cancel && !pg.close_done) {
+		if (pg.q->cancel == CANCEL_NONE)
+			pg.q->cancel = CANCEL_USER;
+		log_debug("cancelling %s", pg.q->id);
 		cancel_send(msgid);
 		return;
 	}
@@ -1548,9 +1548,9 @@ pg_cancel(uint32_t msgid, const msgpack_object *params)
 void
 pg_output_drained(void)
 {
-	if (!S.paused)
+	if (!pg.paused)
 		return;
-	S.paused = false;
+	pg.paused = false;
 	log_trace("resuming the server stream");
 	process_results();
 }
@@ -1561,49 +1561,49 @@ pg_event(evutil_socket_t fd, short what, void *arg)
 {
 	UNUSED(fd);
 	UNUSED(arg);
-	if (S.state == PG_CONNECTING) {
+	if (pg.state == PG_CONNECTING) {
 		connect_step();
 		return;
 	}
-	if (S.state != PG_READY)
+	if (pg.state != PG_READY)
 		return;
 	if (what & EV_WRITE) {
-		if (PQflush(S.conn) < 0)
+		if (PQflush(pg.conn) < 0)
 			goto broken;
 	}
 	if (what & EV_READ) {
-		if (!PQconsumeInput(S.conn))
+		if (!PQconsumeInput(pg.conn))
 			goto broken;
 	}
-	if (S.q) {
+	if (pg.q) {
 		process_results();
 	} else {
 		/* idle: drain notices, notice a closed connection */
 		PGresult *res;
-		while (!PQisBusy(S.conn) && (res = PQgetResult(S.conn)) != NULL)
+		while (!PQisBusy(pg.conn) && (res = PQgetResult(pg.conn)) != NULL)
 			PQclear(res);
-		if (PQstatus(S.conn) == CONNECTION_BAD)
+		if (PQstatus(pg.conn) == CONNECTION_BAD)
 			goto broken;
 	}
 	return;
 broken: {
 	struct tusk_error e = TUSK_ERROR_INIT;
-	char *m = clean_message(PQerrorMessage(S.conn));
+	char *m = clean_message(PQerrorMessage(pg.conn));
 	terr_set(&e, TE_CONNECTION, "the connection to the server was lost: %s", m);
 	free(m);
 	terr_hint(&e, "the server closed the session (restart, idle timeout, or pg_terminate_backend); connect again");
 	log_warn("%s", e.message);
-	if (S.q && !S.q->internal)
-		wk_reply_error(S.q->msgid, &e);
-	if (S.pending_id)
-		wk_reply_error(S.pending_msgid, &e);
+	if (pg.q && !pg.q->internal)
+		wk_reply_error(pg.q->msgid, &e);
+	if (pg.pending_id)
+		wk_reply_error(pg.pending_msgid, &e);
 	terr_clear(&e);
-	if (S.q) {
-		query_free(S.q);
-		S.q = NULL;
+	if (pg.q) {
+		query_free(pg.q);
+		pg.q = NULL;
 	}
 	pg_watch(0);
-	S.state = PG_DEAD;
+	pg.state = PG_DEAD;
 	wk_exit(TUSK_EXIT_SERVER_LOST);
 }
 }
@@ -1611,9 +1611,9 @@ broken: {
 void
 pg_init(void)
 {
-	memset(&S, 0, sizeof S);
-	S.ev_fd = -1;
-	config_init(&S.cfg);
+	memset(&pg, 0, sizeof pg);
+	pg.ev_fd = -1;
+	config_init(&pg.cfg);
 	/*
 	 * Without a hook and without sslpassword, OpenSSL asks for an
 	 * encrypted client key's passphrase on the terminal, which would hang
@@ -1638,11 +1638,11 @@ close_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void
 close_finish(void)
 {
-	pg_closed_fn done = S.close_done;
-	void *arg = S.close_arg;
+	pg_closed_fn done = pg.close_done;
+	void *arg = pg.close_arg;
 	if (done == NULL)
 		return;
-	S.close_done = NULL;
+	pg.close_done = NULL;
 	pg_shutdown();
 	done(arg);
 }
@@ -1650,18 +1650,18 @@ close_finish(void)
 void
 pg_close(pg_closed_fn done, void *arg)
 {
-	if (S.close_done)
+	if (pg.close_done)
 		return; /* already closing: that close ends the process */
-	S.close_done = done;
-	S.close_arg = arg;
-	if (S.conn && S.q && !S.q->internal && S.cancel && S.state == PG_READY) {
+	pg.close_done = done;
+	pg.close_arg = arg;
+	if (pg.conn && pg.q && !pg.q->internal && pg.cancel && pg.state == PG_READY) {
 		/* the server should stop what runs, not just lose its client */
-		S.q->cancel = CANCEL_CLOSE;
+		pg.q->cancel = CANCEL_CLOSE;
 		cancel_send(0);
-		if (S.close_done && cancel_running()) {
+		if (pg.close_done && cancel_running()) {
 			struct timeval tv = { CLOSE_CANCEL_MS / 1000, (CLOSE_CANCEL_MS % 1000) * 1000 };
-			S.ev_close = evtimer_new(W.base, close_timeout_cb, NULL);
-			evtimer_add(S.ev_close, &tv);
+			pg.ev_close = evtimer_new(wk.base, close_timeout_cb, NULL);
+			evtimer_add(pg.ev_close, &tv);
 			return;
 		}
 	}
@@ -1673,39 +1673,39 @@ void
 pg_shutdown(void)
 {
 	pg_watch(0);
-	if (S.q) {
-		query_free(S.q);
-		S.q = NULL;
+	if (pg.q) {
+		query_free(pg.q);
+		pg.q = NULL;
 	}
-	free(S.pending_id);
-	free(S.pending_sql);
-	S.pending_id = S.pending_sql = NULL;
-	resolve_cancel(S.resolve);
-	S.resolve = NULL;
-	secret_free(S.password);
-	secret_free(S.ssl_passphrase);
-	S.password = S.ssl_passphrase = NULL;
-	if (S.ev_connect_timeout) {
-		event_free(S.ev_connect_timeout);
-		S.ev_connect_timeout = NULL;
+	free(pg.pending_id);
+	free(pg.pending_sql);
+	pg.pending_id = pg.pending_sql = NULL;
+	resolve_cancel(pg.resolve);
+	pg.resolve = NULL;
+	secret_free(pg.password);
+	secret_free(pg.ssl_passphrase);
+	pg.password = pg.ssl_passphrase = NULL;
+	if (pg.ev_connect_timeout) {
+		event_free(pg.ev_connect_timeout);
+		pg.ev_connect_timeout = NULL;
 	}
-	if (S.ev_close) {
-		event_free(S.ev_close);
-		S.ev_close = NULL;
+	if (pg.ev_close) {
+		event_free(pg.ev_close);
+		pg.ev_close = NULL;
 	}
-	if (S.cancel) {
+	if (pg.cancel) {
 		if (cancel_running())
-			cancel_forget(); /* its thread may still use S.cancel: leave it be */
+			cancel_forget(); /* its thread may still use pg.cancel: leave it be */
 		else
-			PQfreeCancel(S.cancel);
-		S.cancel = NULL;
+			PQfreeCancel(pg.cancel);
+		pg.cancel = NULL;
 	}
-	if (S.conn) {
-		PQfinish(S.conn); /* through a tunnel, its goodbye is forwarded next */
-		S.conn = NULL;
+	if (pg.conn) {
+		PQfinish(pg.conn); /* through a tunnel, its goodbye is forwarded next */
+		pg.conn = NULL;
 	}
 	tunnel_close();
-	S.state = PG_DEAD;
+	pg.state = PG_DEAD;
 	types_free();
-	config_free(&S.cfg);
+	config_free(&pg.cfg);
 }

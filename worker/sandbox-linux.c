@@ -91,28 +91,28 @@ static struct {
 	uint64_t as_bytes;	/* RLIMIT_AS set (0: none) */
 	unsigned nofile;
 	char san_dirs[256];	/* sanitizer log directories opened for writing */
-} SB = { .opts = { WORKER_MEMORY_MB_DEFAULT, -1 } };
+} sbx = { .opts = { WORKER_MEMORY_MB_DEFAULT, -1 } };
 
 void
 sandbox_set_options(const struct sandbox_opts *o)
 {
-	SB.opts = *o;
-	if (SB.opts.memory_mb <= 0)
-		SB.opts.memory_mb = WORKER_MEMORY_MB_DEFAULT;
-	if (SB.opts.memory_mb < WORKER_MEMORY_MB_MIN)
-		SB.opts.memory_mb = WORKER_MEMORY_MB_MIN;
+	sbx.opts = *o;
+	if (sbx.opts.memory_mb <= 0)
+		sbx.opts.memory_mb = WORKER_MEMORY_MB_DEFAULT;
+	if (sbx.opts.memory_mb < WORKER_MEMORY_MB_MIN)
+		sbx.opts.memory_mb = WORKER_MEMORY_MB_MIN;
 }
 
 bool
 sandbox_locked(void)
 {
-	return SB.locked;
+	return sbx.locked;
 }
 
 int
 sandbox_landlock_abi(void)
 {
-	return SB.ll.abi;
+	return sbx.ll.abi;
 }
 
 #ifdef TUSK_SANITIZE
@@ -121,7 +121,7 @@ int __lsan_is_turned_off(void);
 int
 __lsan_is_turned_off(void)
 {
-	return SB.locked;
+	return sbx.locked;
 }
 #endif
 
@@ -171,8 +171,8 @@ rlimits_apply(struct tusk_error *e)
 		return terr_set(e, TE_INTERNAL, "RLIMIT_CORE: %s", strerror(errno));
 	if (rlimit_lower(RLIMIT_NOFILE, SANDBOX_NOFILE) < 0)
 		return terr_set(e, TE_INTERNAL, "RLIMIT_NOFILE: %s", strerror(errno));
-	SB.nofile = SANDBOX_NOFILE;
-	uint64_t cap = (uint64_t)SB.opts.memory_mb << 20;
+	sbx.nofile = SANDBOX_NOFILE;
+	uint64_t cap = (uint64_t)sbx.opts.memory_mb << 20;
 #ifdef TUSK_SANITIZE
 	/*
 	 * AddressSanitizer reserves terabytes of shadow at start: the cap
@@ -182,7 +182,7 @@ rlimits_apply(struct tusk_error *e)
 #endif
 	if (rlimit_lower(RLIMIT_AS, (rlim_t)cap) < 0)
 		return terr_set(e, TE_INTERNAL, "RLIMIT_AS: %s", strerror(errno));
-	SB.as_bytes = cap;
+	sbx.as_bytes = cap;
 	return 0;
 }
 
@@ -265,7 +265,7 @@ san_log_dir(const char *env, char *dir, size_t len)
 static int
 ll_base_apply(struct tusk_error *e)
 {
-	const struct ll_rights *r = &SB.ll;
+	const struct ll_rights *r = &sbx.ll;
 	if (r->abi == 0)
 		return 0;
 	int rfd = ll_create(r, r->fs_base, r->net_base, r->scoped);
@@ -284,11 +284,11 @@ ll_base_apply(struct tusk_error *e)
 	uint64_t w = (LL_FS_WRITE_FILE | LL_FS_MAKE_REG | LL_FS_TRUNCATE) & r->fs_base;
 	for (size_t i = 0; i < nitems(envs); i++) {
 		char dir[PATH_MAX];
-		if (!san_log_dir(envs[i], dir, sizeof dir) || strstr(SB.san_dirs, dir))
+		if (!san_log_dir(envs[i], dir, sizeof dir) || strstr(sbx.san_dirs, dir))
 			continue;
 		if (ll_add_path(rfd, dir, w) == 0) {
-			size_t n = strlen(SB.san_dirs);
-			snprintf(SB.san_dirs + n, sizeof SB.san_dirs - n, "%s%s", n ? "," : "", dir);
+			size_t n = strlen(sbx.san_dirs);
+			snprintf(sbx.san_dirs + n, sizeof sbx.san_dirs - n, "%s%s", n ? "," : "", dir);
 		}
 	}
 #endif
@@ -494,15 +494,15 @@ sandbox_base(struct tusk_error *e)
 		return terr_set(e, TE_INTERNAL, "PR_SET_DUMPABLE failed: %s", strerror(errno));
 	if (rlimits_apply(e) < 0)
 		return -1;
-	SB.kernel_abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
-	if (SB.kernel_abi < 0)
-		SB.kernel_abi = -errno;
-	sandbox_ll_rights(sandbox_ll_abi_pick(SB.kernel_abi, SB.opts.landlock_abi), &SB.ll);
+	sbx.kernel_abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
+	if (sbx.kernel_abi < 0)
+		sbx.kernel_abi = -errno;
+	sandbox_ll_rights(sandbox_ll_abi_pick(sbx.kernel_abi, sbx.opts.landlock_abi), &sbx.ll);
 	if (ll_base_apply(e) < 0)
 		return -1;
 	if (seccomp_apply(e) < 0)
 		return -1;
-	SB.locked = true;
+	sbx.locked = true;
 	return 0;
 }
 
@@ -548,14 +548,14 @@ int
 sandbox_connection(const struct tusk_config *cfg, const struct sbx_tunnel *t, struct tusk_error *e)
 {
 	struct sbx_conn_plan plan;
-	const struct ll_rights *r = &SB.ll;
+	const struct ll_rights *r = &sbx.ll;
 	sandbox_conn_plan(cfg, t, &plan);
 
 	/* Landlock binds the calling thread only: no other may exist yet */
 	int nthreads = threads_count();
 	if (nthreads > 1)
 		return terr_set(e, TE_INTERNAL, "sandbox: %d threads before the connection layer", nthreads);
-	if (SB.locked && seccomp_no_more_listening(e) < 0)
+	if (sbx.locked && seccomp_no_more_listening(e) < 0)
 		return -1;
 
 	/* TLS: OpenSSL reads its configuration now, while it still can */
@@ -565,7 +565,7 @@ sandbox_connection(const struct tusk_config *cfg, const struct sbx_tunnel *t, st
 
 	if (r->abi == 0) {
 		log_info("sandbox: connection: no Landlock (%s): files and TCP ports are not restricted",
-		    SB.kernel_abi < 0 ? "the kernel has none" : "turned off");
+		    sbx.kernel_abi < 0 ? "the kernel has none" : "turned off");
 		return 0;
 	}
 	struct strbuf files;
@@ -629,14 +629,14 @@ sandbox_connection(const struct tusk_config *cfg, const struct sbx_tunnel *t, st
 void
 sandbox_log_applied(void)
 {
-	const struct ll_rights *r = &SB.ll;
+	const struct ll_rights *r = &sbx.ll;
 	char fs[256];
 	struct strbuf sb;
 	sb_init(&sb);
 	sb_addf(&sb, "sandbox: no_new_privs, not dumpable; rlimits core 0, nofile %u, as %llu MiB%s; "
 	    "seccomp allow-list (exec, ptrace, process_vm, mount, namespaces, modules, bpf, keys: "
 	    "kill; other calls refused); ",
-	    SB.nofile, (unsigned long long)(SB.as_bytes >> 20),
+	    sbx.nofile, (unsigned long long)(sbx.as_bytes >> 20),
 #ifdef TUSK_SANITIZE
 	    " (sanitizer build: reserved shadow + cap)"
 #else
@@ -644,20 +644,20 @@ sandbox_log_applied(void)
 #endif
 	    );
 	if (r->abi == 0) {
-		if (SB.kernel_abi < 0)
-			sb_addf(&sb, "landlock: none (the kernel has none: %s)", strerror(-SB.kernel_abi));
+		if (sbx.kernel_abi < 0)
+			sb_addf(&sb, "landlock: none (the kernel has none: %s)", strerror(-sbx.kernel_abi));
 		else
-			sb_addf(&sb, "landlock: none (turned off; the kernel has ABI %d)", SB.kernel_abi);
+			sb_addf(&sb, "landlock: none (turned off; the kernel has ABI %d)", sbx.kernel_abi);
 	} else {
 		sandbox_ll_fs_names(r->fs_base, fs, sizeof fs);
 		sb_addf(&sb, "landlock ABI %d%s: no change to files anywhere (handled %s)", r->abi,
-		    r->abi < SB.kernel_abi ? " (lowered)" : "", fs);
+		    r->abi < sbx.kernel_abi ? " (lowered)" : "", fs);
 		sb_adds(&sb, r->net_base ? ", tcp bind to an ephemeral port only (none once connected)" :
 		    ", no network rules");
 		if (r->scoped)
 			sb_adds(&sb, ", signals and abstract sockets scoped");
-		if (SB.san_dirs[0])
-			sb_addf(&sb, ", sanitizer reports to %s", SB.san_dirs);
+		if (sbx.san_dirs[0])
+			sb_addf(&sb, ", sanitizer reports to %s", sbx.san_dirs);
 	}
 	log_info("%s", sb.buf);
 	sb_free(&sb);

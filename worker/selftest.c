@@ -59,7 +59,7 @@ static struct {
 	/* the child's view, once locked down */
 	char addr[64];
 	int abi;
-} T;
+} selftest;
 
 enum verdict { V_OK, V_FALLBACK, V_FAIL };
 
@@ -117,15 +117,15 @@ resolved(int err, const char *message, char *const *addrs, size_t n, void *arg)
 	/* the first IPv4 address, or else the first one */
 	for (size_t i = 0; i < n; i++) {
 		if (strchr(addrs[i], ':') == NULL) {
-			snprintf(T.addr, sizeof T.addr, "%s", addrs[i]);
+			snprintf(selftest.addr, sizeof selftest.addr, "%s", addrs[i]);
 			return;
 		}
 	}
 	if (n > 0)
-		snprintf(T.addr, sizeof T.addr, "%s", addrs[0]);
+		snprintf(selftest.addr, sizeof selftest.addr, "%s", addrs[0]);
 }
 
-/* Resolve T.host as the worker would (evdns, on a loop). */
+/* Resolve selftest.host as the worker would (evdns, on a loop). */
 static int
 resolve_host(char *why, size_t len)
 {
@@ -136,7 +136,7 @@ resolve_host(char *why, size_t len)
 		snprintf(why, len, "no event base");
 		return -1;
 	}
-	if (resolve_start(base, T.host, resolved, &w, &e) == NULL) {
+	if (resolve_start(base, selftest.host, resolved, &w, &e) == NULL) {
 		snprintf(why, len, "%s", e.message);
 		terr_clear(&e);
 		event_base_free(base);
@@ -153,24 +153,24 @@ resolve_host(char *why, size_t len)
 	return 0;
 }
 
-/* Lock down as a worker connecting to T.host:T.port does. */
+/* Lock down as a worker connecting to selftest.host:selftest.port does. */
 static int
 child_lockdown(void)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
 	struct tusk_config cfg;
-	sandbox_set_options(&T.opts);
+	sandbox_set_options(&selftest.opts);
 	if (sandbox_base(&e) < 0) {
 		say(V_FAIL, "sandbox_base", "%s", e.message);
 		terr_clear(&e);
 		return -1;
 	}
-	T.abi = sandbox_landlock_abi();
+	selftest.abi = sandbox_landlock_abi();
 	config_init(&cfg);
-	cfg.host = xstrdup(T.host);
-	cfg.port = T.port > 0 ? T.port : 5432;
-	cfg.ssl_mode = xstrdup(T.ca ? "verify-full" : "disable");
-	cfg.ssl_ca_cert = T.ca ? xstrdup(T.ca) : NULL;
+	cfg.host = xstrdup(selftest.host);
+	cfg.port = selftest.port > 0 ? selftest.port : 5432;
+	cfg.ssl_mode = xstrdup(selftest.ca ? "verify-full" : "disable");
+	cfg.ssl_ca_cert = selftest.ca ? xstrdup(selftest.ca) : NULL;
 	int r = sandbox_connection(&cfg, NULL, &e);
 	config_free(&cfg);
 	if (r < 0) {
@@ -179,9 +179,9 @@ child_lockdown(void)
 		return -1;
 	}
 	char why[160];
-	snprintf(T.addr, sizeof T.addr, "%s", T.host);
-	if (sandbox_host_needs_resolve(T.host) && resolve_host(why, sizeof why) < 0) {
-		say(V_FAIL, "resolve", "%s: %s", T.host, why);
+	snprintf(selftest.addr, sizeof selftest.addr, "%s", selftest.host);
+	if (sandbox_host_needs_resolve(selftest.host) && resolve_host(why, sizeof why) < 0) {
+		say(V_FAIL, "resolve", "%s: %s", selftest.host, why);
 		return -1;
 	}
 	return 0;
@@ -241,8 +241,8 @@ check_state(void)
 	fails += say(good ? V_OK : V_FAIL, "rlimits", "core %llu, nofile %llu, as %llu MiB",
 	    (unsigned long long)core.rlim_max, (unsigned long long)nofile.rlim_max,
 	    as.rlim_max == RLIM_INFINITY ? 0ULL : (unsigned long long)(as.rlim_max >> 20));
-	if (T.abi > 0)
-		fails += say(V_OK, "landlock", "ABI %d", T.abi);
+	if (selftest.abi > 0)
+		fails += say(V_OK, "landlock", "ABI %d", selftest.abi);
 	else
 		fails += say(V_FALLBACK, "landlock", "none: seccomp and rlimits only");
 	return fails;
@@ -252,22 +252,22 @@ static int
 check_reads(void)
 {
 	int fails = 0;
-	for (int i = 0; i < T.ndeny; i++) {
+	for (int i = 0; i < selftest.ndeny; i++) {
 		char name[300];
-		snprintf(name, sizeof name, "read %s", T.deny[i]);
-		int fd = open(T.deny[i], O_RDONLY | O_CLOEXEC);
+		snprintf(name, sizeof name, "read %s", selftest.deny[i]);
+		int fd = open(selftest.deny[i], O_RDONLY | O_CLOEXEC);
 		int err = errno;
-		if (fd >= 0 && T.abi == 0)
+		if (fd >= 0 && selftest.abi == 0)
 			fails += say(V_FALLBACK, name, "allowed (no Landlock)");
 		else
 			fails += expect_refused(name, fd, err, EACCES, EACCES);
 		if (fd >= 0)
 			close(fd);
 	}
-	if (T.ca) {
+	if (selftest.ca) {
 		char name[300], b;
-		snprintf(name, sizeof name, "read %s", T.ca);
-		int fd = open(T.ca, O_RDONLY | O_CLOEXEC);
+		snprintf(name, sizeof name, "read %s", selftest.ca);
+		int fd = open(selftest.ca, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0 && read(fd, &b, 1) == 1)
 			fails += say(V_OK, name, "allowed");
 		else
@@ -283,23 +283,23 @@ check_writes(void)
 {
 	int fails = 0;
 	char path[512], name[560];
-	snprintf(path, sizeof path, "%s/tusk-selftest.%d", T.write_dir, (int)getpid());
+	snprintf(path, sizeof path, "%s/tusk-selftest.%d", selftest.write_dir, (int)getpid());
 	snprintf(name, sizeof name, "create %s", path);
 	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	int err = errno;
 	if (fd >= 0) {
 		close(fd);
-		if (T.abi == 0)
+		if (selftest.abi == 0)
 			fails += say(V_FALLBACK, name, "allowed (no Landlock; sanitizer build)");
 		else
 			fails += say(V_FAIL, name, "allowed");
 	} else {
 		fails += expect_refused(name, fd, err, EACCES, EACCES);
 	}
-	snprintf(path, sizeof path, "%s/tusk-selftest-dir.%d", T.write_dir, (int)getpid());
+	snprintf(path, sizeof path, "%s/tusk-selftest-dir.%d", selftest.write_dir, (int)getpid());
 	int r = mkdir(path, 0700);
 	fails += expect_refused("mkdir", r, errno, EPERM, EACCES);
-	r = unlink(T.ndeny ? T.deny[0] : "/nonexistent");
+	r = unlink(selftest.ndeny ? selftest.deny[0] : "/nonexistent");
 	fails += expect_refused("unlink", r, errno, EPERM, EACCES);
 	return fails;
 }
@@ -309,13 +309,13 @@ check_network(void)
 {
 	int fails = 0, fd = -1;
 	char name[128];
-	if (sandbox_host_needs_resolve(T.host)) {
-		snprintf(name, sizeof name, "resolve %s", T.host);
-		fails += say(V_OK, name, "%s (inside the sandbox)", T.addr);
+	if (sandbox_host_needs_resolve(selftest.host)) {
+		snprintf(name, sizeof name, "resolve %s", selftest.host);
+		fails += say(V_OK, name, "%s (inside the sandbox)", selftest.addr);
 	}
-	if (T.port > 0 && T.host[0] != '/') {
-		snprintf(name, sizeof name, "connect %s:%d", T.addr, T.port);
-		int err = tcp_connect(T.addr, T.port, &fd);
+	if (selftest.port > 0 && selftest.host[0] != '/') {
+		snprintf(name, sizeof name, "connect %s:%d", selftest.addr, selftest.port);
+		int err = tcp_connect(selftest.addr, selftest.port, &fd);
 		if (err == 0) {
 			/* a PostgreSQL SSLRequest: the server answers 'S' or 'N' */
 			uint32_t req[2] = { htonl(8), htonl(80877103) };
@@ -329,16 +329,16 @@ check_network(void)
 			fails += say(V_FAIL, name, "refused: %s", ename(err));
 		}
 	}
-	if (T.other_port > 0) {
-		snprintf(name, sizeof name, "connect 127.0.0.1:%d", T.other_port);
-		int err = tcp_connect("127.0.0.1", T.other_port, &fd);
+	if (selftest.other_port > 0) {
+		snprintf(name, sizeof name, "connect 127.0.0.1:%d", selftest.other_port);
+		int err = tcp_connect("127.0.0.1", selftest.other_port, &fd);
 		if (err == 0)
 			close(fd);
-		if (T.abi >= 4)
+		if (selftest.abi >= 4)
 			fails += expect_refused(name, err ? -1 : 0, err, EACCES, EACCES);
 		else if (err == 0 || err == ECONNREFUSED)
 			fails += say(V_FALLBACK, name, "%s (no network rules at ABI %d)",
-			    err ? "not refused by the sandbox" : "allowed", T.abi);
+			    err ? "not refused by the sandbox" : "allowed", selftest.abi);
 		else
 			fails += say(V_FAIL, name, "unexpected %s", ename(err));
 	}
@@ -592,7 +592,7 @@ run_check(const struct check *c)
 		;
 	/* a create the fallback allowed leaves nothing behind */
 	char left[512];
-	snprintf(left, sizeof left, "%s/tusk-selftest.%d", T.write_dir, (int)pid);
+	snprintf(left, sizeof left, "%s/tusk-selftest.%d", selftest.write_dir, (int)pid);
 	unlink(left);
 	if (c->run)
 		return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 :
@@ -631,15 +631,15 @@ sandbox_selftest(int argc, char **argv)
 	};
 	long long v;
 	int ch;
-	T.host = "127.0.0.1";
-	T.write_dir = "/tmp";
-	T.opts.landlock_abi = -1;
-	T.opts.memory_mb = WORKER_MEMORY_MB_DEFAULT;
+	selftest.host = "127.0.0.1";
+	selftest.write_dir = "/tmp";
+	selftest.opts.landlock_abi = -1;
+	selftest.opts.memory_mb = WORKER_MEMORY_MB_DEFAULT;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
-			T.host = optarg;
+			selftest.host = optarg;
 			break;
 		case 'p':
 		case 'o':
@@ -647,17 +647,17 @@ sandbox_selftest(int argc, char **argv)
 				selftest_usage();
 				return 2;
 			}
-			*(ch == 'p' ? &T.port : &T.other_port) = (int)v;
+			*(ch == 'p' ? &selftest.port : &selftest.other_port) = (int)v;
 			break;
 		case 'c':
-			T.ca = optarg;
+			selftest.ca = optarg;
 			break;
 		case 'd':
-			if (T.ndeny < MAX_DENY)
-				T.deny[T.ndeny++] = optarg;
+			if (selftest.ndeny < MAX_DENY)
+				selftest.deny[selftest.ndeny++] = optarg;
 			break;
 		case 'w':
-			T.write_dir = optarg;
+			selftest.write_dir = optarg;
 			break;
 		case 'a':
 			if (strcmp(optarg, "none") == 0)
@@ -666,14 +666,14 @@ sandbox_selftest(int argc, char **argv)
 				selftest_usage();
 				return 2;
 			}
-			T.opts.landlock_abi = (int)v;
+			selftest.opts.landlock_abi = (int)v;
 			break;
 		case 'm':
 			if (parse_ll(optarg, WORKER_MEMORY_MB_MIN, 1 << 20, &v) < 0) {
 				selftest_usage();
 				return 2;
 			}
-			T.opts.memory_mb = (int)v;
+			selftest.opts.memory_mb = (int)v;
 			break;
 		default:
 			selftest_usage();

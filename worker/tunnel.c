@@ -134,7 +134,7 @@ static struct {
 	struct link *first;	/* opened before libpq connects */
 	int64_t started_us;
 	int keepalive_s;
-} T = { .fd = -1, .lfd = -1 };
+} tun = { .fd = -1, .lfd = -1 };
 
 static void tunnel_event(evutil_socket_t fd, short what, void *arg);
 static void tunnel_step(void);
@@ -148,7 +148,7 @@ static const char *
 server_name(void)
 {
 	static char buf[300];
-	const struct tusk_ssh *s = T.cfg->ssh;
+	const struct tusk_ssh *s = tun.cfg->ssh;
 	snprintf(buf, sizeof buf, strchr(s->host, ':') ? "[%s]:%d" : "%s:%d", s->host, s->port);
 	return buf;
 }
@@ -157,7 +157,7 @@ server_name(void)
 static const char *
 ssh_error(void)
 {
-	const char *m = T.s ? ssh_get_error(T.s) : NULL;
+	const char *m = tun.s ? ssh_get_error(tun.s) : NULL;
 	return m && *m ? m : "unknown error";
 }
 
@@ -165,12 +165,12 @@ ssh_error(void)
 static void
 secrets_wipe(void)
 {
-	secret_free(T.password);
-	secret_free(T.passphrase);
-	T.password = T.passphrase = NULL;
-	if (T.privkey) {
-		ssh_key_free(T.privkey);
-		T.privkey = NULL;
+	secret_free(tun.password);
+	secret_free(tun.passphrase);
+	tun.password = tun.passphrase = NULL;
+	if (tun.privkey) {
+		ssh_key_free(tun.privkey);
+		tun.privkey = NULL;
 	}
 }
 
@@ -178,31 +178,31 @@ secrets_wipe(void)
 static void
 ssh_watch(short what)
 {
-	if (T.fd < 0)
+	if (tun.fd < 0)
 		return;
-	if (T.s && T.state >= T_HANDSHAKE && (ssh_get_poll_flags(T.s) & SSH_WRITE_PENDING))
+	if (tun.s && tun.state >= T_HANDSHAKE && (ssh_get_poll_flags(tun.s) & SSH_WRITE_PENDING))
 		what |= EV_WRITE;
-	if (T.ev && what == T.ev_what)
+	if (tun.ev && what == tun.ev_what)
 		return;
-	if (T.ev == NULL)
-		T.ev = event_new(T.base, T.fd, what | EV_PERSIST, tunnel_event, NULL);
+	if (tun.ev == NULL)
+		tun.ev = event_new(tun.base, tun.fd, what | EV_PERSIST, tunnel_event, NULL);
 	else {
-		event_del(T.ev);
-		event_assign(T.ev, T.base, T.fd, what | EV_PERSIST, tunnel_event, NULL);
+		event_del(tun.ev);
+		event_assign(tun.ev, tun.base, tun.fd, what | EV_PERSIST, tunnel_event, NULL);
 	}
-	T.ev_what = what;
-	event_add(T.ev, NULL);
+	tun.ev_what = what;
+	event_add(tun.ev, NULL);
 }
 
 /* Report a failure before ready, and stop. */
 static void
 fail(struct tusk_error *e)
 {
-	struct tunnel_cbs cbs = T.cbs;
-	void *arg = T.arg;
+	struct tunnel_cbs cbs = tun.cbs;
+	void *arg = tun.arg;
 	log_debug("tunnel: %s", e->message);
 	tunnel_free();
-	T.state = T_DEAD;
+	tun.state = T_DEAD;
 	cbs.failed(e, arg);
 }
 
@@ -211,13 +211,13 @@ static void
 lost(const char *why)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
-	struct tunnel_cbs cbs = T.cbs;
-	void *arg = T.arg;
+	struct tunnel_cbs cbs = tun.cbs;
+	void *arg = tun.arg;
 	terr_set(&e, TE_CONNECTION, "the SSH tunnel through %s was lost: %s", server_name(), why);
 	terr_hint(&e, "the SSH server closed the session or the network dropped it; connect again");
 	log_warn("%s", e.message);
 	tunnel_free();
-	T.state = T_DEAD;
+	tun.state = T_DEAD;
 	cbs.lost(&e, arg);
 	terr_clear(&e);
 }
@@ -266,7 +266,7 @@ peer_is_ours(int afd)
 		socklen_t al = sizeof a, bl = sizeof b;
 		int type = 0, proto = 0;
 		socklen_t tl = sizeof type, pl2 = sizeof proto;
-		if (fd == afd || fd == T.lfd)
+		if (fd == afd || fd == tun.lfd)
 			continue;
 		if (getsockname(fd, (struct sockaddr *)&a, &al) < 0 || !same_addr(&a, &peer))
 			continue;
@@ -297,24 +297,24 @@ tunnel_listen(struct tusk_error *e)
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	a.sin_port = 0;
-	T.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (T.lfd < 0 || bind(T.lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(T.lfd, 8) < 0 ||
-	    getsockname(T.lfd, (struct sockaddr *)&a, &al) < 0) {
+	tun.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (tun.lfd < 0 || bind(tun.lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(tun.lfd, 8) < 0 ||
+	    getsockname(tun.lfd, (struct sockaddr *)&a, &al) < 0) {
 		terr_set(e, TE_INTERNAL, "cannot open the SSH tunnel's local end on 127.0.0.1: %s",
 		    strerror(errno));
-		if (T.lfd >= 0)
-			close(T.lfd);
-		T.lfd = -1;
+		if (tun.lfd >= 0)
+			close(tun.lfd);
+		tun.lfd = -1;
 		return -1;
 	}
-	T.lport = ntohs(a.sin_port);
+	tun.lport = ntohs(a.sin_port);
 	return 0;
 }
 
 int
 tunnel_local_port(void)
 {
-	return T.lport;
+	return tun.lport;
 }
 
 /* Watch a link's socket for what it can take now. */
@@ -336,9 +336,9 @@ link_watch(struct link *l)
 	if (what == 0)
 		return;
 	if (l->ev == NULL)
-		l->ev = event_new(T.base, l->fd, what | EV_PERSIST, link_event, l);
+		l->ev = event_new(tun.base, l->fd, what | EV_PERSIST, link_event, l);
 	else
-		event_assign(l->ev, T.base, l->fd, what | EV_PERSIST, link_event, l);
+		event_assign(l->ev, tun.base, l->fd, what | EV_PERSIST, link_event, l);
 	event_add(l->ev, NULL);
 }
 
@@ -350,14 +350,14 @@ link_new(int fd)
 	l->fd = fd;
 	l->up = xmalloc(LINK_BUF);
 	l->down = xmalloc(LINK_BUF);
-	l->ch = ssh_channel_new(T.s);
+	l->ch = ssh_channel_new(tun.s);
 	if (l->ch == NULL) {
 		free(l->up);
 		free(l->down);
 		free(l);
 		return NULL;
 	}
-	TAILQ_INSERT_TAIL(&T.links, l, entry);
+	TAILQ_INSERT_TAIL(&tun.links, l, entry);
 	return l;
 }
 
@@ -365,9 +365,9 @@ link_new(int fd)
 static void
 link_free(struct link *l)
 {
-	TAILQ_REMOVE(&T.links, l, entry);
-	if (l == T.first)
-		T.first = NULL;
+	TAILQ_REMOVE(&tun.links, l, entry);
+	if (l == tun.first)
+		tun.first = NULL;
 	if (l->ev)
 		event_free(l->ev);
 	if (l->fd >= 0)
@@ -390,7 +390,7 @@ static void
 open_error(struct tusk_error *e)
 {
 	const char *m = ssh_error();
-	const struct tusk_config *c = T.cfg;
+	const struct tusk_config *c = tun.cfg;
 	terr_set(e, TE_CONNECTION, "the SSH server %s refused to forward to %s:%d: %s", server_name(),
 	    c->host, c->port, m);
 	if (strstr(m, "(1)"))
@@ -406,7 +406,7 @@ open_error(struct tusk_error *e)
 static int
 link_open(struct link *l)
 {
-	int r = ssh_channel_open_forward(l->ch, T.cfg->host, T.cfg->port, "127.0.0.1", T.lport);
+	int r = ssh_channel_open_forward(l->ch, tun.cfg->host, tun.cfg->port, "127.0.0.1", tun.lport);
 	if (r == SSH_AGAIN)
 		return 0;
 	if (r != SSH_OK)
@@ -509,7 +509,7 @@ link_event(evutil_socket_t fd, short what, void *arg)
 	UNUSED(fd);
 	UNUSED(what);
 	link_pump(arg);
-	if (T.state == T_READY)
+	if (tun.state == T_READY)
 		ssh_watch(EV_READ);
 }
 
@@ -535,17 +535,17 @@ listen_event(evutil_socket_t lfd, short what, void *arg)
 			refuse(fd);
 			continue;
 		}
-		if (T.state != T_READY) {
+		if (tun.state != T_READY) {
 			refuse(fd);
 			continue;
 		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		if (T.first && T.first->fd < 0) {
+		if (tun.first && tun.first->fd < 0) {
 			/* libpq's connection: its channel is open already */
-			T.first->fd = fd;
-			struct link *l = T.first;
-			T.first = NULL;
+			tun.first->fd = fd;
+			struct link *l = tun.first;
+			tun.first = NULL;
 			log_trace("tunnel: libpq connected through the first channel");
 			link_pump(l);
 		} else {
@@ -574,7 +574,7 @@ listen_event(evutil_socket_t lfd, short what, void *arg)
 static char *
 kh_name(void)
 {
-	const struct tusk_ssh *s = T.cfg->ssh;
+	const struct tusk_ssh *s = tun.cfg->ssh;
 	char *n = s->port == 22 ? xstrdup(s->host) : xasprintf("[%s]:%d", s->host, s->port);
 	for (char *p = n; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
@@ -603,9 +603,9 @@ kh_verdict(const char *file)
 {
 	if (file == NULL)
 		return SSH_KNOWN_HOSTS_UNKNOWN;
-	ssh_options_set(T.s, SSH_OPTIONS_KNOWNHOSTS, file);
-	ssh_options_set(T.s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, NO_FILE);
-	return ssh_session_is_known_server(T.s);
+	ssh_options_set(tun.s, SSH_OPTIONS_KNOWNHOSTS, file);
+	ssh_options_set(tun.s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, NO_FILE);
+	return ssh_session_is_known_server(tun.s);
 }
 
 /* Fingerprints on record for this server that differ from fpr, in sb. */
@@ -639,20 +639,20 @@ kh_recorded(const char *file, const char *fpr, struct strbuf *sb)
 static void
 send_host_key(const char *line)
 {
-	if (W.peer == NULL || rpc_peer_closing(W.peer))
+	if (wk.peer == NULL || rpc_peer_closing(wk.peer))
 		return;
-	msgpack_packer *pk = rpc_peer_packer(W.peer);
+	msgpack_packer *pk = rpc_peer_packer(wk.peer);
 	rpc_pack_notify_begin(pk, W_HOST_KEY);
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, 5);
 	mp_pack_key(pk, "host");
-	mp_pack_cstr(pk, T.cfg->ssh->host);
+	mp_pack_cstr(pk, tun.cfg->ssh->host);
 	mp_pack_key(pk, "port");
-	msgpack_pack_int(pk, T.cfg->ssh->port);
+	msgpack_pack_int(pk, tun.cfg->ssh->port);
 	mp_pack_key(pk, "key_type");
-	mp_pack_cstr(pk, T.host_key_type);
+	mp_pack_cstr(pk, tun.host_key_type);
 	mp_pack_key(pk, "fingerprint");
-	mp_pack_cstr(pk, T.host_key_fpr);
+	mp_pack_cstr(pk, tun.host_key_fpr);
 	mp_pack_key(pk, "line");
 	mp_pack_cstr(pk, line);
 }
@@ -662,16 +662,16 @@ static int
 host_key_check(struct tusk_error *e)
 {
 	ssh_key key = NULL;
-	if (ssh_get_server_publickey(T.s, &key) < 0 || key == NULL)
+	if (ssh_get_server_publickey(tun.s, &key) < 0 || key == NULL)
 		return terr_set(e, TE_CONNECTION, "the SSH server %s sent no host key: %s", server_name(),
 		    ssh_error());
 	char *fpr = key_fingerprint(key);
-	snprintf(T.host_key_type, sizeof T.host_key_type, "%s", ssh_key_type_to_char(ssh_key_type(key)));
-	snprintf(T.host_key_fpr, sizeof T.host_key_fpr, "%s", fpr ? fpr : "?");
+	snprintf(tun.host_key_type, sizeof tun.host_key_type, "%s", ssh_key_type_to_char(ssh_key_type(key)));
+	snprintf(tun.host_key_fpr, sizeof tun.host_key_fpr, "%s", fpr ? fpr : "?");
 	free(fpr);
 	ssh_key_free(key);
 
-	enum ssh_known_hosts_e v[2] = { kh_verdict(T.known_hosts), kh_verdict(T.user_known_hosts) };
+	enum ssh_known_hosts_e v[2] = { kh_verdict(tun.known_hosts), kh_verdict(tun.user_known_hosts) };
 	bool changed = false, ok = false;
 	for (int i = 0; i < 2; i++) {
 		if (v[i] == SSH_KNOWN_HOSTS_CHANGED || v[i] == SSH_KNOWN_HOSTS_OTHER)
@@ -680,20 +680,20 @@ host_key_check(struct tusk_error *e)
 			ok = true;
 	}
 	if (ok && !changed) {
-		log_debug("tunnel: host key of %s is known: %s %s", server_name(), T.host_key_type,
-		    T.host_key_fpr);
+		log_debug("tunnel: host key of %s is known: %s %s", server_name(), tun.host_key_type,
+		    tun.host_key_fpr);
 		return 0;
 	}
 	struct tusk_host_key *hk;
 	if (changed) {
 		struct strbuf rec;
 		sb_init(&rec);
-		kh_recorded(T.known_hosts, T.host_key_fpr, &rec);
-		kh_recorded(T.user_known_hosts, T.host_key_fpr, &rec);
+		kh_recorded(tun.known_hosts, tun.host_key_fpr, &rec);
+		kh_recorded(tun.user_known_hosts, tun.host_key_fpr, &rec);
 		terr_set(e, TE_CONNECTION,
 		    "the SSH server %s presented a different host key than the one on record: it may be an impostor (a man-in-the-middle attack), or its key was replaced",
 		    server_name());
-		terr_detail(e, "offered: %s %s; on record: %s", T.host_key_type, T.host_key_fpr,
+		terr_detail(e, "offered: %s %s; on record: %s", tun.host_key_type, tun.host_key_fpr,
 		    rec.len ? rec.buf : "a key of another type");
 		char *name = kh_name();
 		terr_hint(e, "Tusk will not connect. Ask the server's administrator for its key's fingerprint; only if the key really changed, remove the old line from the file named above (ssh-keygen -R '%s' -f FILE), then connect again and trust the new key",
@@ -703,11 +703,11 @@ host_key_check(struct tusk_error *e)
 		hk->status = xstrdup("changed");
 		hk->known_fingerprint = xstrdup(rec.len ? rec.buf : NULL);
 		sb_free(&rec);
-		log_warn("tunnel: host key of %s changed: offered %s %s", server_name(), T.host_key_type,
-		    T.host_key_fpr);
+		log_warn("tunnel: host key of %s changed: offered %s %s", server_name(), tun.host_key_type,
+		    tun.host_key_fpr);
 	} else {
 		char *line = NULL;
-		if (ssh_session_export_known_hosts_entry(T.s, &line) != SSH_OK || line == NULL)
+		if (ssh_session_export_known_hosts_entry(tun.s, &line) != SSH_OK || line == NULL)
 			return terr_set(e, TE_CONNECTION, "cannot describe the SSH server's host key: %s",
 			    ssh_error());
 		line[strcspn(line, "\r\n")] = '\0';
@@ -715,18 +715,18 @@ host_key_check(struct tusk_error *e)
 		ssh_string_free_char(line);
 		terr_set(e, TE_CONNECTION, "the SSH server %s is not known: its host key is on record neither in Tusk's known_hosts nor in ~/.ssh/known_hosts",
 		    server_name());
-		terr_detail(e, "%s key fingerprint %s", T.host_key_type, T.host_key_fpr);
+		terr_detail(e, "%s key fingerprint %s", tun.host_key_type, tun.host_key_fpr);
 		terr_hint(e, "check that %s is the server's key (ask its administrator, or run ssh-keygen -lf on its host key); if it is, trust it with trust_host_key (tuskctl trust-host-key) and connect again",
-		    T.host_key_fpr);
+		    tun.host_key_fpr);
 		hk = terr_host_key(e);
 		hk->status = xstrdup("unknown");
-		log_info("tunnel: host key of %s is not known: %s %s", server_name(), T.host_key_type,
-		    T.host_key_fpr);
+		log_info("tunnel: host key of %s is not known: %s %s", server_name(), tun.host_key_type,
+		    tun.host_key_fpr);
 	}
-	hk->host = xstrdup(T.cfg->ssh->host);
-	hk->port = T.cfg->ssh->port;
-	hk->key_type = xstrdup(T.host_key_type);
-	hk->fingerprint = xstrdup(T.host_key_fpr);
+	hk->host = xstrdup(tun.cfg->ssh->host);
+	hk->port = tun.cfg->ssh->port;
+	hk->key_type = xstrdup(tun.host_key_type);
+	hk->fingerprint = xstrdup(tun.host_key_fpr);
 	return -1;
 }
 
@@ -742,7 +742,7 @@ passphrase_asked(const char *prompt, char *buf, size_t len, int echo, int verify
 	UNUSED(userdata);
 	if (len)
 		buf[0] = '\0';
-	T.asked_passphrase = true;
+	tun.asked_passphrase = true;
 	return -1;
 }
 
@@ -765,8 +765,8 @@ methods_words(int m, char *buf, size_t len)
 static int
 auth_prepare(struct tusk_error *e)
 {
-	const struct tusk_ssh *c = T.cfg->ssh;
-	int methods = ssh_userauth_list(T.s, NULL);
+	const struct tusk_ssh *c = tun.cfg->ssh;
+	int methods = ssh_userauth_list(tun.s, NULL);
 	char words[80];
 	methods_words(methods, words, sizeof words);
 	bool pw = strcmp(c->auth_type, "password") == 0;
@@ -779,7 +779,7 @@ auth_prepare(struct tusk_error *e)
 		return -1;
 	}
 	if (pw) {
-		if (T.password == NULL) {
+		if (tun.password == NULL) {
 			terr_set(e, TE_CREDENTIAL, "the SSH server %s asks for the password of %s",
 			    server_name(), c->username);
 			terr_code(e, "ssh_password");
@@ -789,29 +789,29 @@ auth_prepare(struct tusk_error *e)
 		return 0;
 	}
 	if (strcmp(c->auth_type, "agent") == 0) {
-		if (T.agent_sock == NULL || *T.agent_sock == '\0') {
+		if (tun.agent_sock == NULL || *tun.agent_sock == '\0') {
 			terr_set(e, TE_CREDENTIAL, "no SSH agent: tuskd's environment has no SSH_AUTH_SOCK");
 			terr_code(e, "ssh_agent");
 			terr_hint(e, "start tuskd from a session with an agent (ssh-add -l lists its keys), or use a key file");
 			return -1;
 		}
-		ssh_options_set(T.s, SSH_OPTIONS_IDENTITY_AGENT, T.agent_sock);
+		ssh_options_set(tun.s, SSH_OPTIONS_IDENTITY_AGENT, tun.agent_sock);
 		return 0;
 	}
 	/* key_file: load it now (a passphrase-protected key is decrypted here) */
-	T.asked_passphrase = false;
-	int r = ssh_pki_import_privkey_file(c->key_path, T.passphrase, passphrase_asked, NULL, &T.privkey);
+	tun.asked_passphrase = false;
+	int r = ssh_pki_import_privkey_file(c->key_path, tun.passphrase, passphrase_asked, NULL, &tun.privkey);
 	if (r == SSH_OK)
 		return 0;
-	T.privkey = NULL;
+	tun.privkey = NULL;
 	if (access(c->key_path, R_OK) < 0) {
 		terr_set(e, TE_CONNECTION, "cannot read the SSH key file %s: %s", c->key_path, strerror(errno));
 		terr_hint(e, "check the key file's path and that you can read it");
-	} else if (T.asked_passphrase) {
+	} else if (tun.asked_passphrase) {
 		terr_set(e, TE_CREDENTIAL, "the SSH key %s is protected by a passphrase", c->key_path);
 		terr_code(e, "ssh_key_passphrase");
 		terr_hint(e, "send ssh_key_passphrase with connect (it is never stored in the connection)");
-	} else if (T.passphrase) {
+	} else if (tun.passphrase) {
 		terr_set(e, TE_CREDENTIAL, "cannot decrypt the SSH key %s: wrong passphrase?", c->key_path);
 		terr_code(e, "ssh_key_passphrase");
 		terr_hint(e, "check the key's passphrase (ssh-keygen -y -f %s asks for it)", c->key_path);
@@ -826,19 +826,19 @@ auth_prepare(struct tusk_error *e)
 static int
 auth_run(void)
 {
-	const char *t = T.cfg->ssh->auth_type;
+	const char *t = tun.cfg->ssh->auth_type;
 	if (strcmp(t, "password") == 0)
-		return ssh_userauth_password(T.s, NULL, T.password);
+		return ssh_userauth_password(tun.s, NULL, tun.password);
 	if (strcmp(t, "agent") == 0)
-		return ssh_userauth_agent(T.s, NULL);
-	return ssh_userauth_publickey(T.s, NULL, T.privkey);
+		return ssh_userauth_agent(tun.s, NULL);
+	return ssh_userauth_publickey(tun.s, NULL, tun.privkey);
 }
 
 /* The server said no to the configured method. */
 static void
 auth_denied(struct tusk_error *e, int r)
 {
-	const struct tusk_ssh *c = T.cfg->ssh;
+	const struct tusk_ssh *c = tun.cfg->ssh;
 	if (r == SSH_AUTH_PARTIAL) {
 		terr_set(e, TE_CONNECTION, "the SSH server %s wants more than one authentication method for %s",
 		    server_name(), c->username);
@@ -874,9 +874,9 @@ keepalive_cb(evutil_socket_t fd, short what, void *arg)
 	UNUSED(fd);
 	UNUSED(what);
 	UNUSED(arg);
-	if (T.state != T_READY)
+	if (tun.state != T_READY)
 		return;
-	ssh_send_ignore(T.s, "");
+	ssh_send_ignore(tun.s, "");
 	ssh_watch(EV_READ);
 }
 
@@ -884,47 +884,47 @@ keepalive_cb(evutil_socket_t fd, short what, void *arg)
 static void
 ready(void)
 {
-	T.state = T_READY;
-	T.sev = ssh_event_new();
-	if (T.sev)
-		ssh_event_add_session(T.sev, T.s);
-	T.ev_listen = event_new(T.base, T.lfd, EV_READ | EV_PERSIST, listen_event, NULL);
-	event_add(T.ev_listen, NULL);
-	T.ev_keepalive = event_new(T.base, -1, EV_PERSIST, keepalive_cb, NULL);
-	struct timeval ka = { T.keepalive_s, 0 };
-	event_add(T.ev_keepalive, &ka);
-	log_info("tunnel: %s@%s ready (%s, %lld ms): 127.0.0.1:%d -> %s:%d", T.cfg->ssh->username,
-	    server_name(), T.cfg->ssh->auth_type, (long long)((mono_us() - T.started_us) / 1000), T.lport,
-	    T.cfg->host, T.cfg->port);
+	tun.state = T_READY;
+	tun.sev = ssh_event_new();
+	if (tun.sev)
+		ssh_event_add_session(tun.sev, tun.s);
+	tun.ev_listen = event_new(tun.base, tun.lfd, EV_READ | EV_PERSIST, listen_event, NULL);
+	event_add(tun.ev_listen, NULL);
+	tun.ev_keepalive = event_new(tun.base, -1, EV_PERSIST, keepalive_cb, NULL);
+	struct timeval ka = { tun.keepalive_s, 0 };
+	event_add(tun.ev_keepalive, &ka);
+	log_info("tunnel: %s@%s ready (%s, %lld ms): 127.0.0.1:%d -> %s:%d", tun.cfg->ssh->username,
+	    server_name(), tun.cfg->ssh->auth_type, (long long)((mono_us() - tun.started_us) / 1000), tun.lport,
+	    tun.cfg->host, tun.cfg->port);
 	ssh_watch(EV_READ);
-	T.cbs.ready(T.arg);
+	tun.cbs.ready(tun.arg);
 }
 
 /* Set up the SSH session on the connected socket. */
 static int
 session_begin(struct tusk_error *e)
 {
-	const struct tusk_ssh *c = T.cfg->ssh;
+	const struct tusk_ssh *c = tun.cfg->ssh;
 	unsigned int port = (unsigned int)c->port;
 	int no = 0, yes = 1;
 	long timeout = 10;
-	T.s = ssh_new();
-	if (T.s == NULL)
+	tun.s = ssh_new();
+	if (tun.s == NULL)
 		return terr_set(e, TE_INTERNAL, "libssh could not allocate a session");
-	if (ssh_options_set(T.s, SSH_OPTIONS_HOST, c->host) < 0 ||
-	    ssh_options_set(T.s, SSH_OPTIONS_PORT, &port) < 0 ||
-	    ssh_options_set(T.s, SSH_OPTIONS_USER, c->username) < 0 ||
-	    ssh_options_set(T.s, SSH_OPTIONS_FD, &T.fd) < 0 ||
-	    ssh_options_set(T.s, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
-	    ssh_options_set(T.s, SSH_OPTIONS_SSH_DIR, NO_DIR) < 0 ||
-	    ssh_options_set(T.s, SSH_OPTIONS_KNOWNHOSTS, T.known_hosts ? T.known_hosts : NO_FILE) < 0 ||
-	    ssh_options_set(T.s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS,
-		T.user_known_hosts ? T.user_known_hosts : NO_FILE) < 0 ||
-	    ssh_options_set(T.s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &yes) < 0 ||
-	    ssh_options_set(T.s, SSH_OPTIONS_TIMEOUT, &timeout) < 0)
+	if (ssh_options_set(tun.s, SSH_OPTIONS_HOST, c->host) < 0 ||
+	    ssh_options_set(tun.s, SSH_OPTIONS_PORT, &port) < 0 ||
+	    ssh_options_set(tun.s, SSH_OPTIONS_USER, c->username) < 0 ||
+	    ssh_options_set(tun.s, SSH_OPTIONS_FD, &tun.fd) < 0 ||
+	    ssh_options_set(tun.s, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
+	    ssh_options_set(tun.s, SSH_OPTIONS_SSH_DIR, NO_DIR) < 0 ||
+	    ssh_options_set(tun.s, SSH_OPTIONS_KNOWNHOSTS, tun.known_hosts ? tun.known_hosts : NO_FILE) < 0 ||
+	    ssh_options_set(tun.s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS,
+		tun.user_known_hosts ? tun.user_known_hosts : NO_FILE) < 0 ||
+	    ssh_options_set(tun.s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &yes) < 0 ||
+	    ssh_options_set(tun.s, SSH_OPTIONS_TIMEOUT, &timeout) < 0)
 		return terr_set(e, TE_CONNECTION, "cannot set up the SSH session: %s", ssh_error());
-	ssh_set_blocking(T.s, 0);
-	T.state = T_HANDSHAKE;
+	ssh_set_blocking(tun.s, 0);
+	tun.state = T_HANDSHAKE;
 	return 0;
 }
 
@@ -932,52 +932,52 @@ session_begin(struct tusk_error *e)
 static void
 addrs_free(void)
 {
-	for (size_t i = 0; i < T.nai; i++)
-		freeaddrinfo(T.ai[i]);
-	T.nai = T.ai_next = 0;
+	for (size_t i = 0; i < tun.nai; i++)
+		freeaddrinfo(tun.ai[i]);
+	tun.nai = tun.ai_next = 0;
 }
 
 /* Connect the TCP socket to the next address (non-blocking). */
 static int
 tcp_next(struct tusk_error *e)
 {
-	for (; T.ai_next < T.nai; T.ai_next++) {
-		const struct addrinfo *a = T.ai[T.ai_next];
-		if (T.fd >= 0) {
-			if (T.ev) {
-				event_free(T.ev);
-				T.ev = NULL;
+	for (; tun.ai_next < tun.nai; tun.ai_next++) {
+		const struct addrinfo *a = tun.ai[tun.ai_next];
+		if (tun.fd >= 0) {
+			if (tun.ev) {
+				event_free(tun.ev);
+				tun.ev = NULL;
 			}
-			close(T.fd);
+			close(tun.fd);
 		}
-		T.fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (T.fd < 0) {
-			snprintf(T.tcp_error, sizeof T.tcp_error, "%s", strerror(errno));
+		tun.fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (tun.fd < 0) {
+			snprintf(tun.tcp_error, sizeof tun.tcp_error, "%s", strerror(errno));
 			continue;
 		}
 		int one = 1, idle = 15, intvl = 5, cnt = 3;
 		unsigned int uto = TCP_USER_TIMEOUT_MS;
-		setsockopt(T.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		setsockopt(T.fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-		setsockopt(T.fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
-		setsockopt(T.fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
-		setsockopt(T.fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
-		setsockopt(T.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof uto);
-		if (connect(T.fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
-			T.ai_next++;
-			T.state = T_TCP;
+		setsockopt(tun.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		setsockopt(tun.fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+		setsockopt(tun.fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+		setsockopt(tun.fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+		setsockopt(tun.fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+		setsockopt(tun.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof uto);
+		if (connect(tun.fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
+			tun.ai_next++;
+			tun.state = T_TCP;
 			ssh_watch(EV_WRITE);
 			return 0;
 		}
-		snprintf(T.tcp_error, sizeof T.tcp_error, "%s", strerror(errno));
+		snprintf(tun.tcp_error, sizeof tun.tcp_error, "%s", strerror(errno));
 	}
-	const struct tusk_ssh *c = T.cfg->ssh;
+	const struct tusk_ssh *c = tun.cfg->ssh;
 	terr_set(e, TE_CONNECTION, "could not connect to the SSH server %s: %s", server_name(),
-	    T.tcp_error[0] ? T.tcp_error : "no address");
-	if (strstr(T.tcp_error, "refused"))
+	    tun.tcp_error[0] ? tun.tcp_error : "no address");
+	if (strstr(tun.tcp_error, "refused"))
 		terr_hint(e, "nothing accepts connections on %s port %d; is sshd running there, and is that its port?",
 		    c->host, c->port);
-	else if (strstr(T.tcp_error, "unreachable"))
+	else if (strstr(tun.tcp_error, "unreachable"))
 		terr_hint(e, "%s cannot be reached from this machine; check the network, VPN or firewall",
 		    c->host);
 	else
@@ -992,16 +992,16 @@ tunnel_step(void)
 	struct tusk_error e = TUSK_ERROR_INIT;
 	int r;
 
-	switch (T.state) {
+	switch (tun.state) {
 	case T_TCP: {
 		int err = 0;
 		socklen_t el = sizeof err;
-		if (getsockopt(T.fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+		if (getsockopt(tun.fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
 			err = errno;
 		if (err == EINPROGRESS || err == EALREADY)
 			return;
 		if (err != 0) {
-			snprintf(T.tcp_error, sizeof T.tcp_error, "%s", strerror(err));
+			snprintf(tun.tcp_error, sizeof tun.tcp_error, "%s", strerror(err));
 			if (tcp_next(&e) < 0)
 				goto failed;
 			return;
@@ -1012,23 +1012,23 @@ tunnel_step(void)
 	}
 	/* fall through */
 	case T_HANDSHAKE:
-		T.fd_given = true;
-		r = ssh_connect(T.s);
+		tun.fd_given = true;
+		r = ssh_connect(tun.s);
 		if (r == SSH_AGAIN)
 			break;
 		if (r != SSH_OK) {
 			terr_set(&e, TE_CONNECTION, "the SSH handshake with %s failed: %s", server_name(),
 			    ssh_error());
 			terr_hint(&e, "check that %s:%d is an SSH server (and not, say, the database itself)",
-			    T.cfg->ssh->host, T.cfg->ssh->port);
+			    tun.cfg->ssh->host, tun.cfg->ssh->port);
 			goto failed;
 		}
 		if (host_key_check(&e) < 0)
 			goto failed;
-		T.state = T_AUTH_NONE;
+		tun.state = T_AUTH_NONE;
 	/* fall through */
 	case T_AUTH_NONE:
-		r = ssh_userauth_none(T.s, NULL);
+		r = ssh_userauth_none(tun.s, NULL);
 		if (r == SSH_AUTH_AGAIN)
 			break;
 		if (r == SSH_AUTH_ERROR) {
@@ -1039,11 +1039,11 @@ tunnel_step(void)
 		if (r != SSH_AUTH_SUCCESS) {
 			if (auth_prepare(&e) < 0)
 				goto failed;
-			T.state = T_AUTH;
+			tun.state = T_AUTH;
 		} else {
 			log_debug("tunnel: %s let %s in without authentication", server_name(),
-			    T.cfg->ssh->username);
-			T.state = T_OPENING;
+			    tun.cfg->ssh->username);
+			tun.state = T_OPENING;
 			goto opening;
 		}
 	/* fall through */
@@ -1061,16 +1061,16 @@ tunnel_step(void)
 			goto failed;
 		}
 		secrets_wipe();
-		T.state = T_OPENING;
+		tun.state = T_OPENING;
 	opening:
-		T.first = link_new(-1);
-		if (T.first == NULL) {
+		tun.first = link_new(-1);
+		if (tun.first == NULL) {
 			terr_set(&e, TE_INTERNAL, "libssh could not allocate a channel");
 			goto failed;
 		}
 	/* fall through */
 	case T_OPENING:
-		r = link_open(T.first);
+		r = link_open(tun.first);
 		if (r == 0)
 			break;
 		if (r < 0) {
@@ -1081,10 +1081,10 @@ tunnel_step(void)
 		return;
 	case T_READY: {
 		struct link *l, *tmp;
-		for (int i = 0; i < DOPOLL_ROUNDS && T.sev; i++)
-			if (ssh_event_dopoll(T.sev, 0) != SSH_OK)
+		for (int i = 0; i < DOPOLL_ROUNDS && tun.sev; i++)
+			if (ssh_event_dopoll(tun.sev, 0) != SSH_OK)
 				break;
-		TAILQ_FOREACH_SAFE(l, &T.links, entry, tmp) {
+		TAILQ_FOREACH_SAFE(l, &tun.links, entry, tmp) {
 			if (!l->open) {
 				r = link_open(l);
 				if (r < 0) {
@@ -1098,9 +1098,9 @@ tunnel_step(void)
 			}
 			link_pump(l);
 		}
-		int st = ssh_get_status(T.s);
-		if ((st & (SSH_CLOSED | SSH_CLOSED_ERROR)) || !ssh_is_connected(T.s)) {
-			const char *m = ssh_get_disconnect_message(T.s);
+		int st = ssh_get_status(tun.s);
+		if ((st & (SSH_CLOSED | SSH_CLOSED_ERROR)) || !ssh_is_connected(tun.s)) {
+			const char *m = ssh_get_disconnect_message(tun.s);
 			lost(m && *m ? m : ssh_error());
 			return;
 		}
@@ -1138,19 +1138,19 @@ ssh_log_cb(int priority, const char *function, const char *buffer, void *userdat
 void
 tunnel_setup(struct event_base *base, struct tunnel_opts *o, const struct tunnel_cbs *cbs, void *arg)
 {
-	T.base = base;
-	T.cfg = o->cfg;
-	T.cbs = *cbs;
-	T.arg = arg;
-	T.password = o->password;
-	T.passphrase = o->passphrase;
+	tun.base = base;
+	tun.cfg = o->cfg;
+	tun.cbs = *cbs;
+	tun.arg = arg;
+	tun.password = o->password;
+	tun.passphrase = o->passphrase;
 	o->password = o->passphrase = NULL;
-	T.known_hosts = xstrdup(o->known_hosts);
-	T.user_known_hosts = xstrdup(o->user_known_hosts);
-	T.agent_sock = xstrdup(o->agent_sock);
-	T.keepalive_s = o->keepalive_s > 0 ? o->keepalive_s : KEEPALIVE_S;
-	T.started_us = mono_us();
-	TAILQ_INIT(&T.links);
+	tun.known_hosts = xstrdup(o->known_hosts);
+	tun.user_known_hosts = xstrdup(o->user_known_hosts);
+	tun.agent_sock = xstrdup(o->agent_sock);
+	tun.keepalive_s = o->keepalive_s > 0 ? o->keepalive_s : KEEPALIVE_S;
+	tun.started_us = mono_us();
+	TAILQ_INIT(&tun.links);
 	ssh_set_log_callback(ssh_log_cb);
 	ssh_set_log_level(SSH_LOG_WARN);
 }
@@ -1171,14 +1171,14 @@ numeric_addr(const char *addr, int port)
 int
 tunnel_start(char *const *addrs, size_t n, struct tusk_error *e)
 {
-	const struct tusk_ssh *c = T.cfg->ssh;
-	for (size_t i = 0; i < (n ? n : 1) && T.nai < TUNNEL_ADDRS; i++) {
+	const struct tusk_ssh *c = tun.cfg->ssh;
+	for (size_t i = 0; i < (n ? n : 1) && tun.nai < TUNNEL_ADDRS; i++) {
 		struct addrinfo *a = numeric_addr(n ? addrs[i] : c->host, c->port);
 		if (a)
-			T.ai[T.nai++] = a;
+			tun.ai[tun.nai++] = a;
 	}
-	T.ai_next = 0;
-	if (T.nai == 0) {
+	tun.ai_next = 0;
+	if (tun.nai == 0) {
 		terr_set(e, TE_CONNECTION, "no address to connect to the SSH server %s", server_name());
 		terr_hint(e, "check the SSH server's host name");
 		return -1;
@@ -1191,9 +1191,9 @@ void
 tunnel_timeout_error(struct tusk_error *e, long long elapsed_ms, int timeout_s)
 {
 	terr_set(e, TE_CONNECTION, "the SSH tunnel through %s was not up after %lld ms: still %s",
-	    server_name(), elapsed_ms, tstate_doing[T.state]);
+	    server_name(), elapsed_ms, tstate_doing[tun.state]);
 	e->elapsed_ms = elapsed_ms;
-	if (T.state == T_TCP)
+	if (tun.state == T_TCP)
 		terr_hint(e, "no answer from %s within %d s; the server may be down, or a firewall drops the packets",
 		    server_name(), timeout_s);
 	else
@@ -1204,7 +1204,7 @@ tunnel_timeout_error(struct tusk_error *e, long long elapsed_ms, int timeout_s)
 void
 tunnel_pack_info(msgpack_packer *pk)
 {
-	const struct tusk_ssh *c = T.cfg->ssh;
+	const struct tusk_ssh *c = tun.cfg->ssh;
 	msgpack_pack_map(pk, 7);
 	mp_pack_key(pk, "host");
 	mp_pack_cstr(pk, c->host);
@@ -1215,29 +1215,29 @@ tunnel_pack_info(msgpack_packer *pk)
 	mp_pack_key(pk, "auth_method");
 	mp_pack_cstr(pk, c->auth_type);
 	mp_pack_key(pk, "local_port");
-	msgpack_pack_int(pk, T.lport);
+	msgpack_pack_int(pk, tun.lport);
 	mp_pack_key(pk, "host_key_type");
-	mp_pack_cstr(pk, T.host_key_type);
+	mp_pack_cstr(pk, tun.host_key_type);
 	mp_pack_key(pk, "host_key_fingerprint");
-	mp_pack_cstr(pk, T.host_key_fpr);
+	mp_pack_cstr(pk, tun.host_key_fpr);
 }
 
 bool
 tunnel_active(void)
 {
-	return T.state != T_NONE && T.state != T_DEAD;
+	return tun.state != T_NONE && tun.state != T_DEAD;
 }
 
 void
 tunnel_close(void)
 {
-	if (T.state == T_READY && T.s) {
+	if (tun.state == T_READY && tun.s) {
 		struct link *l, *tmp;
 		/* what libpq wrote last (its Terminate message) goes out first */
-		TAILQ_FOREACH_SAFE(l, &T.links, entry, tmp) {
+		TAILQ_FOREACH_SAFE(l, &tun.links, entry, tmp) {
 			link_pump(l);
 		}
-		TAILQ_FOREACH_SAFE(l, &T.links, entry, tmp) {
+		TAILQ_FOREACH_SAFE(l, &tun.links, entry, tmp) {
 			if (l->ch && l->open && !l->eof_sent && !ssh_channel_is_closed(l->ch))
 				ssh_channel_send_eof(l->ch);
 			link_free(l);
@@ -1248,11 +1248,11 @@ tunnel_close(void)
 		 * the socket writable since its last write; ssh_disconnect
 		 * closes right after queueing its message, so poll first.
 		 */
-		ssh_blocking_flush(T.s, 300);
-		if (T.sev)
-			ssh_event_dopoll(T.sev, 100);
-		ssh_disconnect(T.s);
-		T.disconnected = true;
+		ssh_blocking_flush(tun.s, 300);
+		if (tun.sev)
+			ssh_event_dopoll(tun.sev, 100);
+		ssh_disconnect(tun.s);
+		tun.disconnected = true;
 		log_debug("tunnel: closed");
 	}
 	tunnel_free();
@@ -1262,54 +1262,54 @@ void
 tunnel_free(void)
 {
 	struct link *l, *tmp;
-	if (T.links.tqh_last)
-		TAILQ_FOREACH_SAFE(l, &T.links, entry, tmp)
+	if (tun.links.tqh_last)
+		TAILQ_FOREACH_SAFE(l, &tun.links, entry, tmp)
 			link_free(l);
 	secrets_wipe();
-	if (T.ev_listen) {
-		event_free(T.ev_listen);
-		T.ev_listen = NULL;
+	if (tun.ev_listen) {
+		event_free(tun.ev_listen);
+		tun.ev_listen = NULL;
 	}
-	if (T.ev_keepalive) {
-		event_free(T.ev_keepalive);
-		T.ev_keepalive = NULL;
+	if (tun.ev_keepalive) {
+		event_free(tun.ev_keepalive);
+		tun.ev_keepalive = NULL;
 	}
-	if (T.ev) {
-		event_free(T.ev);
-		T.ev = NULL;
+	if (tun.ev) {
+		event_free(tun.ev);
+		tun.ev = NULL;
 	}
-	if (T.sev) {
-		if (T.s)
-			ssh_event_remove_session(T.sev, T.s);
-		ssh_event_free(T.sev);
-		T.sev = NULL;
+	if (tun.sev) {
+		if (tun.s)
+			ssh_event_remove_session(tun.sev, tun.s);
+		ssh_event_free(tun.sev);
+		tun.sev = NULL;
 	}
-	if (T.s) {
+	if (tun.s) {
 		/*
 		 * libssh took the socket in ssh_connect and closes it in
 		 * ssh_free (or did already, after a socket error), unless
 		 * ssh_disconnect ran, which leaves a socket given with
 		 * SSH_OPTIONS_FD open.
 		 */
-		ssh_free(T.s);
-		T.s = NULL;
-		if (T.fd_given && !T.disconnected)
-			T.fd = -1;
+		ssh_free(tun.s);
+		tun.s = NULL;
+		if (tun.fd_given && !tun.disconnected)
+			tun.fd = -1;
 	}
-	T.fd_given = T.disconnected = false;
+	tun.fd_given = tun.disconnected = false;
 	addrs_free();
-	if (T.fd >= 0) {
-		close(T.fd);
-		T.fd = -1;
+	if (tun.fd >= 0) {
+		close(tun.fd);
+		tun.fd = -1;
 	}
-	if (T.lfd >= 0) {
-		close(T.lfd);
-		T.lfd = -1;
+	if (tun.lfd >= 0) {
+		close(tun.lfd);
+		tun.lfd = -1;
 	}
-	free(T.known_hosts);
-	free(T.user_known_hosts);
-	free(T.agent_sock);
-	T.known_hosts = T.user_known_hosts = T.agent_sock = NULL;
-	if (T.state != T_NONE)
-		T.state = T_DEAD;
+	free(tun.known_hosts);
+	free(tun.user_known_hosts);
+	free(tun.agent_sock);
+	tun.known_hosts = tun.user_known_hosts = tun.agent_sock = NULL;
+	if (tun.state != T_NONE)
+		tun.state = T_DEAD;
 }

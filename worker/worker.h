@@ -30,7 +30,7 @@ struct wk {
 	int exit_status;
 };
 
-extern struct wk W;
+extern struct wk wk;
 
 /* main.c: replies to the broker */
 void wk_reply_error(uint32_t msgid, const struct tusk_error *e);

@@ -18,7 +18,7 @@ static void
 health_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(arg);
-	if (O.json) {
+	if (ctl.json) {
 		/* the broker's keys, then "storage" (added by cmd_health) */
 		fputc('{', stdout);
 		for (uint32_t i = 0; r->type == MSGPACK_OBJECT_MAP && i < r->via.map.size; i++) {
@@ -60,7 +60,7 @@ static void
 storage_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(arg);
-	if (O.json) {
+	if (ctl.json) {
 		fputs("\"storage\":", stdout);
 		json_value(stdout, r);
 		fputs("}\n", stdout);
@@ -114,9 +114,9 @@ cmd_health(int argc, char **argv)
 	if (r != EXIT_OK)
 		return r;
 	r = ctl_call("check_database_health", params_none, NULL, storage_result, NULL, NULL, NULL);
-	if (r != EXIT_OK && O.json)
+	if (r != EXIT_OK && ctl.json)
 		fputs("\"storage\":null}\n", stdout);
-	if (r == EXIT_OK && argc == 2 && !O.json)
+	if (r == EXIT_OK && argc == 2 && !ctl.json)
 		printf("%s\n", dismissed ? "storage notice dismissed" : "no storage notice to dismiss");
 	return r;
 }
@@ -126,7 +126,7 @@ static void
 status_info(const msgpack_object *r, void *arg)
 {
 	UNUSED(arg);
-	if (O.json) {
+	if (ctl.json) {
 		fputs("{\"app\":", stdout);
 		json_value(stdout, r);
 		return;
@@ -153,7 +153,7 @@ static void
 status_conns(const msgpack_object *r, void *arg)
 {
 	UNUSED(arg);
-	if (O.json) {
+	if (ctl.json) {
 		fputs(",\"connections\":", stdout);
 		json_value(stdout, r);
 		fputs("}\n", stdout);
@@ -241,7 +241,7 @@ static void
 describe_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(arg);
-	if (O.json) {
+	if (ctl.json) {
 		print_object(r);
 		return;
 	}
@@ -283,7 +283,7 @@ shutdown_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(r);
 	UNUSED(arg);
-	if (O.json)
+	if (ctl.json)
 		printf("null\n");
 	else
 		printf("broker stopping\n");
@@ -295,7 +295,7 @@ cmd_shutdown(int argc, char **argv)
 	UNUSED(argv);
 	if (argc != 1)
 		return EXIT_USAGE;
-	O.no_start = true;
+	ctl.no_start = true;
 	return ctl_call("shutdown", params_none, NULL, shutdown_result, NULL, NULL, NULL);
 }
 
@@ -339,8 +339,8 @@ cmd_logs(int argc, char **argv)
 	if (dir == NULL)
 		return EXIT_ERR;
 	char *file = logfile_path(dir, wall_ms());
-	if (path_only || O.json) {
-		if (O.json) {
+	if (path_only || ctl.json) {
+		if (ctl.json) {
 			fputs("{\"directory\":", stdout);
 			json_string(stdout, dir, strlen(dir));
 			fputs(",\"today\":", stdout);
@@ -368,7 +368,7 @@ static void
 keychain_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(arg);
-	if (O.json) {
+	if (ctl.json) {
 		print_object(r);
 		return;
 	}

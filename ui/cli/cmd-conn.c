@@ -154,7 +154,7 @@ connect_result(const msgpack_object *r, void *arg)
 {
 	const struct conn_spec *s = arg;
 	const msgpack_object *id = mo_map_get(r, "connection_id");
-	if (O.json) {
+	if (ctl.json) {
 		print_object(r);
 		return;
 	}
@@ -262,7 +262,7 @@ cmd_trust_host_key(int argc, char **argv)
 		return EXIT_USAGE;
 	struct trust_args t = { argv[1], argv[2] };
 	int rc = ctl_call("trust_host_key", pack_trust, &t, NULL, NULL, NULL, NULL);
-	if (rc == EXIT_OK && !O.json)
+	if (rc == EXIT_OK && !ctl.json)
 		printf("trusted: %s (connect again)\n", argv[2]);
 	else if (rc == EXIT_OK)
 		printf("null\n");
@@ -282,7 +282,7 @@ static void
 disconnect_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(r);
-	if (O.json)
+	if (ctl.json)
 		printf("null\n");
 	else
 		printf("disconnected: %s\n", (const char *)arg);

@@ -592,7 +592,7 @@ cmd_query(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static char stdout_buf[1 << 18];
-	struct qstate q = { .fmt = O.json ? F_JSON : F_TABLE, .max_rows = -1, .timeout_ms = -1,
+	struct qstate q = { .fmt = ctl.json ? F_JSON : F_TABLE, .max_rows = -1, .timeout_ms = -1,
 		.null_text = "", .header = true };
 	const char *conn_arg = NULL, *qid = NULL;
 	int ch;
@@ -675,7 +675,7 @@ static void
 cancel_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(arg);
-	if (O.json) {
+	if (ctl.json) {
 		print_object(r);
 		return;
 	}
@@ -709,7 +709,7 @@ static void
 running_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(arg);
-	if (O.json || (r->type == MSGPACK_OBJECT_ARRAY && r->via.array.size > 0)) {
+	if (ctl.json || (r->type == MSGPACK_OBJECT_ARRAY && r->via.array.size > 0)) {
 		print_object(r);
 		return;
 	}

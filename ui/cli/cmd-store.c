@@ -329,7 +329,7 @@ static void
 list_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(arg);
-	if (O.json || r->type != MSGPACK_OBJECT_ARRAY) {
+	if (ctl.json || r->type != MSGPACK_OBJECT_ARRAY) {
 		print_object(r);
 		return;
 	}
@@ -419,7 +419,7 @@ static void
 save_result(const msgpack_object *r, void *arg)
 {
 	struct save_args *a = arg;
-	if (O.json) {
+	if (ctl.json) {
 		print_object(r);
 		return;
 	}
@@ -589,7 +589,7 @@ static void
 rm_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(r);
-	if (O.json)
+	if (ctl.json)
 		printf("null\n");
 	else
 		printf("deleted: %s\n", (const char *)arg);
@@ -632,7 +632,7 @@ test_result(const msgpack_object *r, void *arg)
 	if (!t->success && err && terr_unpack(err, &e) == 0 && e.kind == TE_CREDENTIAL &&
 	    t->may_retry) {
 		t->retry = true;
-	} else if (O.json) {
+	} else if (ctl.json) {
 		print_object(r);
 	} else if (t->success) {
 		char *v = mo_map_strdup(r, "server_version", "");
@@ -765,7 +765,7 @@ saved_connect_result(const msgpack_object *r, void *arg)
 {
 	struct save_args *a = arg;
 	const msgpack_object *id = mo_map_get(r, "connection_id");
-	if (O.json) {
+	if (ctl.json) {
 		print_object(r);
 		return;
 	}
@@ -929,7 +929,7 @@ pack_pref_key(msgpack_packer *pk, void *arg)
 static void
 pref_print(const msgpack_object *v)
 {
-	if (O.json || v->type == MSGPACK_OBJECT_ARRAY || v->type == MSGPACK_OBJECT_MAP ||
+	if (ctl.json || v->type == MSGPACK_OBJECT_ARRAY || v->type == MSGPACK_OBJECT_MAP ||
 	    v->type == MSGPACK_OBJECT_NIL) {
 		json_value(stdout, v);
 		fputc('\n', stdout);
@@ -955,7 +955,7 @@ static void
 pref_set_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(r);
-	if (O.json)
+	if (ctl.json)
 		printf("null\n");
 	else
 		printf("set: %s\n", (const char *)arg);
@@ -966,7 +966,7 @@ static void
 pref_list_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(arg);
-	if (O.json || r->type != MSGPACK_OBJECT_ARRAY) {
+	if (ctl.json || r->type != MSGPACK_OBJECT_ARRAY) {
 		print_object(r);
 		return;
 	}

@@ -127,7 +127,7 @@ static void
 workers_result(const msgpack_object *r, void *arg)
 {
 	bool all = *(bool *)arg;
-	if (O.json) {
+	if (ctl.json) {
 		print_object(r);
 		return;
 	}
@@ -180,7 +180,7 @@ static void
 kill_result(const msgpack_object *r, void *arg)
 {
 	UNUSED(arg);
-	if (O.json) {
+	if (ctl.json) {
 		print_object(r);
 		return;
 	}
@@ -273,7 +273,7 @@ print_event(const struct rpc_msg *m, void *arg)
 	    m->params->via.array.size != 1)
 		return;
 	const msgpack_object *e = &m->params->via.array.ptr[0];
-	if (O.json) {
+	if (ctl.json) {
 		json_value(stdout, e);
 		fputc('\n', stdout);
 		fflush(stdout);
@@ -326,7 +326,7 @@ subscribed(const msgpack_object *r, void *arg)
 {
 	UNUSED(r);
 	UNUSED(arg);
-	if (!O.json) {
+	if (!ctl.json) {
 		fprintf(stderr, "listening for events (^C to stop)\n");
 	}
 }

@@ -24,7 +24,7 @@ struct ctl_opts {
 	bool json;
 	bool no_start;
 };
-extern struct ctl_opts O;
+extern struct ctl_opts ctl;
 
 /* A command: argv[0] is its name. Returns an exit code. */
 struct cmd {

@@ -49,7 +49,7 @@ static struct {
 	void *int_arg;
 	struct event *ev_int;
 	char *close_reason;
-} L;
+} lnk;
 
 /* Print an error with its hint to stderr. */
 void
@@ -98,10 +98,10 @@ link_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg)
 {
 	UNUSED(p);
 	UNUSED(arg);
-	if (L.raw_fn == NULL)
+	if (lnk.raw_fn == NULL)
 		return false;
 	const uint8_t *data = evbuffer_pullup(in, (ssize_t)len);
-	if (data == NULL || !L.raw_fn(data, len, L.raw_arg))
+	if (data == NULL || !lnk.raw_fn(data, len, lnk.raw_arg))
 		return false;
 	evbuffer_drain(in, len);
 	return true;
@@ -110,8 +110,8 @@ link_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg)
 void
 ctl_set_raw(ctl_raw_fn fn, void *arg)
 {
-	L.raw_fn = fn;
-	L.raw_arg = arg;
+	lnk.raw_fn = fn;
+	lnk.raw_arg = arg;
 }
 
 /* Reach the broker, starting it if needed. */
@@ -119,33 +119,33 @@ int
 ctl_connect(void)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
-	int fd = brokersock_open(!O.no_start, &e);
+	int fd = brokersock_open(!ctl.no_start, &e);
 	if (fd < 0) {
 		ctl_print_error(&e);
 		terr_clear(&e);
 		return -1;
 	}
-	L.base = event_base_new();
+	lnk.base = event_base_new();
 	struct mp_limits lim = { BROKER_MAX_MSG, BROKER_MAX_DEPTH, BROKER_MAX_STR };
-	L.peer = rpc_peer_new(L.base, fd, &lim, &link_handlers, NULL);
-	return L.peer ? 0 : -1;
+	lnk.peer = rpc_peer_new(lnk.base, fd, &lim, &link_handlers, NULL);
+	return lnk.peer ? 0 : -1;
 }
 
 /* Close the link. */
 void
 ctl_disconnect(void)
 {
-	if (L.peer)
-		rpc_peer_free(L.peer);
-	L.peer = NULL;
-	if (L.ev_int)
-		event_free(L.ev_int);
-	L.ev_int = NULL;
-	if (L.base)
-		event_base_free(L.base);
-	L.base = NULL;
-	free(L.close_reason);
-	L.close_reason = NULL;
+	if (lnk.peer)
+		rpc_peer_free(lnk.peer);
+	lnk.peer = NULL;
+	if (lnk.ev_int)
+		event_free(lnk.ev_int);
+	lnk.ev_int = NULL;
+	if (lnk.base)
+		event_base_free(lnk.base);
+	lnk.base = NULL;
+	free(lnk.close_reason);
+	lnk.close_reason = NULL;
 	terr_clear(&ctl_last_error);
 }
 
@@ -155,8 +155,8 @@ link_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
 {
 	UNUSED(p);
 	UNUSED(arg);
-	if (m->type == RPC_NOTIFY && L.notify_fn)
-		L.notify_fn(m, L.notify_arg);
+	if (m->type == RPC_NOTIFY && lnk.notify_fn)
+		lnk.notify_fn(m, lnk.notify_arg);
 }
 
 /* The broker closed the link. */
@@ -165,10 +165,10 @@ link_closed(struct rpc_peer *p, const char *reason, void *arg)
 {
 	UNUSED(p);
 	UNUSED(arg);
-	L.closed = true;
-	free(L.close_reason);
-	L.close_reason = xstrdup(reason);
-	event_base_loopbreak(L.base);
+	lnk.closed = true;
+	free(lnk.close_reason);
+	lnk.close_reason = xstrdup(reason);
+	event_base_loopbreak(lnk.base);
 }
 
 /* The call's answer. */
@@ -177,21 +177,21 @@ reply_cb(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *re
 {
 	UNUSED(p);
 	UNUSED(arg);
-	L.done = true;
+	lnk.done = true;
 	if (err == NULL && res == NULL) {
 		terr_set(&ctl_last_error, TE_CONNECTION, "the broker closed the connection before answering");
 		terr_hint(&ctl_last_error, "it may have stopped or crashed; see `tuskctl logs`");
-		L.status = EXIT_ERR;
+		lnk.status = EXIT_ERR;
 	} else if (err) {
 		if (terr_unpack(err, &ctl_last_error) < 0)
 			terr_set(&ctl_last_error, TE_INTERNAL, "the broker sent a malformed error");
-		L.status = EXIT_ERR;
+		lnk.status = EXIT_ERR;
 	} else {
-		L.status = EXIT_OK;
-		if (L.res_fn)
-			L.res_fn(res, L.res_arg);
+		lnk.status = EXIT_OK;
+		if (lnk.res_fn)
+			lnk.res_fn(res, lnk.res_arg);
 	}
-	event_base_loopbreak(L.base);
+	event_base_loopbreak(lnk.base);
 }
 
 /* SIGINT during a call. */
@@ -201,10 +201,10 @@ int_cb(evutil_socket_t sig, short what, void *arg)
 	UNUSED(sig);
 	UNUSED(what);
 	UNUSED(arg);
-	if (L.int_fn) {
-		void (*fn)(void *) = L.int_fn;
-		L.int_fn = NULL; /* a second ^C ends tuskctl */
-		fn(L.int_arg);
+	if (lnk.int_fn) {
+		void (*fn)(void *) = lnk.int_fn;
+		lnk.int_fn = NULL; /* a second ^C ends tuskctl */
+		fn(lnk.int_arg);
 		return;
 	}
 	fprintf(stderr, "interrupted\n");
@@ -214,11 +214,11 @@ int_cb(evutil_socket_t sig, short what, void *arg)
 void
 ctl_on_interrupt(void (*fn)(void *), void *arg)
 {
-	L.int_fn = fn;
-	L.int_arg = arg;
-	if (L.ev_int == NULL && L.base) {
-		L.ev_int = evsignal_new(L.base, SIGINT, int_cb, NULL);
-		evsignal_add(L.ev_int, NULL);
+	lnk.int_fn = fn;
+	lnk.int_arg = arg;
+	if (lnk.ev_int == NULL && lnk.base) {
+		lnk.ev_int = evsignal_new(lnk.base, SIGINT, int_cb, NULL);
+		evsignal_add(lnk.ev_int, NULL);
 	}
 }
 
@@ -240,9 +240,9 @@ ignore_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object
 void
 ctl_send(const char *method, ctl_params_fn params, void *params_arg)
 {
-	if (L.peer == NULL || L.closed)
+	if (lnk.peer == NULL || lnk.closed)
 		return;
-	params(rpc_call(L.peer, method, ignore_reply, NULL, NULL), params_arg);
+	params(rpc_call(lnk.peer, method, ignore_reply, NULL, NULL), params_arg);
 }
 
 /* Run one call to completion. */
@@ -250,30 +250,30 @@ static int
 call(const char *method, ctl_params_fn params, void *params_arg, ctl_result_fn on_result,
     void *result_arg, ctl_notify_fn on_notify, void *notify_arg, bool quiet)
 {
-	if (L.peer == NULL && ctl_connect() < 0)
+	if (lnk.peer == NULL && ctl_connect() < 0)
 		return EXIT_ERR;
 	terr_clear(&ctl_last_error);
-	L.done = false;
-	L.quiet = quiet;
-	L.status = EXIT_ERR;
-	L.res_fn = on_result;
-	L.res_arg = result_arg;
-	L.notify_fn = on_notify;
-	L.notify_arg = notify_arg;
-	params(rpc_call(L.peer, method, reply_cb, NULL, NULL), params_arg ? params_arg : NULL);
-	while (!L.done && !L.closed)
-		if (event_base_loop(L.base, EVLOOP_ONCE) < 0)
+	lnk.done = false;
+	lnk.quiet = quiet;
+	lnk.status = EXIT_ERR;
+	lnk.res_fn = on_result;
+	lnk.res_arg = result_arg;
+	lnk.notify_fn = on_notify;
+	lnk.notify_arg = notify_arg;
+	params(rpc_call(lnk.peer, method, reply_cb, NULL, NULL), params_arg ? params_arg : NULL);
+	while (!lnk.done && !lnk.closed)
+		if (event_base_loop(lnk.base, EVLOOP_ONCE) < 0)
 			break;
-	if (!L.done) {
+	if (!lnk.done) {
 		terr_set(&ctl_last_error, TE_CONNECTION, "lost the connection to the broker (%s)",
-		    L.close_reason ? L.close_reason : "closed");
+		    lnk.close_reason ? lnk.close_reason : "closed");
 		terr_hint(&ctl_last_error, "it may have stopped or crashed; see `tuskctl logs`");
-		L.status = EXIT_ERR;
+		lnk.status = EXIT_ERR;
 	}
-	L.notify_fn = NULL;
-	if (L.status != EXIT_OK && !quiet)
+	lnk.notify_fn = NULL;
+	if (lnk.status != EXIT_OK && !quiet)
 		ctl_print_error(&ctl_last_error);
-	return L.status;
+	return lnk.status;
 }
 
 int
@@ -297,28 +297,28 @@ wait_int_cb(evutil_socket_t sig, short what, void *arg)
 	UNUSED(sig);
 	UNUSED(what);
 	*(bool *)arg = true;
-	event_base_loopbreak(L.base);
+	event_base_loopbreak(lnk.base);
 }
 
 int
 ctl_wait_notifications(ctl_notify_fn fn, void *arg)
 {
 	bool interrupted = false;
-	if (L.peer == NULL)
+	if (lnk.peer == NULL)
 		return EXIT_ERR;
-	struct event *ev = evsignal_new(L.base, SIGINT, wait_int_cb, &interrupted);
+	struct event *ev = evsignal_new(lnk.base, SIGINT, wait_int_cb, &interrupted);
 	evsignal_add(ev, NULL);
-	L.notify_fn = fn;
-	L.notify_arg = arg;
-	while (!L.closed && !interrupted)
-		if (event_base_loop(L.base, EVLOOP_ONCE) < 0)
+	lnk.notify_fn = fn;
+	lnk.notify_arg = arg;
+	while (!lnk.closed && !interrupted)
+		if (event_base_loop(lnk.base, EVLOOP_ONCE) < 0)
 			break;
-	L.notify_fn = NULL;
+	lnk.notify_fn = NULL;
 	event_free(ev);
 	if (interrupted)
 		return EXIT_OK;
 	terr_set(&ctl_last_error, TE_CONNECTION, "the broker closed the connection (%s)",
-	    L.close_reason ? L.close_reason : "closed");
+	    lnk.close_reason ? lnk.close_reason : "closed");
 	terr_hint(&ctl_last_error, "it may have stopped; see `tuskctl logs`");
 	ctl_print_error(&ctl_last_error);
 	return EXIT_ERR;

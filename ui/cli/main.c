@@ -12,7 +12,7 @@
 #include "log.h"
 #include "util.h"
 
-struct ctl_opts O;
+struct ctl_opts ctl;
 
 static const struct cmd cmds[] = {
 	{ "health", cmd_health, "health [--dismiss]",
@@ -76,8 +76,8 @@ main(int argc, char **argv)
 	/* global options stop at the command name */
 	while ((ch = getopt_long(argc, argv, "+jSVH", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'j': O.json = true; break;
-		case 'S': O.no_start = true; break;
+		case 'j': ctl.json = true; break;
+		case 'S': ctl.no_start = true; break;
 		case 'V':
 			printf("tuskctl %s\n", TUSK_VERSION);
 			return EXIT_OK;

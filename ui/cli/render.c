@@ -311,7 +311,7 @@ value_str(const msgpack_object *o)
 void
 print_object(const msgpack_object *o)
 {
-	if (O.json) {
+	if (ctl.json) {
 		json_value(stdout, o);
 		fputc('\n', stdout);
 		return;

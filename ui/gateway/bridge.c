@@ -257,7 +257,7 @@ closed_cb(SoupWebsocketConnection *ws, gpointer arg)
 	broker_close(s);
 	sessions = g_list_remove(sessions, s);
 	g_signal_handlers_disconnect_by_data(ws, s);
-	G.nsessions--;
+	gw.nsessions--;
 	g_idle_add(session_free, s);
 }
 
@@ -276,12 +276,12 @@ bridge_open(SoupWebsocketConnection *ws)
 {
 	struct session *s = xcalloc(1, sizeof *s);
 	static const struct mp_limits lim = { BROKER_MAX_MSG, BROKER_MAX_DEPTH, BROKER_MAX_STR };
-	s->id = ++G.next_session_id;
+	s->id = ++gw.next_session_id;
 	s->ws = g_object_ref(ws);
 	s->in = evbuffer_new();
 	s->out = evbuffer_new();
 	mp_scan_init(&s->scan, &lim);
-	G.nsessions++;
+	gw.nsessions++;
 	sessions = g_list_prepend(sessions, s);
 	soup_websocket_connection_set_max_incoming_payload_size(ws, GW_PAGE_MAX_MSG);
 	soup_websocket_connection_set_keepalive_interval(ws, 0);
@@ -290,7 +290,7 @@ bridge_open(SoupWebsocketConnection *ws)
 	g_signal_connect(ws, "error", G_CALLBACK(error_cb), s);
 
 	struct tusk_error e = TUSK_ERROR_INIT;
-	s->fd = brokersock_open(!G.no_start, &e);
+	s->fd = brokersock_open(!gw.no_start, &e);
 	if (s->fd < 0) {
 		log_error("session %llu: %s", (unsigned long long)s->id, e.message);
 		page_close(s, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, e.message);

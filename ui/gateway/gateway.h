@@ -52,12 +52,12 @@ struct gateway {
 	bool no_start;	      /* do not start tuskd */
 };
 
-extern struct gateway G;
+extern struct gateway gw;
 
 /* http.c */
 /* Load the list of files under dir that may be served (0 or -1). */
 int http_load_files(const char *dir);
-/* Install the request handlers on G.server. */
+/* Install the request handlers on gw.server. */
 void http_install(void);
 /* Compare a presented token with ours in constant time. */
 bool http_token_ok(const char *s, size_t len);

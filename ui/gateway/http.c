@@ -38,16 +38,16 @@
 bool
 http_token_ok(const char *s, size_t len)
 {
-	size_t tl = strlen(G.token);
+	size_t tl = strlen(gw.token);
 	if (s == NULL || len != tl)
 		return false;
 	unsigned char d = 0;
 	for (size_t i = 0; i < tl; i++)
-		d |= (unsigned char)s[i] ^ (unsigned char)G.token[i];
+		d |= (unsigned char)s[i] ^ (unsigned char)gw.token[i];
 	return d == 0;
 }
 
-/* Add the files under dir (relative URL prefix rel) to G.files. */
+/* Add the files under dir (relative URL prefix rel) to gw.files. */
 static int
 scan_dir(const char *dir, const char *rel, int depth)
 {
@@ -67,11 +67,11 @@ scan_dir(const char *dir, const char *rel, int depth)
 		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && depth < DEPTH_MAX) {
 			r = scan_dir(path, url, depth + 1);
 		} else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (g_hash_table_size(G.files) >= FILES_MAX) {
-				log_error("more than %d files under %s", FILES_MAX, G.web_dir);
+			if (g_hash_table_size(gw.files) >= FILES_MAX) {
+				log_error("more than %d files under %s", FILES_MAX, gw.web_dir);
 				r = -1;
 			} else {
-				g_hash_table_insert(G.files, url, path);
+				g_hash_table_insert(gw.files, url, path);
 				continue;
 			}
 		}
@@ -86,10 +86,10 @@ scan_dir(const char *dir, const char *rel, int depth)
 int
 http_load_files(const char *dir)
 {
-	G.files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	gw.files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	if (scan_dir(dir, "", 0) < 0)
 		return -1;
-	if (!g_hash_table_contains(G.files, "/index.html")) {
+	if (!g_hash_table_contains(gw.files, "/index.html")) {
 		log_error("%s has no index.html", dir);
 		return -1;
 	}
@@ -138,8 +138,8 @@ static bool
 host_ok(const char *host)
 {
 	char a[64], b[64];
-	snprintf(a, sizeof a, "127.0.0.1:%u", G.port);
-	snprintf(b, sizeof b, "localhost:%u", G.port);
+	snprintf(a, sizeof a, "127.0.0.1:%u", gw.port);
+	snprintf(b, sizeof b, "localhost:%u", gw.port);
 	return host && (strcmp(host, a) == 0 || g_ascii_strcasecmp(host, b) == 0);
 }
 
@@ -160,7 +160,7 @@ secure_headers(SoupServerMessage *msg)
 	char *csp = g_strdup_printf("default-src 'self'; script-src 'self'; "
 	    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
 	    "connect-src 'self' ws://127.0.0.1:%u ws://localhost:%u; frame-ancestors 'none'; "
-	    "base-uri 'none'; form-action 'none'; object-src 'none'", G.port, G.port);
+	    "base-uri 'none'; form-action 'none'; object-src 'none'", gw.port, gw.port);
 	soup_message_headers_replace(h, "Content-Security-Policy", csp);
 	g_free(csp);
 	soup_message_headers_replace(h, "X-Content-Type-Options", "nosniff");
@@ -179,7 +179,7 @@ cookie_ok(SoupServerMessage *msg)
 	if (h == NULL)
 		return false;
 	GHashTable *t = soup_header_parse_semi_param_list(h);
-	const char *v = g_hash_table_lookup(t, G.cookie_name);
+	const char *v = g_hash_table_lookup(t, gw.cookie_name);
 	bool ok = v && http_token_ok(v, strlen(v));
 	soup_header_free_param_list(t);
 	return ok;
@@ -223,7 +223,7 @@ early_cb(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
 		return;
 	}
 	if (is_ws) {
-		if (G.nsessions >= GW_MAX_SESSIONS)
+		if (gw.nsessions >= GW_MAX_SESSIONS)
 			refuse(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too many open pages");
 		return; /* the WebSocket handler takes it from here */
 	}
@@ -231,8 +231,8 @@ early_cb(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
 		/* trade the token for a host-only cookie, and drop it from the
 		 * address bar */
 		SoupMessageHeaders *rh = soup_server_message_get_response_headers(msg);
-		char *v = g_strdup_printf("%s=%s; Path=/; HttpOnly; SameSite=Strict", G.cookie_name,
-		    G.token);
+		char *v = g_strdup_printf("%s=%s; Path=/; HttpOnly; SameSite=Strict", gw.cookie_name,
+		    gw.token);
 		soup_message_headers_replace(rh, "Set-Cookie", v);
 		g_free(v);
 		soup_message_headers_replace(rh, "Cache-Control", "no-store");
@@ -248,7 +248,7 @@ file_cb(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
 	UNUSED(server);
 	UNUSED(query);
 	UNUSED(data);
-	const char *file = g_hash_table_lookup(G.files, strcmp(path, "/") == 0 ? "/index.html" : path);
+	const char *file = g_hash_table_lookup(gw.files, strcmp(path, "/") == 0 ? "/index.html" : path);
 	if (file == NULL) {
 		refuse(msg, SOUP_STATUS_NOT_FOUND, "not found");
 		return;
@@ -288,11 +288,11 @@ http_install(void)
 {
 	/* compression would cost CPU for every row batch on loopback, and
 	 * inflating is one more parser facing the page */
-	soup_server_remove_websocket_extension(G.server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+	soup_server_remove_websocket_extension(gw.server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
 	/* libsoup runs the handlers of the most specific path only: the early
 	 * check is registered on both paths (a test proves /rpc is covered) */
-	soup_server_add_early_handler(G.server, NULL, early_cb, NULL, NULL);
-	soup_server_add_early_handler(G.server, "/rpc", early_cb, NULL, NULL);
-	soup_server_add_handler(G.server, "/", file_cb, NULL, NULL);
-	soup_server_add_websocket_handler(G.server, "/rpc", NULL, NULL, ws_cb, NULL, NULL);
+	soup_server_add_early_handler(gw.server, NULL, early_cb, NULL, NULL);
+	soup_server_add_early_handler(gw.server, "/rpc", early_cb, NULL, NULL);
+	soup_server_add_handler(gw.server, "/", file_cb, NULL, NULL);
+	soup_server_add_websocket_handler(gw.server, "/rpc", NULL, NULL, ws_cb, NULL, NULL);
 }

@@ -29,7 +29,7 @@
 #include "selfpath.h"
 #include "util.h"
 
-struct gateway G;
+struct gateway gw;
 
 /* Print usage. */
 static void
@@ -67,7 +67,7 @@ on_signal(gpointer arg)
 {
 	UNUSED(arg);
 	log_info("stopping");
-	g_main_loop_quit(G.loop);
+	g_main_loop_quit(gw.loop);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -82,7 +82,7 @@ on_stdin(gint fd, GIOCondition cond, gpointer arg)
 	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
 		return G_SOURCE_CONTINUE;
 	log_info("standard input closed: stopping");
-	g_main_loop_quit(G.loop);
+	g_main_loop_quit(gw.loop);
 	return G_SOURCE_REMOVE;
 }
 
@@ -94,7 +94,7 @@ make_token(void)
 	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
 		return -1;
 	for (size_t i = 0; i < sizeof raw; i++)
-		snprintf(G.token + 2 * i, 3, "%02x", raw[i]);
+		snprintf(gw.token + 2 * i, 3, "%02x", raw[i]);
 	explicit_bzero(raw, sizeof raw);
 	return 0;
 }
@@ -120,7 +120,7 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "w:nsl:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w': web_opt = optarg; break;
-		case 'n': G.no_start = true; break;
+		case 'n': gw.no_start = true; break;
 		case 's': stdin_life = true; break;
 		case 'l':
 			if ((level = log_level_parse(optarg)) < 0) {
@@ -140,11 +140,11 @@ main(int argc, char **argv)
 	log_set_level(level);
 	signal(SIGPIPE, SIG_IGN);
 
-	G.web_dir = find_web_dir(web_opt);
-	if (G.web_dir == NULL || http_load_files(G.web_dir) < 0) {
+	gw.web_dir = find_web_dir(web_opt);
+	if (gw.web_dir == NULL || http_load_files(gw.web_dir) < 0) {
 		fprintf(stderr, "tusk-ui: cannot find the built web UI%s%s\n"
 		    "hint: build it with `make` (it lands in build/web), or point --web-dir / "
-		    "TUSK_WEB_DIR at it\n", G.web_dir ? " in " : "", G.web_dir ? G.web_dir : "");
+		    "TUSK_WEB_DIR at it\n", gw.web_dir ? " in " : "", gw.web_dir ? gw.web_dir : "");
 		return 1;
 	}
 	if (make_token() < 0) {
@@ -152,45 +152,45 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	G.server = soup_server_new(NULL, NULL);
+	gw.server = soup_server_new(NULL, NULL);
 	GError *err = NULL;
 	/* loopback only, a port the kernel picks */
-	if (!soup_server_listen_local(G.server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &err)) {
+	if (!soup_server_listen_local(gw.server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &err)) {
 		fprintf(stderr, "tusk-ui: cannot listen on 127.0.0.1: %s\n", err->message);
 		g_error_free(err);
 		return 1;
 	}
-	GSList *uris = soup_server_get_uris(G.server);
-	G.port = uris ? (unsigned)g_uri_get_port(uris->data) : 0;
+	GSList *uris = soup_server_get_uris(gw.server);
+	gw.port = uris ? (unsigned)g_uri_get_port(uris->data) : 0;
 	g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
-	if (G.port == 0) {
+	if (gw.port == 0) {
 		fprintf(stderr, "tusk-ui: the server has no port\n");
 		return 1;
 	}
-	snprintf(G.cookie_name, sizeof G.cookie_name, "tusk_%u", G.port);
+	snprintf(gw.cookie_name, sizeof gw.cookie_name, "tusk_%u", gw.port);
 	http_install();
 
-	G.loop = g_main_loop_new(NULL, FALSE);
+	gw.loop = g_main_loop_new(NULL, FALSE);
 	g_unix_signal_add(SIGTERM, on_signal, NULL);
 	g_unix_signal_add(SIGINT, on_signal, NULL);
 	if (stdin_life)
 		g_unix_fd_add(0, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin, NULL);
 
-	printf("http://127.0.0.1:%u/?token=%s\n", G.port, G.token);
+	printf("http://127.0.0.1:%u/?token=%s\n", gw.port, gw.token);
 	fflush(stdout);
-	log_info("serving %s on 127.0.0.1:%u", G.web_dir, G.port);
+	log_info("serving %s on 127.0.0.1:%u", gw.web_dir, gw.port);
 
-	g_main_loop_run(G.loop);
+	g_main_loop_run(gw.loop);
 
 	bridge_close_all();
-	soup_server_disconnect(G.server);
+	soup_server_disconnect(gw.server);
 	/* let the close frames go out */
 	for (int i = 0; i < 50 && g_main_context_iteration(NULL, FALSE); i++)
 		;
-	g_object_unref(G.server);
-	g_main_loop_unref(G.loop);
-	g_hash_table_destroy(G.files);
-	free(G.web_dir);
-	explicit_bzero(G.token, sizeof G.token);
+	g_object_unref(gw.server);
+	g_main_loop_unref(gw.loop);
+	g_hash_table_destroy(gw.files);
+	free(gw.web_dir);
+	explicit_bzero(gw.token, sizeof gw.token);
 	return 0;
 }

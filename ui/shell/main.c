@@ -47,7 +47,7 @@ static struct {
 	GtkWidget *window;
 	WebKitWebView *view;
 	GMainLoop *loop;	/* --browser / no display */
-} S = { .gateway_stdin = -1 };
+} shell = { .gateway_stdin = -1 };
 
 /* Print usage. */
 static void
@@ -90,14 +90,14 @@ gateway_start(char **msg)
 	int in_fd, out_fd;
 	GError *err = NULL;
 	bool ok = g_spawn_async_with_pipes(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-	    &S.gateway, &in_fd, &out_fd, NULL, &err);
+	    &shell.gateway, &in_fd, &out_fd, NULL, &err);
 	free(path);
 	if (!ok) {
 		*msg = xasprintf("cannot start tusk-ui: %s", err->message);
 		g_error_free(err);
 		return -1;
 	}
-	S.gateway_stdin = in_fd;
+	shell.gateway_stdin = in_fd;
 	fcntl(in_fd, F_SETFD, FD_CLOEXEC);
 	/* the first line, within 10 s */
 	char line[512];
@@ -120,9 +120,9 @@ gateway_start(char **msg)
 		*msg = xstrdup("tusk-ui did not start (see its messages above)");
 		return -1;
 	}
-	S.url = xstrdup(line);
+	shell.url = xstrdup(line);
 	const char *slash = strchr(line + strlen(pfx), '/');
-	S.origin = xstrndup(line, slash ? (size_t)(slash - line) + 1 : len);
+	shell.origin = xstrndup(line, slash ? (size_t)(slash - line) + 1 : len);
 	return 0;
 }
 
@@ -130,24 +130,24 @@ gateway_start(char **msg)
 static void
 gateway_stop(void)
 {
-	if (S.gateway <= 0)
+	if (shell.gateway <= 0)
 		return;
-	if (S.gateway_stdin >= 0)
-		close(S.gateway_stdin);
-	S.gateway_stdin = -1;
-	kill(S.gateway, SIGTERM);
+	if (shell.gateway_stdin >= 0)
+		close(shell.gateway_stdin);
+	shell.gateway_stdin = -1;
+	kill(shell.gateway, SIGTERM);
 	int status;
 	for (int i = 0; i < 500; i++) {
-		pid_t r = waitpid(S.gateway, &status, WNOHANG);
-		if (r == S.gateway || (r < 0 && errno != EINTR))
+		pid_t r = waitpid(shell.gateway, &status, WNOHANG);
+		if (r == shell.gateway || (r < 0 && errno != EINTR))
 			break;
 		g_usleep(10 * 1000);
 		if (i == 499) {
-			kill(S.gateway, SIGKILL);
-			waitpid(S.gateway, &status, 0);
+			kill(shell.gateway, SIGKILL);
+			waitpid(shell.gateway, &status, 0);
 		}
 	}
-	S.gateway = 0;
+	shell.gateway = 0;
 }
 
 /* Only the gateway's own pages load in the window; other links go to the
@@ -164,11 +164,11 @@ decide_policy(WebKitWebView *v, WebKitPolicyDecision *d, WebKitPolicyDecisionTyp
 	    webkit_navigation_policy_decision_get_navigation_action(WEBKIT_NAVIGATION_POLICY_DECISION(d));
 	const char *uri = webkit_uri_request_get_uri(webkit_navigation_action_get_request(a));
 	if (type == WEBKIT_POLICY_DECISION_TYPE_NAVIGATION_ACTION && uri &&
-	    (g_str_has_prefix(uri, S.origin) || strcmp(uri, "about:blank") == 0))
+	    (g_str_has_prefix(uri, shell.origin) || strcmp(uri, "about:blank") == 0))
 		return FALSE;
 	webkit_policy_decision_ignore(d);
 	if (uri && (g_str_has_prefix(uri, "https://") || g_str_has_prefix(uri, "http://")))
-		gtk_show_uri_on_window(GTK_WINDOW(S.window), uri, GDK_CURRENT_TIME, NULL);
+		gtk_show_uri_on_window(GTK_WINDOW(shell.window), uri, GDK_CURRENT_TIME, NULL);
 	else
 		g_message("refused to open %s", uri ? uri : "(null)");
 	UNUSED(v);
@@ -181,7 +181,7 @@ automation_view(WebKitAutomationSession *s, gpointer arg)
 {
 	UNUSED(s);
 	UNUSED(arg);
-	return S.view;
+	return shell.view;
 }
 
 /* A WebDriver session starts. */
@@ -207,7 +207,7 @@ title_changed(GObject *obj, GParamSpec *ps, gpointer arg)
 	UNUSED(ps);
 	UNUSED(arg);
 	const char *t = webkit_web_view_get_title(WEBKIT_WEB_VIEW(obj));
-	gtk_window_set_title(GTK_WINDOW(S.window), t && *t ? t : "Tusk");
+	gtk_window_set_title(GTK_WINDOW(shell.window), t && *t ? t : "Tusk");
 }
 
 /* Open the window on the gateway's address. */
@@ -222,21 +222,21 @@ window_open(bool automation)
 	WebKitSettings *set = webkit_settings_new_with_settings("enable-developer-extras",
 	    getenv("TUSK_DEVTOOLS") != NULL, "javascript-can-open-windows-automatically", FALSE,
 	    "enable-back-forward-navigation-gestures", FALSE, NULL);
-	S.view = WEBKIT_WEB_VIEW(g_object_new(WEBKIT_TYPE_WEB_VIEW, "web-context", ctx,
+	shell.view = WEBKIT_WEB_VIEW(g_object_new(WEBKIT_TYPE_WEB_VIEW, "web-context", ctx,
 	    "settings", set, "is-controlled-by-automation", automation, NULL));
 	g_object_unref(set);
 	g_object_unref(ctx);
-	S.window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
-	gtk_window_set_title(GTK_WINDOW(S.window), "Tusk");
-	gtk_window_set_default_size(GTK_WINDOW(S.window), 1280, 800);
-	gtk_window_set_icon_name(GTK_WINDOW(S.window), TUSK_APP_ID);
-	gtk_container_add(GTK_CONTAINER(S.window), GTK_WIDGET(S.view));
-	g_signal_connect(S.window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
-	g_signal_connect_swapped(S.view, "close", G_CALLBACK(gtk_widget_destroy), S.window);
-	g_signal_connect(S.view, "decide-policy", G_CALLBACK(decide_policy), NULL);
-	g_signal_connect(S.view, "notify::title", G_CALLBACK(title_changed), NULL);
-	webkit_web_view_load_uri(S.view, S.url);
-	gtk_widget_show_all(S.window);
+	shell.window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
+	gtk_window_set_title(GTK_WINDOW(shell.window), "Tusk");
+	gtk_window_set_default_size(GTK_WINDOW(shell.window), 1280, 800);
+	gtk_window_set_icon_name(GTK_WINDOW(shell.window), TUSK_APP_ID);
+	gtk_container_add(GTK_CONTAINER(shell.window), GTK_WIDGET(shell.view));
+	g_signal_connect(shell.window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
+	g_signal_connect_swapped(shell.view, "close", G_CALLBACK(gtk_widget_destroy), shell.window);
+	g_signal_connect(shell.view, "decide-policy", G_CALLBACK(decide_policy), NULL);
+	g_signal_connect(shell.view, "notify::title", G_CALLBACK(title_changed), NULL);
+	webkit_web_view_load_uri(shell.view, shell.url);
+	gtk_widget_show_all(shell.window);
 }
 
 /* SIGINT / SIGTERM. */
@@ -244,8 +244,8 @@ static gboolean
 on_signal(gpointer arg)
 {
 	UNUSED(arg);
-	if (S.loop)
-		g_main_loop_quit(S.loop);
+	if (shell.loop)
+		g_main_loop_quit(shell.loop);
 	else
 		gtk_main_quit();
 	return G_SOURCE_CONTINUE;
@@ -294,7 +294,7 @@ main(int argc, char **argv)
 		gateway_stop();
 		return 1;
 	}
-	printf("%s\n", S.url);
+	printf("%s\n", shell.url);
 	fflush(stdout);
 
 	g_unix_signal_add(SIGINT, on_signal, NULL);
@@ -305,19 +305,19 @@ main(int argc, char **argv)
 	} else {
 		if (browser && display) {
 			GError *err = NULL;
-			if (!g_app_info_launch_default_for_uri(S.url, NULL, &err)) {
+			if (!g_app_info_launch_default_for_uri(shell.url, NULL, &err)) {
 				fprintf(stderr, "tusk: cannot open a browser: %s\n", err->message);
 				g_error_free(err);
 			}
 		}
 		fprintf(stderr, "tusk: %s the address above; ^C stops the gateway\n",
 		    browser && display ? "opened" : "no display: open");
-		S.loop = g_main_loop_new(NULL, FALSE);
-		g_main_loop_run(S.loop);
-		g_main_loop_unref(S.loop);
+		shell.loop = g_main_loop_new(NULL, FALSE);
+		g_main_loop_run(shell.loop);
+		g_main_loop_unref(shell.loop);
 	}
 	gateway_stop();
-	free(S.url);
-	free(S.origin);
+	free(shell.url);
+	free(shell.origin);
 	return 0;
 }
