@@ -48,6 +48,7 @@ struct host_key_offer;
 struct settings {
 	int heartbeat_ms;	 /* ping interval */
 	int heartbeat_misses;	 /* unanswered intervals before "hung" */
+	int worker_start_ms;	 /* spawn -> hello, at most */
 	int kill_grace_ms;	 /* SIGTERM -> SIGKILL */
 	int shutdown_grace_ms;	 /* workers told to close -> killed */
 	int connect_timeout_s;	 /* libpq connect_timeout */
@@ -131,7 +132,8 @@ void client_drop_all(void);
 struct request {
 	struct client *client; /* referenced */
 	uint32_t msgid;
-	int method;
+	const struct tusk_method *method;
+	struct conn *conn;     /* MF_CONNECTION: the open connection named (referenced) */
 	int64_t started_us;
 };
 
@@ -139,7 +141,6 @@ struct request {
  * or -1 with e set (the dispatcher replies with the error). */
 #define H_DONE 0
 #define H_ASYNC 1
-typedef int (*handler_fn)(struct request *req, const struct params *p, struct tusk_error *e);
 
 void dispatch_check_table(void);
 void dispatch_request(struct client *c, const struct rpc_msg *m);
@@ -154,7 +155,8 @@ msgpack_packer *packer_on(struct evbuffer *out);
 
 /* --- workers.c: worker processes -------------------------------------- */
 
-enum worker_state { WS_STARTING, WS_CONNECTING, WS_IDLE, WS_BUSY, WS_STOPPING, WS_DEAD };
+enum worker_state { WS_STARTING, WS_CONNECTING, WS_IDLE, WS_BUSY, WS_CANCELLING, WS_STOPPING,
+	WS_DEAD };
 enum worker_role { WR_CONN, WR_TEST, WR_HELPER };
 
 struct worker_ops {
@@ -181,7 +183,7 @@ struct worker {
 	int64_t last_pong_mono_ms;
 	uint32_t ping_msgid; /* outstanding ping, 0 if none */
 	int missed;
-	bool answered;	/* it has answered a ping: its start-up is over */
+	bool hello;	/* it said hello: from now on heartbeats judge it */
 	bool reaped;
 	bool peer_gone;
 	bool kill_sent;
@@ -225,6 +227,11 @@ void workers_set_log_level(int level);
 unsigned workers_alive(void);
 /* Find a worker by id. */
 struct worker *worker_find(uint64_t id);
+/* Read a worker's success reply to order against spec (wire.h); on a
+ * malformed one the worker is dropped as a protocol violation and -1 comes
+ * back. */
+int worker_reply_read(struct rpc_peer *p, const char *order, const struct tusk_param *spec,
+    const msgpack_object *res, struct params *prm);
 /* Refresh cpu_ms and rss_bytes from /proc (alive workers). */
 void worker_sample(struct worker *w);
 /* The list_workers entry of a worker. */
@@ -365,32 +372,45 @@ struct store_notice;
 /* The storage notice as the wire map (nil when n is NULL). */
 void store_notice_pack(msgpack_packer *pk, const struct store_notice *n);
 
-/* --- handlers (one family per file) ------------------------------------ */
+/* --- the methods (each defined beside its handler; methods.c lists them) --- */
 
-int h_health_check(struct request *, const struct params *, struct tusk_error *);
-int h_get_app_info(struct request *, const struct params *, struct tusk_error *);
-int h_get_log_directory(struct request *, const struct params *, struct tusk_error *);
-int h_describe(struct request *, const struct params *, struct tusk_error *);
-int h_get_log_level(struct request *, const struct params *, struct tusk_error *);
-int h_set_log_level(struct request *, const struct params *, struct tusk_error *);
-int h_shutdown(struct request *, const struct params *, struct tusk_error *);
-int h_test_connection(struct request *, const struct params *, struct tusk_error *);
-int h_connect(struct request *, const struct params *, struct tusk_error *);
-int h_disconnect(struct request *, const struct params *, struct tusk_error *);
-int h_get_active_connections(struct request *, const struct params *, struct tusk_error *);
-int h_execute_query(struct request *, const struct params *, struct tusk_error *);
-int h_cancel_query(struct request *, const struct params *, struct tusk_error *);
-int h_get_running_queries(struct request *, const struct params *, struct tusk_error *);
-int h_list_workers(struct request *, const struct params *, struct tusk_error *);
-int h_kill_worker(struct request *, const struct params *, struct tusk_error *);
+extern const struct tusk_method m_health_check;
+extern const struct tusk_method m_get_app_info;
+extern const struct tusk_method m_get_log_directory;
+extern const struct tusk_method m_describe;
+extern const struct tusk_method m_get_log_level;
+extern const struct tusk_method m_set_log_level;
+extern const struct tusk_method m_shutdown;
+extern const struct tusk_method m_test_connection;
+extern const struct tusk_method m_connect;
+extern const struct tusk_method m_disconnect;
+extern const struct tusk_method m_get_active_connections;
+extern const struct tusk_method m_execute_query;
+extern const struct tusk_method m_cancel_query;
+extern const struct tusk_method m_get_running_queries;
+extern const struct tusk_method m_list_workers;
+extern const struct tusk_method m_kill_worker;
+extern const struct tusk_method m_subscribe;
+extern const struct tusk_method m_check_keychain_available;
+extern const struct tusk_method m_get_keychain_status;
+extern const struct tusk_method m_has_stored_password;
+extern const struct tusk_method m_list_connections;
+extern const struct tusk_method m_get_connection;
+extern const struct tusk_method m_save_connection;
+extern const struct tusk_method m_delete_connection;
+extern const struct tusk_method m_get_preference;
+extern const struct tusk_method m_set_preference;
+extern const struct tusk_method m_list_preferences;
+extern const struct tusk_method m_check_database_health;
+extern const struct tusk_method m_dismiss_storage_notice;
+extern const struct tusk_method m_trust_host_key;
+
+/* The table (methods.c). */
+extern const struct tusk_method *const method_table[];
+extern const size_t method_table_len;
+/* kill_worker's answer, also given by conns.c once the backend is ended. */
 void kill_answer(struct request *req, const struct worker *w, int backend_pid, int result,
     const struct tusk_error *e);
-int h_subscribe(struct request *, const struct params *, struct tusk_error *);
-int h_check_keychain_available(struct request *, const struct params *, struct tusk_error *);
-int h_get_keychain_status(struct request *, const struct params *, struct tusk_error *);
-int h_has_stored_password(struct request *, const struct params *, struct tusk_error *);
-
-int h_trust_host_key(struct request *, const struct params *, struct tusk_error *);
 
 /* --- hostkeys.c: SSH host keys ------------------------------------------- */
 
@@ -399,7 +419,7 @@ const char *hostkeys_file(void);
 /* The user's ~/.ssh/known_hosts (read by workers, never written); caller frees. */
 char *hostkeys_user_file(void);
 /* A worker's W_HOST_KEY notification: keep the key on the worker. */
-void hostkeys_offer(struct worker *w, const msgpack_object *params);
+void hostkeys_offer(struct worker *w, const struct params *prm);
 /* A connect or test failed with e: name conn_id in e's host_key block, and
  * for an unknown key keep the worker's offer for trust_host_key. */
 void hostkeys_pending(struct worker *w, const struct tusk_config *cfg, const char *conn_id,
@@ -407,18 +427,9 @@ void hostkeys_pending(struct worker *w, const struct tusk_config *cfg, const cha
 void host_key_offer_free(struct host_key_offer *k);
 void hostkeys_free(void);
 
-/* m-keychain.c */
+/* m-keychain.c: the keychain status get_keychain_status answers */
 void keychain_status_stale(void);
 void keychain_status_free(void);
-int h_list_connections(struct request *, const struct params *, struct tusk_error *);
-int h_get_connection(struct request *, const struct params *, struct tusk_error *);
-int h_save_connection(struct request *, const struct params *, struct tusk_error *);
-int h_delete_connection(struct request *, const struct params *, struct tusk_error *);
-int h_get_preference(struct request *, const struct params *, struct tusk_error *);
-int h_set_preference(struct request *, const struct params *, struct tusk_error *);
-int h_list_preferences(struct request *, const struct params *, struct tusk_error *);
-int h_check_database_health(struct request *, const struct params *, struct tusk_error *);
-int h_dismiss_storage_notice(struct request *, const struct params *, struct tusk_error *);
 
 /* --- main.c ------------------------------------------------------------- */
 

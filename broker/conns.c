@@ -30,6 +30,7 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
+#include "wire.h"
 
 /* A connection plus its secrets (kept apart from the public struct). */
 struct conn_priv {
@@ -197,9 +198,13 @@ connect_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_objec
 {
 	struct conn *c = arg;
 	struct request *req = c->connect_req;
-	UNUSED(p);
+	struct params prm, tun;
 
 	c->connect_req = NULL;
+	if (res != NULL && (worker_reply_read(p, W_CONNECT, wire_connect_reply, res, &prm) < 0 ||
+	    (params_has(&prm, "ssh_tunnel") && worker_reply_read(p, W_CONNECT, wire_ssh_info,
+	    params_get(&prm, "ssh_tunnel"), &tun) < 0)))
+		res = NULL; /* the worker is dropped: report it lost */
 	if (res == NULL || err != NULL) {
 		struct tusk_error e = TUSK_ERROR_INIT;
 		worker_error(&e, err, "connecting");
@@ -221,21 +226,19 @@ connect_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_objec
 	c->state = CS_CONNECTED;
 	c->connected_wall_ms = wall_ms();
 	free(c->server_version);
-	c->server_version = mo_map_strdup(res, "server_version", NULL);
-	c->backend_pid = (int)mo_map_int(res, "backend_pid", -1);
-	const msgpack_object *tls = mo_map_get(res, "tls");
-	c->tls = tls && tls->type == MSGPACK_OBJECT_BOOLEAN && tls->via.boolean;
+	c->server_version = params_strdup(&prm, "server_version");
+	c->backend_pid = (int)params_int(&prm, "backend_pid", -1);
+	c->tls = params_bool(&prm, "tls", false);
 	free(c->tls_version);
-	c->tls_version = mo_map_strdup(res, "tls_version", NULL);
+	c->tls_version = params_strdup(&prm, "tls_version");
 	free(c->tls_cipher);
-	c->tls_cipher = mo_map_strdup(res, "tls_cipher", NULL);
-	const msgpack_object *tun = mo_map_get(res, "ssh_tunnel");
+	c->tls_cipher = params_strdup(&prm, "tls_cipher");
 	free(c->tunnel_host_key);
 	c->tunnel_host_key = NULL;
 	c->tunnel_local_port = 0;
-	if (tun && tun->type == MSGPACK_OBJECT_MAP) {
-		char *type = mo_map_strdup(tun, "host_key_type", NULL), *fpr = mo_map_strdup(tun, "host_key_fingerprint", NULL);
-		int64_t lp = mo_map_int(tun, "local_port", 0);
+	if (params_has(&prm, "ssh_tunnel")) {
+		char *type = params_strdup(&tun, "host_key_type"), *fpr = params_strdup(&tun, "host_key_fingerprint");
+		int64_t lp = params_int(&tun, "local_port", 0);
 		c->tunnel_local_port = lp > 0 && lp < 65536 ? (int)lp : 0;
 		if (type && fpr)
 			c->tunnel_host_key = xasprintf("%.64s %.128s", type, fpr);
@@ -476,8 +479,18 @@ conn_request_config(struct request *req, const struct params *p, bool test,
 	return 1;
 }
 
+static const struct tusk_param p_connect[] = {
+	{ "id", TT_STR, P_OPT, "a saved connection's id (its stored secrets are used)" , NULL },
+	{ "config", TT_MAP, P_OPT, "a connection config: quick connect (give id or config)", "@config" },
+	{ "password", TT_STR, P_OPT, "database password (never stored in the config)" , NULL },
+	{ "ssh_password", TT_STR, P_OPT, "SSH password" , NULL },
+	{ "ssh_key_passphrase", TT_STR, P_OPT, "passphrase of the SSH private key" , NULL },
+	{ "ssl_key_passphrase", TT_STR, P_OPT, "passphrase of the TLS client key (ssl_client_key)" , NULL },
+	PARAMS_END,
+};
+
 /* connect {id | config, password?, ...} */
-int
+static int
 h_connect(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	struct tusk_config cfg;
@@ -499,6 +512,15 @@ h_connect(struct request *req, const struct params *p, struct tusk_error *e)
 	saved_next(x);
 	return H_ASYNC;
 }
+
+const struct tusk_method m_connect = {
+	.name = M_CONNECT,
+	.params = p_connect,
+	.result = "{connection_id: str}",
+	.flags = 0,
+	.doc = "Open a connection: one sandboxed worker process, one server session.",
+	.handler = h_connect,
+};
 
 /* Close a connection: queued queries are cancelled, the worker exits. */
 static void
@@ -523,8 +545,13 @@ conn_close(struct conn *c, const char *why)
 	conn_remove(c);
 }
 
+static const struct tusk_param p_disconnect[] = {
+	{ "connection_id", TT_STR, 0, "an open connection's id" , NULL },
+	PARAMS_END,
+};
+
 /* disconnect {connection_id} */
-int
+static int
 h_disconnect(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	char *id = params_strdup(p, "connection_id");
@@ -541,6 +568,15 @@ h_disconnect(struct request *req, const struct params *p, struct tusk_error *e)
 	return H_DONE;
 }
 
+const struct tusk_method m_disconnect = {
+	.name = M_DISCONNECT,
+	.params = p_disconnect,
+	.result = "nil",
+	.flags = 0,
+	.doc = "Close a connection: its queries are cancelled, its worker exits.",
+	.handler = h_disconnect,
+};
+
 /* Close every connection (shutdown). */
 void
 conns_close_all(void)
@@ -551,7 +587,7 @@ conns_close_all(void)
 }
 
 /* get_active_connections */
-int
+static int
 h_get_active_connections(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	UNUSED(p);
@@ -650,6 +686,22 @@ h_get_active_connections(struct request *req, const struct params *p, struct tus
 	}
 	return H_DONE;
 }
+
+const struct tusk_method m_get_active_connections = {
+	.name = M_GET_ACTIVE_CONNECTIONS,
+	.params = params_none,
+	.result = "[{connection_id: str, name: str | nil, host: str | nil, port: int, "
+	    "database: str | nil, username: str | nil, "
+	    "state: \"connecting\" | \"connected\" | \"lost\" | \"closing\", "
+	    "connected_at: str | nil, active_queries: int, server_version: str | nil, "
+	    "backend_pid: int | nil, worker_pid: int | nil, worker_id: int | nil, tls: bool, "
+	    "tls_version: str | nil, tls_cipher: str | nil, ssh_tunnel: {host: str, "
+	    "port: int, username: str, auth_method: str, local_port: int | nil, "
+	    "host_key: str | nil} | nil, read_only: bool, lost_reason: str | nil}]",
+	.flags = MF_READ_ONLY,
+	.doc = "The open connections.",
+	.handler = h_get_active_connections,
+};
 
 /* Notifications from a connection's worker. */
 static void
@@ -773,7 +825,9 @@ endb_queried(struct rpc_peer *p, const msgpack_object *err, const msgpack_object
 {
 	struct endb *b = arg;
 	struct tusk_error e = TUSK_ERROR_INIT;
-	UNUSED(p);
+	struct params prm;
+	if (res != NULL && worker_reply_read(p, W_QUERY, wire_query_reply, res, &prm) < 0)
+		res = NULL;
 	if (res == NULL || err != NULL) {
 		worker_error(&e, err, "ending the backend");
 		if (e.code && strcmp(e.code, "42501") == 0)
@@ -783,8 +837,8 @@ endb_queried(struct rpc_peer *p, const msgpack_object *err, const msgpack_object
 		terr_clear(&e);
 		return;
 	}
-	const msgpack_object *rows = mo_map_get(res, "rows");
-	const msgpack_object *v = rows && rows->type == MSGPACK_OBJECT_ARRAY && rows->via.array.size == 1 &&
+	const msgpack_object *rows = params_get(&prm, "rows");
+	const msgpack_object *v = rows->via.array.size == 1 &&
 	    rows->via.array.ptr[0].type == MSGPACK_OBJECT_ARRAY && rows->via.array.ptr[0].via.array.size == 1 ?
 	    &rows->via.array.ptr[0].via.array.ptr[0] : NULL;
 	if (v == NULL || v->type == MSGPACK_OBJECT_NIL || (v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean)) {
@@ -893,33 +947,15 @@ struct test_ctx {
 
 /* Answer test_connection in its documented shape. */
 static void
-test_answer(struct test_ctx *t, const struct tusk_error *e, const msgpack_object *res)
+test_answer(struct test_ctx *t, const struct tusk_error *e, const char *server_version)
 {
 	msgpack_packer *pk = req_result(t->req);
-	msgpack_pack_map(pk, 4);
-	mp_pack_key(pk, "success");
-	if (e == NULL)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-	mp_pack_key(pk, "server_version");
-	const msgpack_object *v = res ? mo_map_get(res, "server_version_full") : NULL;
-	if (v == NULL && res)
-		v = mo_map_get(res, "server_version");
-	if (v)
-		msgpack_pack_object(pk, *v);
-	else
-		msgpack_pack_nil(pk);
-	mp_pack_key(pk, "latency_ms");
-	if (e == NULL)
-		msgpack_pack_double(pk, (double)(mono_us() - t->started_us) / 1000.0);
-	else
-		msgpack_pack_nil(pk);
-	mp_pack_key(pk, "error");
-	if (e)
-		terr_pack(pk, e);
-	else
-		msgpack_pack_nil(pk);
+	double latency = (double)(mono_us() - t->started_us) / 1000.0;
+	MP_PACK_FIELDS(pk,
+	    MPF_BOOL("success", e == NULL),
+	    MPF_STR("server_version", server_version),
+	    e ? (struct mp_field)MPF_NIL("latency_ms") : (struct mp_field)MPF_DOUBLE("latency_ms", latency),
+	    MPF_FN("error", pack_error_or_nil, e));
 	req_free(t->req);
 	t->req = NULL;
 }
@@ -929,9 +965,11 @@ static void
 test_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *res, void *arg)
 {
 	struct test_ctx *t = arg;
-	UNUSED(p);
+	struct params prm;
 	if (t->req == NULL)
 		return;
+	if (res != NULL && worker_reply_read(p, W_CONNECT, wire_connect_reply, res, &prm) < 0)
+		res = NULL;
 	if (res == NULL || err != NULL) {
 		struct tusk_error e = TUSK_ERROR_INIT;
 		worker_error(&e, err, "testing the connection");
@@ -940,7 +978,9 @@ test_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *
 		test_answer(t, &e, NULL);
 		terr_clear(&e);
 	} else {
-		test_answer(t, NULL, res);
+		char *ver = params_strdup(&prm, "server_version");
+		test_answer(t, NULL, ver);
+		free(ver);
 	}
 	worker_close(t->worker);
 }
@@ -997,8 +1037,18 @@ test_start(struct request *req, struct tusk_config *cfg, struct tusk_secrets *s,
 	return H_ASYNC;
 }
 
+static const struct tusk_param p_test_connection[] = {
+	{ "id", TT_STR, P_OPT, "a saved connection's id (its stored secrets are used)" , NULL },
+	{ "config", TT_MAP, P_OPT, "a connection config (give id or config)", "@config" },
+	{ "password", TT_STR, P_OPT, "database password (never stored in the config)" , NULL },
+	{ "ssh_password", TT_STR, P_OPT, "SSH password" , NULL },
+	{ "ssh_key_passphrase", TT_STR, P_OPT, "passphrase of the SSH private key" , NULL },
+	{ "ssl_key_passphrase", TT_STR, P_OPT, "passphrase of the TLS client key (ssl_client_key)" , NULL },
+	PARAMS_END,
+};
+
 /* test_connection {id | config, password?, ...} */
-int
+static int
 h_test_connection(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	struct tusk_config cfg;
@@ -1012,3 +1062,13 @@ h_test_connection(struct request *req, const struct params *p, struct tusk_error
 	saved_next(x);
 	return H_ASYNC;
 }
+
+const struct tusk_method m_test_connection = {
+	.name = M_TEST_CONNECTION,
+	.params = p_test_connection,
+	.result = "{success: bool, server_version: str | nil, latency_ms: float | nil, "
+	    "error: @error | nil}",
+	.flags = 0,
+	.doc = "Connect with a throwaway worker, run `select version()`, disconnect.",
+	.handler = h_test_connection,
+};

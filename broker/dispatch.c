@@ -1,10 +1,11 @@
 /*
  * dispatch.c — from a client's request to a handler and back.
  *
- * The method table (common/methods.c) declares each method's parameters;
- * here every method id is bound to its handler, and the dispatcher checks
- * the parameters against the declaration before the handler runs, so a
- * handler only ever sees arguments of the right names and types. A request
+ * The method table (methods.c) holds each method's descriptor; the
+ * dispatcher finds the method there and checks the parameters against its
+ * declaration before the handler runs, so a handler only ever sees
+ * arguments of the right names and types, and (MF_CONNECTION) the open
+ * connection its connection_id names. A request
  * outlives its handler when the answer comes later (a worker's reply): it
  * holds a reference on its client, and an answer for a client that has left
  * goes to a discard buffer.
@@ -18,47 +19,13 @@
 #include "log.h"
 #include "util.h"
 
-static const handler_fn handlers[M__COUNT] = {
-	[M_HEALTH_CHECK] = h_health_check,
-	[M_GET_APP_INFO] = h_get_app_info,
-	[M_GET_LOG_DIRECTORY] = h_get_log_directory,
-	[M_DESCRIBE] = h_describe,
-	[M_GET_LOG_LEVEL] = h_get_log_level,
-	[M_SET_LOG_LEVEL] = h_set_log_level,
-	[M_SHUTDOWN] = h_shutdown,
-	[M_TEST_CONNECTION] = h_test_connection,
-	[M_CONNECT] = h_connect,
-	[M_DISCONNECT] = h_disconnect,
-	[M_GET_ACTIVE_CONNECTIONS] = h_get_active_connections,
-	[M_EXECUTE_QUERY] = h_execute_query,
-	[M_CANCEL_QUERY] = h_cancel_query,
-	[M_GET_RUNNING_QUERIES] = h_get_running_queries,
-	[M_LIST_WORKERS] = h_list_workers,
-	[M_KILL_WORKER] = h_kill_worker,
-	[M_SUBSCRIBE] = h_subscribe,
-	[M_CHECK_KEYCHAIN_AVAILABLE] = h_check_keychain_available,
-	[M_GET_KEYCHAIN_STATUS] = h_get_keychain_status,
-	[M_HAS_STORED_PASSWORD] = h_has_stored_password,
-	[M_LIST_CONNECTIONS] = h_list_connections,
-	[M_GET_CONNECTION] = h_get_connection,
-	[M_SAVE_CONNECTION] = h_save_connection,
-	[M_DELETE_CONNECTION] = h_delete_connection,
-	[M_GET_PREFERENCE] = h_get_preference,
-	[M_SET_PREFERENCE] = h_set_preference,
-	[M_LIST_PREFERENCES] = h_list_preferences,
-	[M_CHECK_DATABASE_HEALTH] = h_check_database_health,
-	[M_DISMISS_STORAGE_NOTICE] = h_dismiss_storage_notice,
-	[M_TRUST_HOST_KEY] = h_trust_host_key,
-};
-
-/* Every declared method has a handler: a broken build must not start. */
+/* Is the table sound? A broken build must not start. */
 void
 dispatch_check_table(void)
 {
-	for (int i = 0; i < M__COUNT; i++)
-		if (tusk_methods[i].name == NULL || handlers[i] == NULL)
-			fatal("method %d (%s) has no handler", i,
-			    tusk_methods[i].name ? tusk_methods[i].name : "?");
+	char why[256];
+	if (methods_check(method_table, method_table_len, why, sizeof why) < 0)
+		fatal("the method table is broken: %s", why);
 }
 
 static msgpack_packer shared_pk;
@@ -109,8 +76,10 @@ req_free(struct request *req)
 	if (req == NULL)
 		return;
 	if (tlog_level >= TLOG_TRACE)
-		log_trace("request %s done in %lld us", tusk_methods[req->method].name,
+		log_trace("request %s done in %lld us", req->method ? req->method->name : "(unknown)",
 		    (long long)(mono_us() - req->started_us));
+	if (req->conn)
+		conn_unref(req->conn);
 	client_unref(req->client);
 	free(req);
 }
@@ -127,20 +96,32 @@ dispatch_request(struct client *c, const struct rpc_msg *m)
 	client_ref(c);
 	req->msgid = m->msgid;
 	req->started_us = mono_us();
-	req->method = method_find(m->method);
-	if (req->method < 0) {
-		terr_set(&e, TE_VALIDATION, "unknown method '%s'", m->method);
+	req->method = methods_find(method_table, method_table_len, m->method, strlen(m->method));
+	if (req->method == NULL) {
+		char *shown = log_escape(m->method);
+		log_debug("client %llu: unknown method '%s'", (unsigned long long)c->id, shown);
+		terr_set(&e, TE_VALIDATION, "unknown method '%s'", shown);
+		free(shown);
 		terr_hint(&e, "`describe` lists the methods this broker speaks");
-		req->method = M_DESCRIBE; /* for the log line only */
 		req_error(req, &e);
 		goto done;
 	}
 	log_trace("client %llu: %s", (unsigned long long)c->id, m->method);
-	if (params_parse(&p, tusk_methods[req->method].params, m->params, &e) < 0) {
+	if (params_parse(&p, req->method->params, m->params, &e) < 0) {
 		req_error(req, &e);
 		goto done;
 	}
-	int r = handlers[req->method](req, &p, &e);
+	if (req->method->flags & MF_CONNECTION) {
+		char *cid = params_strdup(&p, "connection_id");
+		req->conn = conn_lookup(cid, &e);
+		free(cid);
+		if (req->conn == NULL) {
+			req_error(req, &e);
+			goto done;
+		}
+		conn_ref(req->conn);
+	}
+	int r = req->method->handler(req, &p, &e);
 	if (r == H_ASYNC) {
 		terr_clear(&e);
 		return;

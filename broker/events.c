@@ -30,8 +30,13 @@ topic_bit(const char *name, size_t len)
 	return 0;
 }
 
+static const struct tusk_param p_subscribe[] = {
+	{ "topics", TT_ARRAY, P_OPT, "workers, connections, queries (default: all)", "[\"workers\" | \"connections\" | \"queries\"]" },
+	PARAMS_END,
+};
+
 /* subscribe {topics?} */
-int
+static int
 h_subscribe(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	const msgpack_object *t = params_get(p, "topics");
@@ -57,6 +62,15 @@ h_subscribe(struct request *req, const struct params *p, struct tusk_error *e)
 	req_nil(req);
 	return H_DONE;
 }
+
+const struct tusk_method m_subscribe = {
+	.name = M_SUBSCRIBE,
+	.params = p_subscribe,
+	.result = "nil",
+	.flags = MF_STREAMS,
+	.doc = "Receive `event` notifications about workers, connections and queries.",
+	.handler = h_subscribe,
+};
 
 /* Start an event for every subscriber of topic; returns how many. The
  * body (map entries after topic and type) is packed by fn. */

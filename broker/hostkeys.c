@@ -139,17 +139,13 @@ blob_fingerprint(const char *b64)
 }
 
 void
-hostkeys_offer(struct worker *w, const msgpack_object *params)
+hostkeys_offer(struct worker *w, const struct params *prm)
 {
-	const msgpack_object *map = params && params->type == MSGPACK_OBJECT_ARRAY &&
-	    params->via.array.size == 1 ? &params->via.array.ptr[0] : NULL;
-	const msgpack_object *host = mo_map_get(map, "host"), *type = mo_map_get(map, "key_type");
-	const msgpack_object *fpr = mo_map_get(map, "fingerprint"), *line = mo_map_get(map, "line");
-	const msgpack_object *port = mo_map_get(map, "port");
-	int64_t pn;
-	if (!token_ok(host, 255) || !token_ok(type, 64) || !token_ok(fpr, 128) || line == NULL ||
-	    line->type != MSGPACK_OBJECT_STR || line->via.str.size > KEY_MAX + 512 || port == NULL ||
-	    mo_int(port, &pn) < 0 || pn < 1 || pn > 65535) {
+	const msgpack_object *host = params_get(prm, "host"), *type = params_get(prm, "key_type");
+	const msgpack_object *fpr = params_get(prm, "fingerprint"), *line = params_get(prm, "line");
+	int64_t pn = params_int(prm, "port", 0);
+	if (!token_ok(host, 255) || !token_ok(type, 64) || !token_ok(fpr, 128) ||
+	    line->via.str.size > KEY_MAX + 512 || pn < 1 || pn > 65535) {
 		log_warn("worker %llu sent a malformed host key report", (unsigned long long)w->id);
 		return;
 	}
@@ -273,8 +269,14 @@ kh_append(const char *line, struct tusk_error *e)
 	return 0;
 }
 
+static const struct tusk_param p_trust_host_key[] = {
+	{ "connection_id", TT_STR, 0, "the connection_id an unknown-host-key error named" , NULL },
+	{ "fingerprint", TT_STR, 0, "the SHA256 fingerprint that error showed (exactly)" , NULL },
+	PARAMS_END,
+};
+
 /* trust_host_key {connection_id, fingerprint} */
-int
+static int
 h_trust_host_key(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	char *id = params_strdup(p, "connection_id");
@@ -313,6 +315,15 @@ h_trust_host_key(struct request *req, const struct params *p, struct tusk_error 
 	free(fpr);
 	return r;
 }
+
+const struct tusk_method m_trust_host_key = {
+	.name = M_TRUST_HOST_KEY,
+	.params = p_trust_host_key,
+	.result = "nil",
+	.flags = 0,
+	.doc = "Trust an SSH server's host key a connect just reported as unknown: its line goes to Tusk's known_hosts.",
+	.handler = h_trust_host_key,
+};
 
 void
 hostkeys_free(void)

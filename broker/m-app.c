@@ -23,7 +23,7 @@
 } while (0)
 
 /* health_check */
-int
+static int
 h_health_check(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	unsigned conns, queries;
@@ -54,8 +54,18 @@ h_health_check(struct request *req, const struct params *p, struct tusk_error *e
 	return H_DONE;
 }
 
+const struct tusk_method m_health_check = {
+	.name = M_HEALTH_CHECK,
+	.params = params_none,
+	.result = "{status: \"ok\" | \"shutting_down\", version: str, protocol_version: int, pid: int, "
+	    "uptime_ms: int, connections: int, workers: int, clients: int, queries: int}",
+	.flags = MF_READ_ONLY,
+	.doc = "Is the broker alive and well?",
+	.handler = h_health_check,
+};
+
 /* get_app_info */
-int
+static int
 h_get_app_info(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	struct utsname u;
@@ -106,8 +116,20 @@ h_get_app_info(struct request *req, const struct params *p, struct tusk_error *e
 	return H_DONE;
 }
 
+const struct tusk_method m_get_app_info = {
+	.name = M_GET_APP_INFO,
+	.params = params_none,
+	.result = "{name: str, version: str, protocol_version: int, platform: str, "
+	    "libraries: {libpq: str, libevent: str, msgpack: str, sqlite: str}, "
+	    "paths: {data: str, database: str, logs: str, runtime: str, socket: str}, "
+	    "pid: int, storage_notice: @storage_notice | nil}",
+	.flags = MF_READ_ONLY,
+	.doc = "What Tusk is running, built with what, keeping its files where.",
+	.handler = h_get_app_info,
+};
+
 /* get_log_directory */
-int
+static int
 h_get_log_directory(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	UNUSED(p);
@@ -116,18 +138,40 @@ h_get_log_directory(struct request *req, const struct params *p, struct tusk_err
 	return H_DONE;
 }
 
+const struct tusk_method m_get_log_directory = {
+	.name = M_GET_LOG_DIRECTORY,
+	.params = params_none,
+	.result = "str",
+	.flags = MF_READ_ONLY,
+	.doc = "Where the daily log files are.",
+	.handler = h_get_log_directory,
+};
+
 /* describe */
-int
+static int
 h_describe(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	UNUSED(p);
 	UNUSED(e);
-	methods_pack_describe(req_result(req));
+	methods_pack_describe(req_result(req), method_table, method_table_len);
 	return H_DONE;
 }
 
+const struct tusk_method m_describe = {
+	.name = M_DESCRIBE,
+	.params = params_none,
+	.result = "{protocol_version: int, version: str, methods: [{name: str, "
+	    "params: [{name: str, type: str, optional: bool, doc: str, shape_text: str, "
+	    "shape: any}], result: str, result_shape: any, flags: [str], doc: str}], "
+	    "notifications: [{name: str, params: str, shape: any, doc: str}], "
+	    "shapes: [{name: str, text: str, shape: any}]}",
+	.flags = MF_READ_ONLY,
+	.doc = "This table: every method, notification and named shape.",
+	.handler = h_describe,
+};
+
 /* get_log_level */
-int
+static int
 h_get_log_level(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	UNUSED(p);
@@ -136,8 +180,22 @@ h_get_log_level(struct request *req, const struct params *p, struct tusk_error *
 	return H_DONE;
 }
 
+const struct tusk_method m_get_log_level = {
+	.name = M_GET_LOG_LEVEL,
+	.params = params_none,
+	.result = "\"error\" | \"warn\" | \"info\" | \"debug\" | \"trace\"",
+	.flags = MF_READ_ONLY,
+	.doc = "The current log level.",
+	.handler = h_get_log_level,
+};
+
+static const struct tusk_param p_set_log_level[] = {
+	{ "level", TT_STR, 0, "error, warn, info, debug or trace", "\"error\" | \"warn\" | \"info\" | \"debug\" | \"trace\"" },
+	PARAMS_END,
+};
+
 /* set_log_level {level} */
-int
+static int
 h_set_log_level(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	char *name = params_strdup(p, "level");
@@ -156,8 +214,17 @@ h_set_log_level(struct request *req, const struct params *p, struct tusk_error *
 	return H_DONE;
 }
 
+const struct tusk_method m_set_log_level = {
+	.name = M_SET_LOG_LEVEL,
+	.params = p_set_log_level,
+	.result = "\"error\" | \"warn\" | \"info\" | \"debug\" | \"trace\"",
+	.flags = 0,
+	.doc = "Change the log level of the broker and its workers at run time.",
+	.handler = h_set_log_level,
+};
+
 /* shutdown: answer first, then stop. */
-int
+static int
 h_shutdown(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	UNUSED(p);
@@ -166,3 +233,12 @@ h_shutdown(struct request *req, const struct params *p, struct tusk_error *e)
 	broker_shutdown("asked by a client");
 	return H_DONE;
 }
+
+const struct tusk_method m_shutdown = {
+	.name = M_SHUTDOWN,
+	.params = params_none,
+	.result = "nil",
+	.flags = 0,
+	.doc = "Close every connection and stop the broker.",
+	.handler = h_shutdown,
+};

@@ -115,7 +115,7 @@ keychain_status_stale(void)
 }
 
 /* check_keychain_available */
-int
+static int
 h_check_keychain_available(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	UNUSED(p);
@@ -123,14 +123,32 @@ h_check_keychain_available(struct request *req, const struct params *p, struct t
 	return keychain_question(req, false);
 }
 
+const struct tusk_method m_check_keychain_available = {
+	.name = M_CHECK_KEYCHAIN_AVAILABLE,
+	.params = params_none,
+	.result = "bool",
+	.flags = MF_READ_ONLY,
+	.doc = "Is the OS keychain (Secret Service) running and unlocked? Never prompts.",
+	.handler = h_check_keychain_available,
+};
+
 /* get_keychain_status */
-int
+static int
 h_get_keychain_status(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	UNUSED(p);
 	UNUSED(e);
 	return keychain_question(req, true);
 }
+
+const struct tusk_method m_get_keychain_status = {
+	.name = M_GET_KEYCHAIN_STATUS,
+	.params = params_none,
+	.result = "{available: bool, message: str | nil, hint: str | nil, checked_at: str | nil}",
+	.flags = MF_READ_ONLY,
+	.doc = "The same, with why it is not available and what to do.",
+	.handler = h_get_keychain_status,
+};
 
 /* At shutdown: the keychain answered everyone already; drop the cache. */
 void
@@ -157,8 +175,13 @@ has_stored_done(int status, char *secret, const struct tusk_error *e, void *arg)
 	req_free(req);
 }
 
+static const struct tusk_param p_has_stored_password[] = {
+	{ "connection_id", TT_STR, 0, "a saved connection's id" , NULL },
+	PARAMS_END,
+};
+
 /* has_stored_password {connection_id} */
-int
+static int
 h_has_stored_password(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	char *id = params_strdup(p, "connection_id");
@@ -172,3 +195,12 @@ h_has_stored_password(struct request *req, const struct params *p, struct tusk_e
 	free(id);
 	return H_ASYNC;
 }
+
+const struct tusk_method m_has_stored_password = {
+	.name = M_HAS_STORED_PASSWORD,
+	.params = p_has_stored_password,
+	.result = "bool",
+	.flags = MF_READ_ONLY,
+	.doc = "Is the database password of this saved connection in the keychain? False on any keychain error.",
+	.handler = h_has_stored_password,
+};

@@ -20,7 +20,7 @@
 /* --- saved connections --------------------------------------------------------- */
 
 /* list_connections */
-int
+static int
 h_list_connections(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	struct tusk_config *v;
@@ -36,8 +36,22 @@ h_list_connections(struct request *req, const struct params *p, struct tusk_erro
 	return H_DONE;
 }
 
+const struct tusk_method m_list_connections = {
+	.name = M_LIST_CONNECTIONS,
+	.params = params_none,
+	.result = "[@config]",
+	.flags = MF_READ_ONLY,
+	.doc = "The saved connections, ordered by name.",
+	.handler = h_list_connections,
+};
+
+static const struct tusk_param p_get_connection[] = {
+	{ "id", TT_STR, 0, "a saved connection's id" , NULL },
+	PARAMS_END,
+};
+
 /* get_connection {id} */
-int
+static int
 h_get_connection(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	struct tusk_config c;
@@ -54,6 +68,15 @@ h_get_connection(struct request *req, const struct params *p, struct tusk_error 
 	config_free(&c);
 	return H_DONE;
 }
+
+const struct tusk_method m_get_connection = {
+	.name = M_GET_CONNECTION,
+	.params = p_get_connection,
+	.result = "@config | nil",
+	.flags = MF_READ_ONLY,
+	.doc = "One saved connection; nil for an unknown id.",
+	.handler = h_get_connection,
+};
 
 /* The config a request names by its saved id (connect, test_connection). */
 int
@@ -189,8 +212,17 @@ ssh_secret_check(const struct tusk_config *c, const struct params *p, struct tus
 	return 0;
 }
 
+static const struct tusk_param p_save_connection[] = {
+	{ "config", TT_MAP, 0, "the connection config; with a known id it updates that connection", "@config" },
+	{ "password", TT_STR, P_OPT, "database password to keep in the keychain (\"\" forgets it)" , NULL },
+	{ "ssh_password", TT_STR, P_OPT, "SSH password to keep (\"\" forgets it)" , NULL },
+	{ "ssh_key_passphrase", TT_STR, P_OPT, "SSH key passphrase to keep (\"\" forgets it)" , NULL },
+	{ "ssl_key_passphrase", TT_STR, P_OPT, "TLS client key passphrase to keep (\"\" forgets it)" , NULL },
+	PARAMS_END,
+};
+
 /* save_connection {config, password?, ssh_password?, ssh_key_passphrase?, ssl_key_passphrase?} */
-int
+static int
 h_save_connection(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	struct tusk_config cfg;
@@ -221,6 +253,16 @@ h_save_connection(struct request *req, const struct params *p, struct tusk_error
 	return H_ASYNC;
 }
 
+const struct tusk_method m_save_connection = {
+	.name = M_SAVE_CONNECTION,
+	.params = p_save_connection,
+	.result = "{config: @config, warnings?: [@warning]}",
+	.flags = 0,
+	.doc = "Create or update a saved connection; its passwords go to the keychain, "
+	    "never to the database.",
+	.handler = h_save_connection,
+};
+
 /* The secrets of a deleted connection are gone (or could not be). */
 static void
 delete_secrets_done(const struct tusk_error *e, const char *warning, void *arg)
@@ -241,8 +283,13 @@ delete_secrets_done(const struct tusk_error *e, const char *warning, void *arg)
 	req_free(req);
 }
 
+static const struct tusk_param p_delete_connection[] = {
+	{ "id", TT_STR, 0, "a saved connection's id" , NULL },
+	PARAMS_END,
+};
+
 /* delete_connection {id} */
-int
+static int
 h_delete_connection(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	char *id = params_strdup(p, "id");
@@ -261,6 +308,15 @@ h_delete_connection(struct request *req, const struct params *p, struct tusk_err
 	return H_ASYNC;
 }
 
+const struct tusk_method m_delete_connection = {
+	.name = M_DELETE_CONNECTION,
+	.params = p_delete_connection,
+	.result = "nil",
+	.flags = 0,
+	.doc = "Delete a saved connection and its stored passwords (an open session stays open).",
+	.handler = h_delete_connection,
+};
+
 /* --- preferences ----------------------------------------------------------- */
 
 /* Pack a stored value (checked when it was read) as it is. */
@@ -276,8 +332,13 @@ pack_stored(msgpack_packer *pk, const struct store_pref *pr)
 	msgpack_unpacked_destroy(&u);
 }
 
+static const struct tusk_param p_get_preference[] = {
+	{ "key", TT_STR, 0, "preference name (1-256 bytes)" , NULL },
+	PARAMS_END,
+};
+
 /* get_preference {key} */
-int
+static int
 h_get_preference(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	struct store_pref pr;
@@ -296,8 +357,23 @@ h_get_preference(struct request *req, const struct params *p, struct tusk_error 
 	return H_DONE;
 }
 
+const struct tusk_method m_get_preference = {
+	.name = M_GET_PREFERENCE,
+	.params = p_get_preference,
+	.result = "any",
+	.flags = MF_READ_ONLY,
+	.doc = "A preference's value, exactly as it was set.",
+	.handler = h_get_preference,
+};
+
+static const struct tusk_param p_set_preference[] = {
+	{ "key", TT_STR, 0, "preference name (1-256 bytes)" , NULL },
+	{ "value", TT_ANY, 0, "any msgpack value, at most 1 MiB encoded (nil included)" , NULL },
+	PARAMS_END,
+};
+
 /* set_preference {key, value} */
-int
+static int
 h_set_preference(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	char *key = params_strdup(p, "key");
@@ -323,8 +399,17 @@ out:
 	return r;
 }
 
+const struct tusk_method m_set_preference = {
+	.name = M_SET_PREFERENCE,
+	.params = p_set_preference,
+	.result = "nil",
+	.flags = 0,
+	.doc = "Keep a preference (broker.* keys are the broker's settings, read at start).",
+	.handler = h_set_preference,
+};
+
 /* list_preferences */
-int
+static int
 h_list_preferences(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	struct store_pref *v;
@@ -348,6 +433,15 @@ h_list_preferences(struct request *req, const struct params *p, struct tusk_erro
 	store_prefs_free(v, n);
 	return H_DONE;
 }
+
+const struct tusk_method m_list_preferences = {
+	.name = M_LIST_PREFERENCES,
+	.params = params_none,
+	.result = "[{key: str, value: any, updated_at: str}]",
+	.flags = MF_READ_ONLY,
+	.doc = "Every preference, ordered by key.",
+	.handler = h_list_preferences,
+};
 
 /* --- health ---------------------------------------------------------------- */
 
@@ -391,7 +485,7 @@ store_notice_pack(msgpack_packer *pk, const struct store_notice *n)
 }
 
 /* check_database_health */
-int
+static int
 h_check_database_health(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	struct store_health h;
@@ -428,8 +522,18 @@ h_check_database_health(struct request *req, const struct params *p, struct tusk
 	return H_DONE;
 }
 
+const struct tusk_method m_check_database_health = {
+	.name = M_CHECK_DATABASE_HEALTH,
+	.params = params_none,
+	.result = "{is_healthy: bool, errors: [str], path: str, backup_path: str | nil, "
+	    "salvaged_rows: int | nil, lost_rows: int | nil, notice: @storage_notice | nil}",
+	.flags = 0,
+	.doc = "Run the full integrity check of the local database; damage found is repaired at once (a copy of the damaged file is kept).",
+	.handler = h_check_database_health,
+};
+
 /* dismiss_storage_notice */
-int
+static int
 h_dismiss_storage_notice(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	UNUSED(p);
@@ -447,3 +551,12 @@ h_dismiss_storage_notice(struct request *req, const struct params *p, struct tus
 		msgpack_pack_false(pk);
 	return H_DONE;
 }
+
+const struct tusk_method m_dismiss_storage_notice = {
+	.name = M_DISMISS_STORAGE_NOTICE,
+	.params = params_none,
+	.result = "{dismissed: bool}",
+	.flags = 0,
+	.doc = "The user has read the storage notice: stop showing it.",
+	.handler = h_dismiss_storage_notice,
+};

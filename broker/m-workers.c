@@ -11,7 +11,7 @@
 #include "util.h"
 
 /* list_workers */
-int
+static int
 h_list_workers(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	UNUSED(p);
@@ -29,8 +29,23 @@ h_list_workers(struct request *req, const struct params *p, struct tusk_error *e
 	return H_DONE;
 }
 
+const struct tusk_method m_list_workers = {
+	.name = M_LIST_WORKERS,
+	.params = params_none,
+	.result = "[@worker]",
+	.flags = MF_READ_ONLY,
+	.doc = "Every worker process, and the recently dead ones with why they died.",
+	.handler = h_list_workers,
+};
+
+static const struct tusk_param p_kill_worker[] = {
+	{ "worker_id", TT_INT, P_OPT, "a worker's id (list_workers)" , NULL },
+	{ "connection_id", TT_STR, P_OPT, "or an open connection's id: its worker" , NULL },
+	PARAMS_END,
+};
+
 /* kill_worker {worker_id | connection_id} */
-int
+static int
 h_kill_worker(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	struct worker *w = NULL;
@@ -72,6 +87,18 @@ h_kill_worker(struct request *req, const struct params *p, struct tusk_error *e)
 	worker_kill_user(w);
 	return H_ASYNC;
 }
+
+const struct tusk_method m_kill_worker = {
+	.name = M_KILL_WORKER,
+	.params = p_kill_worker,
+	.result = "{killed: bool, worker_id: int, pid: int, reason: str | nil, "
+	    "backend_pid: int | nil, backend_terminated: bool | nil, "
+	    "backend_error: str | nil, hint: str | nil}",
+	.flags = 0,
+	.doc = "Stop a worker: cancel its query, SIGTERM, "
+	    "SIGKILL after a grace period; then end its server backend.",
+	.handler = h_kill_worker,
+};
 
 /*
  * The kill_worker answer, once the worker is dead: backend is -1 when it

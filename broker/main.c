@@ -42,6 +42,7 @@ struct broker tuskd;
 static const struct settings default_settings = {
 	.heartbeat_ms = 1000,
 	.heartbeat_misses = 1,
+	.worker_start_ms = 15000,
 	.kill_grace_ms = 2000,
 	.shutdown_grace_ms = 3000,
 	.connect_timeout_s = 10,
@@ -269,12 +270,27 @@ broker_cleanup(void)
 	libevent_global_shutdown();
 }
 
+/* tuskd --describe: the build's method table, for generators and docs. */
+static int
+print_describe(void)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	methods_pack_describe(&pk, method_table, method_table_len);
+	int ok = fwrite(sb.data, 1, sb.size, stdout) == sb.size && fflush(stdout) == 0;
+	msgpack_sbuffer_destroy(&sb);
+	return ok ? 0 : 1;
+}
+
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: tuskd [--foreground] [--log-level LEVEL] [--log-stderr] [--worker PATH]\n"
 		   "             [--set NAME=VALUE ...]\n"
-		   "       tuskd --version\n");
+		   "       tuskd --version\n"
+		   "       tuskd --describe    (the method table as msgpack on stdout, as `describe` answers)\n");
 	settings_usage(f);
 }
 
@@ -288,6 +304,7 @@ main(int argc, char **argv)
 		{ "worker", required_argument, NULL, 'w' },
 		{ "set", required_argument, NULL, 'x' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "describe", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -326,6 +343,9 @@ main(int argc, char **argv)
 		case 'V':
 			printf("tuskd %s\n", TUSK_VERSION);
 			return 0;
+		case 'D':
+			dispatch_check_table();
+			return print_describe();
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
+#include "wire.h"
 
 #define QUERY_ID_MAX 64
 #define SQL_SHOWN 200
@@ -175,15 +176,20 @@ query_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object 
 	queries_kick(c);
 }
 
+static const struct tusk_param p_execute_query[] = {
+	{ "connection_id", TT_STR, 0, "an open connection's id" , NULL },
+	{ "sql", TT_STR, 0, "one or more SQL statements" , NULL },
+	{ "query_id", TT_STR, P_OPT, "client-chosen id (UUID); one is made otherwise" , NULL },
+	{ "max_rows", TT_INT, P_OPT, "answer the rows in the response, at most this many; no row notifications" , NULL },
+	{ "timeout_ms", TT_INT, P_OPT, "cancel the query after this long (QueryTimeout)" , NULL },
+	PARAMS_END,
+};
+
 /* execute_query {connection_id, sql, query_id?, max_rows?, timeout_ms?} */
-int
+static int
 h_execute_query(struct request *req, const struct params *p, struct tusk_error *e)
 {
-	char *cid = params_strdup(p, "connection_id");
-	struct conn *c = conn_lookup(cid, e);
-	free(cid);
-	if (c == NULL)
-		return -1;
+	struct conn *c = req->conn;
 	int64_t max_rows = params_int(p, "max_rows", -1);
 	int64_t timeout_ms = params_int(p, "timeout_ms", -1);
 	if (params_has(p, "max_rows") && max_rows < 0)
@@ -226,6 +232,18 @@ h_execute_query(struct request *req, const struct params *p, struct tusk_error *
 	return H_ASYNC;
 }
 
+const struct tusk_method m_execute_query = {
+	.name = M_EXECUTE_QUERY,
+	.params = p_execute_query,
+	.result = "{query_id: str, columns: [@column], rows: [[any]], row_count: int, "
+	    "truncated: bool, elapsed_ms: float, command_tag: str | nil, "
+	    "rows_affected: int | nil, result_sets: int, "
+	    "transaction: \"idle\" | \"in_transaction\" | \"failed_transaction\" | \"active\" | \"unknown\"}",
+	.flags = MF_STREAMS | MF_CONNECTION,
+	.doc = "Run SQL. Rows stream as query_rows notifications (after query_columns); with max_rows they come in the response instead.",
+	.handler = h_execute_query,
+};
+
 /* Fail every query of a connection. */
 void
 queries_fail_conn(struct conn *c, const struct tusk_error *e)
@@ -257,14 +275,10 @@ cancel_sent_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_o
 		req_error(req, &e);
 		terr_clear(&e);
 	} else {
-		const msgpack_object *sent = mo_map_get(res, "sent");
-		msgpack_packer *pk = req_result(req);
-		msgpack_pack_map(pk, 1);
-		mp_pack_key(pk, "cancelled");
-		if (sent && sent->type == MSGPACK_OBJECT_BOOLEAN && sent->via.boolean)
-			msgpack_pack_true(pk);
-		else
-			msgpack_pack_false(pk);
+		struct params prm;
+		bool sent = worker_reply_read(p, W_CANCEL, wire_cancel_reply, res, &prm) == 0 &&
+		    params_bool(&prm, "sent", false);
+		MP_PACK_FIELDS(req_result(req), MPF_BOOL("cancelled", sent));
 	}
 	req_free(req);
 }
@@ -286,6 +300,7 @@ query_cancel_running(struct query *q, struct request *req)
 		return;
 	}
 	q->cancel_sent = true;
+	worker_set_state(w, WS_CANCELLING);
 	msgpack_packer *pk = rpc_call(w->peer, W_CANCEL, cancel_sent_reply, req, NULL);
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, 1);
@@ -296,8 +311,13 @@ query_cancel_running(struct query *q, struct request *req)
 		workers_resume_for(w->paused_for);
 }
 
+static const struct tusk_param p_cancel_query[] = {
+	{ "query_id", TT_STR, 0, "a running query's id" , NULL },
+	PARAMS_END,
+};
+
 /* cancel_query {query_id} */
-int
+static int
 h_cancel_query(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	char *id = params_strdup(p, "query_id");
@@ -327,6 +347,15 @@ h_cancel_query(struct request *req, const struct params *p, struct tusk_error *e
 	return H_ASYNC;
 }
 
+const struct tusk_method m_cancel_query = {
+	.name = M_CANCEL_QUERY,
+	.params = p_cancel_query,
+	.result = "{cancelled: bool}",
+	.flags = 0,
+	.doc = "Cancel a queued or running query; its connection stays usable.",
+	.handler = h_cancel_query,
+};
+
 /* A client left: its queued queries go, its running ones are cancelled. */
 void
 queries_client_gone(struct client *cl)
@@ -344,8 +373,13 @@ queries_client_gone(struct client *cl)
 	}
 }
 
+static const struct tusk_param p_get_running_queries[] = {
+	{ "connection_id", TT_STR, P_OPT, "only this connection's queries" , NULL },
+	PARAMS_END,
+};
+
 /* get_running_queries {connection_id?} */
-int
+static int
 h_get_running_queries(struct request *req, const struct params *p, struct tusk_error *e)
 {
 	char *cid = params_strdup(p, "connection_id");
@@ -385,69 +419,67 @@ h_get_running_queries(struct request *req, const struct params *p, struct tusk_e
 	return H_DONE;
 }
 
+const struct tusk_method m_get_running_queries = {
+	.name = M_GET_RUNNING_QUERIES,
+	.params = p_get_running_queries,
+	.result = "[{query_id: str, connection_id: str, connection_name: str | nil, sql: str, "
+	    "state: \"queued\" | \"running\" | \"cancelling\", started_at: str, elapsed_ms: int, "
+	    "row_count: int}]",
+	.flags = MF_READ_ONLY,
+	.doc = "Queries queued or running.",
+	.handler = h_get_running_queries,
+};
+
 /* Route a worker message by its first bytes; see the top of this file. */
 bool
 queries_worker_raw(struct worker *w, struct conn *c, struct evbuffer *in, size_t len)
 {
 	struct query *q = c->running;
 	size_t head = MIN(len, (size_t)256);
-	const uint8_t *p = evbuffer_pullup(in, (ssize_t)head);
-	struct mp_cur cur = { p, p + head };
-	uint32_t n;
-	uint64_t type;
+	const void *bytes = evbuffer_pullup(in, (ssize_t)head);
+	struct rpc_peek pk;
 
-	if (p == NULL || mp_cur_array(&cur, &n) < 0 || mp_cur_uint(&cur, &type) < 0)
+	if (bytes == NULL || rpc_peek(bytes, head, &pk) < 0)
 		return false;
-
-	if (n == 4 && type == RPC_RESPONSE) {
-		uint64_t msgid;
-		if (q == NULL || mp_cur_uint(&cur, &msgid) < 0 || msgid != q->worker_msgid ||
-		    mp_cur_nil(&cur) < 0)
+	if (pk.type == RPC_RESPONSE) {
+		if (q == NULL || !pk.success || pk.msgid != q->worker_msgid)
 			return false; /* not the query's success: decode it */
-		size_t env = (size_t)(cur.p - p);
 		rpc_call_forget(w->peer, q->worker_msgid);
 		struct evbuffer *out = client_output(q->req ? q->req->client : NULL);
 		if (q->req)
 			rpc_pack_reply_begin(packer_on(out), q->req->msgid);
-		evbuffer_drain(in, env);
-		evbuffer_remove_buffer(in, out, len - env);
+		evbuffer_drain(in, pk.result_at);
+		evbuffer_remove_buffer(in, out, len - pk.result_at);
 		log_debug("query %s finished: %llu rows streamed", q->id, (unsigned long long)q->rows);
 		event_query("finished", q, NULL);
 		query_free(q);
 		queries_kick(c);
 		return true;
 	}
-
-	if (n != 3 || type != RPC_NOTIFY)
+	if (pk.type != RPC_NOTIFY || !pk.has_query_id)
 		return false;
-	const char *method, *qid;
-	uint32_t mlen, qlen, nrows = 0, one, nkeys;
-	if (mp_cur_str(&cur, &method, &mlen) < 0 || mp_cur_array(&cur, &one) < 0 || one != 1 ||
-	    mp_cur_map(&cur, &nkeys) < 0 || mp_cur_lit(&cur, "query_id") < 0)
+	bool rows = rpc_peek_is(&pk, N_QUERY_ROWS);
+	if (!rows && !rpc_peek_is(&pk, N_QUERY_COLUMNS) && !rpc_peek_is(&pk, N_QUERY_NOTICE))
 		return false;
-	bool rows = mlen == strlen(N_QUERY_ROWS) && memcmp(method, N_QUERY_ROWS, mlen) == 0;
-	bool cols = mlen == strlen(N_QUERY_COLUMNS) && memcmp(method, N_QUERY_COLUMNS, mlen) == 0;
-	bool notice = mlen == strlen(N_QUERY_NOTICE) && memcmp(method, N_QUERY_NOTICE, mlen) == 0;
-	if (!rows && !cols && !notice)
-		return false;
-	if (mp_cur_str(&cur, &qid, &qlen) < 0) {
+	if (pk.query_id == NULL) {
 		/* a notice outside any query (nil query_id): nobody asked */
 		evbuffer_drain(in, len);
 		return true;
 	}
-	if (rows && (mp_cur_lit(&cur, "rows") < 0 || mp_cur_array(&cur, &nrows) < 0)) {
+	if (rows && !pk.has_rows) {
 		log_warn("worker %llu sent a malformed row batch", (unsigned long long)w->id);
 		evbuffer_drain(in, len);
 		return true;
 	}
-	if (q == NULL || strlen(q->id) != qlen || memcmp(q->id, qid, qlen) != 0) {
+	if (q == NULL || strlen(q->id) != pk.query_id_len ||
+	    memcmp(q->id, pk.query_id, pk.query_id_len) != 0) {
 		/* a stale message for a query already answered */
 		evbuffer_drain(in, len);
 		return true;
 	}
-	q->rows += nrows;
+	q->rows += pk.nrows;
 	q->bytes += len;
-	w->rows_streamed += nrows;
+	w->rows_streamed += pk.nrows;
 	w->bytes_streamed += len;
 	struct client *cl = q->req ? q->req->client : NULL;
 	evbuffer_remove_buffer(in, client_output(cl), len);

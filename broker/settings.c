@@ -34,6 +34,8 @@ static const struct setting known[] = {
 	    "interval of the pings that tell a hung worker" },
 	{ "heartbeat_misses", offsetof(struct settings, heartbeat_misses), false, 1, 1000,
 	    "unanswered intervals before a worker counts as hung" },
+	{ "worker_start_ms", offsetof(struct settings, worker_start_ms), false, 100, 600000,
+	    "how long a new worker may take to say hello (exec, libraries, sandbox)" },
 	{ "kill_grace_ms", offsetof(struct settings, kill_grace_ms), false, 0, 600000,
 	    "from SIGTERM to SIGKILL for a worker being stopped" },
 	{ "shutdown_grace_ms", offsetof(struct settings, shutdown_grace_ms), false, 0, 600000,

@@ -7,11 +7,20 @@
  * and its own process group (a terminal's ^C goes to the broker, which then
  * closes workers in order).
  *
- * Supervision: a timer pings every worker; a worker that leaves a ping
- * unanswered for `heartbeat_misses` intervals is hung and is killed. SIGCHLD
- * reaps; a worker is finally dead when it has been reaped and its socket has
- * been read to the end (its last messages count). The owner learns the
- * reason once, through ops->dead. Recently dead workers stay listed.
+ * Supervision: a new worker has `worker_start_ms` to say hello (exec,
+ * dynamic loading and the sandbox take a while on a busy machine); from
+ * then on a timer pings it, and a worker that leaves a ping unanswered for
+ * `heartbeat_misses` intervals is hung and is killed. The broker does not
+ * blame a worker for its own lateness: a tick that comes late (the loop was
+ * busy, or the machine was) does not count a miss, nor does a ping whose
+ * answer already waits in the socket. SIGCHLD reaps; a worker is finally
+ * dead when it has been reaped and its socket has been read to the end (its
+ * last messages count). The owner learns the reason once, through
+ * ops->dead. Recently dead workers stay listed.
+ *
+ * What a worker may send, and in which state, is a table (worker_notes);
+ * anything else, or anything malformed, is a protocol violation: the worker
+ * is killed and its connection reported lost, as a bad client is dropped.
  *
  * Backpressure: while a worker's rows wait for a slow client, the broker
  * stops reading that worker; its pings are not counted as missed then.
@@ -23,22 +32,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "broker.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
+#include "wire.h"
 
 extern char **environ;
 
-#define STARTUP_GRACE_INTERVALS 5
 
 static void worker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg);
 static bool worker_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg);
@@ -56,6 +67,7 @@ static const char *const state_names[] = {
 	[WS_CONNECTING] = "connecting",
 	[WS_IDLE] = "idle",
 	[WS_BUSY] = "busy",
+	[WS_CANCELLING] = "cancelling",
 	[WS_STOPPING] = "stopping",
 	[WS_DEAD] = "dead",
 };
@@ -76,8 +88,6 @@ worker_set_state(struct worker *w, enum worker_state s)
 	log_trace("worker %llu: %s -> %s", (unsigned long long)w->id, state_names[w->state],
 	    state_names[s]);
 	w->state = s;
-	if (s == WS_IDLE)
-		w->answered = true; /* it connected: start-up is over */
 	event_worker("state", w);
 }
 
@@ -120,10 +130,16 @@ worker_env(void)
 	static const char *const keep[] = { "ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS=" };
 	size_t n = 0;
 	char **env = xcalloc(nitems(keep) + 1, sizeof *env);
-	for (char **e = environ; *e; e++)
-		for (size_t i = 0; i < nitems(keep); i++)
-			if (strncmp(*e, keep[i], strlen(keep[i])) == 0)
+	/* the first entry of each name only: an environment may repeat a name,
+	 * and the array holds one of each */
+	for (size_t i = 0; i < nitems(keep); i++) {
+		for (char **e = environ; *e; e++) {
+			if (strncmp(*e, keep[i], strlen(keep[i])) == 0) {
 				env[n++] = *e;
+				break;
+			}
+		}
+	}
 	env[n] = NULL;
 	return env;
 }
@@ -305,16 +321,63 @@ ping_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *
 		return; /* peer closed */
 	w->ping_msgid = 0;
 	w->missed = 0;
-	w->answered = true;
 	w->last_pong_mono_ms = mono_ms();
+}
+
+/* Bytes from the worker wait unread (its answer may be among them). */
+static bool
+worker_input_pending(struct worker *w)
+{
+	int n = 0;
+	if (evbuffer_get_length(bufferevent_get_input(rpc_peer_bev(w->peer))) > 0)
+		return true;
+	return ioctl(rpc_peer_fd(w->peer), FIONREAD, &n) == 0 && n > 0;
+}
+
+/* Judge one worker at a heartbeat tick; false when it was killed. */
+static bool
+worker_judge(struct worker *w, int64_t now, bool broker_late)
+{
+	if (!w->hello) {
+		if (now - w->started_mono_ms < tuskd.set.worker_start_ms || broker_late)
+			return true;
+		char reason[96];
+		snprintf(reason, sizeof reason, "did not start: no hello within %d ms",
+		    tuskd.set.worker_start_ms);
+		log_warn("worker %llu (pid %d) %s", (unsigned long long)w->id, (int)w->pid, reason);
+		worker_kill(w, SIGKILL, reason);
+		return false;
+	}
+	if (w->ping_msgid == 0)
+		return true;
+	/* the broker ran late, or the answer is here but not read yet: not the
+	 * worker's fault */
+	if (broker_late || worker_input_pending(w))
+		return true;
+	if (++w->missed < tuskd.set.heartbeat_misses)
+		return true;
+	char reason[128];
+	snprintf(reason, sizeof reason, "hung: no answer to heartbeat for %lld ms",
+	    (long long)(now - w->last_pong_mono_ms));
+	log_warn("worker %llu (pid %d) %s", (unsigned long long)w->id, (int)w->pid, reason);
+	worker_kill(w, SIGKILL, reason);
+	return false;
 }
 
 /* Ping every worker; kill the ones that stopped answering. */
 void
 workers_heartbeat(void)
 {
+	static int64_t last_tick;
 	struct worker *w, *tmp;
 	int64_t now = mono_ms();
+	/* a tick more than half an interval late means the broker itself was
+	 * held up: nobody's silence counts this time */
+	bool late = last_tick > 0 && now - last_tick > tuskd.set.heartbeat_ms + tuskd.set.heartbeat_ms / 2;
+	if (late)
+		log_debug("heartbeat ran %lld ms late: not counting misses this time",
+		    (long long)(now - last_tick - tuskd.set.heartbeat_ms));
+	last_tick = now;
 	TAILQ_FOREACH_SAFE(w, &tuskd.workers, entry, tmp) {
 		if (w->reaped || w->peer == NULL || rpc_peer_closing(w->peer) || w->kill_sent)
 			continue;
@@ -324,23 +387,8 @@ workers_heartbeat(void)
 			w->last_pong_mono_ms = now;
 			continue;
 		}
-		if (w->ping_msgid != 0) {
-			/* a worker still loading (exec, libraries, sandbox) on a busy
-			 * machine gets a few intervals before its silence counts */
-			if (!w->answered && now - w->started_mono_ms < STARTUP_GRACE_INTERVALS * tuskd.set.heartbeat_ms)
-				continue;
-			if (++w->missed >= tuskd.set.heartbeat_misses) {
-				char reason[128];
-				snprintf(reason, sizeof reason,
-				    "hung: no answer to heartbeat for %lld ms",
-				    (long long)(now - w->last_pong_mono_ms));
-				log_warn("worker %llu (pid %d) %s", (unsigned long long)w->id,
-				    (int)w->pid, reason);
-				worker_kill(w, SIGKILL, reason);
-				continue;
-			}
-			continue; /* still waiting for the previous one */
-		}
+		if (!worker_judge(w, now, late) || w->ping_msgid != 0 || !w->hello)
+			continue;
 		msgpack_packer *pk = rpc_call(w->peer, W_PING, ping_reply, w, &w->ping_msgid);
 		msgpack_pack_array(pk, 0);
 	}
@@ -401,54 +449,198 @@ workers_resume_for(struct client *c)
 	}
 }
 
-/* Bytes from a worker: a row batch for a client, perhaps. */
+#define WSB(s) (1u << (s))
+#define WS_LIVE (WSB(WS_STARTING) | WSB(WS_CONNECTING) | WSB(WS_IDLE) | WSB(WS_BUSY) | \
+	WSB(WS_CANCELLING) | WSB(WS_STOPPING))
+#define WS_RUNNING (WSB(WS_BUSY) | WSB(WS_CANCELLING) | WSB(WS_STOPPING))
+
+/*
+ * What a worker may send, and when (OpenSSH's monitor table). Replies are
+ * matched to the broker's own calls by rpc.c (a reply nobody asked for
+ * closes the peer); requests are never allowed. `fields` NULL: a client
+ * notification the worker framed, routed by its owner as bytes.
+ */
+static const struct worker_note {
+	const char *name;
+	const struct tusk_param *fields;
+	unsigned states;
+} worker_notes[] = {
+	{ W_HELLO, wire_hello, WSB(WS_STARTING) | WSB(WS_CONNECTING) },
+	{ W_LOG, wire_log, WS_LIVE },
+	{ W_HOST_KEY, wire_host_key, WSB(WS_CONNECTING) },
+	{ N_QUERY_COLUMNS, NULL, WS_RUNNING },
+	{ N_QUERY_ROWS, NULL, WS_RUNNING },
+	{ N_QUERY_NOTICE, NULL, WSB(WS_CONNECTING) | WSB(WS_IDLE) | WS_RUNNING },
+};
+
+/* The table's entry for a method name, or NULL. */
+static const struct worker_note *
+note_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < nitems(worker_notes); i++)
+		if (strlen(worker_notes[i].name) == len && memcmp(worker_notes[i].name, name, len) == 0)
+			return &worker_notes[i];
+	return NULL;
+}
+
+/* A worker broke the protocol: log it once, kill it, stop reading it. */
+static void
+worker_violation(struct worker *w, const char *what, const char *name, size_t len)
+{
+	char shown[RPC_MAX_METHOD + 1];
+	snprintf(shown, sizeof shown, "%.*s", (int)MIN(len, (size_t)RPC_MAX_METHOD), name ? name : "");
+	char *esc = log_escape(shown);
+	char reason[200];
+	snprintf(reason, sizeof reason, "protocol violation: %s '%s' while %s", what, esc,
+	    state_names[w->state]);
+	free(esc);
+	log_warn("worker %llu (pid %d): %s; dropping it", (unsigned long long)w->id, (int)w->pid,
+	    reason);
+	worker_kill(w, SIGKILL, reason);
+	rpc_peer_close(w->peer, reason, false);
+}
+
+/* May w send this notification now? Drops it when not. */
+static bool
+worker_note_allowed(struct worker *w, const struct worker_note *n, const char *name, size_t len)
+{
+	if (n == NULL) {
+		worker_violation(w, "unknown notification", name, len);
+		return false;
+	}
+	if (!(n->states & WSB(w->state))) {
+		worker_violation(w, "notification", name, len);
+		return false;
+	}
+	return true;
+}
+
+/* Bytes from a worker: checked against the table, then perhaps a row
+ * batch its owner moves to a client. */
 static bool
 worker_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg)
 {
 	struct worker *w = arg;
+	struct rpc_peek pk;
+	size_t head = MIN(len, (size_t)256);
+	const void *bytes = evbuffer_pullup(in, (ssize_t)head);
 	UNUSED(p);
+	if (bytes == NULL || rpc_peek(bytes, head, &pk) < 0)
+		return false; /* rpc.c decodes it and finds it malformed */
+	if (pk.type == RPC_REQUEST) {
+		worker_violation(w, "request", pk.method, pk.method_len);
+		evbuffer_drain(in, len);
+		return true;
+	}
+	if (pk.type == RPC_NOTIFY) {
+		const struct worker_note *n = note_find(pk.method, pk.method_len);
+		if (!worker_note_allowed(w, n, pk.method, pk.method_len)) {
+			evbuffer_drain(in, len);
+			return true;
+		}
+		if (n->fields)
+			return false; /* ours: decoded and read in worker_msg */
+	}
 	if (w->ops && w->ops->raw)
 		return w->ops->raw(w, in, len, w->arg);
 	return false;
 }
 
-/* A decoded notification from a worker. */
+/* Read a worker's success reply against its declaration (wire.h); a
+ * malformed one is a protocol violation. 0, or -1 (the worker is dropped). */
+int
+worker_reply_read(struct rpc_peer *p, const char *order, const struct tusk_param *spec,
+    const msgpack_object *res, struct params *prm)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	if (params_parse_map(prm, spec, res, NULL, &e) == 0)
+		return 0;
+	struct worker *w;
+	TAILQ_FOREACH(w, &tuskd.workers, entry) {
+		if (w->peer == p) {
+			log_warn("worker %llu: malformed reply to %s: %s", (unsigned long long)w->id,
+			    order, e.message);
+			worker_violation(w, "malformed reply to", order, strlen(order));
+			break;
+		}
+	}
+	terr_clear(&e);
+	return -1;
+}
+
+/* hello: the worker runs and reads orders. */
+static void
+worker_hello(struct worker *w, const struct params *prm)
+{
+	int64_t pid = params_int(prm, "pid", 0);
+	char *version = params_strdup(prm, "version");
+	if (w->hello || pid != w->pid || strcmp(version, TUSK_VERSION) != 0) {
+		char *esc = log_escape(version);
+		log_warn("worker %llu (pid %d): unexpected hello (pid %lld, version %s)",
+		    (unsigned long long)w->id, (int)w->pid, (long long)pid, esc);
+		free(esc);
+		free(version);
+		worker_violation(w, "notification", W_HELLO, strlen(W_HELLO));
+		return;
+	}
+	free(version);
+	w->hello = true;
+	w->last_pong_mono_ms = mono_ms();
+	log_trace("worker %llu said hello after %lld ms", (unsigned long long)w->id,
+	    (long long)(w->last_pong_mono_ms - w->started_mono_ms));
+}
+
+/* A log record from a worker, at most 4 KiB of it, escaped by log.c. */
+static void
+worker_log(struct worker *w, const struct params *prm)
+{
+	int64_t level = params_int(prm, "level", TLOG_INFO);
+	if (level < TLOG_ERROR || level > TLOG_TRACE) {
+		worker_violation(w, "log record level", W_LOG, strlen(W_LOG));
+		return;
+	}
+	if (level > tlog_level)
+		return;
+	const msgpack_object *msg = params_get(prm, "message");
+	char tag[40];
+	snprintf(tag, sizeof tag, "worker[%d]", (int)w->pid);
+	char *text = xstrndup(msg->via.str.ptr, MIN(msg->via.str.size, 4096u));
+	log_forward((int)level, tag, text);
+	free(text);
+}
+
+/* A decoded notification from a worker (replies go to their calls). */
 static void
 worker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
 {
 	struct worker *w = arg;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	struct params prm;
+	UNUSED(p);
 	if (m->type != RPC_NOTIFY) {
-		log_warn("worker %llu sent a request; dropping it", (unsigned long long)w->id);
-		worker_kill(w, SIGKILL, "protocol violation: a request from a worker");
-		rpc_peer_close(p, "protocol violation", false);
+		worker_violation(w, "request", m->method, strlen(m->method));
 		return;
 	}
-	if (strcmp(m->method, W_LOG) == 0) {
-		const msgpack_object *a = m->params;
-		const msgpack_object *map = a && a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size == 1 ?
-		    &a->via.array.ptr[0] : NULL;
-		const msgpack_object *lv = mo_map_get(map, "level"), *msg = mo_map_get(map, "message");
-		int64_t level;
-		if (lv == NULL || mo_int(lv, &level) < 0 || level < TLOG_ERROR || level > TLOG_TRACE ||
-		    msg == NULL || msg->type != MSGPACK_OBJECT_STR) {
-			log_warn("worker %llu sent a malformed log record", (unsigned long long)w->id);
-			return;
-		}
-		if (level > tlog_level)
-			return;
-		char tag[40];
-		snprintf(tag, sizeof tag, "worker[%d]", (int)w->pid);
-		char *text = xstrndup(msg->via.str.ptr, MIN(msg->via.str.size, 4096u));
-		log_forward((int)level, tag, text);
-		free(text);
+	const struct worker_note *n = note_find(m->method, strlen(m->method));
+	if (!worker_note_allowed(w, n, m->method, strlen(m->method)))
+		return;
+	if (n->fields == NULL) {
+		if (w->ops && w->ops->notify)
+			w->ops->notify(w, m, w->arg);
 		return;
 	}
-	if (strcmp(m->method, W_HOST_KEY) == 0) {
-		hostkeys_offer(w, m->params);
+	if (params_parse(&prm, n->fields, m->params, &e) < 0) {
+		log_warn("worker %llu: malformed %s: %s", (unsigned long long)w->id, m->method, e.message);
+		terr_clear(&e);
+		worker_violation(w, "malformed notification", m->method, strlen(m->method));
 		return;
 	}
-	if (w->ops && w->ops->notify)
-		w->ops->notify(w, m, w->arg);
+	if (n->fields == wire_hello)
+		worker_hello(w, &prm);
+	else if (n->fields == wire_log)
+		worker_log(w, &prm);
+	else if (n->fields == wire_host_key)
+		hostkeys_offer(w, &prm);
 }
 
 /* The worker's socket closed. */

@@ -20,37 +20,37 @@
 #include "util.h"
 
 static const struct tusk_param config_spec[] = {
-	{ "id", TT_STR, P_OPT, "UUID of a saved connection" },
-	{ "name", TT_STR, P_OPT, "unique display name" },
-	{ "host", TT_STR, 0, "host name, IP address or socket directory" },
-	{ "port", TT_INT, P_OPT, "1-65535, default 5432" },
-	{ "database", TT_STR, 0, "database name" },
-	{ "username", TT_STR, 0, "role name" },
-	{ "ssl_mode", TT_STR, P_OPT, "disable, prefer (default), require, verify-ca, verify-full" },
-	{ "ssl_ca_cert", TT_STR, P_OPT, "CA certificate file (verify-ca, verify-full)" },
-	{ "ssl_client_cert", TT_STR, P_OPT, "client certificate file" },
-	{ "ssl_client_key", TT_STR, P_OPT, "client private key file" },
-	{ "ssh_tunnel", TT_MAP, P_OPT, "SSH tunnel settings" },
-	{ "read_only", TT_BOOL, P_OPT, "sessions default to read-only transactions" },
-	{ "statement_timeout_ms", TT_INT, P_OPT, "server-side statement timeout" },
-	{ "created_at", TT_STR, P_OPT, "ISO 8601, set by the broker" },
-	{ "updated_at", TT_STR, P_OPT, "ISO 8601, set by the broker" },
-	{ NULL, 0, 0, NULL },
+	{ "id", TT_STR, P_OPT, "UUID of a saved connection" , NULL },
+	{ "name", TT_STR, P_OPT, "unique display name" , NULL },
+	{ "host", TT_STR, 0, "host name, IP address or socket directory" , NULL },
+	{ "port", TT_INT, P_OPT, "1-65535, default 5432" , NULL },
+	{ "database", TT_STR, 0, "database name" , NULL },
+	{ "username", TT_STR, 0, "role name" , NULL },
+	{ "ssl_mode", TT_STR, P_OPT, "disable, prefer (default), require, verify-ca, verify-full" , NULL },
+	{ "ssl_ca_cert", TT_STR, P_OPT, "CA certificate file (verify-ca, verify-full)" , NULL },
+	{ "ssl_client_cert", TT_STR, P_OPT, "client certificate file" , NULL },
+	{ "ssl_client_key", TT_STR, P_OPT, "client private key file" , NULL },
+	{ "ssh_tunnel", TT_MAP, P_OPT, "SSH tunnel settings" , NULL },
+	{ "read_only", TT_BOOL, P_OPT, "sessions default to read-only transactions" , NULL },
+	{ "statement_timeout_ms", TT_INT, P_OPT, "server-side statement timeout" , NULL },
+	{ "created_at", TT_STR, P_OPT, "ISO 8601, set by the broker" , NULL },
+	{ "updated_at", TT_STR, P_OPT, "ISO 8601, set by the broker" , NULL },
+	PARAMS_END,
 };
 
 static const struct tusk_param ssh_spec[] = {
-	{ "host", TT_STR, 0, "SSH server" },
-	{ "port", TT_INT, P_OPT, "default 22" },
-	{ "username", TT_STR, 0, "SSH user" },
-	{ "auth_method", TT_MAP, 0, "{type: password | key_file | agent, path?}" },
-	{ "local_port", TT_INT, P_OPT, "ignored: the tunnel's local end is an ephemeral loopback port only the worker may use" },
-	{ NULL, 0, 0, NULL },
+	{ "host", TT_STR, 0, "SSH server" , NULL },
+	{ "port", TT_INT, P_OPT, "default 22" , NULL },
+	{ "username", TT_STR, 0, "SSH user" , NULL },
+	{ "auth_method", TT_MAP, 0, "{type: password | key_file | agent, path?}" , NULL },
+	{ "local_port", TT_INT, P_OPT, "ignored: the tunnel's local end is an ephemeral loopback port only the worker may use" , NULL },
+	PARAMS_END,
 };
 
 static const struct tusk_param auth_spec[] = {
-	{ "type", TT_STR, 0, "password | key_file | agent" },
-	{ "path", TT_STR, P_OPT, "private key file (key_file)" },
-	{ NULL, 0, 0, NULL },
+	{ "type", TT_STR, 0, "password | key_file | agent" , NULL },
+	{ "path", TT_STR, P_OPT, "private key file (key_file)" , NULL },
+	PARAMS_END,
 };
 
 void

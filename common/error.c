@@ -11,19 +11,12 @@
 #include "rpc.h"
 #include "util.h"
 
+#define TE_NAME_(e, name) [e] = name,
 static const char *const kind_names[TE__COUNT] = {
 	[TE_NONE] = "None",
-	[TE_DATABASE] = "Database",
-	[TE_CONNECTION] = "Connection",
-	[TE_STORAGE] = "Storage",
-	[TE_CREDENTIAL] = "Credential",
-	[TE_QUERY_CANCELLED] = "QueryCancelled",
-	[TE_QUERY_TIMEOUT] = "QueryTimeout",
-	[TE_INITIALIZATION] = "Initialization",
-	[TE_VALIDATION] = "Validation",
-	[TE_INTERNAL] = "Internal",
-	[TE_WORKER_LOST] = "WorkerLost",
+	TUSK_ERROR_KINDS(TE_NAME_)
 };
+#undef TE_NAME_
 
 /* An empty error. */
 void
@@ -239,6 +232,15 @@ terr_pack(msgpack_packer *pk, const struct tusk_error *e)
 		mp_pack_key(pk, "connection_id");
 		mp_pack_cstr(pk, h->connection_id);
 	}
+}
+
+void
+pack_error_or_nil(msgpack_packer *pk, const void *e)
+{
+	if (e)
+		terr_pack(pk, e);
+	else
+		msgpack_pack_nil(pk);
 }
 
 /* A short string field of a map (hostile input: at most 512 bytes). */

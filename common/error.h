@@ -14,20 +14,16 @@
 
 #include <msgpack.h>
 
+#include "proto.h"
+
+#define TE_ENUM_(e, name) e,
+/* The kinds and their wire names are listed once, in proto.h. */
 enum tusk_error_kind {
 	TE_NONE = 0,
-	TE_DATABASE,
-	TE_CONNECTION,
-	TE_STORAGE,
-	TE_CREDENTIAL,
-	TE_QUERY_CANCELLED,
-	TE_QUERY_TIMEOUT,
-	TE_INITIALIZATION,
-	TE_VALIDATION,
-	TE_INTERNAL,
-	TE_WORKER_LOST,
+	TUSK_ERROR_KINDS(TE_ENUM_)
 	TE__COUNT
 };
+#undef TE_ENUM_
 
 /*
  * An SSH server's host key that is not trusted: unknown (trust_host_key can
@@ -77,6 +73,8 @@ enum tusk_error_kind terr_kind_parse(const char *s, size_t len);
 
 /* The wire map. */
 void terr_pack(msgpack_packer *pk, const struct tusk_error *e);
+/* The wire map, or nil for NULL (an mpf_fn for MP_PACK_FIELDS). */
+void pack_error_or_nil(msgpack_packer *pk, const void *e);
 /* Read a wire map into e (copies); unknown kinds become Internal. -1 if o is
  * not a map with a string message. */
 int terr_unpack(const msgpack_object *o, struct tusk_error *e);

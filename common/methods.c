@@ -1,251 +1,284 @@
 /*
- * methods.c — every client-facing method: name, parameters, result.
+ * methods.c — the notifications, the named shapes, and what every method
+ * table is held to (methods.h). The methods themselves are defined beside
+ * their handlers in broker/ and listed in broker/methods.c.
  */
 #include "methods.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "proto.h"
 #include "rpc.h"
+#include "shape.h"
 #include "util.h"
 
-#define END { NULL, 0, 0, NULL }
-
-static const struct tusk_param p_none[] = { END };
-
-static const struct tusk_param p_set_log_level[] = {
-	{ "level", TT_STR, 0, "error, warn, info, debug or trace" },
-	END,
+const struct tusk_shape_def tusk_shapes[] = {
+	{ "error", "{kind: str, message: str, detail: str | nil, hint: str | nil, "
+	    "position: int | nil, code: str | nil, elapsed_ms: int | nil, reason?: str, "
+	    "host_key?: @host_key}" },
+	{ "host_key", "{status: \"unknown\" | \"changed\" | str, host: str | nil, port: int | nil, "
+	    "key_type: str | nil, fingerprint: str | nil, known_fingerprint: str | nil, "
+	    "connection_id: str | nil}" },
+	{ "config", "{id: str | nil, name: str | nil, host: str | nil, port: int, "
+	    "database: str | nil, username: str | nil, ssl_mode: str | nil, ssl_ca_cert: str | nil, "
+	    "ssl_client_cert: str | nil, ssl_client_key: str | nil, ssh_tunnel: @ssh_tunnel | nil, "
+	    "read_only: bool, statement_timeout_ms: int | nil, created_at: str | nil, "
+	    "updated_at: str | nil}" },
+	{ "ssh_tunnel", "{host: str, port: int, username: str, "
+	    "auth_method: {type: \"password\" | \"key_file\" | \"agent\", path?: str}, "
+	    "local_port: int | nil}" },
+	{ "warning", "{message: str, hint: str | nil}" },
+	{ "column", "{name: str, data_type: str}" },
+	{ "worker", "{worker_id: int, pid: int, role: \"connection\" | \"test\" | \"helper\", "
+	    "state: \"starting\" | \"connecting\" | \"idle\" | \"busy\" | \"stopping\" | \"dead\", "
+	    "backend_pid: int | nil, connection_id: str | nil, connection_name: str | nil, "
+	    "query_id: str | nil, query_sql: str | nil, query_elapsed_ms: int | nil, "
+	    "rows_streamed: int, bytes_streamed: int, rss_bytes: int, cpu_ms: int, "
+	    "heartbeat_age_ms: int | nil, started_at: str | nil, died_at: str | nil, "
+	    "death_reason: str | nil}" },
+	{ "storage_notice", "{at: str, action: str, message: str, hint: str | nil, errors: [str], "
+	    "backup_path: str | nil, salvaged_rows: int, lost_rows: int}" },
+	{ NULL, NULL },
 };
 
-#define SECRET_PARAMS \
-	{ "password", TT_STR, P_OPT, "database password (never stored in the config)" }, \
-	{ "ssh_password", TT_STR, P_OPT, "SSH password" }, \
-	{ "ssh_key_passphrase", TT_STR, P_OPT, "passphrase of the SSH private key" }, \
-	{ "ssl_key_passphrase", TT_STR, P_OPT, "passphrase of the TLS client key (ssl_client_key)" }
-
-static const struct tusk_param p_test_connection[] = {
-	{ "id", TT_STR, P_OPT, "a saved connection's id (its stored secrets are used)" },
-	{ "config", TT_MAP, P_OPT, "a connection config (give id or config)" },
-	SECRET_PARAMS,
-	END,
+const char *const tusk_shape_names[] = {
+	"error", "host_key", "config", "ssh_tunnel", "warning", "column", "worker", "storage_notice",
+	NULL,
 };
 
-static const struct tusk_param p_connect[] = {
-	{ "id", TT_STR, P_OPT, "a saved connection's id (its stored secrets are used)" },
-	{ "config", TT_MAP, P_OPT, "a connection config: quick connect (give id or config)" },
-	SECRET_PARAMS,
-	END,
+const struct tusk_notification tusk_notifications[] = {
+	{ N_QUERY_COLUMNS, "{query_id: str, result_index: int, columns: [@column]}",
+	    "A result set of a streaming execute_query begins (one per statement that returns rows)." },
+	{ N_QUERY_ROWS, "{query_id: str, rows: [[any]]}",
+	    "A batch of rows (about 64 KiB) of the current result set." },
+	{ N_QUERY_NOTICE, "{query_id: str | nil, severity: str | nil, message: str | nil, "
+	    "code: str | nil, detail: str | nil, hint: str | nil}",
+	    "A notice or warning the server sent while the query ran." },
+	{ N_EVENT, "{topic: \"workers\", type: str, at: str, dropped?: int, worker: @worker} | "
+	    "{topic: \"connections\", type: str, at: str, dropped?: int, connection_id: str, "
+	    "name: str | nil, reason: str | nil} | "
+	    "{topic: \"queries\", type: str, at: str, dropped?: int, query_id: str, "
+	    "connection_id: str, row_count: int, elapsed_ms: int, error: @error | nil}",
+	    "What happened to a worker, a connection or a query (after subscribe); dropped counts "
+	    "the events this client missed while it did not read." },
+	{ NULL, NULL, NULL },
 };
 
-static const struct tusk_param p_saved_id[] = {
-	{ "id", TT_STR, 0, "a saved connection's id" },
-	END,
-};
+const struct tusk_method *
+methods_find(const struct tusk_method *const *table, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(table[i]->name) == len && memcmp(table[i]->name, name, len) == 0)
+			return table[i];
+	return NULL;
+}
 
-static const struct tusk_param p_save_connection[] = {
-	{ "config", TT_MAP, 0, "the connection config; with a known id it updates that connection" },
-	{ "password", TT_STR, P_OPT, "database password to keep in the keychain (\"\" forgets it)" },
-	{ "ssh_password", TT_STR, P_OPT, "SSH password to keep (\"\" forgets it)" },
-	{ "ssh_key_passphrase", TT_STR, P_OPT, "SSH key passphrase to keep (\"\" forgets it)" },
-	{ "ssl_key_passphrase", TT_STR, P_OPT, "TLS client key passphrase to keep (\"\" forgets it)" },
-	END,
-};
-
-static const struct tusk_param p_pref_key[] = {
-	{ "key", TT_STR, 0, "preference name (1-256 bytes)" },
-	END,
-};
-
-static const struct tusk_param p_set_preference[] = {
-	{ "key", TT_STR, 0, "preference name (1-256 bytes)" },
-	{ "value", TT_ANY, 0, "any msgpack value, at most 1 MiB encoded (nil included)" },
-	END,
-};
-
-static const struct tusk_param p_connection_id[] = {
-	{ "connection_id", TT_STR, 0, "an open connection's id" },
-	END,
-};
-
-static const struct tusk_param p_execute_query[] = {
-	{ "connection_id", TT_STR, 0, "an open connection's id" },
-	{ "sql", TT_STR, 0, "one or more SQL statements" },
-	{ "query_id", TT_STR, P_OPT, "client-chosen id (UUID); one is made otherwise" },
-	{ "max_rows", TT_INT, P_OPT, "answer the rows in the response, at most this many; no row notifications" },
-	{ "timeout_ms", TT_INT, P_OPT, "cancel the query after this long (QueryTimeout)" },
-	END,
-};
-
-static const struct tusk_param p_query_id[] = {
-	{ "query_id", TT_STR, 0, "a running query's id" },
-	END,
-};
-
-static const struct tusk_param p_running[] = {
-	{ "connection_id", TT_STR, P_OPT, "only this connection's queries" },
-	END,
-};
-
-static const struct tusk_param p_kill_worker[] = {
-	{ "worker_id", TT_INT, P_OPT, "a worker's id (list_workers)" },
-	{ "connection_id", TT_STR, P_OPT, "or an open connection's id: its worker" },
-	END,
-};
-
-static const struct tusk_param p_trust_host_key[] = {
-	{ "connection_id", TT_STR, 0, "the connection_id an unknown-host-key error named" },
-	{ "fingerprint", TT_STR, 0, "the SHA256 fingerprint that error showed (exactly)" },
-	END,
-};
-
-static const struct tusk_param p_subscribe[] = {
-	{ "topics", TT_ARRAY, P_OPT, "workers, connections, queries (default: all)" },
-	END,
-};
-
-const struct tusk_method tusk_methods[M__COUNT] = {
-	[M_HEALTH_CHECK] = { "health_check", p_none,
-	    "{status, version, protocol_version, pid, uptime_ms, connections, workers, clients, queries}",
-	    "Is the broker alive and well?" },
-	[M_GET_APP_INFO] = { "get_app_info", p_none,
-	    "{name, version, protocol_version, platform, libraries: {libpq, libevent, msgpack, sqlite}, paths: {data, database, logs, runtime, socket}, storage_notice}",
-	    "What Tusk is running, built with what, keeping its files where." },
-	[M_GET_LOG_DIRECTORY] = { "get_log_directory", p_none, "string (path)",
-	    "Where the daily log files are." },
-	[M_DESCRIBE] = { "describe", p_none,
-	    "{protocol_version, methods: [{name, params: [{name, type, optional, doc}], result, doc}], notifications: [...]}",
-	    "This table." },
-	[M_GET_LOG_LEVEL] = { "get_log_level", p_none, "string", "The current log level." },
-	[M_SET_LOG_LEVEL] = { "set_log_level", p_set_log_level, "string (the new level)",
-	    "Change the log level of the broker and its workers at run time." },
-	[M_SHUTDOWN] = { "shutdown", p_none, "nil",
-	    "Close every connection and stop the broker." },
-	[M_TEST_CONNECTION] = { "test_connection", p_test_connection,
-	    "{success, server_version, latency_ms, error}",
-	    "Connect with a throwaway worker, run `select version()`, disconnect." },
-	[M_CONNECT] = { "connect", p_connect, "{connection_id}",
-	    "Open a connection: one sandboxed worker process, one server session." },
-	[M_DISCONNECT] = { "disconnect", p_connection_id, "nil",
-	    "Close a connection: its queries are cancelled, its worker exits." },
-	[M_GET_ACTIVE_CONNECTIONS] = { "get_active_connections", p_none,
-	    "[{connection_id, name, host, port, database, username, connected_at, state, active_queries, server_version, backend_pid, worker_pid, tls, tls_version, tls_cipher, ssh_tunnel, read_only}]",
-	    "The open connections." },
-	[M_EXECUTE_QUERY] = { "execute_query", p_execute_query,
-	    "{query_id, columns: [{name, data_type}], rows, row_count, truncated, elapsed_ms, command_tag}",
-	    "Run SQL. Rows stream as query_rows notifications (after query_columns); with max_rows they come in the response instead." },
-	[M_CANCEL_QUERY] = { "cancel_query", p_query_id, "{cancelled}",
-	    "Cancel a queued or running query; its connection stays usable." },
-	[M_GET_RUNNING_QUERIES] = { "get_running_queries", p_running,
-	    "[{query_id, connection_id, sql, state, started_at, elapsed_ms, row_count}]",
-	    "Queries queued or running." },
-	[M_LIST_WORKERS] = { "list_workers", p_none,
-	    "[{worker_id, pid, role, state, backend_pid, connection_id, connection_name, query_id, query_sql, query_elapsed_ms, rows_streamed, bytes_streamed, rss_bytes, cpu_ms, heartbeat_age_ms, started_at, died_at, death_reason}]",
-	    "Every worker process, and the recently dead ones with why they died." },
-	[M_KILL_WORKER] = { "kill_worker", p_kill_worker,
-	    "{killed, worker_id, pid, reason, backend_pid, backend_terminated, backend_error, hint}",
-	    "Stop a worker: cancel its query, SIGTERM, SIGKILL after a grace period; then end its server backend." },
-	[M_SUBSCRIBE] = { "subscribe", p_subscribe, "nil",
-	    "Receive `event` notifications about workers, connections and queries." },
-	[M_CHECK_KEYCHAIN_AVAILABLE] = { "check_keychain_available", p_none, "bool",
-	    "Is the OS keychain (Secret Service) running and unlocked? Never prompts." },
-	[M_GET_KEYCHAIN_STATUS] = { "get_keychain_status", p_none,
-	    "{available, message, hint, checked_at}",
-	    "The same, with why it is not available and what to do." },
-	[M_HAS_STORED_PASSWORD] = { "has_stored_password", p_connection_id, "bool",
-	    "Is the database password of this saved connection in the keychain? False on any keychain error." },
-	[M_LIST_CONNECTIONS] = { "list_connections", p_none, "[config]",
-	    "The saved connections, ordered by name." },
-	[M_GET_CONNECTION] = { "get_connection", p_saved_id, "config or nil",
-	    "One saved connection; nil for an unknown id." },
-	[M_SAVE_CONNECTION] = { "save_connection", p_save_connection,
-	    "{config, warnings?: [{message, hint}]}",
-	    "Create or update a saved connection; its passwords go to the keychain, never to the database." },
-	[M_DELETE_CONNECTION] = { "delete_connection", p_saved_id, "nil",
-	    "Delete a saved connection and its stored passwords (an open session stays open)." },
-	[M_GET_PREFERENCE] = { "get_preference", p_pref_key, "the value, or nil",
-	    "A preference's value, exactly as it was set." },
-	[M_SET_PREFERENCE] = { "set_preference", p_set_preference, "nil",
-	    "Keep a preference (broker.* keys are the broker's settings, read at start)." },
-	[M_LIST_PREFERENCES] = { "list_preferences", p_none, "[{key, value, updated_at}]",
-	    "Every preference, ordered by key." },
-	[M_CHECK_DATABASE_HEALTH] = { "check_database_health", p_none,
-	    "{is_healthy, errors, path, backup_path, salvaged_rows, lost_rows, notice}",
-	    "Run the full integrity check of the local database; damage found is repaired at once (a copy of the damaged file is kept)." },
-	[M_DISMISS_STORAGE_NOTICE] = { "dismiss_storage_notice", p_none, "{dismissed}",
-	    "The user has read the storage notice: stop showing it." },
-	[M_TRUST_HOST_KEY] = { "trust_host_key", p_trust_host_key, "nil",
-	    "Trust an SSH server's host key a connect just reported as unknown: its line goes to Tusk's known_hosts." },
-};
-
-static const char *const notifications[][2] = {
-	{ N_QUERY_COLUMNS, "{query_id, result_index, columns: [{name, data_type}]}" },
-	{ N_QUERY_ROWS, "{query_id, rows: [[value, ...], ...]}" },
-	{ N_QUERY_NOTICE, "{connection_id, query_id, severity, message, code, detail, hint}" },
-	{ N_EVENT, "{topic: workers|connections|queries, type, at, dropped?, ...}" },
-};
+/* One shape, checked; -1 with why naming where it is. */
+static int
+check_shape(const char *what, const char *name, const char *shape, char *why, size_t whylen)
+{
+	char err[200];
+	if (shape_valid(shape, tusk_shape_names, err, sizeof err))
+		return 0;
+	snprintf(why, whylen, "%s %s: shape: %s", what, name, err);
+	return -1;
+}
 
 int
-method_find(const char *name)
+methods_check(const struct tusk_method *const *table, size_t n, char *why, size_t whylen)
 {
-	for (int i = 0; i < M__COUNT; i++)
-		if (tusk_methods[i].name && strcmp(tusk_methods[i].name, name) == 0)
-			return i;
-	return -1;
+	for (size_t i = 0; tusk_shapes[i].name; i++) {
+		if (tusk_shape_names[i] == NULL || strcmp(tusk_shape_names[i], tusk_shapes[i].name) != 0) {
+			snprintf(why, whylen, "shape %s is not listed in tusk_shape_names", tusk_shapes[i].name);
+			return -1;
+		}
+		if (check_shape("shape", tusk_shapes[i].name, tusk_shapes[i].shape, why, whylen) < 0)
+			return -1;
+	}
+	for (size_t i = 0; tusk_notifications[i].name; i++)
+		if (check_shape("notification", tusk_notifications[i].name, tusk_notifications[i].shape,
+		    why, whylen) < 0)
+			return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct tusk_method *m = table[i];
+		if (m == NULL || m->name == NULL || m->name[0] == '\0' ||
+		    strlen(m->name) > RPC_MAX_METHOD || m->params == NULL || m->doc == NULL ||
+		    m->handler == NULL) {
+			snprintf(why, whylen, "method %zu (%s) is incomplete", i,
+			    m && m->name ? m->name : "?");
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(table[j]->name, m->name) == 0) {
+				snprintf(why, whylen, "method %s is listed twice", m->name);
+				return -1;
+			}
+		}
+		size_t np = 0;
+		bool has_conn = false;
+		for (; m->params[np].name; np++) {
+			const struct tusk_param *p = &m->params[np];
+			has_conn |= strcmp(p->name, "connection_id") == 0 && p->type == TT_STR &&
+			    !(p->flags & P_OPT);
+			for (size_t k = 0; k < np; k++) {
+				if (strcmp(m->params[k].name, p->name) == 0) {
+					snprintf(why, whylen, "method %s: parameter %s twice", m->name,
+					    p->name);
+					return -1;
+				}
+			}
+			if (p->shape && check_shape("parameter", p->name, p->shape, why, whylen) < 0)
+				return -1;
+		}
+		if (np > PARAMS_MAX) {
+			snprintf(why, whylen, "method %s: %zu parameters, more than %d", m->name, np,
+			    PARAMS_MAX);
+			return -1;
+		}
+		if ((m->flags & MF_CONNECTION) && !has_conn) {
+			snprintf(why, whylen, "method %s: MF_CONNECTION without a required connection_id",
+			    m->name);
+			return -1;
+		}
+		if (check_shape("method", m->name, m->result, why, whylen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A shape's tree (an mpf_fn). */
+static void
+pack_shape(msgpack_packer *pk, const void *text)
+{
+	shape_pack(pk, text);
+}
+
+/* The shape text of a parameter: declared, or its type's. */
+static const char *
+param_shape(const struct tusk_param *p)
+{
+	if (p->shape)
+		return p->shape;
+	switch (p->type) {
+	case TT_BOOL: return "bool";
+	case TT_INT: return "int";
+	case TT_FLOAT: return "float";
+	case TT_STR: return "str";
+	case TT_BIN: return "bin";
+	case TT_ARRAY: return "[any]";
+	case TT_MAP: return "{*: any}";
+	case TT_ANY: return "any";
+	}
+	return "any";
 }
 
 /* Pack one parameter declaration. */
 static void
-pack_param(msgpack_packer *pk, const struct tusk_param *p)
+pack_param(msgpack_packer *pk, const void *arg)
 {
-	msgpack_pack_map(pk, 4);
-	mp_pack_key(pk, "name");
-	mp_pack_cstr(pk, p->name);
-	mp_pack_key(pk, "type");
-	mp_pack_cstr(pk, tusk_type_name(p->type));
-	mp_pack_key(pk, "optional");
-	if (p->flags & P_OPT)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-	mp_pack_key(pk, "doc");
-	mp_pack_cstr(pk, p->doc);
+	const struct tusk_param *p = arg;
+	const char *shape = param_shape(p);
+	MP_PACK_FIELDS(pk,
+	    MPF_STR("name", p->name),
+	    MPF_STR("type", tusk_type_name(p->type)),
+	    MPF_BOOL("optional", (p->flags & P_OPT) != 0),
+	    MPF_STR("doc", p->doc),
+	    MPF_STR("shape_text", shape),
+	    MPF_FN("shape", pack_shape, shape));
+}
+
+static void
+pack_params(msgpack_packer *pk, const void *arg)
+{
+	const struct tusk_param *ps = arg;
+	size_t n = 0;
+	while (ps[n].name)
+		n++;
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++)
+		pack_param(pk, &ps[i]);
+}
+
+static void
+pack_flags(msgpack_packer *pk, const void *arg)
+{
+	unsigned f = *(const unsigned *)arg;
+	static const struct { unsigned bit; const char *name; } names[] = {
+		{ MF_READ_ONLY, "read_only" }, { MF_STREAMS, "streams" }, { MF_CONNECTION, "connection" },
+	};
+	size_t n = 0;
+	for (size_t i = 0; i < nitems(names); i++)
+		n += (f & names[i].bit) != 0;
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < nitems(names); i++)
+		if (f & names[i].bit)
+			mp_pack_cstr(pk, names[i].name);
+}
+
+struct describe_table {
+	const struct tusk_method *const *table;
+	size_t n;
+};
+
+static void
+pack_methods(msgpack_packer *pk, const void *arg)
+{
+	const struct describe_table *t = arg;
+	msgpack_pack_array(pk, t->n);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct tusk_method *m = t->table[i];
+		MP_PACK_FIELDS(pk,
+		    MPF_STR("name", m->name),
+		    MPF_FN("params", pack_params, m->params),
+		    MPF_STR("result", m->result),
+		    MPF_FN("result_shape", pack_shape, m->result),
+		    MPF_FN("flags", pack_flags, &m->flags),
+		    MPF_STR("doc", m->doc));
+	}
+}
+
+static void
+pack_notifications(msgpack_packer *pk, const void *arg)
+{
+	UNUSED(arg);
+	size_t n = 0;
+	while (tusk_notifications[n].name)
+		n++;
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct tusk_notification *nt = &tusk_notifications[i];
+		MP_PACK_FIELDS(pk,
+		    MPF_STR("name", nt->name),
+		    MPF_STR("params", nt->shape),
+		    MPF_FN("shape", pack_shape, nt->shape),
+		    MPF_STR("doc", nt->doc));
+	}
+}
+
+static void
+pack_shapes(msgpack_packer *pk, const void *arg)
+{
+	UNUSED(arg);
+	size_t n = 0;
+	while (tusk_shapes[n].name)
+		n++;
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++)
+		MP_PACK_FIELDS(pk,
+		    MPF_STR("name", tusk_shapes[i].name),
+		    MPF_STR("text", tusk_shapes[i].shape),
+		    MPF_FN("shape", pack_shape, tusk_shapes[i].shape));
 }
 
 void
-methods_pack_describe(msgpack_packer *pk)
+methods_pack_describe(msgpack_packer *pk, const struct tusk_method *const *table, size_t n)
 {
-	msgpack_pack_map(pk, 4);
-	mp_pack_key(pk, "protocol_version");
-	msgpack_pack_int(pk, TUSK_PROTOCOL_VERSION);
-	mp_pack_key(pk, "version");
-	mp_pack_cstr(pk, TUSK_VERSION);
-	mp_pack_key(pk, "methods");
-	msgpack_pack_array(pk, M__COUNT);
-	for (int i = 0; i < M__COUNT; i++) {
-		const struct tusk_method *m = &tusk_methods[i];
-		size_t n = 0;
-		while (m->params[n].name)
-			n++;
-		msgpack_pack_map(pk, 4);
-		mp_pack_key(pk, "name");
-		mp_pack_cstr(pk, m->name);
-		mp_pack_key(pk, "params");
-		msgpack_pack_array(pk, n);
-		for (size_t j = 0; j < n; j++)
-			pack_param(pk, &m->params[j]);
-		mp_pack_key(pk, "result");
-		mp_pack_cstr(pk, m->result);
-		mp_pack_key(pk, "doc");
-		mp_pack_cstr(pk, m->doc);
-	}
-	mp_pack_key(pk, "notifications");
-	msgpack_pack_array(pk, nitems(notifications));
-	for (size_t i = 0; i < nitems(notifications); i++) {
-		msgpack_pack_map(pk, 2);
-		mp_pack_key(pk, "name");
-		mp_pack_cstr(pk, notifications[i][0]);
-		mp_pack_key(pk, "params");
-		mp_pack_cstr(pk, notifications[i][1]);
-	}
+	struct describe_table t = { table, n };
+	MP_PACK_FIELDS(pk,
+	    MPF_INT("protocol_version", TUSK_PROTOCOL_VERSION),
+	    MPF_STR("version", TUSK_VERSION),
+	    MPF_FN("methods", pack_methods, &t),
+	    MPF_FN("notifications", pack_notifications, NULL),
+	    MPF_FN("shapes", pack_shapes, NULL));
 }

@@ -1,65 +1,75 @@
 /*
- * methods.h — the one table of client-facing methods.
+ * methods.h — what a method, a notification and a named shape are.
  *
- * Each entry names a method, declares its parameters (checked by the broker's
- * dispatcher before the handler runs, see msg.h), and describes its result.
- * The broker binds a handler to every id (broker/dispatch.c refuses to start
- * if one is missing); `describe` answers this table; docs/protocol.md
- * follows it. Add entries at the end of a group; never rename.
+ * Each client-facing method is one `const struct tusk_method`, defined in
+ * the broker file that handles it (tmux's cmd_entry, Redis's command
+ * table): its name (from proto.h), its parameters (checked by the
+ * dispatcher before the handler runs, see msg.h), the shape of its result
+ * (shape.h), flags the dispatcher acts on, a line of documentation, and the
+ * handler. broker/methods.c lists them all in one table; `describe` is
+ * packed from that table, so the documentation, the generated TypeScript
+ * types of the web UI and the integration suite's result checks all follow
+ * the code. Notifications and the named shapes they share are declared here
+ * once (methods.c). Add entries; never rename.
  */
 #ifndef TUSK_METHODS_H
 #define TUSK_METHODS_H
+
+#include <stdbool.h>
+#include <stddef.h>
 
 #include <msgpack.h>
 
 #include "msg.h"
 
-enum tusk_method_id {
-	M_HEALTH_CHECK,
-	M_GET_APP_INFO,
-	M_GET_LOG_DIRECTORY,
-	M_DESCRIBE,
-	M_GET_LOG_LEVEL,
-	M_SET_LOG_LEVEL,
-	M_SHUTDOWN,
-	M_TEST_CONNECTION,
-	M_CONNECT,
-	M_DISCONNECT,
-	M_GET_ACTIVE_CONNECTIONS,
-	M_EXECUTE_QUERY,
-	M_CANCEL_QUERY,
-	M_GET_RUNNING_QUERIES,
-	M_LIST_WORKERS,
-	M_KILL_WORKER,
-	M_SUBSCRIBE,
-	M_CHECK_KEYCHAIN_AVAILABLE,
-	M_GET_KEYCHAIN_STATUS,
-	M_HAS_STORED_PASSWORD,
-	M_LIST_CONNECTIONS,
-	M_GET_CONNECTION,
-	M_SAVE_CONNECTION,
-	M_DELETE_CONNECTION,
-	M_GET_PREFERENCE,
-	M_SET_PREFERENCE,
-	M_LIST_PREFERENCES,
-	M_CHECK_DATABASE_HEALTH,
-	M_DISMISS_STORAGE_NOTICE,
-	M_TRUST_HOST_KEY,
-	M__COUNT
-};
+struct request; /* the broker's */
+struct tusk_error;
+
+typedef int (*method_handler)(struct request *req, const struct params *p, struct tusk_error *e);
+
+/* Flags */
+#define MF_READ_ONLY 0x1  /* changes nothing: a client may repeat it freely */
+#define MF_STREAMS 0x2	  /* notifications about it may arrive before its answer */
+#define MF_CONNECTION 0x4 /* its connection_id must name an open connection: the
+			   * dispatcher finds it (req->conn) or answers the error */
 
 struct tusk_method {
 	const char *name;
-	const struct tusk_param *params; /* NULL-name terminated */
-	const char *result;		 /* the result's shape */
+	const struct tusk_param *params; /* terminated by a NULL name */
+	const char *result;		 /* the result's shape (shape.h) */
+	unsigned flags;
+	const char *doc;
+	method_handler handler;
+};
+
+struct tusk_notification {
+	const char *name;
+	const char *shape; /* of its one params map */
 	const char *doc;
 };
 
-extern const struct tusk_method tusk_methods[M__COUNT];
+struct tusk_shape_def {
+	const char *name; /* @name in shapes */
+	const char *shape;
+};
 
-/* Find a method by name; -1 when unknown. */
-int method_find(const char *name);
-/* The `describe` result. */
-void methods_pack_describe(msgpack_packer *pk);
+/* Every notification a client may receive; NULL-name terminated. */
+extern const struct tusk_notification tusk_notifications[];
+/* The named shapes; NULL-name terminated. */
+extern const struct tusk_shape_def tusk_shapes[];
+/* The names of tusk_shapes, NULL terminated (for shape_valid). */
+extern const char *const tusk_shape_names[];
+
+/*
+ * Is the table sound: names unique and at most RPC_MAX_METHOD bytes,
+ * parameters within PARAMS_MAX with unique names, every shape parses and
+ * names only known shapes, a handler for each? 0, or -1 with why.
+ */
+int methods_check(const struct tusk_method *const *table, size_t n, char *why, size_t whylen);
+/* Find a method by name (len bytes, not NUL-terminated); NULL when unknown. */
+const struct tusk_method *methods_find(const struct tusk_method *const *table, size_t n,
+    const char *name, size_t len);
+/* The `describe` result for this table. */
+void methods_pack_describe(msgpack_packer *pk, const struct tusk_method *const *table, size_t n);
 
 #endif

@@ -9,6 +9,8 @@
 #include "error.h"
 #include "util.h"
 
+const struct tusk_param params_none[] = { PARAMS_END };
+
 /* Name of a declared type. */
 const char *
 tusk_type_name(enum tusk_type t)

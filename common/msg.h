@@ -39,7 +39,13 @@ struct tusk_param {
 	enum tusk_type type;
 	unsigned flags;
 	const char *doc;
+	const char *shape; /* optional: a finer shape (shape.h) for docs and clients */
 };
+
+/* Ends a declaration. */
+#define PARAMS_END { NULL, 0, 0, NULL, NULL }
+/* A method that takes no parameters. */
+extern const struct tusk_param params_none[];
 
 #define PARAMS_MAX 16
 

@@ -1,17 +1,29 @@
 /*
- * proto.h — the Tusk protocol in one place: version, limits, notification
- * names, and the broker<->worker method names.
+ * proto.h — the Tusk protocol in one place: its version, its limits, the
+ * names of every method and notification, the error kinds, the envelope
+ * layout several readers rely on, and the broker<->worker messages.
  *
  * Bump TUSK_PROTOCOL_VERSION when you change anything a peer relies on.
- * Never renumber, never rename: add. The client-facing methods are declared
- * in methods.c (one table, which `describe` answers from).
+ * Never renumber, never rename: add. A method's parameters, result shape
+ * and handler are its descriptor, beside the handler (methods.h); this
+ * header only names it.
+ *
+ * The envelope (msgpack-RPC):
+ *   request       [0, msgid, method, [{named arguments}]]
+ *   response      [1, msgid, error | nil, result | nil]
+ *   notification  [2, method, [{named fields}]]
+ * A method name is a str (a bin is accepted too, as Neovim does). Every
+ * notification about a query (query_columns, query_rows, query_notice,
+ * query_progress) has `query_id` as the FIRST key of its map, so that a
+ * reader can route it by its first bytes (rpc_peek in rpc.c, the one
+ * function that reads that layout); query_rows has `rows` as its second.
  */
 #ifndef TUSK_PROTO_H
 #define TUSK_PROTO_H
 
 #include "version.h"
 
-#define TUSK_PROTOCOL_VERSION 1
+#define TUSK_PROTOCOL_VERSION 2
 
 /* Limits for what a client may send the broker. */
 #define CLIENT_MAX_MSG (32u * 1024 * 1024) /* SQL scripts can be large */
@@ -31,11 +43,75 @@
 /* Rows are sent in batches of about this many encoded bytes. */
 #define ROW_BATCH_BYTES (64u * 1024)
 
-/* Notifications the broker sends clients. */
-#define N_QUERY_COLUMNS "query_columns" /* {query_id, result_index, columns} */
-#define N_QUERY_ROWS "query_rows"	/* {query_id, rows} */
-#define N_QUERY_NOTICE "query_notice"	/* {query_id?, connection_id, severity, message, ...} */
-#define N_EVENT "event"			/* {topic, type, ...} (subscribe) */
+/* The error kinds: X(enum, wire name). */
+#define TUSK_ERROR_KINDS(X) \
+	X(TE_DATABASE, "Database") \
+	X(TE_CONNECTION, "Connection") \
+	X(TE_STORAGE, "Storage") \
+	X(TE_CREDENTIAL, "Credential") \
+	X(TE_QUERY_CANCELLED, "QueryCancelled") \
+	X(TE_QUERY_TIMEOUT, "QueryTimeout") \
+	X(TE_INITIALIZATION, "Initialization") \
+	X(TE_VALIDATION, "Validation") \
+	X(TE_INTERNAL, "Internal") \
+	X(TE_WORKER_LOST, "WorkerLost")
+
+/* Client-facing methods (their descriptors: broker/methods.c lists them). */
+#define M_HEALTH_CHECK "health_check"
+#define M_GET_APP_INFO "get_app_info"
+#define M_GET_LOG_DIRECTORY "get_log_directory"
+#define M_DESCRIBE "describe"
+#define M_GET_LOG_LEVEL "get_log_level"
+#define M_SET_LOG_LEVEL "set_log_level"
+#define M_SHUTDOWN "shutdown"
+#define M_TEST_CONNECTION "test_connection"
+#define M_CONNECT "connect"
+#define M_DISCONNECT "disconnect"
+#define M_GET_ACTIVE_CONNECTIONS "get_active_connections"
+#define M_EXECUTE_QUERY "execute_query"
+#define M_CANCEL_QUERY "cancel_query"
+#define M_GET_RUNNING_QUERIES "get_running_queries"
+#define M_LIST_WORKERS "list_workers"
+#define M_KILL_WORKER "kill_worker"
+#define M_SUBSCRIBE "subscribe"
+#define M_CHECK_KEYCHAIN_AVAILABLE "check_keychain_available"
+#define M_GET_KEYCHAIN_STATUS "get_keychain_status"
+#define M_HAS_STORED_PASSWORD "has_stored_password"
+#define M_LIST_CONNECTIONS "list_connections"
+#define M_GET_CONNECTION "get_connection"
+#define M_SAVE_CONNECTION "save_connection"
+#define M_DELETE_CONNECTION "delete_connection"
+#define M_GET_PREFERENCE "get_preference"
+#define M_SET_PREFERENCE "set_preference"
+#define M_LIST_PREFERENCES "list_preferences"
+#define M_CHECK_DATABASE_HEALTH "check_database_health"
+#define M_DISMISS_STORAGE_NOTICE "dismiss_storage_notice"
+#define M_TRUST_HOST_KEY "trust_host_key"
+/* Working with the database (SPEC.md) */
+#define M_GET_SCHEMA "get_schema"
+#define M_DESCRIBE_OBJECT "describe_object"
+#define M_GET_HISTORY "get_history"
+#define M_DELETE_HISTORY "delete_history"
+#define M_LIST_SAVED_QUERIES "list_saved_queries"
+#define M_SAVE_QUERY "save_query"
+#define M_DELETE_SAVED_QUERY "delete_saved_query"
+#define M_GET_WORKSPACE "get_workspace"
+#define M_SAVE_WORKSPACE "save_workspace"
+#define M_EXPORT_QUERY "export_query"
+#define M_IMPORT_FILE "import_file"
+#define M_OPEN_TABLE "open_table"
+#define M_APPLY_EDITS "apply_edits"
+#define M_GET_SERVER_ACTIVITY "get_server_activity"
+#define M_CANCEL_BACKEND "cancel_backend"
+#define M_TERMINATE_BACKEND "terminate_backend"
+
+/* Notifications the broker sends clients (their shapes: common/methods.c). */
+#define N_QUERY_COLUMNS "query_columns"   /* {query_id, result_index, columns} */
+#define N_QUERY_ROWS "query_rows"	  /* {query_id, rows} */
+#define N_QUERY_NOTICE "query_notice"	  /* {query_id, severity, message, ...} */
+#define N_QUERY_PROGRESS "query_progress" /* {query_id, rows, bytes} */
+#define N_SCHEMA_CHANGED "schema_changed" /* {connection_id, version} */
+#define N_EVENT "event"			  /* {topic, type, ...} (subscribe) */
 
 /* The file descriptor a worker finds its socketpair end on. */
 #define WORKER_FD 3
@@ -64,6 +140,9 @@
 #define W_CLOSE "close"	      /* {} -> nil, then exit */
 
 /* Worker -> broker notifications. */
+/* First message, once the worker is sandboxed and serving: {pid, version}.
+ * Until it comes the worker is starting (its own deadline, not heartbeats). */
+#define W_HELLO "hello"
 #define W_LOG "log" /* {level, message} */
 /* Before a connect fails on an unknown SSH host key: what trust_host_key
  * would record. {host, port, key_type, fingerprint, line} */

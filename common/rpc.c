@@ -82,6 +82,55 @@ mp_pack_cstr(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, n);
 }
 
+/* Pack true or false. */
+void
+mp_pack_bool(msgpack_packer *pk, bool b)
+{
+	if (b)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+/* A map of n fields (see MP_PACK_FIELDS). */
+void
+mp_pack_fields(msgpack_packer *pk, const struct mp_field *f, size_t n)
+{
+	msgpack_pack_map(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		mp_pack_key(pk, f[i].key);
+		switch (f[i].type) {
+		case MPF_T_STR:
+			mp_pack_cstr(pk, f[i].v.s);
+			break;
+		case MPF_T_INT:
+			msgpack_pack_int64(pk, f[i].v.i);
+			break;
+		case MPF_T_UINT:
+			msgpack_pack_uint64(pk, f[i].v.u);
+			break;
+		case MPF_T_DOUBLE:
+			msgpack_pack_double(pk, f[i].v.d);
+			break;
+		case MPF_T_BOOL:
+			mp_pack_bool(pk, f[i].v.b);
+			break;
+		case MPF_T_NIL:
+			msgpack_pack_nil(pk);
+			break;
+		case MPF_T_OBJ:
+			if (f[i].v.o)
+				msgpack_pack_object(pk, *f[i].v.o);
+			else
+				msgpack_pack_nil(pk);
+			break;
+		case MPF_T_FN:
+			f[i].v.f.fn(pk, f[i].v.f.arg);
+			break;
+		}
+	}
+}
+
 /* [0, msgid, method, — params follow. */
 void
 rpc_pack_request_begin(msgpack_packer *pk, uint32_t msgid, const char *method)
@@ -436,6 +485,32 @@ rpc_calls_pending(const struct rpc_peer *p)
 	return p->ncalls;
 }
 
+
+/*
+ * A method name: str, or bin as older msgpack-RPC clients send it (Neovim
+ * accepts both); 1 to RPC_MAX_METHOD bytes, no NUL. Copied into out.
+ */
+static int
+method_name(const msgpack_object *o, char out[RPC_MAX_METHOD + 1])
+{
+	const char *p;
+	uint32_t n;
+	if (o->type == MSGPACK_OBJECT_STR) {
+		p = o->via.str.ptr;
+		n = o->via.str.size;
+	} else if (o->type == MSGPACK_OBJECT_BIN) {
+		p = o->via.bin.ptr;
+		n = o->via.bin.size;
+	} else {
+		return -1;
+	}
+	if (n == 0 || n > RPC_MAX_METHOD || memchr(p, '\0', n) != NULL)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
 /* Check the envelope of a decoded message. */
 int
 rpc_msg_parse(const msgpack_object *o, struct rpc_msg *m)
@@ -450,14 +525,11 @@ rpc_msg_parse(const msgpack_object *o, struct rpc_msg *m)
 	switch (a[0].via.u64) {
 	case RPC_REQUEST:
 		if (n != 4 || a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		    a[1].via.u64 > UINT32_MAX || a[2].type != MSGPACK_OBJECT_STR ||
-		    a[2].via.str.size == 0 || a[2].via.str.size > RPC_MAX_METHOD ||
-		    memchr(a[2].via.str.ptr, '\0', a[2].via.str.size) != NULL ||
+		    a[1].via.u64 > UINT32_MAX || method_name(&a[2], m->method) < 0 ||
 		    (a[3].type != MSGPACK_OBJECT_ARRAY && a[3].type != MSGPACK_OBJECT_NIL))
 			return -1;
 		m->type = RPC_REQUEST;
 		m->msgid = (uint32_t)a[1].via.u64;
-		memcpy(m->method, a[2].via.str.ptr, a[2].via.str.size);
 		m->params = &a[3];
 		return 0;
 	case RPC_RESPONSE:
@@ -470,13 +542,10 @@ rpc_msg_parse(const msgpack_object *o, struct rpc_msg *m)
 		m->result = &a[3];
 		return 0;
 	case RPC_NOTIFY:
-		if (n != 3 || a[1].type != MSGPACK_OBJECT_STR || a[1].via.str.size == 0 ||
-		    a[1].via.str.size > RPC_MAX_METHOD ||
-		    memchr(a[1].via.str.ptr, '\0', a[1].via.str.size) != NULL ||
+		if (n != 3 || method_name(&a[1], m->method) < 0 ||
 		    (a[2].type != MSGPACK_OBJECT_ARRAY && a[2].type != MSGPACK_OBJECT_NIL))
 			return -1;
 		m->type = RPC_NOTIFY;
-		memcpy(m->method, a[1].via.str.ptr, a[1].via.str.size);
 		m->params = &a[2];
 		return 0;
 	default:
@@ -565,4 +634,57 @@ peer_event_cb(struct bufferevent *bev, short what, void *arg)
 		snprintf(reason, sizeof reason, "connection error: %s", strerror(errno));
 		rpc_peer_close(p, reason, false);
 	}
+}
+
+int
+rpc_peek(const void *head, size_t len, struct rpc_peek *pk)
+{
+	struct mp_cur cur = { head, (const uint8_t *)head + len };
+	uint32_t n, one, nkeys;
+	uint64_t type;
+
+	memset(pk, 0, sizeof *pk);
+	if (mp_cur_array(&cur, &n) < 0 || mp_cur_uint(&cur, &type) < 0)
+		return -1;
+	if (type == RPC_RESPONSE && n == 4) {
+		pk->type = RPC_RESPONSE;
+		if (mp_cur_uint(&cur, &pk->msgid) < 0)
+			return -1;
+		if (mp_cur_nil(&cur) == 0) {
+			pk->success = true;
+			pk->result_at = (size_t)(cur.p - (const uint8_t *)head);
+		}
+		return 0;
+	}
+	if (type == RPC_REQUEST && n == 4) {
+		pk->type = RPC_REQUEST;
+		if (mp_cur_uint(&cur, &pk->msgid) < 0 || mp_cur_str(&cur, &pk->method, &pk->method_len) < 0)
+			return -1;
+		return 0;
+	}
+	if (type != RPC_NOTIFY || n != 3)
+		return -1;
+	pk->type = RPC_NOTIFY;
+	if (mp_cur_str(&cur, &pk->method, &pk->method_len) < 0)
+		return -1;
+	/* [{query_id: ..., rows: [...]}] */
+	if (mp_cur_array(&cur, &one) < 0 || one != 1 || mp_cur_map(&cur, &nkeys) < 0 ||
+	    mp_cur_lit(&cur, "query_id") < 0)
+		return 0;
+	pk->has_query_id = true;
+	if (mp_cur_str(&cur, &pk->query_id, &pk->query_id_len) < 0) {
+		if (mp_cur_nil(&cur) < 0)
+			return -1;
+		return 0;
+	}
+	if (mp_cur_lit(&cur, "rows") == 0 && mp_cur_array(&cur, &pk->nrows) == 0)
+		pk->has_rows = true;
+	return 0;
+}
+
+bool
+rpc_peek_is(const struct rpc_peek *pk, const char *name)
+{
+	size_t n = strlen(name);
+	return pk->method && pk->method_len == n && memcmp(pk->method, name, n) == 0;
 }

@@ -131,6 +131,29 @@ void rpc_private_send(struct rpc_peer *p, struct rpc_private *priv);
 msgpack_packer *rpc_call_private(struct rpc_peer *p, const char *method, rpc_reply_cb cb,
     void *arg, uint32_t *ret_msgid, struct rpc_private *priv);
 
+/*
+ * The envelope of a message read from its first bytes only (proto.h gives
+ * the layout), for routing without decoding. p holds the message's first
+ * len bytes (a message that passed the scanner; 256 bytes are plenty).
+ */
+struct rpc_peek {
+	enum rpc_type type;
+	uint64_t msgid;		/* request, response */
+	bool success;		/* response: error is nil */
+	size_t result_at;	/* success: offset of the result */
+	const char *method;	/* request, notification (str), not NUL-terminated */
+	uint32_t method_len;
+	bool has_query_id;	/* notification whose map starts with query_id */
+	const char *query_id;	/* its value when a str (NULL when nil) */
+	uint32_t query_id_len;
+	bool has_rows;		/* query_rows: `rows` follows query_id */
+	uint32_t nrows;
+};
+/* 0, or -1 when the head is not an envelope. */
+int rpc_peek(const void *p, size_t len, struct rpc_peek *pk);
+/* Is the peeked method (or any str) equal to name? */
+bool rpc_peek_is(const struct rpc_peek *pk, const char *name);
+
 /* Validate and split a decoded message into an rpc_msg (0 or -1). */
 int rpc_msg_parse(const msgpack_object *o, struct rpc_msg *m);
 
@@ -138,5 +161,50 @@ int rpc_msg_parse(const msgpack_object *o, struct rpc_msg *m);
 void mp_pack_cstr(msgpack_packer *pk, const char *s);
 /* Pack a map key. */
 #define mp_pack_key(pk, k) mp_pack_cstr((pk), (k))
+/* Pack a boolean. */
+void mp_pack_bool(msgpack_packer *pk, bool b);
+
+/*
+ * A map packed from an array of fields, so that its size is the array's
+ * and cannot be miscounted:
+ *
+ *	MP_PACK_FIELDS(pk,
+ *	    MPF_STR("name", c->name),
+ *	    MPF_INT_OPT("port", c->port),	   (negative packs nil)
+ *	    MPF_FN("tunnel", pack_tunnel, c));
+ */
+enum mpf_type { MPF_T_STR, MPF_T_INT, MPF_T_UINT, MPF_T_DOUBLE, MPF_T_BOOL, MPF_T_NIL, MPF_T_OBJ,
+	MPF_T_FN };
+typedef void (*mpf_fn)(msgpack_packer *pk, const void *arg);
+struct mp_field {
+	const char *key;
+	enum mpf_type type;
+	union {
+		const char *s; /* NULL packs nil */
+		int64_t i;
+		uint64_t u;
+		double d;
+		bool b;
+		const msgpack_object *o; /* NULL packs nil */
+		struct {
+			mpf_fn fn;
+			const void *arg;
+		} f;
+	} v;
+};
+#define MPF_STR(k, x) { (k), MPF_T_STR, { .s = (x) } }
+#define MPF_INT(k, x) { (k), MPF_T_INT, { .i = (int64_t)(x) } }
+#define MPF_INT_OPT(k, x) { (k), (x) < 0 ? MPF_T_NIL : MPF_T_INT, { .i = (int64_t)(x) } }
+#define MPF_UINT(k, x) { (k), MPF_T_UINT, { .u = (uint64_t)(x) } }
+#define MPF_DOUBLE(k, x) { (k), MPF_T_DOUBLE, { .d = (x) } }
+#define MPF_BOOL(k, x) { (k), MPF_T_BOOL, { .b = (x) } }
+#define MPF_NIL(k) { (k), MPF_T_NIL, { .i = 0 } }
+#define MPF_OBJ(k, x) { (k), MPF_T_OBJ, { .o = (x) } }
+#define MPF_FN(k, fn_, arg_) { (k), MPF_T_FN, { .f = { (fn_), (arg_) } } }
+void mp_pack_fields(msgpack_packer *pk, const struct mp_field *f, size_t n);
+#define MP_PACK_FIELDS(pk, ...) do { \
+	const struct mp_field mpf_[] = { __VA_ARGS__ }; \
+	mp_pack_fields((pk), mpf_, sizeof mpf_ / sizeof mpf_[0]); \
+} while (0)
 
 #endif

@@ -24,6 +24,7 @@
 #include "proto.h"
 #include "sandbox.h"
 #include "util.h"
+#include "wire.h"
 #include "worker.h"
 
 struct wk wk;
@@ -106,43 +107,71 @@ closed_then_exit(void *arg)
 	wk_exit((int)(intptr_t)arg);
 }
 
-/* A request from the broker. */
+/* ping: answer at once, from the loop (that is the heartbeat). */
+static void
+order_ping(uint32_t msgid, const struct params *p)
+{
+	UNUSED(p);
+	msgpack_pack_map(wk_reply_begin(msgid), 0);
+}
+
+/* close: end the session, answer, exit. */
+static void
+order_close(uint32_t msgid, const struct params *p)
+{
+	UNUSED(p);
+	log_debug("closing on the broker's order");
+	pg_close(closed_on_order, (void *)(uintptr_t)msgid);
+}
+
+/* What the broker may order (wire.h declares the arguments). */
+static const struct order {
+	const char *name;
+	const struct tusk_param *params;
+	void (*fn)(uint32_t msgid, const struct params *p);
+} orders[] = {
+	{ W_PING, wire_ping, order_ping },
+	{ W_CONNECT, wire_connect, pg_connect },
+	{ W_QUERY, wire_query, pg_query },
+	{ W_CANCEL, wire_cancel, pg_cancel },
+	{ W_CLOSE, wire_close, order_close },
+};
+
+/* A request or notification from the broker, checked against wire.h. */
 static void
 broker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
 {
+	struct tusk_error e = TUSK_ERROR_INIT;
+	struct params prm;
+	UNUSED(p);
 	UNUSED(arg);
-	const msgpack_object *params = m->params && m->params->type == MSGPACK_OBJECT_ARRAY &&
-	    m->params->via.array.size == 1 ? &m->params->via.array.ptr[0] : NULL;
-
 	if (m->type == RPC_NOTIFY) {
-		if (strcmp(m->method, W_SET_LOG) == 0) {
-			const msgpack_object *lv = mo_map_get(params, "level");
-			int64_t level;
-			if (lv && mo_int(lv, &level) == 0)
-				log_set_level((int)level);
-		}
+		if (strcmp(m->method, W_SET_LOG) == 0 && params_parse(&prm, wire_set_log, m->params, &e) == 0)
+			log_set_level((int)params_int(&prm, "level", TLOG_INFO));
+		else
+			log_warn("ignoring a malformed or unknown notification '%s'", m->method);
+		terr_clear(&e);
 		return;
 	}
 	if (wk.closing)
 		return;
-	if (strcmp(m->method, W_PING) == 0) {
-		msgpack_pack_map(wk_reply_begin(m->msgid), 0);
-	} else if (strcmp(m->method, W_CONNECT) == 0) {
-		pg_connect(m->msgid, params);
-	} else if (strcmp(m->method, W_QUERY) == 0) {
-		pg_query(m->msgid, params);
-	} else if (strcmp(m->method, W_CANCEL) == 0) {
-		pg_cancel(m->msgid, params);
-	} else if (strcmp(m->method, W_CLOSE) == 0) {
-		log_debug("closing on the broker's order");
-		pg_close(closed_on_order, (void *)(uintptr_t)m->msgid);
-	} else {
-		struct tusk_error e = TUSK_ERROR_INIT;
-		terr_set(&e, TE_INTERNAL, "worker: unknown order '%s'", m->method);
-		wk_reply_error(m->msgid, &e);
+	for (size_t i = 0; i < nitems(orders); i++) {
+		if (strcmp(m->method, orders[i].name) != 0)
+			continue;
+		if (params_parse(&prm, orders[i].params, m->params, &e) < 0) {
+			char *why = e.message ? xstrdup(e.message) : xstrdup("?");
+			terr_set(&e, TE_INTERNAL, "worker: malformed order '%s': %s", m->method, why);
+			free(why);
+			wk_reply_error(m->msgid, &e);
+		} else {
+			orders[i].fn(m->msgid, &prm);
+		}
 		terr_clear(&e);
+		return;
 	}
-	UNUSED(p);
+	terr_set(&e, TE_INTERNAL, "worker: unknown order '%s'", m->method);
+	wk_reply_error(m->msgid, &e);
+	terr_clear(&e);
 }
 
 /* The broker closed the link (or we did, to exit). */
@@ -188,6 +217,27 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	pg_close(closed_then_exit, (void *)(intptr_t)0);
 }
 
+/* A command-line value out of range: the broker passed something wrong. */
+static int
+bad_option(const char *name, const char *value)
+{
+	fprintf(stderr, "tusk-worker: %s: bad value '%s'\n", name, value);
+	return 2;
+}
+
+/* The first message: the worker runs, sandboxed, and reads orders. From
+ * now on the broker judges it by its heartbeats. */
+static void
+send_hello(void)
+{
+	msgpack_packer *pk = rpc_peer_packer(wk.peer);
+	rpc_pack_notify_begin(pk, W_HELLO);
+	msgpack_pack_array(pk, 1);
+	MP_PACK_FIELDS(pk,
+	    MPF_INT("pid", getpid()),
+	    MPF_STR("version", TUSK_VERSION));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -209,16 +259,19 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "p:l:m:V", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			if (parse_ll(optarg, 1, INT32_MAX, &v) == 0)
-				wk.parent = (pid_t)v;
+			if (parse_ll(optarg, 1, INT32_MAX, &v) < 0)
+				return bad_option("--parent", optarg);
+			wk.parent = (pid_t)v;
 			break;
 		case 'l':
-			if (parse_ll(optarg, TLOG_ERROR, TLOG_TRACE, &v) == 0)
-				log_set_level((int)v);
+			if (parse_ll(optarg, TLOG_ERROR, TLOG_TRACE, &v) < 0)
+				return bad_option("--log-level", optarg);
+			log_set_level((int)v);
 			break;
 		case 'm':
-			if (parse_ll(optarg, WORKER_MEMORY_MB_MIN, 1 << 20, &v) == 0)
-				sbo.memory_mb = (int)v;
+			if (parse_ll(optarg, WORKER_MEMORY_MB_MIN, 1 << 20, &v) < 0)
+				return bad_option("--memory-mb", optarg);
+			sbo.memory_mb = (int)v;
 			break;
 		case 'V':
 			printf("tusk-worker %s\n", TUSK_VERSION);
@@ -241,7 +294,10 @@ main(int argc, char **argv)
 	event_set_mem_functions(xmalloc, xrealloc, free);
 
 	/* die with the broker; if it already died, go now */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) {
+		fprintf(stderr, "tusk-worker: prctl(PR_SET_PDEATHSIG): %s\n", strerror(errno));
+		return TUSK_EXIT_SANDBOX;
+	}
 	if (wk.parent > 0 && getppid() != wk.parent)
 		return TUSK_EXIT_PARENT;
 	close_from(WORKER_FD + 1);
@@ -263,12 +319,14 @@ main(int argc, char **argv)
 		return TUSK_EXIT_PARENT;
 	rpc_peer_watch_output(wk.peer, OUT_LOW);
 	log_set_sink(worker_log_sink, NULL);
+	send_hello();
 	sandbox_log_applied();
 
 	struct event *ev_term = evsignal_new(wk.base, SIGTERM, signal_cb, NULL);
 	struct event *ev_int = evsignal_new(wk.base, SIGINT, signal_cb, NULL);
-	evsignal_add(ev_term, NULL);
-	evsignal_add(ev_int, NULL);
+	if (ev_term == NULL || ev_int == NULL || evsignal_add(ev_term, NULL) < 0 ||
+	    evsignal_add(ev_int, NULL) < 0)
+		return TUSK_EXIT_OOM;
 	signal(SIGPIPE, SIG_IGN);
 
 	pg_init();

@@ -717,7 +717,7 @@ connect_resolved(int err, const char *message, char *const *addrs, size_t n, voi
 }
 
 void
-pg_connect(uint32_t msgid, const msgpack_object *params)
+pg_connect(uint32_t msgid, const struct params *params)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
 	if (pg.state != PG_NONE) {
@@ -728,20 +728,17 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 	}
 	pg.connect_msgid = msgid;
 	pg.connect_started_us = mono_us();
-	const msgpack_object *cfgo = mo_map_get(params, "config");
-	if (cfgo == NULL || config_parse(cfgo, &pg.cfg, &e) < 0) {
+	const msgpack_object *cfgo = params_get(params, "config");
+	if (config_parse(cfgo, &pg.cfg, &e) < 0) {
 		if (!terr_isset(&e))
 			terr_set(&e, TE_INTERNAL, "worker: connect without a config");
 		connect_fail(&e, 0);
 		return;
 	}
-	pg.password = mo_map_strdup(params, "password", NULL);
-	pg.ssl_passphrase = mo_map_strdup(params, "ssl_key_passphrase", NULL);
+	pg.password = params_strdup(params, "password");
+	pg.ssl_passphrase = params_strdup(params, "ssl_key_passphrase");
 	pg.ssl_key_given = pg.ssl_passphrase != NULL;
-	const msgpack_object *to = mo_map_get(params, "connect_timeout_s");
-	int64_t tos = 10;
-	if (to)
-		mo_int(to, &tos);
+	int64_t tos = params_int(params, "connect_timeout_s", 10);
 	pg.connect_timeout_s = (int)MAX(1, MIN(tos, 3600));
 
 	struct sbx_tunnel sbt = { 0 };
@@ -752,8 +749,8 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 			connect_fail(&e, 0);
 			return;
 		}
-		kh = mo_map_strdup(params, "known_hosts", NULL);
-		ukh = mo_map_strdup(params, "user_known_hosts", NULL);
+		kh = params_strdup(params, "known_hosts");
+		ukh = params_strdup(params, "user_known_hosts");
 		sbt.local_port = tunnel_local_port();
 		sbt.known_hosts = kh;
 		sbt.user_known_hosts = ukh;
@@ -771,18 +768,17 @@ pg_connect(uint32_t msgid, const msgpack_object *params)
 	evtimer_add(pg.ev_connect_timeout, &tv);
 	const char *tcp_host = pg.cfg.host;
 	if (pg.cfg.ssh) {
-		char *agent = mo_map_strdup(params, "ssh_auth_sock", NULL);
+		char *agent = params_strdup(params, "ssh_auth_sock");
 		struct tunnel_opts o = {
 			.cfg = &pg.cfg,
-			.password = mo_map_strdup(params, "ssh_password", NULL),
-			.passphrase = mo_map_strdup(params, "ssh_key_passphrase", NULL),
+			.password = params_strdup(params, "ssh_password"),
+			.passphrase = params_strdup(params, "ssh_key_passphrase"),
 			.known_hosts = kh,
 			.user_known_hosts = ukh,
 			.agent_sock = agent,
 		};
-		const msgpack_object *ka = mo_map_get(params, "ssh_keepalive_s");
-		int64_t kas = 0;
-		if (ka && mo_int(ka, &kas) == 0 && kas > 0 && kas <= 3600)
+		int64_t kas = params_int(params, "ssh_keepalive_s", 0);
+		if (kas > 0 && kas <= 3600)
 			o.keepalive_s = (int)kas;
 		tunnel_setup(wk.base, &o, &tunnel_callbacks, NULL);
 		free(kh);
@@ -1404,24 +1400,17 @@ start_user_query(uint32_t msgid, char *id, char *sql, int64_t max_rows, int64_t 
 }
 
 void
-pg_query(uint32_t msgid, const msgpack_object *params)
+pg_query(uint32_t msgid, const struct params *params)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
-	const msgpack_object *id = mo_map_get(params, "query_id"), *sql = mo_map_get(params, "sql");
-	if (pg.state != PG_READY || pg.close_done || id == NULL || sql == NULL ||
-	    id->type != MSGPACK_OBJECT_STR || sql->type != MSGPACK_OBJECT_STR) {
-		terr_set(&e, TE_INTERNAL, pg.state != PG_READY || pg.close_done ? "worker: not connected" :
-		    "worker: malformed query order");
+	if (pg.state != PG_READY || pg.close_done) {
+		terr_set(&e, TE_INTERNAL, "worker: not connected");
 		wk_reply_error(msgid, &e);
 		terr_clear(&e);
 		return;
 	}
-	int64_t max_rows = -1, timeout_ms = -1;
-	const msgpack_object *o;
-	if ((o = mo_map_get(params, "max_rows")) != NULL)
-		mo_int(o, &max_rows);
-	if ((o = mo_map_get(params, "timeout_ms")) != NULL)
-		mo_int(o, &timeout_ms);
+	int64_t max_rows = params_int(params, "max_rows", -1);
+	int64_t timeout_ms = params_int(params, "timeout_ms", -1);
 	if ((pg.q && !pg.q->internal) || pg.pending_id) {
 		terr_set(&e, TE_INTERNAL, "worker: a query is already running");
 		wk_reply_error(msgid, &e);
@@ -1431,13 +1420,14 @@ pg_query(uint32_t msgid, const msgpack_object *params)
 	if (pg.q) {
 		/* the type names are loading: this one goes next */
 		pg.pending_msgid = msgid;
-		pg.pending_id = mo_strdup(id);
-		pg.pending_sql = mo_strdup(sql);
+		pg.pending_id = params_strdup(params, "query_id");
+		pg.pending_sql = params_strdup(params, "sql");
 		pg.pending_max_rows = max_rows;
 		pg.pending_timeout_ms = timeout_ms;
 		return;
 	}
-	start_user_query(msgid, mo_strdup(id), mo_strdup(sql), max_rows, timeout_ms);
+	start_user_query(msgid, params_strdup(params, "query_id"), params_strdup(params, "sql"), max_rows,
+	    timeout_ms);
 }
 
 /* Answer the cancel orders that waited for the running cancel. */
@@ -1512,10 +1502,10 @@ cancel_send(uint32_t msgid)
 }
 
 void
-pg_cancel(uint32_t msgid, const msgpack_object *params)
+pg_cancel(uint32_t msgid, const struct params *params)
 {
-	const msgpack_object *id = mo_map_get(params, "query_id");
-	if (pg.pending_id && id && mo_str_eq(id, pg.pending_id)) {
+	const msgpack_object *id = params_get(params, "query_id");
+	if (pg.pending_id && mo_str_eq(id, pg.pending_id)) {
 		/* it never reached the server */
 		struct tusk_error e = TUSK_ERROR_INIT;
 		terr_set(&e, TE_QUERY_CANCELLED, "canceling statement due to user request");
@@ -1531,7 +1521,7 @@ pg_cancel(uint32_t msgid, const msgpack_object *params)
 		msgpack_pack_true(pk);
 		return;
 	}
-	if (pg.q && !pg.q->internal && id && mo_str_eq(id, pg.q->id) && pg.cancel && !pg.close_done) {
+	if (pg.q && !pg.q->internal && mo_str_eq(id, pg.q->id) && pg.cancel && !pg.close_done) {
 		if (pg.q->cancel == CANCEL_NONE)
 			pg.q->cancel = CANCEL_USER;
 		log_debug("cancelling %s", pg.q->id);

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "msg.h"
 #include "rpc.h"
 
 struct event_base;
@@ -40,12 +41,13 @@ void wk_exit(int status);
 
 /* pg.c: the database session */
 void pg_init(void);
+/* The orders (arguments checked against wire.h before the call). */
 /* connect {config, password?, ...}: answers msgid when done. */
-void pg_connect(uint32_t msgid, const msgpack_object *params);
+void pg_connect(uint32_t msgid, const struct params *p);
 /* query {query_id, sql, max_rows?, timeout_ms?} */
-void pg_query(uint32_t msgid, const msgpack_object *params);
+void pg_query(uint32_t msgid, const struct params *p);
 /* cancel {query_id} */
-void pg_cancel(uint32_t msgid, const msgpack_object *params);
+void pg_cancel(uint32_t msgid, const struct params *p);
 /* The broker drained our output: resume reading the server. */
 void pg_output_drained(void);
 typedef void (*pg_closed_fn)(void *arg);

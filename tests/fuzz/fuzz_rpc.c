@@ -1,7 +1,8 @@
 /*
  * fuzz_rpc.c — libFuzzer target for what every peer does with incoming
  * bytes: the bounded scanner, then msgpack-c's decoder, then the envelope
- * check and the declared-parameter check. None of it may crash, leak or
+ * check, the declared-parameter check (the worker messages of wire.h), and
+ * the envelope read from the first bytes (rpc_peek). None of it may crash, leak or
  * read out of bounds, whatever the input.
  */
 #include <stddef.h>
@@ -12,10 +13,21 @@
 #include <msgpack.h>
 
 #include "error.h"
-#include "methods.h"
 #include "mpscan.h"
 #include "msg.h"
+#include "proto.h"
 #include "rpc.h"
+#include "wire.h"
+
+/* The broker<->worker declarations, the ones the fuzzer can reach from common/. */
+static const struct {
+	const char *name;
+	const struct tusk_param *spec;
+} specs[] = {
+	{ W_CONNECT, wire_connect }, { W_QUERY, wire_query }, { W_CANCEL, wire_cancel },
+	{ W_PING, wire_ping }, { W_CLOSE, wire_close }, { W_SET_LOG, wire_set_log },
+	{ W_HELLO, wire_hello }, { W_LOG, wire_log }, { W_HOST_KEY, wire_host_key },
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,14 +60,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		msgpack_unpacked_init(&u);
 		if (msgpack_unpack_next(&u, p, len, &off) == MSGPACK_UNPACK_SUCCESS) {
 			struct rpc_msg m;
-			if (rpc_msg_parse(&u.data, &m) == 0 && m.type == RPC_REQUEST) {
-				int id = method_find(m.method);
-				struct params prm;
-				struct tusk_error e = TUSK_ERROR_INIT;
-				if (id >= 0)
-					params_parse(&prm, tusk_methods[id].params, m.params, &e);
-				terr_clear(&e);
+			if (rpc_msg_parse(&u.data, &m) == 0 && m.type != RPC_RESPONSE) {
+				for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+					if (strcmp(m.method, specs[i].name) != 0)
+						continue;
+					struct params prm;
+					struct tusk_error e = TUSK_ERROR_INIT;
+					params_parse(&prm, specs[i].spec, m.params, &e);
+					terr_clear(&e);
+				}
 			}
+			/* the envelope read from the first bytes agrees with the decoder */
+			struct rpc_peek pk;
+			if (rpc_peek(p, len < 256 ? len : 256, &pk) == 0 &&
+			    rpc_msg_parse(&u.data, &m) == 0 && (int)pk.type != (int)m.type)
+				__builtin_trap();
 		}
 		msgpack_unpacked_destroy(&u);
 	}

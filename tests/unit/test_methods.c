@@ -1,8 +1,9 @@
 /*
- * test_methods.c — the one method table (methods.c), checked as a whole so
- * that any entry added later is held to the same rules: a name, unique;
- * declarations params_parse can hold (at most PARAMS_MAX, unique names,
- * known types); and a `describe` answer that decodes and lists them all.
+ * test_methods.c — what every method table is held to (methods.c) and the
+ * shape notation its results are written in (shape.c). The broker's real
+ * table is checked at its start (tuskd refuses a broken one) and against
+ * real answers by the integration suite; here small tables of our own show
+ * that each rule catches what it must.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,61 +19,137 @@
 #include "mpbuild.h"
 #include "mpscan.h"
 #include "proto.h"
+#include "shape.h"
+#include "util.h"
 
-static void
-table_is_well_formed(void **state)
+static int
+handler(struct request *req, const struct params *p, struct tusk_error *e)
 {
-	(void)state;
-	for (int i = 0; i < M__COUNT; i++) {
-		const struct tusk_method *m = &tusk_methods[i];
-		if (m->name == NULL)
-			fail_msg("method %d has no entry", i);
-		assert_true(strlen(m->name) > 0 && strlen(m->name) <= 64);
-		assert_non_null(m->params);
-		assert_non_null(m->result);
-		assert_non_null(m->doc);
-		assert_int_equal(method_find(m->name), i);
-		for (int j = 0; j < i; j++)
-			assert_string_not_equal(tusk_methods[j].name, m->name);
-		int n = 0;
-		for (; m->params[n].name; n++) {
-			const struct tusk_param *p = &m->params[n];
-			assert_true(p->type >= TT_ANY && p->type <= TT_MAP);
-			assert_int_equal(p->flags & ~(unsigned)P_OPT, 0);
-			assert_non_null(p->doc);
-			for (int k = 0; k < n; k++)
-				assert_string_not_equal(m->params[k].name, p->name);
-		}
-		if (n > PARAMS_MAX)
-			fail_msg("%s declares %d parameters; params_parse holds %d", m->name, n, PARAMS_MAX);
-	}
-	assert_int_equal(method_find("no_such_method"), -1);
-	assert_int_equal(method_find(""), -1);
-	assert_int_equal(method_find("Health_check"), -1);
+	(void)req;
+	(void)p;
+	(void)e;
+	return 0;
 }
 
-/* Every method accepts [] exactly when it has no required parameter. */
+static const struct tusk_param p_conn[] = {
+	{ "connection_id", TT_STR, 0, "an open connection", NULL },
+	{ "config", TT_MAP, P_OPT, "a config", "@config" },
+	PARAMS_END,
+};
+
+static const struct tusk_method m_a = { "a_method", params_none, "{x: int, y?: str | nil}",
+	MF_READ_ONLY, "A.", handler };
+static const struct tusk_method m_b = { "b_method", p_conn, "[@column]", MF_CONNECTION, "B.",
+	handler };
+
 static void
-empty_params(void **state)
+shapes_parse(void **state)
 {
-	struct mpb b;
+	static const char *const good[] = {
+		"str", "int", "float", "bool", "bin", "nil", "any", "\"ok\"", "@config", "[int]",
+		"[[any]]", "{*: str}", "{}", "{a: int}", "{a?: int, b: [str] | nil}", "{a: int, ...}",
+		"str | int | nil", "  { a : int ,  b ? : str }  ", "\"a\" | \"b\"",
+		"{x: {y: {z: [@error]}}}", "{...}",
+	};
+	static const char *const bad[] = {
+		"", "string", "[int", "{a int}", "{a: int,}", "{a: int, a: str}", "\"open", "int |",
+		"@", "@nosuch", "{*: }", "int int", "[]", "{a: int, ... , b: int}",
+		"[[[[[[[[[[[[[[[[[[int]]]]]]]]]]]]]]]]]",
+	};
+	char why[200];
 	(void)state;
-	const msgpack_object *empty = mpb_parse(&b, "[]");
-	for (int i = 0; i < M__COUNT; i++) {
-		const struct tusk_method *m = &tusk_methods[i];
-		bool required = false;
-		for (int n = 0; m->params[n].name; n++)
-			required |= !(m->params[n].flags & P_OPT);
-		struct params p;
-		struct tusk_error e = TUSK_ERROR_INIT;
-		int rc = params_parse(&p, m->params, empty, &e);
-		if (rc != (required ? -1 : 0))
-			fail_msg("%s: params_parse([]) = %d", m->name, rc);
-		if (rc < 0)
-			assert_int_equal(e.kind, TE_VALIDATION);
-		terr_clear(&e);
+	for (size_t i = 0; i < nitems(good); i++)
+		if (!shape_valid(good[i], tusk_shape_names, why, sizeof why))
+			fail_msg("'%s' should parse: %s", good[i], why);
+	for (size_t i = 0; i < nitems(bad); i++) {
+		why[0] = '\0';
+		if (shape_valid(bad[i], tusk_shape_names, why, sizeof why))
+			fail_msg("'%s' should not parse", bad[i]);
+		assert_true(strstr(why, "offset") != NULL);
 	}
-	mpb_free(&b);
+	/* without a list of names, any name is accepted */
+	assert_true(shape_valid("@anything", NULL, why, sizeof why));
+}
+
+static void
+shape_tree(void **state)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	(void)state;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	shape_pack(&pk, "{a: int, b?: [str] | nil, ...}");
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+	const msgpack_object *t = &u.data;
+	assert_true(mo_str_eq(mo_map_get(t, "kind"), "record"));
+	assert_true(mo_map_get(t, "open")->via.boolean);
+	const msgpack_object *f = mo_map_get(t, "fields");
+	assert_int_equal(f->via.array.size, 2);
+	const msgpack_object *b = &f->via.array.ptr[1];
+	assert_true(mo_str_eq(mo_map_get(b, "name"), "b"));
+	assert_true(mo_map_get(b, "optional")->via.boolean);
+	const msgpack_object *bt = mo_map_get(b, "type");
+	assert_true(mo_str_eq(mo_map_get(bt, "kind"), "union"));
+	const msgpack_object *alts = mo_map_get(bt, "of");
+	assert_true(mo_str_eq(mo_map_get(&alts->via.array.ptr[0], "kind"), "array"));
+	assert_true(mo_str_eq(mo_map_get(mo_map_get(&alts->via.array.ptr[0], "of"), "kind"), "str"));
+	assert_true(mo_str_eq(mo_map_get(&alts->via.array.ptr[1], "kind"), "nil"));
+	msgpack_unpacked_destroy(&u);
+	/* a shape that does not parse packs nil */
+	msgpack_sbuffer_clear(&sb);
+	shape_pack(&pk, "{oops");
+	assert_int_equal(sb.size, 1);
+	assert_int_equal((unsigned char)sb.data[0], 0xc0);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+table_rules(void **state)
+{
+	char why[256];
+	(void)state;
+	const struct tusk_method *good[] = { &m_a, &m_b };
+	assert_int_equal(methods_check(good, nitems(good), why, sizeof why), 0);
+	assert_ptr_equal(methods_find(good, 2, "b_method", 8), &m_b);
+	assert_null(methods_find(good, 2, "b_metho", 7));
+	assert_null(methods_find(good, 2, "B_method", 8));
+
+	const struct tusk_method *twice[] = { &m_a, &m_a };
+	assert_int_equal(methods_check(twice, 2, why, sizeof why), -1);
+	assert_non_null(strstr(why, "twice"));
+
+	struct tusk_method nohandler = m_a;
+	nohandler.handler = NULL;
+	const struct tusk_method *t1[] = { &nohandler };
+	assert_int_equal(methods_check(t1, 1, why, sizeof why), -1);
+
+	struct tusk_method badshape = m_a;
+	badshape.result = "{x: integer}";
+	const struct tusk_method *t2[] = { &badshape };
+	assert_int_equal(methods_check(t2, 1, why, sizeof why), -1);
+	assert_non_null(strstr(why, "shape"));
+
+	struct tusk_method unknown_ref = m_a;
+	unknown_ref.result = "@nosuch";
+	const struct tusk_method *t3[] = { &unknown_ref };
+	assert_int_equal(methods_check(t3, 1, why, sizeof why), -1);
+
+	struct tusk_method conn_flag = m_a;
+	conn_flag.flags = MF_CONNECTION; /* but no connection_id parameter */
+	const struct tusk_method *t4[] = { &conn_flag };
+	assert_int_equal(methods_check(t4, 1, why, sizeof why), -1);
+	assert_non_null(strstr(why, "MF_CONNECTION"));
+
+	static const struct tusk_param dup[] = {
+		{ "x", TT_INT, 0, "", NULL }, { "x", TT_STR, 0, "", NULL }, PARAMS_END,
+	};
+	struct tusk_method dupp = m_a;
+	dupp.params = dup;
+	const struct tusk_method *t5[] = { &dupp };
+	assert_int_equal(methods_check(t5, 1, why, sizeof why), -1);
 }
 
 static void
@@ -83,10 +160,11 @@ describe(void **state)
 	msgpack_unpacked u;
 	size_t off = 0, len;
 	static const struct mp_limits lim = { CLIENT_MAX_MSG, CLIENT_MAX_DEPTH, CLIENT_MAX_STR };
+	const struct tusk_method *table[] = { &m_a, &m_b };
 	(void)state;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	methods_pack_describe(&pk);
+	methods_pack_describe(&pk, table, nitems(table));
 	/* one complete message that a client's scanner accepts */
 	assert_int_equal(mp_scan_buf(&lim, sb.data, sb.size, &len), MP_DONE);
 	assert_int_equal(len, sb.size);
@@ -94,31 +172,34 @@ describe(void **state)
 	assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
 	assert_int_equal(off, sb.size);
 	const msgpack_object *d = &u.data;
-	int64_t v;
-	assert_int_equal(mo_int(mo_map_get(d, "protocol_version"), &v), 0);
-	assert_int_equal(v, TUSK_PROTOCOL_VERSION);
+	assert_int_equal(mo_map_int(d, "protocol_version", -1), TUSK_PROTOCOL_VERSION);
 	assert_true(mo_str_eq(mo_map_get(d, "version"), TUSK_VERSION));
 	const msgpack_object *ms = mo_map_get(d, "methods");
-	assert_non_null(ms);
-	assert_int_equal(ms->via.array.size, M__COUNT);
-	for (int i = 0; i < M__COUNT; i++) {
-		const msgpack_object *m = &ms->via.array.ptr[i];
-		assert_true(mo_str_eq(mo_map_get(m, "name"), tusk_methods[i].name));
-		assert_true(mo_str_eq(mo_map_get(m, "doc"), tusk_methods[i].doc));
-		const msgpack_object *ps = mo_map_get(m, "params");
-		for (uint32_t j = 0; j < ps->via.array.size; j++) {
-			const struct tusk_param *p = &tusk_methods[i].params[j];
-			const msgpack_object *po = &ps->via.array.ptr[j];
-			assert_true(mo_str_eq(mo_map_get(po, "name"), p->name));
-			assert_true(mo_str_eq(mo_map_get(po, "type"), tusk_type_name(p->type)));
-			const msgpack_object *opt = mo_map_get(po, "optional");
-			assert_int_equal(opt->via.boolean, (p->flags & P_OPT) != 0);
-		}
-		assert_null(tusk_methods[i].params[ps->via.array.size].name);
-	}
+	assert_int_equal(ms->via.array.size, 2);
+	const msgpack_object *b = &ms->via.array.ptr[1];
+	assert_true(mo_str_eq(mo_map_get(b, "name"), "b_method"));
+	assert_true(mo_str_eq(mo_map_get(b, "result"), "[@column]"));
+	assert_true(mo_str_eq(mo_map_get(mo_map_get(b, "result_shape"), "kind"), "array"));
+	const msgpack_object *flags = mo_map_get(b, "flags");
+	assert_int_equal(flags->via.array.size, 1);
+	assert_true(mo_str_eq(&flags->via.array.ptr[0], "connection"));
+	const msgpack_object *ps = mo_map_get(b, "params");
+	assert_int_equal(ps->via.array.size, 2);
+	const msgpack_object *cfg = &ps->via.array.ptr[1];
+	assert_true(mo_str_eq(mo_map_get(cfg, "type"), "map"));
+	assert_true(mo_map_get(cfg, "optional")->via.boolean);
+	assert_true(mo_str_eq(mo_map_get(cfg, "shape_text"), "@config"));
+	assert_true(mo_str_eq(mo_map_get(mo_map_get(cfg, "shape"), "name"), "config"));
+	/* notifications and named shapes come along, each with its tree */
 	const msgpack_object *ns = mo_map_get(d, "notifications");
-	assert_non_null(ns);
-	assert_true(ns->via.array.size >= 3);
+	assert_true(ns->via.array.size >= 4);
+	for (uint32_t i = 0; i < ns->via.array.size; i++)
+		assert_true(mo_map_get(mo_map_get(&ns->via.array.ptr[i], "shape"), "kind") != NULL);
+	const msgpack_object *sh = mo_map_get(d, "shapes");
+	size_t nshapes = 0;
+	while (tusk_shapes[nshapes].name)
+		nshapes++;
+	assert_int_equal(sh->via.array.size, nshapes);
 	msgpack_unpacked_destroy(&u);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -127,8 +208,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(table_is_well_formed),
-		cmocka_unit_test(empty_params),
+		cmocka_unit_test(shapes_parse),
+		cmocka_unit_test(shape_tree),
+		cmocka_unit_test(table_rules),
 		cmocka_unit_test(describe),
 	};
 	return cmocka_run_group_tests_name("methods", tests, NULL, NULL);

@@ -16,18 +16,18 @@
 #include "mpbuild.h"
 
 static const struct tusk_param spec[] = {
-	{ "s", TT_STR, 0, "a required string" },
-	{ "i", TT_INT, P_OPT, "" },
-	{ "f", TT_FLOAT, P_OPT, "" },
-	{ "b", TT_BOOL, P_OPT, "" },
-	{ "bin", TT_BIN, P_OPT, "" },
-	{ "a", TT_ARRAY, P_OPT, "" },
-	{ "m", TT_MAP, P_OPT, "" },
-	{ "any", TT_ANY, P_OPT, "" },
-	{ NULL, 0, 0, NULL },
+	{ "s", TT_STR, 0, "a required string" , NULL },
+	{ "i", TT_INT, P_OPT, "" , NULL },
+	{ "f", TT_FLOAT, P_OPT, "" , NULL },
+	{ "b", TT_BOOL, P_OPT, "" , NULL },
+	{ "bin", TT_BIN, P_OPT, "" , NULL },
+	{ "a", TT_ARRAY, P_OPT, "" , NULL },
+	{ "m", TT_MAP, P_OPT, "" , NULL },
+	{ "any", TT_ANY, P_OPT, "" , NULL },
+	PARAMS_END,
 };
 
-static const struct tusk_param spec_none[] = { { NULL, 0, 0, NULL } };
+static const struct tusk_param spec_none[] = { PARAMS_END };
 
 /* Parse params (notation) against sp; returns params_parse's result, e filled. */
 static int
@@ -236,9 +236,9 @@ spec_too_long(void **state)
 	(void)state;
 	for (int i = 0; i <= PARAMS_MAX; i++) {
 		snprintf(names[i], sizeof names[i], "p%d", i);
-		big[i] = (struct tusk_param){ names[i], TT_INT, 0, "" };
+		big[i] = (struct tusk_param){ names[i], TT_INT, 0, "", NULL };
 	}
-	big[PARAMS_MAX + 1] = (struct tusk_param){ NULL, 0, 0, NULL };
+	big[PARAMS_MAX + 1] = (struct tusk_param)PARAMS_END;
 	/* every slot that fits is given: the check must not look past val[] */
 	assert_int_equal(params_parse_map(&p, big, mpb_parse(&b, "{p0: 0, p1: 1, p2: 2, p3: 3,"
 	    " p4: 4, p5: 5, p6: 6, p7: 7, p8: 8, p9: 9, p10: 10, p11: 11, p12: 12, p13: 13,"

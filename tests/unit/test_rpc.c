@@ -92,6 +92,12 @@ parse_valid(void **state)
 	assert_true(mpb_equal(m.params, "[{n: 2}]"));
 	mpb_free(&b);
 	assert_int_equal(parse("[2, log, nil]", &m), 0);
+
+	/* a method name as bin, as older msgpack-RPC clients send it */
+	assert_int_equal(parse("[0, 3, b\"health_check\", []]", &m), 0);
+	assert_string_equal(m.method, "health_check");
+	assert_int_equal(parse("[2, b\"event\", []]", &m), 0);
+	assert_string_equal(m.method, "event");
 }
 
 static void
@@ -117,7 +123,7 @@ parse_invalid(void **state)
 		"[0, 1.0, m, []]",
 		/* requests: method */
 		"[0, 1, \"\", []]", long_req, "[0, 1, \"he\\0alth\", []]", "[0, 1, \"\\0\", []]",
-		"[0, 1, 5, []]", "[0, 1, b\"m\", []]", "[0, 1, nil, []]",
+		"[0, 1, 5, []]", "[0, 1, b\"\", []]", "[0, 1, b\"a\\0b\", []]", "[0, 1, nil, []]",
 		/* requests: params */
 		"[0, 1, m, {}]", "[0, 1, m, 1]", "[0, 1, m, \"x\"]", "[0, 1, m, true]",
 		/* responses */

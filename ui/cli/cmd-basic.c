@@ -105,15 +105,15 @@ cmd_health(int argc, char **argv)
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--dismiss") != 0))
 		return EXIT_USAGE;
 	if (argc == 2) {
-		int r = ctl_call("dismiss_storage_notice", params_none, NULL, dismiss_result, &dismissed,
+		int r = ctl_call(M_DISMISS_STORAGE_NOTICE, pack_no_params, NULL, dismiss_result, &dismissed,
 		    NULL, NULL);
 		if (r != EXIT_OK)
 			return r;
 	}
-	int r = ctl_call("health_check", params_none, NULL, health_result, NULL, NULL, NULL);
+	int r = ctl_call(M_HEALTH_CHECK, pack_no_params, NULL, health_result, NULL, NULL, NULL);
 	if (r != EXIT_OK)
 		return r;
-	r = ctl_call("check_database_health", params_none, NULL, storage_result, NULL, NULL, NULL);
+	r = ctl_call(M_CHECK_DATABASE_HEALTH, pack_no_params, NULL, storage_result, NULL, NULL, NULL);
 	if (r != EXIT_OK && ctl.json)
 		fputs("\"storage\":null}\n", stdout);
 	if (r == EXIT_OK && argc == 2 && !ctl.json)
@@ -205,10 +205,10 @@ cmd_status(int argc, char **argv)
 	UNUSED(argv);
 	if (argc != 1)
 		return EXIT_USAGE;
-	int r = ctl_call("get_app_info", params_none, NULL, status_info, NULL, NULL, NULL);
+	int r = ctl_call(M_GET_APP_INFO, pack_no_params, NULL, status_info, NULL, NULL, NULL);
 	if (r != EXIT_OK)
 		return r;
-	return ctl_call("get_active_connections", params_none, NULL, status_conns, NULL, NULL, NULL);
+	return ctl_call(M_GET_ACTIVE_CONNECTIONS, pack_no_params, NULL, status_conns, NULL, NULL, NULL);
 }
 
 static void
@@ -233,8 +233,8 @@ cmd_log_level(int argc, char **argv)
 	if (argc > 2)
 		return EXIT_USAGE;
 	if (argc == 2)
-		return ctl_call("set_log_level", pack_level, argv[1], print_result, NULL, NULL, NULL);
-	return ctl_call("get_log_level", params_none, NULL, print_result, NULL, NULL, NULL);
+		return ctl_call(M_SET_LOG_LEVEL, pack_level, argv[1], print_result, NULL, NULL, NULL);
+	return ctl_call(M_GET_LOG_LEVEL, pack_no_params, NULL, print_result, NULL, NULL, NULL);
 }
 
 static void
@@ -255,7 +255,7 @@ describe_result(const msgpack_object *r, void *arg)
 		const msgpack_object *ps = mo_map_get(m, "params");
 		for (uint32_t j = 0; ps && ps->type == MSGPACK_OBJECT_ARRAY && j < ps->via.array.size; j++) {
 			const msgpack_object *p = &ps->via.array.ptr[j];
-			char *pn = mo_map_strdup(p, "name", ""), *pt = mo_map_strdup(p, "type", "");
+			char *pn = mo_map_strdup(p, "name", ""), *pt = mo_map_strdup(p, "shape_text", "");
 			const msgpack_object *opt = mo_map_get(p, "optional");
 			printf("%s%s%s: %s", j ? ", " : "", pn,
 			    opt && opt->type == MSGPACK_OBJECT_BOOLEAN && opt->via.boolean ? "?" : "", pt);
@@ -275,7 +275,7 @@ cmd_describe(int argc, char **argv)
 	UNUSED(argv);
 	if (argc != 1)
 		return EXIT_USAGE;
-	return ctl_call("describe", params_none, NULL, describe_result, NULL, NULL, NULL);
+	return ctl_call(M_DESCRIBE, pack_no_params, NULL, describe_result, NULL, NULL, NULL);
 }
 
 static void
@@ -296,7 +296,7 @@ cmd_shutdown(int argc, char **argv)
 	if (argc != 1)
 		return EXIT_USAGE;
 	ctl.no_start = true;
-	return ctl_call("shutdown", params_none, NULL, shutdown_result, NULL, NULL, NULL);
+	return ctl_call(M_SHUTDOWN, pack_no_params, NULL, shutdown_result, NULL, NULL, NULL);
 }
 
 /* logs: where they are, the last lines of today's file, or follow it. */
@@ -333,7 +333,7 @@ cmd_logs(int argc, char **argv)
 		}
 	}
 	char *dir = NULL;
-	int r = ctl_call("get_log_directory", params_none, NULL, logdir_result, &dir, NULL, NULL);
+	int r = ctl_call(M_GET_LOG_DIRECTORY, pack_no_params, NULL, logdir_result, &dir, NULL, NULL);
 	if (r != EXIT_OK)
 		return r;
 	if (dir == NULL)
@@ -388,5 +388,5 @@ cmd_keychain(int argc, char **argv)
 {
 	if (argc != 2 || strcmp(argv[1], "status") != 0)
 		return EXIT_USAGE;
-	return ctl_call("get_keychain_status", params_none, NULL, keychain_result, NULL, NULL, NULL);
+	return ctl_call(M_GET_KEYCHAIN_STATUS, pack_no_params, NULL, keychain_result, NULL, NULL, NULL);
 }

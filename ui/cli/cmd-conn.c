@@ -68,7 +68,7 @@ char *
 resolve_connection(const char *arg)
 {
 	struct resolve rs = { .arg = arg };
-	if (ctl_call("get_active_connections", params_none, NULL, resolve_result, &rs, NULL, NULL) != EXIT_OK)
+	if (ctl_call(M_GET_ACTIVE_CONNECTIONS, pack_no_params, NULL, resolve_result, &rs, NULL, NULL) != EXIT_OK)
 		return NULL;
 	if (rs.matches == 1) {
 		free(rs.names);
@@ -206,7 +206,7 @@ ask_trust(const struct tusk_error *e)
 	/* the call clears ctl_last_error, which e may be: copy first */
 	char *id = xstrdup(hk->connection_id), *fpr = xstrdup(hk->fingerprint);
 	struct trust_args t = { id, fpr };
-	bool ok = ctl_call("trust_host_key", pack_trust, &t, NULL, NULL, NULL, NULL) == EXIT_OK;
+	bool ok = ctl_call(M_TRUST_HOST_KEY, pack_trust, &t, NULL, NULL, NULL, NULL) == EXIT_OK;
 	free(id);
 	free(fpr);
 	return ok;
@@ -240,12 +240,12 @@ cmd_connect(int argc, char **argv)
 	if (argc - optind > 1 || conn_spec_finish(&s, argc - optind == 1 ? argv[optind] : NULL) < 0)
 		goto out;
 
-	rc = ctl_call_quiet("connect", pack_connect, &s, connect_result, &s);
+	rc = ctl_call_quiet(M_CONNECT, pack_connect, &s, connect_result, &s);
 	/* on a terminal: ask for what is missing, or whether to trust a new host key */
 	for (int tries = 0; rc != EXIT_OK && tries < 4; tries++) {
 		if (!conn_spec_prompt(&s, &ctl_last_error) && !ask_trust(&ctl_last_error))
 			break;
-		rc = ctl_call_quiet("connect", pack_connect, &s, connect_result, &s);
+		rc = ctl_call_quiet(M_CONNECT, pack_connect, &s, connect_result, &s);
 	}
 	if (rc != EXIT_OK)
 		ctl_print_error(&ctl_last_error);
@@ -261,7 +261,7 @@ cmd_trust_host_key(int argc, char **argv)
 	if (argc != 3)
 		return EXIT_USAGE;
 	struct trust_args t = { argv[1], argv[2] };
-	int rc = ctl_call("trust_host_key", pack_trust, &t, NULL, NULL, NULL, NULL);
+	int rc = ctl_call(M_TRUST_HOST_KEY, pack_trust, &t, NULL, NULL, NULL, NULL);
 	if (rc == EXIT_OK && !ctl.json)
 		printf("trusted: %s (connect again)\n", argv[2]);
 	else if (rc == EXIT_OK)
@@ -296,7 +296,7 @@ cmd_disconnect(int argc, char **argv)
 	char *id = resolve_connection(argc == 2 ? argv[1] : NULL);
 	if (id == NULL)
 		return EXIT_ERR;
-	int r = ctl_call("disconnect", pack_conn_id, id, disconnect_result, id, NULL, NULL);
+	int r = ctl_call(M_DISCONNECT, pack_conn_id, id, disconnect_result, id, NULL, NULL);
 	free(id);
 	return r;
 }

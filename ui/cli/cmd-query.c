@@ -562,7 +562,7 @@ interrupt_cancel(void *arg)
 	struct qstate *q = arg;
 	progress(q, true);
 	fprintf(stderr, "cancelling query %s (^C again to quit)\n", q->query_id);
-	ctl_send("cancel_query", pack_query_id, q->query_id);
+	ctl_send(M_CANCEL_QUERY, pack_query_id, q->query_id);
 }
 
 /* Read all of stdin as the SQL text. */
@@ -649,7 +649,7 @@ cmd_query(int argc, char **argv)
 	q.t0_us = q.last_progress_us = mono_us();
 	ctl_on_interrupt(interrupt_cancel, &q);
 	ctl_set_raw(query_raw, &q);
-	int r = ctl_call("execute_query", pack_query, &q, query_result, &q, query_notify, &q);
+	int r = ctl_call(M_EXECUTE_QUERY, pack_query, &q, query_result, &q, query_notify, &q);
 	ctl_set_raw(NULL, NULL);
 	ctl_on_interrupt(NULL, NULL);
 	ob_flush();
@@ -689,7 +689,7 @@ cmd_cancel(int argc, char **argv)
 {
 	if (argc != 2)
 		return EXIT_USAGE;
-	return ctl_call("cancel_query", pack_query_id, argv[1], cancel_result, NULL, NULL, NULL);
+	return ctl_call(M_CANCEL_QUERY, pack_query_id, argv[1], cancel_result, NULL, NULL, NULL);
 }
 
 static void
@@ -727,7 +727,7 @@ cmd_running(int argc, char **argv)
 	} else if (argc != 1) {
 		return EXIT_USAGE;
 	}
-	int r = ctl_call("get_running_queries", pack_running, conn, running_result, NULL, NULL, NULL);
+	int r = ctl_call(M_GET_RUNNING_QUERIES, pack_running, conn, running_result, NULL, NULL, NULL);
 	free(conn);
 	return r;
 }

@@ -283,7 +283,7 @@ saved_resolve(const char *arg, struct tusk_config *ret)
 {
 	struct saved_find f = { .arg = arg };
 	config_init(&f.cfg);
-	if (ctl_call("list_connections", params_none, NULL, saved_find_result, &f, NULL, NULL) != EXIT_OK)
+	if (ctl_call(M_LIST_CONNECTIONS, pack_no_params, NULL, saved_find_result, &f, NULL, NULL) != EXIT_OK)
 		return -1;
 	int r = 0;
 	if (f.matches == 1) {
@@ -574,7 +574,7 @@ add_or_edit(int argc, char **argv, bool edit)
 		rc = EXIT_ERR;
 		goto out;
 	}
-	rc = ctl_call("save_connection", pack_save, &a, save_result, &a, NULL, NULL);
+	rc = ctl_call(M_SAVE_CONNECTION, pack_save, &a, save_result, &a, NULL, NULL);
 out:
 	for (size_t i = 0; i < nflags; i++)
 		free(flags[i].arg);
@@ -677,13 +677,13 @@ conn_test(int argc, char **argv)
 	}
 	/* the stored password first; ask only when the server wants one */
 	t.may_retry = !pw_stdin && !no_pw && isatty(STDIN_FILENO);
-	int rc = ctl_call("test_connection", pack_save, &a, test_result, &t, NULL, NULL);
+	int rc = ctl_call(M_TEST_CONNECTION, pack_save, &a, test_result, &t, NULL, NULL);
 	if (rc == EXIT_OK && t.retry) {
 		char *prompt = xasprintf("Password for %s@%s: ", a.cfg.username, a.cfg.host);
 		a.sec.password = read_secret(prompt);
 		free(prompt);
 		t.may_retry = false;
-		rc = ctl_call("test_connection", pack_save, &a, test_result, &t, NULL, NULL);
+		rc = ctl_call(M_TEST_CONNECTION, pack_save, &a, test_result, &t, NULL, NULL);
 	}
 	config_free(&a.cfg);
 	secrets_free(&a.sec);
@@ -728,7 +728,7 @@ cmd_connections(int argc, char **argv)
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0) {
 		if (argc != 1)
 			return EXIT_USAGE;
-		return ctl_call("list_connections", params_none, NULL, list_result, NULL, NULL, NULL);
+		return ctl_call(M_LIST_CONNECTIONS, pack_no_params, NULL, list_result, NULL, NULL, NULL);
 	}
 	if (strcmp(sub, "add") == 0)
 		return add_or_edit(argc, argv, false);
@@ -743,8 +743,8 @@ cmd_connections(int argc, char **argv)
 		if (saved_resolve(argv[1], &c) < 0)
 			return EXIT_ERR;
 		int r = strcmp(sub, "show") == 0 ?
-		    ctl_call("get_connection", pack_id, c.id, show_result, NULL, NULL, NULL) :
-		    ctl_call("delete_connection", pack_id, c.id, rm_result, c.name, NULL, NULL);
+		    ctl_call(M_GET_CONNECTION, pack_id, c.id, show_result, NULL, NULL, NULL) :
+		    ctl_call(M_DELETE_CONNECTION, pack_id, c.id, rm_result, c.name, NULL, NULL);
 		config_free(&c);
 		return r;
 	}
@@ -784,7 +784,7 @@ connect_saved(const char *arg, bool pw_stdin, bool no_pw)
 		config_free(&a.cfg);
 		return EXIT_USAGE;
 	}
-	int rc = ctl_call_quiet("connect", pack_save, &a, saved_connect_result, &a);
+	int rc = ctl_call_quiet(M_CONNECT, pack_save, &a, saved_connect_result, &a);
 	/* on a terminal: the password the server asks for, or a new SSH host key */
 	for (int tries = 0; rc != EXIT_OK && tries < 3; tries++) {
 		if (ctl_last_error.kind == TE_CREDENTIAL && ctl_last_error.host_key == NULL &&
@@ -798,7 +798,7 @@ connect_saved(const char *arg, bool pw_stdin, bool no_pw)
 		} else if (!ask_trust(&ctl_last_error)) {
 			break;
 		}
-		rc = ctl_call_quiet("connect", pack_save, &a, saved_connect_result, &a);
+		rc = ctl_call_quiet(M_CONNECT, pack_save, &a, saved_connect_result, &a);
 	}
 	if (rc != EXIT_OK)
 		ctl_print_error(&ctl_last_error);
@@ -1003,9 +1003,9 @@ int
 cmd_prefs(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "list") == 0 && argc == 2)
-		return ctl_call("list_preferences", params_none, NULL, pref_list_result, NULL, NULL, NULL);
+		return ctl_call(M_LIST_PREFERENCES, pack_no_params, NULL, pref_list_result, NULL, NULL, NULL);
 	if (argc == 3 && strcmp(argv[1], "get") == 0)
-		return ctl_call("get_preference", pack_pref_key, argv[2], pref_get_result, NULL, NULL, NULL);
+		return ctl_call(M_GET_PREFERENCE, pack_pref_key, argv[2], pref_get_result, NULL, NULL, NULL);
 	if (argc >= 4 && strcmp(argv[1], "set") == 0) {
 		struct pref_set ps = { 0 };
 		int i = 2;
@@ -1017,7 +1017,7 @@ cmd_prefs(int argc, char **argv)
 			return EXIT_USAGE;
 		ps.key = argv[i];
 		ps.value = argv[i + 1];
-		return ctl_call("set_preference", pack_pref_set, &ps, pref_set_result, argv[i], NULL, NULL);
+		return ctl_call(M_SET_PREFERENCE, pack_pref_set, &ps, pref_set_result, argv[i], NULL, NULL);
 	}
 	return EXIT_USAGE;
 }

@@ -151,7 +151,7 @@ cmd_workers(int argc, char **argv)
 		all = true;
 	else if (argc != 1)
 		return EXIT_USAGE;
-	return ctl_call("list_workers", params_none, NULL, workers_result, &all, NULL, NULL);
+	return ctl_call(M_LIST_WORKERS, pack_no_params, NULL, workers_result, &all, NULL, NULL);
 }
 
 /* --- kill ----------------------------------------------------------------- */
@@ -224,7 +224,7 @@ cmd_kill(int argc, char **argv)
 	long long id;
 	if (parse_ll(argv[1], 1, INT64_MAX, &id) == 0) {
 		k.worker_id = id;
-		int r = ctl_call("list_workers", params_none, NULL, has_worker, &k, NULL, NULL);
+		int r = ctl_call(M_LIST_WORKERS, pack_no_params, NULL, has_worker, &k, NULL, NULL);
 		if (r != EXIT_OK)
 			return r;
 	}
@@ -233,7 +233,7 @@ cmd_kill(int argc, char **argv)
 		if (k.connection_id == NULL)
 			return EXIT_ERR;
 	}
-	int r = ctl_call("kill_worker", pack_kill, &k, kill_result, NULL, NULL, NULL);
+	int r = ctl_call(M_KILL_WORKER, pack_kill, &k, kill_result, NULL, NULL, NULL);
 	free(k.connection_id);
 	return r;
 }
@@ -339,7 +339,7 @@ cmd_events(int argc, char **argv)
 		topics = argv[2];
 	else if (argc != 1)
 		return EXIT_USAGE;
-	int r = ctl_call("subscribe", pack_topics, topics, subscribed, NULL, print_event, NULL);
+	int r = ctl_call(M_SUBSCRIBE, pack_topics, topics, subscribed, NULL, print_event, NULL);
 	if (r != EXIT_OK)
 		return r;
 	/* events until the broker goes away (or ^C) */
@@ -483,7 +483,7 @@ cmd_top(int argc, char **argv)
 	}
 	int rc = EXIT_OK;
 	for (;;) {
-		rc = ctl_call("list_workers", params_none, NULL, top_render, &t, NULL, NULL);
+		rc = ctl_call(M_LIST_WORKERS, pack_no_params, NULL, top_render, &t, NULL, NULL);
 		if (rc != EXIT_OK)
 			break;
 		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };

@@ -65,7 +65,7 @@ void ctl_send(const char *method, ctl_params_fn params, void *params_arg);
 void ctl_on_interrupt(void (*fn)(void *), void *arg);
 void ctl_print_error(const struct tusk_error *e);
 /* Params helpers */
-void params_none(msgpack_packer *pk, void *arg);
+void pack_no_params(msgpack_packer *pk, void *arg);
 
 /* render.c: values and output formats */
 void json_value(FILE *f, const msgpack_object *o);

@@ -76,7 +76,7 @@ ctl_print_error(const struct tusk_error *e)
 
 /* An empty params array. */
 void
-params_none(msgpack_packer *pk, void *arg)
+pack_no_params(msgpack_packer *pk, void *arg)
 {
 	UNUSED(arg);
 	msgpack_pack_array(pk, 0);

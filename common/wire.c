@@ -1,0 +1,101 @@
+/*
+ * wire.c — the broker<->worker messages (wire.h).
+ */
+#include "wire.h"
+
+const struct tusk_param wire_connect[] = {
+	{ "config", TT_MAP, 0, "the connection config (config.h)", "@config" },
+	{ "password", TT_STR, P_OPT, "database password", NULL },
+	{ "ssh_password", TT_STR, P_OPT, "SSH password", NULL },
+	{ "ssh_key_passphrase", TT_STR, P_OPT, "SSH key passphrase", NULL },
+	{ "ssl_key_passphrase", TT_STR, P_OPT, "TLS client key passphrase", NULL },
+	{ "connect_timeout_s", TT_INT, 0, "the whole connect's deadline", NULL },
+	{ "ssh_keepalive_s", TT_INT, P_OPT, "the tunnel's keepalive interval", NULL },
+	{ "known_hosts", TT_STR, P_OPT, "Tusk's known_hosts file", NULL },
+	{ "user_known_hosts", TT_STR, P_OPT, "the user's ~/.ssh/known_hosts", NULL },
+	{ "ssh_auth_sock", TT_STR, P_OPT, "the SSH agent's socket", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_ssh_info[] = {
+	{ "host", TT_STR, 0, "the SSH server", NULL },
+	{ "port", TT_INT, 0, "its port", NULL },
+	{ "username", TT_STR, 0, "the SSH user", NULL },
+	{ "auth_method", TT_STR, 0, "password, key_file or agent", NULL },
+	{ "local_port", TT_INT, 0, "the tunnel's local end", NULL },
+	{ "host_key_type", TT_STR, P_OPT, "the server's host key type", NULL },
+	{ "host_key_fingerprint", TT_STR, P_OPT, "its SHA256 fingerprint", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_connect_reply[] = {
+	{ "backend_pid", TT_INT, 0, "the server backend's pid", NULL },
+	{ "server_version", TT_STR, P_OPT, "the server's version", NULL },
+	{ "tls", TT_BOOL, 0, "is the session encrypted", NULL },
+	{ "tls_version", TT_STR, P_OPT, "TLS protocol", NULL },
+	{ "tls_cipher", TT_STR, P_OPT, "TLS cipher", NULL },
+	{ "ssh_tunnel", TT_MAP, P_OPT, "the tunnel (wire_ssh_info)", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_query[] = {
+	{ "query_id", TT_STR, 0, "the query's id", NULL },
+	{ "sql", TT_STR, 0, "the SQL", NULL },
+	{ "max_rows", TT_INT, P_OPT, "rows in the reply, at most this many (no streaming)", NULL },
+	{ "timeout_ms", TT_INT, P_OPT, "cancel after this long", NULL },
+	PARAMS_END,
+};
+
+/* execute_query's result: the worker frames it for the client. */
+const struct tusk_param wire_query_reply[] = {
+	{ "query_id", TT_STR, 0, "", NULL },
+	{ "columns", TT_ARRAY, 0, "", NULL },
+	{ "rows", TT_ARRAY, 0, "", NULL },
+	{ "row_count", TT_INT, 0, "", NULL },
+	{ "truncated", TT_BOOL, 0, "", NULL },
+	{ "elapsed_ms", TT_FLOAT, 0, "", NULL },
+	{ "command_tag", TT_STR, P_OPT, "", NULL },
+	{ "rows_affected", TT_INT, P_OPT, "", NULL },
+	{ "result_sets", TT_INT, 0, "", NULL },
+	{ "transaction", TT_STR, 0, "", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_cancel[] = {
+	{ "query_id", TT_STR, 0, "the query to cancel", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_cancel_reply[] = {
+	{ "sent", TT_BOOL, 0, "did the cancel request reach the server", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_ping[] = { PARAMS_END };
+const struct tusk_param wire_close[] = { PARAMS_END };
+
+const struct tusk_param wire_set_log[] = {
+	{ "level", TT_INT, 0, "TLOG_ERROR..TLOG_TRACE", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_hello[] = {
+	{ "pid", TT_INT, 0, "the worker's pid", NULL },
+	{ "version", TT_STR, 0, "its version (the broker's own)", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_log[] = {
+	{ "level", TT_INT, 0, "TLOG_ERROR..TLOG_TRACE", NULL },
+	{ "message", TT_STR, 0, "the record", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_host_key[] = {
+	{ "host", TT_STR, 0, "the SSH server", NULL },
+	{ "port", TT_INT, 0, "its port", NULL },
+	{ "key_type", TT_STR, 0, "the key's type", NULL },
+	{ "fingerprint", TT_STR, 0, "SHA256:...", NULL },
+	{ "line", TT_STR, 0, "the known_hosts line trusting it", NULL },
+	PARAMS_END,
+};
