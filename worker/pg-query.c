@@ -1,0 +1,629 @@
+/*
+ * pg-query.c — running SQL: single-row mode, each row encoded once into a
+ * reused buffer and sent as a complete query_rows notification of about
+ * ROW_BATCH_BYTES, or kept for a max_rows answer; several result sets;
+ * COPY TO STDOUT as rows; notices; backpressure (stop reading the server
+ * while the broker is behind); the type names columns are reported with.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "cancel.h"
+#include "log.h"
+#include "msg.h"
+#include "pg.h"
+#include "proto.h"
+#include "resolve.h"
+#include "sandbox-policy.h"
+#include "sandbox.h"
+#include "tunnel.h"
+#include "util.h"
+#include "worker.h"
+
+static void query_finish(void);
+static int start_user_query(uint32_t msgid, char *id, char *sql, int64_t max_rows,
+    int64_t timeout_ms);
+
+static int
+type_cmp(const void *a, const void *b)
+{
+	Oid x = ((const struct typename *)a)->oid, y = ((const struct typename *)b)->oid;
+	return x < y ? -1 : x > y;
+}
+
+/* The name of a type OID (or its number when the type is new to us). */
+static const char *
+type_name(Oid oid, char *buf, size_t len)
+{
+	struct typename key = { oid, NULL };
+	struct typename *t = pg.ntypes ? bsearch(&key, pg.types, pg.ntypes, sizeof *pg.types, type_cmp) : NULL;
+	if (t)
+		return t->name;
+	if (pg.ntypes)
+		pg.types_stale = true;
+	snprintf(buf, len, "oid:%u", oid);
+	return buf;
+}
+
+void
+pg_types_free(void)
+{
+	for (size_t i = 0; i < pg.ntypes; i++)
+		free(pg.types[i].name);
+	free(pg.types);
+	pg.types = NULL;
+	pg.ntypes = 0;
+}
+
+/* A server error (a PGresult) into a tusk_error. */
+static void
+result_error(struct tusk_error *e, const PGresult *res)
+{
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+	const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+	if (primary == NULL) {
+		char *m = pg_clean_message(PQresultErrorMessage(res));
+		terr_set(e, TE_DATABASE, "%s", m);
+		free(m);
+	} else {
+		terr_set(e, TE_DATABASE, "%s", primary);
+	}
+	if (code)
+		terr_code(e, code);
+	if (detail)
+		terr_detail(e, "%s", detail);
+	if (hint) {
+		terr_hint(e, "%s", hint);
+	} else if (code) {
+		if (strcmp(code, "42601") == 0 && pos)
+			terr_hint(e, "check the SQL at character %s", pos);
+		else if (strcmp(code, "42P01") == 0)
+			terr_hint(e, "check the table's name and schema (search_path)");
+		else if (strcmp(code, "42703") == 0)
+			terr_hint(e, "check the column's name; quote names with capitals");
+		else if (strcmp(code, "25006") == 0)
+			terr_hint(e, "this connection is read-only");
+		else if (strcmp(code, "25P02") == 0)
+			terr_hint(e, "an earlier statement failed: ROLLBACK the transaction to go on");
+		else if (strcmp(code, "40001") == 0 || strcmp(code, "40P01") == 0)
+			terr_hint(e, "the transaction conflicted with another one; run it again");
+		else if (strcmp(code, "42501") == 0)
+			terr_hint(e, "the role lacks the privilege; ask for a GRANT");
+	}
+	long long p;
+	if (pos && parse_ll(pos, 1, INT32_MAX, &p) == 0)
+		e->position = p;
+	if (code && strcmp(code, "57014") == 0) {
+		int64_t elapsed = pg.q ? (mono_us() - pg.q->started_us) / 1000 : -1;
+		enum cancel_by by = pg.q ? pg.q->cancel : CANCEL_NONE;
+		if (by == CANCEL_USER || by == CANCEL_CLOSE) {
+			e->kind = TE_QUERY_CANCELLED;
+		} else if (by == CANCEL_TIMEOUT || (primary && strstr(primary, "statement timeout"))) {
+			e->kind = TE_QUERY_TIMEOUT;
+			e->elapsed_ms = elapsed;
+			free(e->message);
+			e->message = xasprintf("the query ran longer than its timeout (%lld ms)",
+			    (long long)elapsed);
+			terr_hint(e, by == CANCEL_TIMEOUT ?
+			    "raise timeout_ms, or make the query faster" :
+			    "raise the connection's statement_timeout_ms, or make the query faster");
+		}
+	}
+}
+
+/* Notices (RAISE NOTICE, warnings) go to the broker with the query's id. */
+void
+pg_notice_receiver(void *arg, const PGresult *res)
+{
+	UNUSED(arg);
+	if (wk.peer == NULL || rpc_peer_closing(wk.peer))
+		return;
+	msgpack_packer *pk = rpc_peer_packer(wk.peer);
+	rpc_pack_notify_begin(pk, N_QUERY_NOTICE);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 6);
+	mp_pack_key(pk, "query_id"); /* first: the broker routes on it */
+	mp_pack_cstr(pk, pg.q && !pg.q->internal ? pg.q->id : NULL);
+	mp_pack_key(pk, "severity");
+	mp_pack_cstr(pk, PQresultErrorField(res, PG_DIAG_SEVERITY));
+	mp_pack_key(pk, "message");
+	mp_pack_cstr(pk, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+	mp_pack_key(pk, "code");
+	mp_pack_cstr(pk, PQresultErrorField(res, PG_DIAG_SQLSTATE));
+	mp_pack_key(pk, "detail");
+	mp_pack_cstr(pk, PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+	mp_pack_key(pk, "hint");
+	mp_pack_cstr(pk, PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
+}
+
+/* libevent sent a batch buffer we lent it. */
+static void
+batch_free(const void *data, size_t len, void *arg)
+{
+	UNUSED(len);
+	UNUSED(arg);
+	free((void *)(uintptr_t)data);
+}
+
+/* Send the kept batch as one query_rows notification. */
+static void
+batch_flush(struct pgq *q)
+{
+	if (q->batch_rows == 0 || q->max_rows >= 0 || wk.peer == NULL)
+		return;
+	struct evbuffer *out = rpc_peer_output(wk.peer);
+	msgpack_packer pk;
+	rpc_packer_init(&pk, out);
+	rpc_pack_notify_begin(&pk, N_QUERY_ROWS);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 2);
+	mp_pack_key(&pk, "query_id");
+	mp_pack_cstr(&pk, q->id);
+	mp_pack_key(&pk, "rows");
+	pack_array32(out, q->batch_rows);
+	/* hand the rows' buffer to libevent instead of copying it */
+	if (evbuffer_add_reference(out, q->rows.data, q->rows.len, batch_free, NULL) == 0)
+		memset(&q->rows, 0, sizeof q->rows);
+	else
+		evbuffer_add(out, q->rows.data, q->rows.len);
+	q->rows.len = 0;
+	q->batch_rows = 0;
+}
+
+/* A new result set: remember its shape; stream its columns. */
+static void
+result_begin(const PGresult *res)
+{
+	struct pgq *q = pg.q;
+	char buf[24];
+	q->ncols = PQnfields(res);
+	free(q->types);
+	q->types = xcalloc((size_t)MAX(q->ncols, 1), sizeof *q->types);
+	q->cols.len = 0;
+	msgpack_packer *pk = obuf_packer(&q->cols);
+	msgpack_pack_array(pk, (size_t)q->ncols);
+	for (int i = 0; i < q->ncols; i++) {
+		q->types[i] = PQftype(res, i);
+		msgpack_pack_map(pk, 2);
+		mp_pack_key(pk, "name");
+		mp_pack_cstr(pk, PQfname(res, i));
+		mp_pack_key(pk, "data_type");
+		mp_pack_cstr(pk, type_name(q->types[i], buf, sizeof buf));
+	}
+	q->in_rows = true;
+	if (q->max_rows >= 0) {
+		/* one answer: only the last result set's rows are kept */
+		q->rows.len = 0;
+		q->kept_rows = 0;
+	}
+	if (q->max_rows < 0 && wk.peer) {
+		batch_flush(q);
+		msgpack_packer *npk = rpc_peer_packer(wk.peer);
+		rpc_pack_notify_begin(npk, N_QUERY_COLUMNS);
+		msgpack_pack_array(npk, 1);
+		msgpack_pack_map(npk, 3);
+		mp_pack_key(npk, "query_id");
+		mp_pack_cstr(npk, q->id);
+		mp_pack_key(npk, "result_index");
+		msgpack_pack_int(npk, q->result_index);
+		mp_pack_key(npk, "columns");
+		evbuffer_add(rpc_peer_output(wk.peer), q->cols.data, q->cols.len);
+	}
+	q->result_index++;
+}
+
+/* One row from single-row mode. */
+static int
+result_row(const PGresult *res)
+{
+	struct pgq *q = pg.q;
+	q->row_count++;
+	if (q->cancel != CANCEL_NONE)
+		return 0; /* nobody wants the rest */
+	if (q->max_rows >= 0 && (q->kept_rows >= (uint64_t)q->max_rows || q->truncated)) {
+		q->truncated = true;
+		return 0;
+	}
+	size_t before = q->rows.len;
+	msgpack_packer *pk = obuf_packer(&q->rows);
+	msgpack_pack_array(pk, (size_t)q->ncols);
+	for (int i = 0; i < q->ncols; i++)
+		pg_value_pack(pk, res, 0, i, q->types[i]);
+	if (q->rows.len - before > ROW_MAX) {
+		q->rows.len = before;
+		terr_set(&q->err, TE_DATABASE, "row %llu is larger than Tusk's %u MiB limit for one row",
+		    (unsigned long long)q->row_count, ROW_MAX >> 20);
+		terr_hint(&q->err, "select less of the large columns (e.g. left(col, 1000) or length(col))");
+		return -1;
+	}
+	if (q->max_rows >= 0) {
+		if (q->rows.len > RESULT_MAX) {
+			q->rows.len = before;
+			q->truncated = true;
+			return 0;
+		}
+		q->kept_rows++;
+		return 0;
+	}
+	q->batch_rows++;
+	if (q->rows.len >= ROW_BATCH_BYTES)
+		batch_flush(q);
+	return 0;
+}
+
+/* The internal type-name load finished. */
+static void
+types_loaded(const PGresult *res)
+{
+	pg_types_free();
+	int n = PQntuples(res);
+	pg.types = xcalloc((size_t)MAX(n, 1), sizeof *pg.types);
+	for (int i = 0; i < n; i++) {
+		pg.types[pg.ntypes].oid = (Oid)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		pg.types[pg.ntypes].name = xstrdup(PQgetvalue(res, i, 1));
+		pg.ntypes++;
+	}
+	qsort(pg.types, pg.ntypes, sizeof *pg.types, type_cmp);
+	pg.types_stale = false;
+}
+
+/* COPY TO STDOUT: each line becomes a row of one text column. */
+static void
+copy_out_rows(void)
+{
+	struct pgq *q = pg.q;
+	char *line;
+	int n;
+	while ((n = PQgetCopyData(pg.conn, &line, 1)) > 0) {
+		size_t len = (size_t)n;
+		if (len > 0 && line[len - 1] == '\n')
+			len--;
+		q->row_count++;
+		if (q->max_rows < 0 || q->kept_rows < (uint64_t)q->max_rows) {
+			msgpack_packer *pk = obuf_packer(&q->rows);
+			msgpack_pack_array(pk, 1);
+			msgpack_pack_str(pk, len);
+			msgpack_pack_str_body(pk, line, len);
+			if (q->max_rows >= 0)
+				q->kept_rows++;
+			else if (++q->batch_rows, q->rows.len >= ROW_BATCH_BYTES)
+				batch_flush(q);
+		} else {
+			q->truncated = true;
+		}
+		PQfreemem(line);
+	}
+	if (n == -1)
+		q->copy_out = false; /* done: PQgetResult gives the final status */
+}
+
+/* Start the COPY TO STDOUT stream as a one-column result. */
+static void
+copy_out_begin(void)
+{
+	struct pgq *q = pg.q;
+	q->ncols = 1;
+	free(q->types);
+	q->types = xcalloc(1, sizeof *q->types);
+	q->cols.len = 0;
+	msgpack_packer *pk = obuf_packer(&q->cols);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 2);
+	mp_pack_key(pk, "name");
+	mp_pack_cstr(pk, "copy");
+	mp_pack_key(pk, "data_type");
+	mp_pack_cstr(pk, "text");
+	if (q->max_rows < 0 && wk.peer) {
+		msgpack_packer *npk = rpc_peer_packer(wk.peer);
+		rpc_pack_notify_begin(npk, N_QUERY_COLUMNS);
+		msgpack_pack_array(npk, 1);
+		msgpack_pack_map(npk, 3);
+		mp_pack_key(npk, "query_id");
+		mp_pack_cstr(npk, q->id);
+		mp_pack_key(npk, "result_index");
+		msgpack_pack_int(npk, q->result_index);
+		mp_pack_key(npk, "columns");
+		evbuffer_add(rpc_peer_output(wk.peer), q->cols.data, q->cols.len);
+	}
+	q->result_index++;
+	q->copy_out = true;
+}
+
+/* Take every result libpq has ready, within backpressure. */
+void
+pg_process_results(void)
+{
+	while (pg.q && !pg.paused) {
+		struct pgq *q = pg.q;
+		if (q->copy_out) {
+			copy_out_rows();
+			if (q->copy_out) {
+				if (wk.peer && rpc_peer_output_len(wk.peer) > OUT_HIGH)
+					pg.paused = true;
+				break; /* wait for more copy data */
+			}
+			continue;
+		}
+		if (PQisBusy(pg.conn))
+			break;
+		PGresult *res = PQgetResult(pg.conn);
+		if (res == NULL) {
+			query_finish();
+			return;
+		}
+		switch (PQresultStatus(res)) {
+		case PGRES_SINGLE_TUPLE:
+			if (!q->in_rows)
+				result_begin(res);
+			if (!terr_isset(&q->err) && result_row(res) < 0) {
+				/* the row is too large: stop the query */
+				if (pg.cancel) {
+					q->cancel = CANCEL_CLOSE;
+					pg_cancel_send(0);
+				}
+			}
+			break;
+		case PGRES_TUPLES_OK:
+			if (q->internal) {
+				types_loaded(res);
+				break;
+			}
+			if (!q->in_rows)
+				result_begin(res); /* a result without rows still has columns */
+			q->in_rows = false;
+			free(q->command_tag);
+			q->command_tag = xstrdup(PQcmdStatus(res));
+			free(q->rows_affected);
+			q->rows_affected = xstrdup(PQcmdTuples(res));
+			break;
+		case PGRES_COMMAND_OK:
+			free(q->command_tag);
+			q->command_tag = xstrdup(PQcmdStatus(res));
+			free(q->rows_affected);
+			q->rows_affected = xstrdup(PQcmdTuples(res));
+			break;
+		case PGRES_EMPTY_QUERY:
+			break;
+		case PGRES_COPY_OUT:
+			copy_out_begin();
+			break;
+		case PGRES_COPY_IN:
+			PQputCopyEnd(pg.conn, "COPY FROM STDIN is not supported by Tusk");
+			if (!terr_isset(&q->err)) {
+				terr_set(&q->err, TE_DATABASE, "COPY FROM STDIN is not supported");
+				terr_hint(&q->err, "load files with COPY FROM a server-side file, or with psql's \\copy");
+			}
+			break;
+		case PGRES_FATAL_ERROR:
+			if (!terr_isset(&q->err))
+				result_error(&q->err, res);
+			q->in_rows = false;
+			break;
+		default:
+			break;
+		}
+		PQclear(res);
+		if (wk.peer && rpc_peer_output_len(wk.peer) > OUT_HIGH) {
+			pg.paused = true; /* the broker is behind: let the server wait */
+			log_trace("pausing the server stream (%zu bytes queued)",
+			    rpc_peer_output_len(wk.peer));
+		}
+	}
+	if (pg.conn && pg.state == PG_READY)
+		pg_watch_query();
+}
+
+/* Free a finished query. */
+void
+pg_query_free(struct pgq *q)
+{
+	if (q->ev_timeout)
+		event_free(q->ev_timeout);
+	free(q->id);
+	free(q->types);
+	free(q->command_tag);
+	free(q->rows_affected);
+	terr_clear(&q->err);
+	obuf_free(&q->cols);
+	obuf_free(&q->rows);
+	free(q);
+}
+
+/* Transaction status after the query, for the client's display. */
+static const char *
+tx_status(void)
+{
+	switch (PQtransactionStatus(pg.conn)) {
+	case PQTRANS_IDLE: return "idle";
+	case PQTRANS_INTRANS: return "in_transaction";
+	case PQTRANS_INERROR: return "failed_transaction";
+	case PQTRANS_ACTIVE: return "active";
+	default: return "unknown";
+	}
+}
+
+/* All results are in: answer the broker, start what waits. */
+static void
+query_finish(void)
+{
+	struct pgq *q = pg.q;
+	pg.q = NULL;
+	if (q->internal) {
+		pg_query_free(q);
+	} else if (terr_isset(&q->err)) {
+		batch_flush(q);
+		wk_reply_error(q->msgid, &q->err);
+		log_debug("query %s failed: %s", q->id, q->err.message);
+		pg_query_free(q);
+	} else {
+		batch_flush(q);
+		double elapsed = (double)(mono_us() - q->started_us) / 1000.0;
+		struct evbuffer *out = rpc_peer_output(wk.peer);
+		msgpack_packer pk;
+		rpc_packer_init(&pk, out);
+		rpc_pack_reply_begin(&pk, q->msgid);
+		msgpack_pack_map(&pk, 10);
+		mp_pack_key(&pk, "query_id");
+		mp_pack_cstr(&pk, q->id);
+		mp_pack_key(&pk, "columns");
+		if (q->cols.len)
+			evbuffer_add(out, q->cols.data, q->cols.len);
+		else
+			msgpack_pack_array(&pk, 0);
+		mp_pack_key(&pk, "rows");
+		if (q->max_rows >= 0) {
+			pack_array32(out, (uint32_t)q->kept_rows);
+			evbuffer_add(out, q->rows.data, q->rows.len);
+		} else {
+			msgpack_pack_array(&pk, 0);
+		}
+		mp_pack_key(&pk, "row_count");
+		msgpack_pack_uint64(&pk, q->row_count);
+		mp_pack_key(&pk, "truncated");
+		if (q->truncated)
+			msgpack_pack_true(&pk);
+		else
+			msgpack_pack_false(&pk);
+		mp_pack_key(&pk, "elapsed_ms");
+		msgpack_pack_double(&pk, elapsed);
+		mp_pack_key(&pk, "command_tag");
+		mp_pack_cstr(&pk, q->command_tag);
+		mp_pack_key(&pk, "rows_affected");
+		long long ra;
+		if (q->rows_affected && parse_ll(q->rows_affected, 0, INT64_MAX, &ra) == 0)
+			msgpack_pack_int64(&pk, ra);
+		else
+			msgpack_pack_nil(&pk);
+		mp_pack_key(&pk, "result_sets");
+		msgpack_pack_int(&pk, q->result_index);
+		mp_pack_key(&pk, "transaction");
+		mp_pack_cstr(&pk, tx_status());
+		log_debug("query %s done: %llu rows in %.1f ms", q->id, (unsigned long long)q->row_count,
+		    elapsed);
+		pg_query_free(q);
+	}
+	if (pg.types_stale) {
+		pg_types_load();
+		return;
+	}
+	if (pg.pending_id) {
+		char *id = pg.pending_id, *sql = pg.pending_sql;
+		pg.pending_id = pg.pending_sql = NULL;
+		start_user_query(pg.pending_msgid, id, sql, pg.pending_max_rows, pg.pending_timeout_ms);
+		return;
+	}
+	pg_watch_query();
+}
+
+/* The query ran past its timeout_ms: cancel it, report a timeout. */
+static void
+query_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	UNUSED(fd);
+	UNUSED(what);
+	UNUSED(arg);
+	if (pg.q == NULL || pg.cancel == NULL || pg.q->cancel != CANCEL_NONE)
+		return;
+	pg.q->cancel = CANCEL_TIMEOUT;
+	log_debug("query %s: timeout after %lld ms, cancelling", pg.q->id, (long long)pg.q->timeout_ms);
+	pg_cancel_send(0);
+}
+
+/* Send a query to the server. */
+static int
+send_query(struct pgq *q, const char *sql)
+{
+	pg.q = q;
+	q->started_us = mono_us();
+	if (!PQsendQuery(pg.conn, sql)) {
+		char *m = pg_clean_message(PQerrorMessage(pg.conn));
+		terr_set(&q->err, TE_CONNECTION, "%s", m);
+		free(m);
+		terr_hint(&q->err, "the connection to the server is broken; connect again");
+		return -1;
+	}
+	if (!q->internal)
+		PQsetSingleRowMode(pg.conn);
+	if (q->timeout_ms > 0) {
+		q->ev_timeout = evtimer_new(wk.base, query_timeout_cb, NULL);
+		struct timeval tv = { q->timeout_ms / 1000, (q->timeout_ms % 1000) * 1000 };
+		evtimer_add(q->ev_timeout, &tv);
+	}
+	pg_watch_query();
+	return 0;
+}
+
+/* Load the type names (pg_type) on our own account. */
+void
+pg_types_load(void)
+{
+	struct pgq *q = xcalloc(1, sizeof *q);
+	q->id = xstrdup("types");
+	q->internal = true;
+	q->max_rows = -1;
+	if (send_query(q, "select oid::int8, typname::text from pg_catalog.pg_type") < 0) {
+		log_warn("cannot load type names: %s", q->err.message);
+		pg.q = NULL;
+		pg_query_free(q);
+	}
+}
+
+/* A user's query (takes id and sql). */
+static int
+start_user_query(uint32_t msgid, char *id, char *sql, int64_t max_rows, int64_t timeout_ms)
+{
+	struct pgq *q = xcalloc(1, sizeof *q);
+	q->id = id;
+	q->msgid = msgid;
+	q->max_rows = max_rows;
+	q->timeout_ms = timeout_ms;
+	int r = send_query(q, sql);
+	free(sql);
+	if (r < 0) {
+		pg.q = NULL;
+		wk_reply_error(msgid, &q->err);
+		pg_query_free(q);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pg_query(uint32_t msgid, const struct params *params)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	if (pg.state != PG_READY || pg.close_done) {
+		terr_set(&e, TE_INTERNAL, "worker: not connected");
+		wk_reply_error(msgid, &e);
+		terr_clear(&e);
+		return;
+	}
+	int64_t max_rows = params_int(params, "max_rows", -1);
+	int64_t timeout_ms = params_int(params, "timeout_ms", -1);
+	if ((pg.q && !pg.q->internal) || pg.pending_id) {
+		terr_set(&e, TE_INTERNAL, "worker: a query is already running");
+		wk_reply_error(msgid, &e);
+		terr_clear(&e);
+		return;
+	}
+	if (pg.q) {
+		/* the type names are loading: this one goes next */
+		pg.pending_msgid = msgid;
+		pg.pending_id = params_strdup(params, "query_id");
+		pg.pending_sql = params_strdup(params, "sql");
+		pg.pending_max_rows = max_rows;
+		pg.pending_timeout_ms = timeout_ms;
+		return;
+	}
+	start_user_query(msgid, params_strdup(params, "query_id"), params_strdup(params, "sql"), max_rows,
+	    timeout_ms);
+}

@@ -1,0 +1,154 @@
+/*
+ * pg.h — the worker's PostgreSQL session, shared by its files: pg.c (the
+ * session: socket watching, cancel, close), pg-connect.c (resolving, the
+ * tunnel, libpq's connect, errors that name the case), pg-query.c (queries,
+ * results, row batches, COPY out, type names), pg-value.c (a value in the
+ * contract's mapping). One session per worker, so its state is one struct.
+ */
+#ifndef TUSK_WORKER_PG_H
+#define TUSK_WORKER_PG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+#include <msgpack.h>
+
+#include "config.h"
+#include "error.h"
+#include "worker.h"
+
+struct evbuffer;
+struct resolve;
+
+/* Built-in type OIDs (stable across PostgreSQL versions). */
+#define BOOLOID 16
+#define BYTEAOID 17
+#define INT8OID 20
+#define INT2OID 21
+#define INT4OID 23
+#define OIDOID 26
+#define FLOAT4OID 700
+#define FLOAT8OID 701
+
+#define OUT_HIGH (1024u * 1024)		/* stop reading the server above this */
+#define ROW_MAX (56u * 1024 * 1024)	/* one encoded row, at most */
+#define RESULT_MAX (48u * 1024 * 1024)	/* rows kept for a max_rows answer */
+#define NO_FILE "/nonexistent/tusk-no-file"
+#define CLOSE_CANCEL_MS 1500		/* closing waits this long for a cancel */
+#define CANCEL_WAITERS 8
+
+enum pg_state { PG_NONE, PG_RESOLVING, PG_TUNNELLING, PG_CONNECTING, PG_READY, PG_DEAD };
+enum cancel_by { CANCEL_NONE, CANCEL_USER, CANCEL_TIMEOUT, CANCEL_CLOSE };
+
+/* A growable buffer rows are encoded into (reused across batches). */
+struct obuf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+struct pgq {
+	char *id;
+	uint32_t msgid;
+	bool internal;	      /* the type-name load, not a user's query */
+	int64_t max_rows;     /* -1: stream */
+	int64_t timeout_ms;
+	int64_t started_us;
+	uint64_t row_count;   /* all rows, every result set */
+	uint64_t kept_rows;   /* rows in `rows` for a max_rows answer */
+	uint32_t batch_rows;
+	int result_index;     /* result sets begun */
+	bool in_rows;	      /* columns of the current result are sent */
+	bool truncated;
+	bool copy_out;
+	char *command_tag;
+	char *rows_affected;
+	struct tusk_error err;
+	enum cancel_by cancel;
+	struct event *ev_timeout;
+	int ncols;
+	Oid *types;
+	struct obuf cols;     /* the current result's columns, encoded */
+	struct obuf rows;     /* the batch, or the kept rows */
+};
+
+struct typename {
+	Oid oid;
+	char *name;
+};
+
+struct pg_session {
+	PGconn *conn;
+	PGcancel *cancel;
+	enum pg_state state;
+	struct event *ev;
+	int ev_fd;
+	short ev_what;
+	uint32_t connect_msgid;
+	struct event *ev_connect_timeout;
+	int64_t connect_started_us;
+	int connect_timeout_s;
+	bool want_version;
+	struct tusk_config cfg;
+	struct resolve *resolve;	/* while a host name resolves */
+	char *password;			/* until libpq has it */
+	char *ssl_passphrase;		/* until libpq has it */
+	bool ssl_key_given;		/* a passphrase came for the client key */
+	/* cancel orders answered when the running cancel ends */
+	uint32_t cancel_waiters[CANCEL_WAITERS];
+	int ncancel_waiters;
+	/* closing */
+	pg_closed_fn close_done;
+	void *close_arg;
+	struct event *ev_close;
+	struct pgq *q;
+	/* a user query that waits while the type names load */
+	uint32_t pending_msgid;
+	char *pending_id, *pending_sql;
+	int64_t pending_max_rows, pending_timeout_ms;
+	bool paused;
+	bool types_stale;
+	struct typename *types;
+	size_t ntypes;
+	msgpack_packer pk; /* writes into an obuf */
+};
+
+extern struct pg_session pg;
+
+/* pg.c */
+/* Packer callback into an obuf, and an obuf's packer (pg.pk). */
+int obuf_write(void *data, const char *buf, size_t len);
+void obuf_free(struct obuf *b);
+msgpack_packer *obuf_packer(struct obuf *b);
+/* array32 header: a count filled in before the bytes are sent. */
+void pack_array32(struct evbuffer *out, uint32_t n);
+/* Watch the server socket for what (EV_READ / EV_WRITE), or nothing. */
+void pg_watch(short what);
+/* Read interest, plus write while libpq has unsent bytes (nothing while paused). */
+void pg_watch_query(void);
+/* libpq's message without its prefixes and trailing newlines (a new string). */
+char *pg_clean_message(const char *msg);
+/* Send a cancel for the running query; answer msgid (0: nobody) when done. */
+void pg_cancel_send(uint32_t msgid);
+
+/* pg-connect.c */
+/* Drive PQconnectPoll (the socket is ready). */
+void pg_connect_step(void);
+
+/* pg-query.c */
+/* Notices go to the broker with the running query's id. */
+void pg_notice_receiver(void *arg, const PGresult *res);
+/* Take every result libpq has ready, within backpressure. */
+void pg_process_results(void);
+void pg_query_free(struct pgq *q);
+/* Load the type names (pg_type) on our own account. */
+void pg_types_load(void);
+void pg_types_free(void);
+
+/* pg-value.c */
+/* One value of row `row`, column `col` in the contract's mapping. */
+void pg_value_pack(msgpack_packer *pk, const PGresult *res, int row, int col, Oid type);
+
+#endif
