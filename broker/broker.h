@@ -243,7 +243,7 @@ void worker_pause_for(struct worker *w, struct client *c);
 /* Client c drained (or left): resume the workers waiting for it. */
 void workers_resume_for(struct client *c);
 
-/* --- conns.c: open connections ---------------------------------------- */
+/* --- conns.c: open connections (conn-setup.c, conn-test.c, backend.c) -- */
 
 enum conn_state { CS_CONNECTING, CS_CONNECTED, CS_LOST, CS_CLOSING };
 
@@ -274,8 +274,8 @@ struct conn *conn_lookup(const char *id, struct tusk_error *e);
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
 void conns_close_all(void);
-/* End an orphaned server backend from a short-lived helper worker on the
- * same settings. result: 1 ended (or already gone), 0 still running,
+/* backend.c: end an orphaned server backend from a short-lived helper
+ * worker on the same settings. result: 1 ended (or already gone), 0 still running,
  * -1 could not check (e says why). */
 typedef void (*backend_cb)(int result, const struct tusk_error *e, void *arg);
 void conn_end_backend(const struct conn *c, int backend_pid, backend_cb cb, void *arg);
@@ -318,6 +318,7 @@ void queries_worker_notify(struct conn *c, const struct rpc_msg *m);
 void event_worker(const char *type, const struct worker *w);
 void event_conn(const char *type, const struct conn *c, const char *reason);
 void event_query(const char *type, const struct query *q, const struct tusk_error *err);
+
 /* --- secrets.c: passwords of saved connections ------------------------- */
 
 enum secret_kind { SECRET_DB, SECRET_SSH, SECRET_SSH_KEY, SECRET_SSL_KEY, SECRET__COUNT };
@@ -360,7 +361,7 @@ bool settings_is_key(const char *key);
 /* May a broker.* preference take this value? */
 int settings_check_preference(const char *key, const msgpack_object *v, struct tusk_error *e);
 
-/* --- conns.c, for saved connections ---------------------------------------- */
+/* --- m-store.c, for saved connections ----------------------------------- */
 
 /* A request names a saved connection with `id`: the config, or a
  * Validation error naming the id. */

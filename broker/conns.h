@@ -1,0 +1,51 @@
+/*
+ * conns.h — what the files about connections share (conns.c, conn-setup.c,
+ * conn-test.c, backend.c); the rest of the broker uses broker.h.
+ */
+#ifndef TUSK_BROKER_CONNS_H
+#define TUSK_BROKER_CONNS_H
+
+#include "broker.h"
+
+/* A connection plus its secrets (kept apart from the public struct). */
+struct conn_priv {
+	struct conn c;
+	struct tusk_secrets secrets;
+};
+
+/* connect or test_connection of a saved connection, waiting for its secrets. */
+struct saved_ctx {
+	struct request *req;
+	struct tusk_config cfg;
+	struct tusk_secrets sec;
+	int step; /* the next enum secret_kind to look up */
+	bool test;
+};
+
+/* conn-setup.c */
+/* Pack the worker's connect order (config and secrets, privately). */
+void send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_secrets *s,
+    rpc_reply_cb cb, void *arg);
+/* The error a worker answered with, or WorkerLost when it vanished. */
+void worker_error(struct tusk_error *e, const msgpack_object *err, const char *what);
+/* A saved connection's password error says where its password came from. */
+void credential_hint(struct tusk_error *e, const struct tusk_secrets *s);
+/* The config a request gives: 0 inline (cfg, s filled), 1 saved (*ret_saved
+ * waits for its secrets: call saved_next), -1 with e set. */
+int conn_request_config(struct request *req, const struct params *p, bool test,
+    struct tusk_config *cfg, struct tusk_secrets *s, struct saved_ctx **ret_saved,
+    struct tusk_error *e);
+/* Look up the next secret of a saved connection; at the end, connect or test. */
+void saved_next(struct saved_ctx *x);
+
+/* conns.c */
+/* Open a connection with cfg and s (moved in): answers req when connected. */
+int conn_open(struct request *req, struct tusk_config *cfg, struct tusk_secrets *s,
+    struct tusk_error *e);
+
+/* conn-test.c */
+/* Test cfg with s (moved in) in a throwaway worker; answers req. */
+int test_start(struct request *req, struct tusk_config *cfg, struct tusk_secrets *s,
+    struct tusk_error *e);
+
+#endif
