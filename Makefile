@@ -176,8 +176,8 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(COMMON_LIB)
 # test_sandbox checks the worker's pure sandbox decisions (sandbox-policy.c).
 $(BUILD)/tests/test_sandbox: $(BUILD)/obj/tests/unit/test_sandbox.o $(BUILD)/obj/worker/sandbox-policy.o $(COMMON_LIB)
 
-# test_store also links the broker's store module (SQLite).
-$(BUILD)/tests/test_store: $(BUILD)/obj/tests/unit/test_store.o $(BUILD)/obj/broker/store.o $(COMMON_LIB)
+# test_store also links the broker's store module (SQLite: store*.c).
+$(BUILD)/tests/test_store: $(BUILD)/obj/tests/unit/test_store.o $(call obj,$(wildcard broker/store*.c)) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_BROKER) cmocka)
