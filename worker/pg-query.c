@@ -399,8 +399,11 @@ pg_process_results(void)
 		case PGRES_COPY_IN:
 			PQputCopyEnd(pg.conn, "COPY FROM STDIN is not supported by Tusk");
 			if (!terr_isset(&q->err)) {
-				terr_set(&q->err, TE_DATABASE, "COPY FROM STDIN is not supported");
-				terr_hint(&q->err, "load files with COPY FROM a server-side file, or with psql's \\copy");
+				/* 0A000 feature_not_supported: a client can tell this
+				 * refusal apart and offer its import instead */
+				terr_set(&q->err, TE_DATABASE, "COPY FROM STDIN is not supported in a query");
+				terr_code(&q->err, "0A000");
+				terr_hint(&q->err, "load a file with import_file (tuskctl import, or Import… in the window), or COPY FROM a server-side file");
 			}
 			break;
 		case PGRES_FATAL_ERROR:

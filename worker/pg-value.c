@@ -37,6 +37,16 @@ hexval(char c)
 	return -1;
 }
 
+/* Are all n bytes hex digits? */
+static bool
+hex_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (hexval(s[i]) < 0)
+			return false;
+	return true;
+}
+
 /* PostgreSQL's integer text (an optional '-' and digits) to int64. */
 static bool
 parse_int64(const char *s, size_t len, int64_t *out)
@@ -100,7 +110,16 @@ pg_value_pack(msgpack_packer *pk, const PGresult *res, int row, int col, Oid typ
 		}
 		break;
 	}
-	case FLOAT4OID:
+	case FLOAT4OID: {
+		/* as a 4-byte float: the server's value exactly (the text is its
+		 * shortest exact form), not the double nearest that text */
+		float f = strtof(v, &end);
+		if (*end == '\0' && end != v) {
+			msgpack_pack_float(pk, f);
+			return;
+		}
+		break;
+	}
 	case FLOAT8OID: {
 		double d = strtod(v, &end);
 		if (*end == '\0' && end != v) {
@@ -116,14 +135,15 @@ pg_value_pack(msgpack_packer *pk, const PGresult *res, int row, int col, Oid typ
 			msgpack_pack_false(pk);
 		return;
 	case BYTEAOID:
-		if (len >= 2 && v[0] == '\\' && v[1] == 'x' && len % 2 == 0) {
+		/* hex output; anything else (a malformed digit, the escape
+		 * format) travels as its text rather than as made-up bytes */
+		if (len >= 2 && v[0] == '\\' && v[1] == 'x' && len % 2 == 0 && hex_digits(v + 2, len - 2)) {
 			size_t n = (len - 2) / 2;
 			msgpack_pack_bin(pk, n);
 			char chunk[256];
 			size_t c = 0;
 			for (size_t i = 0; i < n; i++) {
-				int hi = hexval(v[2 + 2 * i]), lo = hexval(v[3 + 2 * i]);
-				chunk[c++] = (char)((hi < 0 ? 0 : hi) << 4 | (lo < 0 ? 0 : lo));
+				chunk[c++] = (char)(hexval(v[2 + 2 * i]) << 4 | hexval(v[3 + 2 * i]));
 				if (c == sizeof chunk) {
 					msgpack_pack_bin_body(pk, chunk, c);
 					c = 0;

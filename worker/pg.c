@@ -215,10 +215,12 @@ pg_cancel_send(uint32_t msgid)
 {
 	if (msgid) {
 		if (pg.ncancel_waiters == CANCEL_WAITERS) {
-			msgpack_packer *pk = wk_reply_begin(msgid);
-			msgpack_pack_map(pk, 1);
-			mp_pack_key(pk, "sent");
-			msgpack_pack_true(pk); /* one is on its way */
+			/* the broker bounds what it asks; a flood gets the truth */
+			struct tusk_error e = TUSK_ERROR_INIT;
+			terr_set(&e, TE_INTERNAL, "worker: %d cancel orders already wait for the running cancel",
+			    CANCEL_WAITERS);
+			wk_reply_error(msgid, &e);
+			terr_clear(&e);
 			return;
 		}
 		pg.cancel_waiters[pg.ncancel_waiters++] = msgid;

@@ -37,7 +37,7 @@ struct resolve;
 #define RESULT_MAX (48u * 1024 * 1024)	/* rows kept for a max_rows answer */
 #define NO_FILE "/nonexistent/tusk-no-file"
 #define CLOSE_CANCEL_MS 1500		/* closing waits this long for a cancel */
-#define CANCEL_WAITERS 8
+#define CANCEL_WAITERS 64 /* cancel orders answered when the running cancel ends */
 
 enum pg_state { PG_NONE, PG_RESOLVING, PG_TUNNELLING, PG_CONNECTING, PG_READY, PG_DEAD };
 enum cancel_by { CANCEL_NONE, CANCEL_USER, CANCEL_TIMEOUT, CANCEL_CLOSE };

@@ -102,6 +102,30 @@ def test_values_follow_the_contract(conn):
     assert res["columns"] == cols[0] and res["rows"] == []
 
 
+def test_float4_arrives_as_the_servers_4_byte_value(conn):
+    """float4 travels as msgpack float32: exactly the server's value, not
+    the double nearest its text (0.1::float4 is 0.100000001490116...)."""
+    import struct
+    c, cid = conn
+    vals = ["0.1", "3.4028235e+38", "1.1754944e-38", "1e-45", "-2.5", "16777217", "0.3"]
+    _, rows, _ = c.query(cid, "select " + ", ".join("'%s'::float4" % v for v in vals))
+    for v, got in zip(vals, rows[0]):
+        want = struct.unpack("<f", struct.pack("<f", float(v)))[0]
+        assert got == want, (v, got, want)
+    assert rows[0][0] != 0.1  # the double nearest "0.1" is another number
+
+
+def test_copy_from_stdin_is_refused_with_a_code(conn):
+    c, cid = conn
+    c.query(cid, "create temp table cfs (a int)")
+    with pytest.raises(TuskError) as e:
+        c.query(cid, "copy cfs from stdin")
+    assert e.value["kind"] == "Database" and e.value["code"] == "0A000"
+    assert "import_file" in e.value["hint"]
+    # the connection is still usable
+    assert c.query(cid, "select 1")[1] == [[1]]
+
+
 def test_streaming_batches_and_totals(conn):
     c, cid = conn
     batches = []
