@@ -17,6 +17,8 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct diyfp {
@@ -294,32 +296,12 @@ write_exp(char *p, int x)
 	return n;
 }
 
-int
-dtoa_shortest(double d, char *out)
+/* digits (len of them, the first at 10^x) as PostgreSQL writes them: plain
+ * unless x < -4 or x >= sci (15 for float8, 6 for float4). */
+static char *
+write_digits(char *p, const char *digits, int len, int x, int sci)
 {
-	char *p = out;
-	if (isnan(d)) {
-		memcpy(out, "NaN", 4);
-		return 3;
-	}
-	if (signbit(d)) {
-		*p++ = '-';
-		d = -d;
-	}
-	if (isinf(d)) {
-		memcpy(p, "Infinity", 9);
-		return (int)(p - out) + 8;
-	}
-	if (d == 0) {
-		*p++ = '0';
-		*p = '\0';
-		return (int)(p - out);
-	}
-	char digits[24];
-	int len, K;
-	grisu2(d, digits, &len, &K);
-	int x = len + K - 1; /* exponent of the first digit */
-	if (x < -4 || x >= 15) {
+	if (x < -4 || x >= sci) {
 		/* d.ddde+XX */
 		*p++ = digits[0];
 		if (len > 1) {
@@ -351,5 +333,72 @@ dtoa_shortest(double d, char *out)
 		p += len - x - 1;
 	}
 	*p = '\0';
-	return (int)(p - out);
+	return p;
+}
+
+/* NaN, a sign, Infinity and zero, shared by both widths; the rest is 0. */
+static int
+write_special(double d, char **pp, char *out)
+{
+	char *p = *pp;
+	if (isnan(d)) {
+		memcpy(out, "NaN", 4);
+		return 3;
+	}
+	if (signbit(d)) {
+		*p++ = '-';
+		d = -d;
+	}
+	*pp = p;
+	if (isinf(d)) {
+		memcpy(p, "Infinity", 9);
+		return (int)(p - out) + 8;
+	}
+	if (d == 0) {
+		*p++ = '0';
+		*p = '\0';
+		return (int)(p - out);
+	}
+	return 0;
+}
+
+int
+dtoa_shortest(double d, char *out)
+{
+	char *p = out;
+	int n = write_special(d, &p, out);
+	if (n > 0)
+		return n;
+	char digits[24];
+	int len, K;
+	grisu2(fabs(d), digits, &len, &K);
+	return (int)(write_digits(p, digits, len, len + K - 1, 15) - out);
+}
+
+int
+dtoa_shortest_float(float f, char *out)
+{
+	char *p = out;
+	int n = write_special(f, &p, out);
+	if (n > 0)
+		return n;
+	/* at most 9 significant digits tell every float apart: take the
+	 * fewest that read back as the same float */
+	char buf[32], digits[16];
+	float a = fabsf(f);
+	for (int prec = 0; prec < 9; prec++) {
+		snprintf(buf, sizeof buf, "%.*e", prec, (double)a);
+		if (strtof(buf, NULL) == a || prec == 8)
+			break;
+	}
+	/* buf is d[.ddd]e[+-]XX */
+	int len = 0;
+	char *q = buf;
+	for (; *q && *q != 'e'; q++)
+		if (*q != '.')
+			digits[len++] = *q;
+	while (len > 1 && digits[len - 1] == '0')
+		len--;
+	int x = atoi(q + 1);
+	return (int)(write_digits(p, digits, len, x, 6) - out);
 }

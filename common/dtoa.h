@@ -8,5 +8,8 @@
 /* Write d into out (at least DTOA_BUFSIZE bytes); returns the length.
  * NaN, Infinity and -Infinity are written as PostgreSQL writes them. */
 int dtoa_shortest(double d, char *out);
+/* The same for a float4 (float32): the fewest digits that read back as the
+ * same float, plain below 1e6 as PostgreSQL's float4out writes them. */
+int dtoa_shortest_float(float f, char *out);
 
 #endif

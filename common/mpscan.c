@@ -491,7 +491,7 @@ mp_cur_scalar(struct mp_cur *c, struct mp_val *v)
 			hs = b == 0xca ? 5 : 9;
 			if (cur_need(c, hs) < 0)
 				return -1;
-			v->type = MPV_FLOAT, v->f = be_float(p + 1, (int)hs - 1);
+			v->type = b == 0xca ? MPV_FLOAT32 : MPV_FLOAT, v->f = be_float(p + 1, (int)hs - 1);
 			break;
 		case 0xd9: case 0xda: case 0xdb:
 		case 0xc4: case 0xc5: case 0xc6: {

@@ -84,7 +84,7 @@ int mp_cur_nil(struct mp_cur *c);
 int mp_cur_lit(struct mp_cur *c, const char *lit);
 
 /* One scalar value under the cursor. */
-enum mp_vtype { MPV_NIL, MPV_BOOL, MPV_UINT, MPV_INT, MPV_FLOAT, MPV_STR, MPV_BIN, MPV_EXT };
+enum mp_vtype { MPV_NIL, MPV_BOOL, MPV_UINT, MPV_INT, MPV_FLOAT, MPV_FLOAT32, MPV_STR, MPV_BIN, MPV_EXT };
 struct mp_val {
 	enum mp_vtype type;
 	bool b;

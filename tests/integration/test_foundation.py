@@ -584,6 +584,12 @@ def test_tuskctl_connect_query_formats(broker, pg):
     cid = json.loads(r.stdout)["connection_id"]
     r = broker.ctl("query", "-c", "ctl", "-f", "csv", "select 1 as a, 'x,y' as b, null as c", check=True)
     assert r.stdout == b'a,b,c\n1,"x,y",\n'
+    # float4 and float8 read as psql prints them
+    floats = ("select 0.1::float4, 1234567::float4, 16777216::float4, 1e-45::float4, 123456::float4,"
+              " 0.1::float8, 1e15::float8, 1e16::float8, (1/3::float4), 'NaN'::float4, '-Infinity'::float4")
+    r = broker.ctl("query", "-c", "ctl", "-f", "csv", floats, check=True)
+    want = pg.psql(floats, db="tuskdb").strip().replace("|", ",")
+    assert r.stdout.decode().splitlines()[1] == want
     r = broker.ctl("query", "-c", cid[:8], "select 1 as a, 'hello' as b", check=True)
     assert b" a | b" in r.stdout and b"(1 row)" in r.stdout
     r = broker.ctl("--json", "query", "-c", "ctl", "select 1 as a", check=True)

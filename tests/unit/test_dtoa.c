@@ -74,12 +74,47 @@ round_trips(void **state)
 	}
 }
 
+/* float4 as PostgreSQL's float4out writes it (shortest, plain below 1e6). */
+static void
+float4_like_postgresql(void **state)
+{
+	static const struct {
+		float f;
+		const char *want;
+	} cases[] = {
+		{ 0.1f, "0.1" }, { 0.3f, "0.3" }, { -2.5f, "-2.5" }, { 123456.0f, "123456" },
+		{ 1234567.0f, "1.234567e+06" }, { 16777216.0f, "1.6777216e+07" },
+		{ 1e-45f, "1e-45" }, { 3.4028235e38f, "3.4028235e+38" }, { 1.1754944e-38f, "1.1754944e-38" },
+		{ 0.0001f, "0.0001" }, { 0.00001f, "1e-05" }, { 0.0f, "0" }, { -0.0f, "-0" },
+		{ 1.0f / 3.0f, "0.33333334" }, { 100.0f, "100" },
+	};
+	char buf[DTOA_BUFSIZE];
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int n = dtoa_shortest_float(cases[i].f, buf);
+		assert_string_equal(buf, cases[i].want);
+		assert_int_equal(n, (int)strlen(cases[i].want));
+	}
+	/* every float reads back as itself */
+	for (uint32_t bits = 1; bits < 0x7f800000u; bits += 0x00012345u) {
+		float f;
+		memcpy(&f, &bits, sizeof f);
+		dtoa_shortest_float(f, buf);
+		assert_true(strtof(buf, NULL) == f);
+	}
+	assert_int_equal(dtoa_shortest_float(NAN, buf), 3);
+	assert_string_equal(buf, "NaN");
+	dtoa_shortest_float(-INFINITY, buf);
+	assert_string_equal(buf, "-Infinity");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(like_postgresql),
 		cmocka_unit_test(round_trips),
+		cmocka_unit_test(float4_like_postgresql),
 	};
 	return cmocka_run_group_tests_name("dtoa", tests, NULL, NULL);
 }

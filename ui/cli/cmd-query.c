@@ -162,7 +162,11 @@ csv_value(struct qstate *q, const msgpack_object *o)
 	case MSGPACK_OBJECT_STR:
 		ob_csv(o->via.str.ptr, o->via.str.size);
 		break;
-	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT32: {
+		char buf[DTOA_BUFSIZE];
+		ob_write(buf, (size_t)dtoa_shortest_float((float)o->via.f64, buf));
+		break;
+	}
 	case MSGPACK_OBJECT_FLOAT64: {
 		char buf[DTOA_BUFSIZE];
 		ob_write(buf, (size_t)dtoa_shortest(o->via.f64, buf));
@@ -393,6 +397,7 @@ val_object(const struct mp_val *v, msgpack_object *o)
 			o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER, o->via.i64 = v->i;
 		break;
 	case MPV_FLOAT: o->type = MSGPACK_OBJECT_FLOAT64, o->via.f64 = v->f; break;
+	case MPV_FLOAT32: o->type = MSGPACK_OBJECT_FLOAT32, o->via.f64 = v->f; break;
 	case MPV_STR: o->type = MSGPACK_OBJECT_STR, o->via.str.ptr = v->p, o->via.str.size = v->len; break;
 	case MPV_BIN: o->type = MSGPACK_OBJECT_BIN, o->via.bin.ptr = v->p, o->via.bin.size = v->len; break;
 	case MPV_EXT: o->type = MSGPACK_OBJECT_BIN, o->via.bin.ptr = v->p, o->via.bin.size = v->len; break;

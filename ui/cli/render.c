@@ -35,12 +35,15 @@ json_string(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 }
 
-/* Shortest text that reads back as the same double (PostgreSQL's style). */
+/* Shortest text that reads back as the same float4 or float8 (PostgreSQL's style). */
 static void
-fmt_double(char *buf, size_t len, double d)
+fmt_float(char *buf, size_t len, const msgpack_object *o)
 {
 	char tmp[DTOA_BUFSIZE];
-	dtoa_shortest(d, tmp);
+	if (o->type == MSGPACK_OBJECT_FLOAT32)
+		dtoa_shortest_float((float)o->via.f64, tmp);
+	else
+		dtoa_shortest(o->via.f64, tmp);
 	snprintf(buf, len, "%s", tmp);
 }
 
@@ -76,7 +79,7 @@ json_value(FILE *f, const msgpack_object *o)
 		break;
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
-		fmt_double(buf, sizeof buf, o->via.f64);
+		fmt_float(buf, sizeof buf, o);
 		if (isnan(o->via.f64) || isinf(o->via.f64))
 			json_string(f, buf, strlen(buf));
 		else
@@ -149,7 +152,7 @@ text_value(struct strbuf *sb, const msgpack_object *o, const char *null_text)
 		break;
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
-		fmt_double(buf, sizeof buf, o->via.f64);
+		fmt_float(buf, sizeof buf, o);
 		sb_adds(sb, buf);
 		break;
 	case MSGPACK_OBJECT_STR:
