@@ -284,6 +284,34 @@ void conn_end_backend(const struct conn *c, int backend_pid, backend_cb cb, void
 
 enum query_state { QS_QUEUED, QS_RUNNING };
 
+/*
+ * Work on a connection other than a plain execute_query (a catalog read,
+ * an export, a table page, ...) is a query too: it waits in the same queue,
+ * shows in get_running_queries and list_workers, is cancelled with
+ * cancel_query, and fails with WorkerLost like any query. Its ops say what
+ * order the worker gets and what becomes of the answer; NULL ops (or NULL
+ * members) mean execute_query's behaviour: W_QUERY with the SQL, streamed
+ * messages and the result moved to the requesting client as bytes.
+ */
+struct query_ops {
+	/* The order and its arguments map (default: W_QUERY {query_id, sql,
+	 * max_rows?, timeout_ms?}). */
+	const char *order;
+	void (*pack)(struct query *q, msgpack_packer *pk);
+	/* A worker message of this query (a notification with its query_id, or
+	 * its success reply) at the head of in, len bytes: return true after
+	 * draining exactly len to take it; false for the default handling. */
+	bool (*raw)(struct query *q, struct evbuffer *in, size_t len, const struct rpc_peek *pk);
+	/* The success reply (decoded), instead of passing it to the client.
+	 * The request (q->req, if any) must be answered here. */
+	void (*done)(struct query *q, const msgpack_object *res);
+	/* The query failed (e) or ended; q->req is answered by the queue with
+	 * e unless this returns true (it answered itself). May be NULL. */
+	bool (*failed)(struct query *q, const struct tusk_error *e);
+	/* Free ctx. */
+	void (*free)(struct query *q);
+};
+
 struct query {
 	TAILQ_ENTRY(query) entry;   /* tuskd.queries */
 	TAILQ_ENTRY(query) centry;  /* conn->queue */
@@ -300,9 +328,18 @@ struct query {
 	uint64_t rows;
 	uint64_t bytes;
 	bool cancel_sent;
+	const struct query_ops *ops; /* NULL: execute_query */
+	void *ctx;		     /* the ops' own state */
 };
 
 struct query *query_find(const char *id);
+/*
+ * Queue work on a connection (answers req, which may be NULL, through ops;
+ * takes sql, shown in get_running_queries and list_workers; id NULL makes a
+ * UUID, a given one must be valid and unused). NULL with e set.
+ */
+struct query *query_submit(struct conn *c, struct request *req, char *id, char *sql,
+    const struct query_ops *ops, void *ctx, struct tusk_error *e);
 /* The connection's worker can take the next queued query. */
 void queries_kick(struct conn *c);
 /* Fail every query of a connection (its worker is gone). */

@@ -86,6 +86,8 @@ query_free(struct query *q)
 	}
 	if (q->req)
 		req_free(q->req);
+	if (q->ops && q->ops->free)
+		q->ops->free(q);
 	free(q->id);
 	free(q->sql);
 	free(q);
@@ -97,7 +99,8 @@ static void
 query_fail(struct query *q, const struct tusk_error *e)
 {
 	event_query(e->kind == TE_QUERY_CANCELLED ? "cancelled" : "failed", q, e);
-	if (q->req)
+	bool answered = q->ops && q->ops->failed && q->ops->failed(q, e);
+	if (q->req && !answered)
 		req_error(q->req, e);
 	query_free(q);
 }
@@ -112,23 +115,18 @@ queries_kick(struct conn *c)
 	if (q == NULL)
 		return;
 	struct worker *w = c->worker;
-	msgpack_packer *pk = rpc_call(w->peer, W_QUERY, query_reply, q, &q->worker_msgid);
+	const char *order = q->ops && q->ops->order ? q->ops->order : W_QUERY;
+	msgpack_packer *pk = rpc_call(w->peer, order, query_reply, q, &q->worker_msgid);
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 4);
-	mp_pack_key(pk, "query_id");
-	mp_pack_cstr(pk, q->id);
-	mp_pack_key(pk, "sql");
-	mp_pack_cstr(pk, q->sql);
-	mp_pack_key(pk, "max_rows");
-	if (q->max_rows >= 0)
-		msgpack_pack_int64(pk, q->max_rows);
+	if (q->ops && q->ops->pack)
+		q->ops->pack(q, pk);
 	else
-		msgpack_pack_nil(pk);
-	mp_pack_key(pk, "timeout_ms");
-	if (q->timeout_ms > 0)
-		msgpack_pack_int64(pk, q->timeout_ms);
-	else
-		msgpack_pack_nil(pk);
+		MP_PACK_FIELDS(pk,
+		    MPF_STR("query_id", q->id),
+		    MPF_STR("sql", q->sql),
+		    MPF_INT_OPT("max_rows", q->max_rows),
+		    q->timeout_ms > 0 ? (struct mp_field)MPF_INT("timeout_ms", q->timeout_ms) :
+		    (struct mp_field)MPF_NIL("timeout_ms"));
 	q->state = QS_RUNNING;
 	q->started_wall_ms = wall_ms();
 	q->started_mono_ms = mono_ms();
@@ -166,6 +164,10 @@ query_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object 
 		log_debug("query %s failed: %s", q->id, e.message);
 		query_fail(q, &e);
 		terr_clear(&e);
+	} else if (q->ops && q->ops->done) {
+		q->ops->done(q, res);
+		event_query("finished", q, NULL);
+		query_free(q);
 	} else {
 		/* a success that was not taken raw: pass the result on */
 		if (q->req)
@@ -174,6 +176,48 @@ query_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object 
 		query_free(q);
 	}
 	queries_kick(c);
+}
+
+struct query *
+query_submit(struct conn *c, struct request *req, char *id, char *sql, const struct query_ops *ops,
+    void *ctx, struct tusk_error *e)
+{
+	if (id) {
+		if (!query_id_valid(id)) {
+			free(id);
+			free(sql);
+			terr_set(e, TE_VALIDATION, "query_id: 1 to %d letters, digits or -_.:",
+			    QUERY_ID_MAX);
+			terr_hint(e, "leave it out and the broker makes one (a UUID)");
+			return NULL;
+		}
+		if (query_find(id)) {
+			terr_set(e, TE_VALIDATION, "query_id: '%s' is already running", id);
+			free(id);
+			free(sql);
+			terr_hint(e, "use a new id for each query");
+			return NULL;
+		}
+	} else {
+		id = xmalloc(UUID_STR_LEN);
+		uuid_v4(id);
+	}
+	struct query *q = xcalloc(1, sizeof *q);
+	q->id = id;
+	q->conn = c;
+	conn_ref(c);
+	q->req = req;
+	q->sql = sql;
+	q->max_rows = -1;
+	q->timeout_ms = -1;
+	q->ops = ops;
+	q->ctx = ctx;
+	q->state = QS_QUEUED;
+	q->started_wall_ms = wall_ms();
+	q->started_mono_ms = mono_ms();
+	TAILQ_INSERT_TAIL(&tuskd.queries, q, entry);
+	TAILQ_INSERT_TAIL(&c->queue, q, centry);
+	return q;
 }
 
 static const struct tusk_param p_execute_query[] = {
@@ -196,38 +240,12 @@ h_execute_query(struct request *req, const struct params *p, struct tusk_error *
 		return terr_set(e, TE_VALIDATION, "max_rows: must be 0 or more");
 	if (params_has(p, "timeout_ms") && timeout_ms < 0)
 		return terr_set(e, TE_VALIDATION, "timeout_ms: must be 0 (none) or more");
-	char *id = params_strdup(p, "query_id");
-	if (id) {
-		if (!query_id_valid(id)) {
-			free(id);
-			terr_set(e, TE_VALIDATION, "query_id: 1 to %d letters, digits or -_.:",
-			    QUERY_ID_MAX);
-			terr_hint(e, "leave it out and the broker makes one (a UUID)");
-			return -1;
-		}
-		if (query_find(id)) {
-			terr_set(e, TE_VALIDATION, "query_id: '%s' is already running", id);
-			free(id);
-			terr_hint(e, "use a new id for each query");
-			return -1;
-		}
-	} else {
-		id = xmalloc(UUID_STR_LEN);
-		uuid_v4(id);
-	}
-	struct query *q = xcalloc(1, sizeof *q);
-	q->id = id;
-	q->conn = c;
-	conn_ref(c);
-	q->req = req;
-	q->sql = params_strdup(p, "sql");
+	struct query *q = query_submit(c, req, params_strdup(p, "query_id"), params_strdup(p, "sql"),
+	    NULL, NULL, e);
+	if (q == NULL)
+		return -1;
 	q->max_rows = max_rows;
 	q->timeout_ms = timeout_ms;
-	q->state = QS_QUEUED;
-	q->started_wall_ms = wall_ms();
-	q->started_mono_ms = mono_ms();
-	TAILQ_INSERT_TAIL(&tuskd.queries, q, entry);
-	TAILQ_INSERT_TAIL(&c->queue, q, centry);
 	queries_kick(c);
 	return H_ASYNC;
 }
@@ -444,6 +462,10 @@ queries_worker_raw(struct worker *w, struct conn *c, struct evbuffer *in, size_t
 	if (pk.type == RPC_RESPONSE) {
 		if (q == NULL || !pk.success || pk.msgid != q->worker_msgid)
 			return false; /* not the query's success: decode it */
+		if (q->ops && q->ops->raw && q->ops->raw(q, in, len, &pk))
+			return true;
+		if (q->ops && q->ops->done)
+			return false; /* decoded for ops->done (query_reply) */
 		rpc_call_forget(w->peer, q->worker_msgid);
 		struct evbuffer *out = client_output(q->req ? q->req->client : NULL);
 		if (q->req)
@@ -458,6 +480,9 @@ queries_worker_raw(struct worker *w, struct conn *c, struct evbuffer *in, size_t
 	}
 	if (pk.type != RPC_NOTIFY || !pk.has_query_id)
 		return false;
+	if (q && q->ops && q->ops->raw && pk.query_id && strlen(q->id) == pk.query_id_len &&
+	    memcmp(q->id, pk.query_id, pk.query_id_len) == 0 && q->ops->raw(q, in, len, &pk))
+		return true;
 	bool rows = rpc_peek_is(&pk, N_QUERY_ROWS);
 	if (!rows && !rpc_peek_is(&pk, N_QUERY_COLUMNS) && !rpc_peek_is(&pk, N_QUERY_NOTICE))
 		return false;

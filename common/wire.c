@@ -43,6 +43,8 @@ const struct tusk_param wire_query[] = {
 	{ "sql", TT_STR, 0, "the SQL", NULL },
 	{ "max_rows", TT_INT, P_OPT, "rows in the reply, at most this many (no streaming)", NULL },
 	{ "timeout_ms", TT_INT, P_OPT, "cancel after this long", NULL },
+	{ "params", TT_ARRAY, P_OPT, "values for $1..$n (text, nil for NULL): one statement, bound",
+	    "[str | nil]" },
 	PARAMS_END,
 };
 

@@ -338,8 +338,8 @@ tunnel_lost(struct tusk_error *e, void *arg)
 		return;
 	if (pg.q && !pg.q->internal)
 		wk_reply_error(pg.q->msgid, e);
-	if (pg.pending_id)
-		wk_reply_error(pg.pending_msgid, e);
+	if (pg.pending)
+		wk_reply_error(pg.pending->msgid, e);
 	if (pg.q) {
 		pg_query_free(pg.q);
 		pg.q = NULL;

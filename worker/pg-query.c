@@ -27,8 +27,7 @@
 #include "worker.h"
 
 static void query_finish(void);
-static int start_user_query(uint32_t msgid, char *id, char *sql, int64_t max_rows,
-    int64_t timeout_ms);
+static int start_user_query(struct qorder *o);
 
 static int
 type_cmp(const void *a, const void *b)
@@ -518,10 +517,10 @@ query_finish(void)
 		pg_types_load();
 		return;
 	}
-	if (pg.pending_id) {
-		char *id = pg.pending_id, *sql = pg.pending_sql;
-		pg.pending_id = pg.pending_sql = NULL;
-		start_user_query(pg.pending_msgid, id, sql, pg.pending_max_rows, pg.pending_timeout_ms);
+	if (pg.pending) {
+		struct qorder *o = pg.pending;
+		pg.pending = NULL;
+		start_user_query(o);
 		return;
 	}
 	pg_watch_query();
@@ -543,11 +542,13 @@ query_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Send a query to the server. */
 static int
-send_query(struct pgq *q, const char *sql)
+send_query(struct pgq *q, const char *sql, int nvalues, char *const *values)
 {
 	pg.q = q;
 	q->started_us = mono_us();
-	if (!PQsendQuery(pg.conn, sql)) {
+	int ok = values ? PQsendQueryParams(pg.conn, sql, nvalues, NULL, (const char *const *)values,
+	    NULL, NULL, 0) : PQsendQuery(pg.conn, sql);
+	if (!ok) {
 		char *m = pg_clean_message(PQerrorMessage(pg.conn));
 		terr_set(&q->err, TE_CONNECTION, "%s", m);
 		free(m);
@@ -573,29 +574,65 @@ pg_types_load(void)
 	q->id = xstrdup("types");
 	q->internal = true;
 	q->max_rows = -1;
-	if (send_query(q, "select oid::int8, typname::text from pg_catalog.pg_type") < 0) {
+	if (send_query(q, "select oid::int8, typname::text from pg_catalog.pg_type", 0, NULL) < 0) {
 		log_warn("cannot load type names: %s", q->err.message);
 		pg.q = NULL;
 		pg_query_free(q);
 	}
 }
 
-/* A user's query (takes id and sql). */
+/* Forget a query order. */
+void
+qorder_free(struct qorder *o)
+{
+	if (o == NULL)
+		return;
+	free(o->id);
+	free(o->sql);
+	for (int i = 0; i < o->nvalues; i++)
+		free(o->values[i]);
+	free(o->values);
+	free(o);
+}
+
+/* A user's query (takes the order). */
 static int
-start_user_query(uint32_t msgid, char *id, char *sql, int64_t max_rows, int64_t timeout_ms)
+start_user_query(struct qorder *o)
 {
 	struct pgq *q = xcalloc(1, sizeof *q);
-	q->id = id;
-	q->msgid = msgid;
-	q->max_rows = max_rows;
-	q->timeout_ms = timeout_ms;
-	int r = send_query(q, sql);
-	free(sql);
+	q->id = o->id;
+	o->id = NULL;
+	q->msgid = o->msgid;
+	q->max_rows = o->max_rows;
+	q->timeout_ms = o->timeout_ms;
+	int r = send_query(q, o->sql, o->nvalues, o->values);
+	qorder_free(o);
 	if (r < 0) {
 		pg.q = NULL;
-		wk_reply_error(msgid, &q->err);
+		wk_reply_error(q->msgid, &q->err);
 		pg_query_free(q);
 		return -1;
+	}
+	return 0;
+}
+
+/* The order's bound values: each a str, or nil for NULL. */
+static int
+order_values(struct qorder *o, const msgpack_object *arr, struct tusk_error *e)
+{
+	if (arr == NULL)
+		return 0;
+	if (arr->via.array.size > 65535)
+		return terr_set(e, TE_INTERNAL, "worker: more than 65535 bound values");
+	o->nvalues = (int)arr->via.array.size;
+	o->values = xcalloc((size_t)MAX(o->nvalues, 1), sizeof *o->values);
+	for (int i = 0; i < o->nvalues; i++) {
+		const msgpack_object *v = &arr->via.array.ptr[i];
+		if (v->type == MSGPACK_OBJECT_NIL)
+			continue;
+		if (!mo_has_type(v, TT_STR))
+			return terr_set(e, TE_INTERNAL, "worker: bound value %d is not text or nil", i + 1);
+		o->values[i] = mo_strdup(v);
 	}
 	return 0;
 }
@@ -604,29 +641,27 @@ void
 pg_query(uint32_t msgid, const struct params *params)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
-	if (pg.state != PG_READY || pg.close_done) {
+	if (pg.state != PG_READY || pg.close_done)
 		terr_set(&e, TE_INTERNAL, "worker: not connected");
-		wk_reply_error(msgid, &e);
-		terr_clear(&e);
-		return;
-	}
-	int64_t max_rows = params_int(params, "max_rows", -1);
-	int64_t timeout_ms = params_int(params, "timeout_ms", -1);
-	if ((pg.q && !pg.q->internal) || pg.pending_id) {
+	else if ((pg.q && !pg.q->internal) || pg.pending)
 		terr_set(&e, TE_INTERNAL, "worker: a query is already running");
+	struct qorder *o = xcalloc(1, sizeof *o);
+	o->msgid = msgid;
+	o->id = params_strdup(params, "query_id");
+	o->sql = params_strdup(params, "sql");
+	o->max_rows = params_int(params, "max_rows", -1);
+	o->timeout_ms = params_int(params, "timeout_ms", -1);
+	if (terr_isset(&e) || order_values(o, params_get(params, "params"), &e) < 0) {
 		wk_reply_error(msgid, &e);
 		terr_clear(&e);
+		qorder_free(o);
 		return;
 	}
 	if (pg.q) {
 		/* the type names are loading: this one goes next */
-		pg.pending_msgid = msgid;
-		pg.pending_id = params_strdup(params, "query_id");
-		pg.pending_sql = params_strdup(params, "sql");
-		pg.pending_max_rows = max_rows;
-		pg.pending_timeout_ms = timeout_ms;
+		pg.pending = o;
 		return;
 	}
-	start_user_query(msgid, params_strdup(params, "query_id"), params_strdup(params, "sql"), max_rows,
-	    timeout_ms);
+	start_user_query(o);
 }
+

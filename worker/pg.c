@@ -242,16 +242,15 @@ void
 pg_cancel(uint32_t msgid, const struct params *params)
 {
 	const msgpack_object *id = params_get(params, "query_id");
-	if (pg.pending_id && mo_str_eq(id, pg.pending_id)) {
+	if (pg.pending && mo_str_eq(id, pg.pending->id)) {
 		/* it never reached the server */
 		struct tusk_error e = TUSK_ERROR_INIT;
 		terr_set(&e, TE_QUERY_CANCELLED, "canceling statement due to user request");
 		terr_code(&e, "57014");
-		wk_reply_error(pg.pending_msgid, &e);
+		wk_reply_error(pg.pending->msgid, &e);
 		terr_clear(&e);
-		free(pg.pending_id);
-		free(pg.pending_sql);
-		pg.pending_id = pg.pending_sql = NULL;
+		qorder_free(pg.pending);
+		pg.pending = NULL;
 		msgpack_packer *pk = wk_reply_begin(msgid);
 		msgpack_pack_map(pk, 1);
 		mp_pack_key(pk, "sent");
@@ -322,8 +321,8 @@ broken: {
 	log_warn("%s", e.message);
 	if (pg.q && !pg.q->internal)
 		wk_reply_error(pg.q->msgid, &e);
-	if (pg.pending_id)
-		wk_reply_error(pg.pending_msgid, &e);
+	if (pg.pending)
+		wk_reply_error(pg.pending->msgid, &e);
 	terr_clear(&e);
 	if (pg.q) {
 		pg_query_free(pg.q);
@@ -404,9 +403,8 @@ pg_shutdown(void)
 		pg_query_free(pg.q);
 		pg.q = NULL;
 	}
-	free(pg.pending_id);
-	free(pg.pending_sql);
-	pg.pending_id = pg.pending_sql = NULL;
+	qorder_free(pg.pending);
+	pg.pending = NULL;
 	resolve_cancel(pg.resolve);
 	pg.resolve = NULL;
 	secret_free(pg.password);

@@ -74,6 +74,17 @@ struct pgq {
 	struct obuf rows;     /* the batch, or the kept rows */
 };
 
+/* A query order as the broker gave it (wire_query), owned. */
+struct qorder {
+	uint32_t msgid;
+	char *id;
+	char *sql;
+	int64_t max_rows;   /* -1: stream */
+	int64_t timeout_ms; /* -1: none */
+	char **values;	    /* $1..$n as text, NULL for SQL NULL; NULL: not bound */
+	int nvalues;
+};
+
 struct typename {
 	Oid oid;
 	char *name;
@@ -105,9 +116,7 @@ struct pg_session {
 	struct event *ev_close;
 	struct pgq *q;
 	/* a user query that waits while the type names load */
-	uint32_t pending_msgid;
-	char *pending_id, *pending_sql;
-	int64_t pending_max_rows, pending_timeout_ms;
+	struct qorder *pending;
 	bool paused;
 	bool types_stale;
 	struct typename *types;
@@ -143,6 +152,7 @@ void pg_notice_receiver(void *arg, const PGresult *res);
 /* Take every result libpq has ready, within backpressure. */
 void pg_process_results(void);
 void pg_query_free(struct pgq *q);
+void qorder_free(struct qorder *o);
 /* Load the type names (pg_type) on our own account. */
 void pg_types_load(void);
 void pg_types_free(void);
