@@ -466,17 +466,19 @@ tpage_parse(struct tpage *pg, const struct ttable *t, const msgpack_object *orde
 			pg->nsort++;
 		}
 	}
-	/* the tie-break that makes the order total */
+	/* the tie-break that makes the order total, in the direction of the
+	 * last column (so that a one-direction order stays one) */
+	bool tdesc = pg->nsort > 0 && pg->sort[pg->nsort - 1].desc;
 	if (t->nkey > 0) {
 		for (int k = 0; k < t->nkey; k++) {
 			bool have = false;
 			for (int s = 0; s < pg->nsort; s++)
 				have = have || pg->sort[s].col == t->key[k];
 			if (!have)
-				pg->sort[pg->nsort++] = (struct tsort){ t->key[k], false };
+				pg->sort[pg->nsort++] = (struct tsort){ t->key[k], tdesc };
 		}
 	} else if (t->relkind == 'r' || t->relkind == 'm') {
-		pg->sort[pg->nsort++] = (struct tsort){ -1, false };
+		pg->sort[pg->nsort++] = (struct tsort){ -1, tdesc };
 	} else {
 		pg->offset_paging = true;
 	}
@@ -587,6 +589,19 @@ keyset_add(struct tsql *q, const struct ttable *t, const struct tpage *pg)
 	}
 	for (int i = 0; i < pg->nsort; i++)
 		pn[i] = 0;
+	/* a bound on the first column that an index on it can serve (the
+	 * condition below implies it; NULLs as PostgreSQL places them) */
+	const struct tsort *s0 = &pg->sort[0];
+	if (pg->after[0] != NULL && (s0->desc || sort_notnull(t, s0))) {
+		add_col(&q->sql, t, s0->col);
+		sb_adds(&q->sql, s0->desc ? " <= " : " >= ");
+		tsql_bind(q, xstrdup(pg->after[0]));
+		pn[0] = q->n;
+		sb_adds(&q->sql, " AND ");
+	} else if (pg->after[0] == NULL && !s0->desc) {
+		add_col(&q->sql, t, s0->col);
+		sb_adds(&q->sql, " IS NULL AND ");
+	}
 	int terms = 0;
 	sb_addc(&q->sql, '(');
 	for (int i = 0; i < pg->nsort; i++) {

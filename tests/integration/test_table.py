@@ -102,7 +102,7 @@ def test_keyset_pages_follow_the_servers_order(conn, pg, tables, order):
     rows, pages = all_rows(c, cid, "pg_rows", order_by=order, limit=3)
     by = ", ".join('"%s"%s' % (o["column"], " DESC" if o.get("desc") else "") for o in order)
     if not any(o["column"] == "id" for o in order):
-        by += ", id"
+        by += ", id" + (" DESC" if order[-1].get("desc") else "")  # the key follows the last direction
     want = [int(x) for x in sql(pg, "SELECT id FROM pg_rows ORDER BY %s" % by).split()]
     assert [r[0] for r in rows] == want
     assert pages == 14  # 40 rows, 3 a page, the last one short

@@ -108,12 +108,19 @@ keyset(void **state)
 	free(s);
 	s = page_sql(&t, "[{column: g, desc: true}, {column: s}]", NULL, "[\"1\", nil, \"7\"]");
 	assert_string_equal(s, "SELECT t.xmin::text, t.g::text, t.s::text, t.id::text, t.id, t.g, t.s, t.gen "
-	    "FROM public.t t WHERE ((t.g < $1) OR (t.g = $1 AND t.s IS NULL AND t.id > $2)) "
+	    "FROM public.t t WHERE t.g <= $1 AND ((t.g < $1) OR (t.g = $1 AND t.s IS NULL AND t.id > $2)) "
 	    "ORDER BY t.g DESC, t.s, t.id LIMIT $3");
 	free(s);
 	s = page_sql(&t, "[{column: g, desc: true}, {column: s}]", NULL, "[nil, \"b\", \"3\"]");
 	assert_non_null(strstr(s, "WHERE ((t.g IS NOT NULL) OR (t.g IS NULL AND (t.s > $1 OR t.s IS NULL)) "
 	    "OR (t.g IS NULL AND t.s = $1 AND t.id > $2))"));
+	free(s);
+	/* ascending from NULL: only NULLs follow; one direction, NOT NULL: the row comparison */
+	s = page_sql(&t, "[{column: g}]", NULL, "[nil, \"3\"]");
+	assert_non_null(strstr(s, "WHERE t.g IS NULL AND ((t.g IS NULL AND t.id > $1)) ORDER BY t.g, t.id"));
+	free(s);
+	s = page_sql(&t, "[{column: id, desc: true}]", NULL, "[\"9\"]");
+	assert_non_null(strstr(s, "WHERE (t.id) < ($1) ORDER BY t.id DESC LIMIT $2"));
 	free(s);
 	/* filters are bound; LIKE patterns escaped inside the value */
 	s = page_sql(&t, NULL, "[{column: s, op: contains, value: \"a%%b\"}, {column: id, op: in, value: [1, 2]},"
