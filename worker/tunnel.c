@@ -415,13 +415,11 @@ link_open(struct link *l)
 	return 1;
 }
 
-/* Move bytes both ways until neither side can take more; free a finished link. */
-static void
-link_pump(struct link *l)
+/* Channel -> local socket, as far as both go now; -1 when the link broke
+ * (and was freed). */
+static int
+link_pump_down(struct link *l)
 {
-	if (l->fd < 0 || !l->open)
-		return;
-	/* channel -> local */
 	for (;;) {
 		if (l->down_off < l->down_len) {
 			ssize_t n = write(l->fd, l->down + l->down_off, l->down_len - l->down_off);
@@ -430,7 +428,7 @@ link_pump(struct link *l)
 			if (n < 0) {
 				log_debug("tunnel: local write: %s", strerror(errno));
 				link_free(l);
-				return;
+				return -1;
 			}
 			l->down_off += (size_t)n;
 			if (l->down_off < l->down_len)
@@ -451,7 +449,7 @@ link_pump(struct link *l)
 		if (n < 0) {
 			log_debug("tunnel: channel read: %s", ssh_error());
 			link_free(l);
-			return;
+			return -1;
 		}
 		break;
 	}
@@ -459,7 +457,14 @@ link_pump(struct link *l)
 		shutdown(l->fd, SHUT_WR); /* the server is done: tell the local side */
 		l->shut_wr = true;
 	}
-	/* local -> channel */
+	return 0;
+}
+
+/* Local socket -> channel, as far as the channel's window lets; -1 when the
+ * link broke (and was freed). */
+static int
+link_pump_up(struct link *l)
+{
 	for (;;) {
 		if (l->up_off < l->up_len) {
 			if (ssh_channel_is_closed(l->ch)) {
@@ -470,7 +475,7 @@ link_pump(struct link *l)
 			if (w == SSH_ERROR) {
 				log_debug("tunnel: channel write: %s", ssh_error());
 				link_free(l);
-				return;
+				return -1;
 			}
 			l->up_off += (size_t)w;
 			if (l->up_off < l->up_len)
@@ -494,6 +499,17 @@ link_pump(struct link *l)
 		ssh_channel_send_eof(l->ch);
 		l->eof_sent = true;
 	}
+	return 0;
+}
+
+/* Move what can move both ways; free the link once both sides are done. */
+static void
+link_pump(struct link *l)
+{
+	if (l->fd < 0 || !l->open)
+		return;
+	if (link_pump_down(l) < 0 || link_pump_up(l) < 0)
+		return;
 	if (l->local_eof && l->up_off == l->up_len &&
 	    ((l->remote_eof && l->down_off == l->down_len) || ssh_channel_is_closed(l->ch))) {
 		link_free(l); /* both sides are done */
