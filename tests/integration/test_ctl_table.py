@@ -12,11 +12,11 @@ from tusk import BIN, wait_for
 
 @pytest.fixture(scope="module")
 def ctl_conn(broker, pg):
-    pg.psql("""DROP TABLE IF EXISTS "Order Items", ct;
-        CREATE TABLE "Order Items" (id int PRIMARY KEY, "Name" text, qty int);
-        INSERT INTO "Order Items" SELECT i, 'item ' || i, CASE WHEN i % 3 = 0 THEN NULL ELSE i % 4 END
+    pg.psql("""DROP TABLE IF EXISTS "Ctl Items", ct CASCADE;
+        CREATE TABLE "Ctl Items" (id int PRIMARY KEY, "Name" text, qty int);
+        INSERT INTO "Ctl Items" SELECT i, 'item ' || i, CASE WHEN i % 3 = 0 THEN NULL ELSE i % 4 END
             FROM generate_series(1, 12) i;
-        ALTER TABLE "Order Items" OWNER TO tusk;
+        ALTER TABLE "Ctl Items" OWNER TO tusk;
         CREATE TABLE ct (a int, b text); ALTER TABLE ct OWNER TO tusk""", db="tuskdb")
     url = "postgresql://tusk@127.0.0.1:%d/tuskdb?sslmode=disable" % pg.port
     r = broker.ctl("--json", "connect", "--name", "ctltable", url, env={"PGPASSWORD": "tuskpw"}, check=True)
@@ -26,21 +26,21 @@ def ctl_conn(broker, pg):
 
 
 def test_table_sorts_filters_and_pages(broker, ctl_conn):
-    r = broker.ctl("table", "-c", ctl_conn, "--limit", "5", '"Order Items"', check=True)
+    r = broker.ctl("table", "-c", ctl_conn, "--limit", "5", '"Ctl Items"', check=True)
     out = r.stdout.decode()
     lines = out.splitlines()
     assert [x.strip() for x in lines[0].split("|")] == ["id", "Name", "qty"]
     assert "item 5" in out and "item 6" not in out
-    assert "(5 rows, more follow" in lines[-1] and 'editable (key Order Items_pkey)' in lines[-1]
+    assert "(5 rows, more follow" in lines[-1] and 'editable (key Ctl Items_pkey)' in lines[-1]
     r = broker.ctl("table", "-c", ctl_conn, "-f", "csv", "--all", "--limit", "2", "--order", "-qty,id",
-                   "--filter", "qty is not null", "--filter", "id <= 9", 'public."Order Items"', check=True)
+                   "--filter", "qty is not null", "--filter", "id <= 9", 'public."Ctl Items"', check=True)
     want = sorted(((i % 4, i) for i in range(1, 10) if i % 3), key=lambda x: (-x[0], x[1]))
     assert r.stdout.decode().splitlines() == ["id,Name,qty"] + ["%d,item %d,%d" % (i, i, q) for q, i in want]
-    r = broker.ctl("table", "-c", ctl_conn, "-f", "csv", "--filter", '"Name" ~ EM 1', '"Order Items"', check=True)
+    r = broker.ctl("table", "-c", ctl_conn, "-f", "csv", "--filter", '"Name" ~ EM 1', '"Ctl Items"', check=True)
     assert [l.split(",")[0] for l in r.stdout.decode().splitlines()[1:]] == ["1", "10", "11", "12"]
-    r = broker.ctl("table", "-c", ctl_conn, "-f", "csv", "--filter", "id in 2, 4,99", '"Order Items"', check=True)
+    r = broker.ctl("table", "-c", ctl_conn, "-f", "csv", "--filter", "id in 2, 4,99", '"Ctl Items"', check=True)
     assert r.stdout.decode().splitlines()[1:] == ["2,item 2,2", "4,item 4,0"]
-    r = broker.ctl("--json", "table", "-c", ctl_conn, "--limit", "3", '"Order Items"', check=True)
+    r = broker.ctl("--json", "table", "-c", ctl_conn, "--limit", "3", '"Ctl Items"', check=True)
     page = json.loads(r.stdout)
     assert page["keys"] == [{"id": "1"}, {"id": "2"}, {"id": "3"}] and page["next"] == ["3"]
     r = broker.ctl("table", "-c", ctl_conn, "ct", check=True)
@@ -48,11 +48,11 @@ def test_table_sorts_filters_and_pages(broker, ctl_conn):
 
 
 def test_table_errors(broker, ctl_conn):
-    r = broker.ctl("table", "-c", ctl_conn, "Order Items")  # unquoted: folded, so not found
-    assert r.returncode == 1 and b"no table or view public.order items" in r.stderr
-    r = broker.ctl("table", "-c", ctl_conn, "--filter", "id ?? 3", '"Order Items"')
+    r = broker.ctl("table", "-c", ctl_conn, "Ctl Items")  # unquoted: folded, so not found
+    assert r.returncode == 1 and b"no table or view public.ctl items" in r.stderr
+    r = broker.ctl("table", "-c", ctl_conn, "--filter", "id ?? 3", '"Ctl Items"')
     assert r.returncode == 2 and b"--filter takes" in r.stderr
-    r = broker.ctl("table", "-c", ctl_conn, "--order", "nope", '"Order Items"')
+    r = broker.ctl("table", "-c", ctl_conn, "--order", "nope", '"Ctl Items"')
     assert r.returncode == 1 and b'has no column "nope"' in r.stderr
 
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tusk import BIN, TuskError
+from tusk import BIN, TuskError, wait_for
 
 TABLE = "Order Items"
 
@@ -364,3 +364,23 @@ def test_identifiers_are_quoted_as_the_server_quotes_them(conn, pg, tables):
             f.write("\n".join("%s|%s" % (w, k) for w, k in kw) + "\n")
         subprocess.run([unit], env=dict(os.environ, TUSK_PG_KEYWORDS=path), check=True,
                        stdout=subprocess.DEVNULL)
+
+
+def test_edits_waiting_on_a_lock_are_cancelled_with_cancel_query(conn, pg, client, tables):
+    c, cid = conn
+    other = c.call("connect", config=pg.config(name="locker"), password="tuskpw")["connection_id"]
+    try:
+        c.query(other, 'BEGIN; SELECT * FROM "Order Items" WHERE id = 8 FOR UPDATE', max_rows=10)
+        r = open_table(c, cid, filter=[{"column": "id", "op": "in", "value": [8, 9]}])
+        mid = c.send("apply_edits", dict(connection_id=cid, schema="public", table=TABLE, query_id="edit-q", edits=[
+            {"op": "update", "key": r["keys"][1], "xmin": r["xmins"][1], "values": {"Name": "first"}},
+            {"op": "update", "key": r["keys"][0], "xmin": r["xmins"][0], "values": {"Name": "waits"}}]))
+        wait_for(lambda: any(q["query_id"] == "edit-q" and q["state"] == "running"
+                             for q in client.call("get_running_queries")))
+        assert client.call("cancel_query", query_id="edit-q")["cancelled"] is True
+        with pytest.raises(TuskError) as e:
+            c.wait_reply(mid)
+        assert e.value["kind"] == "QueryCancelled" and e.value["message"].startswith("edits[1] (update)")
+        assert sql(pg, 'SELECT "Name" FROM "Order Items" WHERE id IN (8, 9) ORDER BY id') == "item 8\nitem 9\n"
+    finally:
+        c.call("disconnect", connection_id=other)
