@@ -92,6 +92,22 @@ conn_ref(struct conn *c)
 	c->refs++;
 }
 
+/* The saved connection's new name, for the open one too. */
+void
+conn_rename(struct conn *c, const char *name)
+{
+	if (name == NULL || (c->cfg.name && strcmp(c->cfg.name, name) == 0))
+		return;
+	log_info("open connection %s renamed to %s", c->cfg.name, name);
+	free(c->cfg.name);
+	c->cfg.name = xstrdup(name);
+	if (c->worker) {
+		free(c->worker->conn_name);
+		c->worker->conn_name = xstrdup(name);
+	}
+	event_conn("renamed", c, NULL);
+}
+
 /* Drop a reference; the last frees the connection and wipes its secrets. */
 void
 conn_unref(struct conn *c)
@@ -275,7 +291,7 @@ conn_open(struct request *req, struct tusk_config *cfg_in, struct tusk_secrets *
 
 static const struct tusk_param p_connect[] = {
 	{ "id", TT_STR, P_OPT, "a saved connection's id (its stored secrets are used)" , NULL },
-	{ "config", TT_MAP, P_OPT, "a connection config: quick connect (give id or config)", "@config" },
+	{ "config", TT_MAP, P_OPT, "a connection config: quick connect (give id or config)", "@config_input" },
 	{ "password", TT_STR, P_OPT, "database password (never stored in the config)" , NULL },
 	{ "ssh_password", TT_STR, P_OPT, "SSH password" , NULL },
 	{ "ssh_key_passphrase", TT_STR, P_OPT, "passphrase of the SSH private key" , NULL },
