@@ -24,12 +24,18 @@ function firstLine(child, ms, what) {
   });
 }
 
-/** PostgreSQL + broker. stop() resolves with the fixture's exit code. */
-export async function startFixture() {
-  const child = spawn('/usr/bin/python3', [path.join(import.meta.dirname, 'fixture.py')], {
+/** PostgreSQL + broker (and with opts.sshd an SSH server, opts.tls a TLS
+ * cluster, opts.damagedStore a salvaged local database: fixture.py). stop()
+ * resolves with the fixture's exit code. */
+export async function startFixture(opts = {}) {
+  const args = [path.join(import.meta.dirname, 'fixture.py')];
+  if (opts.sshd) args.push('--sshd');
+  if (opts.tls) args.push('--tls');
+  if (opts.damagedStore) args.push('--damaged-store');
+  const child = spawn('/usr/bin/python3', args, {
     env: { ...process.env, TUSK_BIN: BIN }, stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const { line, rl } = await firstLine(child, 60000, 'fixture');
+  const { line, rl } = await firstLine(child, 120000, 'fixture');
   const info = JSON.parse(line);
   const lines = [];
   let waiter = null;
