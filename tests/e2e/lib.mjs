@@ -7,8 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+// (import.meta.dirname is Node 20's; Debian 12 has Node 18)
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(HERE, '..', '..');
 export const BIN = path.resolve(ROOT, process.env.TUSK_BIN || 'build/bin');
 export const SHOTS = path.join(ROOT, 'build', 'e2e-shots');
 const require = createRequire(path.join(ROOT, 'ui', 'web', 'package.json'));
@@ -28,7 +31,7 @@ function firstLine(child, ms, what) {
  * cluster, opts.damagedStore a salvaged local database: fixture.py). stop()
  * resolves with the fixture's exit code. */
 export async function startFixture(opts = {}) {
-  const args = [path.join(import.meta.dirname, 'fixture.py')];
+  const args = [path.join(HERE, 'fixture.py')];
   if (opts.sshd) args.push('--sshd');
   if (opts.tls) args.push('--tls');
   if (opts.damagedStore) args.push('--damaged-store');
