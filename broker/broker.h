@@ -273,6 +273,8 @@ struct conn *conn_find(const char *id);
 struct conn *conn_lookup(const char *id, struct tusk_error *e);
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
+/* A saved connection was renamed: the open one follows (its worker, events). */
+void conn_rename(struct conn *c, const char *name);
 void conns_close_all(void);
 /* backend.c: end an orphaned server backend from a short-lived helper
  * worker on the same settings. result: 1 ended (or already gone), 0 still running,

@@ -92,6 +92,22 @@ conn_ref(struct conn *c)
 	c->refs++;
 }
 
+/* The saved connection's new name, for the open one too. */
+void
+conn_rename(struct conn *c, const char *name)
+{
+	if (name == NULL || (c->cfg.name && strcmp(c->cfg.name, name) == 0))
+		return;
+	log_info("open connection %s renamed to %s", c->cfg.name, name);
+	free(c->cfg.name);
+	c->cfg.name = xstrdup(name);
+	if (c->worker) {
+		free(c->worker->conn_name);
+		c->worker->conn_name = xstrdup(name);
+	}
+	event_conn("renamed", c, NULL);
+}
+
 /* Drop a reference; the last frees the connection and wipes its secrets. */
 void
 conn_unref(struct conn *c)

@@ -26,7 +26,7 @@ struct saved_ctx {
  * and the secrets that travel beside it. */
 #define CONNECT_PARAMS(config_doc) \
 	{ "id", TT_STR, P_OPT, "a saved connection's id (its stored secrets are used)", NULL }, \
-	{ "config", TT_MAP, P_OPT, config_doc, "@config" }, \
+	{ "config", TT_MAP, P_OPT, config_doc, "@config_input" }, \
 	{ "password", TT_STR, P_OPT, "database password (never stored in the config)", NULL }, \
 	{ "ssh_password", TT_STR, P_OPT, "SSH password", NULL }, \
 	{ "ssh_key_passphrase", TT_STR, P_OPT, "passphrase of the SSH private key", NULL }, \

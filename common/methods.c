@@ -26,8 +26,15 @@ const struct tusk_shape_def tusk_shapes[] = {
 	    "read_only: bool, statement_timeout_ms: int | nil, created_at: str | nil, "
 	    "updated_at: str | nil}" },
 	{ "ssh_tunnel", "{host: str, port: int, username: str, "
-	    "auth_method: {type: \"password\" | \"key_file\" | \"agent\", path?: str}, "
-	    "local_port: int | nil}" },
+	    "auth_method: {type: \"password\" | \"key_file\" | \"agent\", path?: str}}" },
+	/* what config_parse takes (common/config.c): absent or nil is the default */
+	{ "config_input", "{id?: str | nil, name?: str | nil, host: str, port?: int | nil, database: str, "
+	    "username: str, ssl_mode?: \"disable\" | \"prefer\" | \"require\" | \"verify-ca\" | "
+	    "\"verify-full\" | nil, ssl_ca_cert?: str | nil, ssl_client_cert?: str | nil, "
+	    "ssl_client_key?: str | nil, ssh_tunnel?: @ssh_tunnel_input | nil, read_only?: bool | nil, "
+	    "statement_timeout_ms?: int | nil, created_at?: str | nil, updated_at?: str | nil}" },
+	{ "ssh_tunnel_input", "{host: str, port?: int | nil, username: str, "
+	    "auth_method: {type: \"password\" | \"key_file\" | \"agent\", path?: str | nil}}" },
 	{ "warning", "{message: str, hint: str | nil}" },
 	{ "column", "{name: str, data_type: str}" },
 	{ "worker", "{worker_id: int, pid: int, role: \"connection\" | \"test\" | \"helper\", "
@@ -43,7 +50,8 @@ const struct tusk_shape_def tusk_shapes[] = {
 };
 
 const char *const tusk_shape_names[] = {
-	"error", "host_key", "config", "ssh_tunnel", "warning", "column", "worker", "storage_notice",
+	"error", "host_key", "config", "ssh_tunnel", "config_input", "ssh_tunnel_input", "warning",
+	"column", "worker", "storage_notice",
 	NULL,
 };
 

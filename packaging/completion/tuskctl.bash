@@ -79,7 +79,7 @@ _tuskctl_operands()
 		case ${words[i - 1]} in
 		-[hpUdnsCEKt] | --host | --port | --username | --dbname | --name | --ssl-mode | --ssl-ca | \
 			--ssl-cert | --ssl-key | --statement-timeout | --ssh | --ssh-key | --ssh-host | --ssh-port | \
-			--ssh-user | --ssh-auth | --ssh-local-port) ;;
+			--ssh-user | --ssh-auth) ;;
 		*) n=$((n + 1)) ;;
 		esac
 	done
@@ -187,8 +187,7 @@ _tuskctl()
 		;;
 	connect:-[pUdnt] | connections:-[pUdnt] | query:-[mtqN] | top:-i | logs:-n | *:--port | \
 		*:--username | *:--dbname | *:--name | *:--statement-timeout | *:--max-rows | *:--timeout | \
-		*:--query-id | *:--null | *:--interval | *:--lines | *:--ssh-port | *:--ssh-user | \
-		*:--ssh-local-port)
+		*:--query-id | *:--null | *:--interval | *:--lines | *:--ssh-port | *:--ssh-user)
 		return 0
 		;;
 	esac
@@ -197,7 +196,7 @@ _tuskctl()
 	local opts="" args="" names=""
 	local settings='--host --port --username --dbname --name --ssl-mode --ssl-ca --ssl-cert --ssl-key
 	      --read-only --statement-timeout --ssh --ssh-host --ssh-port --ssh-user --ssh-auth --ssh-key
-	      --ssh-agent --ssh-local-port'
+	      --ssh-agent'
 	local secrets='--password-stdin --password --forget-password --ssh-secret-stdin --ssh-password-stdin --ssh-passphrase-stdin --ssh-secret
 	      --forget-ssh-secret'
 	case $cmd in

@@ -3,6 +3,9 @@
 // screenshot that is not blank) and its page reaches the broker (seen from
 // the broker's side); WebKitWebDriver drives the real window through a
 // connection and a query. Ending tusk ends its gateway, however tusk ends.
+// `tusk --browser` opens the default browser (a fake one that records what
+// it was given) without the token on any command line or in any
+// environment.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -111,6 +114,124 @@ test('without a display tusk prints the address and serves it until interrupted'
   child.kill('SIGINT');
   assert.equal(await new Promise((r) => child.once('exit', (c) => r(c))), 0);
   void ROOT;
+});
+
+/** Every process's command line and environment now (a set of texts). */
+function processTexts(into) {
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    for (const f of ['cmdline', 'environ']) {
+      try {
+        into.add(`${d}/${f}\0` + fs.readFileSync(`/proc/${d}/${f}`, 'latin1'));
+      } catch { /* gone, or not ours to read */ }
+    }
+  }
+}
+
+// The user's default browser, as GIO finds it: a desktop entry for
+// text/html in the test's XDG directories. It records its argv and pid,
+// reads the file it was given, follows the page's redirect with a cookie jar
+// as a browser would, and waits to be told to exit.
+const FAKE_BROWSER = `#!/usr/bin/python3
+import http.cookiejar, json, os, re, sys, time, urllib.parse, urllib.request
+log = os.environ["FAKE_BROWSER_LOG"]
+rec = {"argv": sys.argv, "pid": os.getpid()}
+try:
+    arg = sys.argv[1]
+    if arg.startswith("http:"):
+        url = arg  # (what tusk used to do)
+    else:
+        path = urllib.parse.unquote(urllib.parse.urlparse(arg).path) if arg.startswith("file:") else arg
+        rec["mode"] = oct(os.stat(path).st_mode & 0o777)
+        html = open(path).read()
+        url = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', html).group(1)
+    op = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    r = op.open(url, timeout=20)
+    body = r.read().decode()
+    rec.update(status=r.status, final=r.geturl(), app='id="app"' in body)
+    script = re.search(r'src="\\./(assets/[^"]+\\.js)"', body)
+    if script:
+        a = op.open(urllib.parse.urljoin(r.geturl(), script.group(1)), timeout=20)
+        rec["asset"] = a.status
+except Exception as e:
+    rec["error"] = repr(e)
+with open(log + ".tmp", "w") as f:
+    json.dump(rec, f)
+os.rename(log + ".tmp", log)
+deadline = time.time() + 60
+while not os.path.exists(log + ".done") and time.time() < deadline:
+    time.sleep(0.05)
+`;
+
+test('tusk --browser opens the browser on a private page: the token is on no command line and in no environment', async () => {
+  const home = path.join(tmp, 'browserhome');
+  const apps = path.join(home, 'share', 'applications');
+  fs.mkdirSync(apps, { recursive: true });
+  fs.mkdirSync(path.join(home, 'config'), { recursive: true });
+  const fake = path.join(home, 'fake-browser');
+  fs.writeFileSync(fake, FAKE_BROWSER, { mode: 0o755 });
+  fs.writeFileSync(path.join(apps, 'tusk-test-browser.desktop'),
+    `[Desktop Entry]\nType=Application\nName=Test browser\nExec=${fake} %u\nMimeType=text/html;x-scheme-handler/http;\nNoDisplay=true\n`);
+  fs.writeFileSync(path.join(home, 'config', 'mimeapps.list'),
+    '[Default Applications]\ntext/html=tusk-test-browser.desktop\nx-scheme-handler/http=tusk-test-browser.desktop\n');
+  const log = path.join(home, 'browser.json');
+
+  // watch every process from before tusk starts until the browser is done
+  const seen = new Set();
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      processTexts(seen);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const child = spawn(path.join(BIN, 'tusk'), ['--browser'], {
+    env: { ...process.env, DISPLAY: display, TUSK_HOME: fx.home, HOME: home, XDG_DATA_HOME: path.join(home, 'share'),
+      XDG_CONFIG_HOME: path.join(home, 'config'), XDG_CACHE_HOME: path.join(home, 'cache'), FAKE_BROWSER_LOG: log,
+      ASAN_OPTIONS: 'detect_leaks=0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  try {
+    const url = await new Promise((resolve, reject) => {
+      readline.createInterface({ input: child.stdout }).once('line', resolve);
+      child.once('exit', (c) => reject(new Error('tusk exited ' + c + ': ' + err)));
+    });
+    const token = /token=([0-9a-f]{64})$/.exec(url)?.[1];
+    assert.ok(token, 'tusk printed the address to its own terminal: ' + url);
+    const rec = await until(() => fs.existsSync(log) && JSON.parse(fs.readFileSync(log, 'utf8')), 30000, 'the browser to load the page')
+      .catch((e) => { throw new Error(e.message + '\n' + err); });
+    assert.equal(rec.error, undefined, rec.error);
+    // the watcher saw the browser process itself (so it would have seen a token in it)
+    await until(() => [...seen].some((t) => t.startsWith(`${rec.pid}/cmdline\0`) && t.includes(rec.argv[1])), 5000,
+      'the browser process in /proc');
+    fs.writeFileSync(log + '.done', '');
+    processTexts(seen);
+    watching = false;
+    await watcher;
+    const leaks = [...seen].filter((t) => t.includes(token)).map((t) => t.slice(0, t.indexOf('\0')));
+    assert.deepEqual(leaks, [], 'the token in /proc/' + leaks.join(', /proc/'));
+    assert.ok(seen.size > 20, `${seen.size} command lines and environments looked at`);
+    // it was given the private page, by path
+    assert.equal(rec.argv.length, 2, JSON.stringify(rec.argv));
+    assert.match(rec.argv[1], new RegExp('^(file://)?' + fx.home + '/run/open-\\d+\\.html$'));
+    assert.equal(rec.mode, '0o600', 'the page is for our eyes only');
+    // and the page loaded: the token traded for a cookie, the UI and its script served
+    assert.equal(rec.status, 200);
+    assert.match(rec.final, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    assert.ok(rec.app, 'the page is the UI');
+    assert.equal(rec.asset, 200, 'the UI\'s script loads with the cookie');
+    const page = rec.argv[1].replace(/^file:\/\//, '');
+    assert.ok(fs.existsSync(page));
+    child.kill('SIGTERM');
+    assert.equal(await new Promise((r) => child.once('exit', (c) => r(c))), 0, err);
+    assert.ok(!fs.existsSync(page), 'the page is removed when tusk ends');
+  } finally {
+    watching = false;
+    fs.writeFileSync(log + '.done', '');
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 });
 
 /** A W3C WebDriver client for WebKitWebDriver (plain HTTP). */

@@ -128,7 +128,7 @@ def test_saved_connections(c, pg):
     assert c.call("test_connection", config=pg.config(), password="wrong")["success"] is False
     assert c.call("connect", id=cid)["connection_id"] == cid
     assert c.call("disconnect", connection_id=cid) is None
-    assert c.call("delete_connection", id=cid) is None
+    assert c.call("delete_connection", id=cid) == {"warnings": []}
 
 
 def test_queries_streamed_and_whole(c, pg):

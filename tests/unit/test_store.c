@@ -230,7 +230,6 @@ test_connections(void **state)
 	a.ssh->port = 2222;
 	a.ssh->username = xstrdup("jump");
 	a.ssh->auth_type = xstrdup("agent");
-	a.ssh->local_port = -1;
 	a.statement_timeout_ms = 0;
 	assert_int_equal(store_connection_save(s, &a, &created, &e), 0);
 	assert_true(created);
@@ -249,7 +248,6 @@ test_connections(void **state)
 	assert_string_equal(got.id, a.id);
 	assert_int_equal(got.ssh->port, 2222);
 	assert_string_equal(got.ssh->auth_type, "agent");
-	assert_int_equal(got.ssh->local_port, -1);
 	assert_int_equal(got.statement_timeout_ms, 0);
 	config_free(&got);
 

@@ -98,7 +98,6 @@ enum {
 	CFG_SSH_USER,
 	CFG_SSH_AUTH,
 	CFG_SSH_KEY,
-	CFG_SSH_LOCAL_PORT,
 	CFG_SSH,	/* --ssh USER@HOST[:PORT] */
 	CFG_SSH_AGENT,	/* --ssh-agent */
 	OPT_NO_SSH,

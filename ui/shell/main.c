@@ -16,6 +16,12 @@
  * launch's token) never reaches the disk, and navigation away from the
  * gateway's origin is refused (links open in the user's browser).
  * --automation lets WebKitWebDriver drive the window (tests).
+ *
+ * The token never appears on a command line or in an environment (both are
+ * readable by every local user): the gateway prints it to us on a pipe, and
+ * --browser opens the browser on a private page (0600, in the runtime
+ * directory) that sends it on to the address, as Jupyter does; the page is
+ * removed when we end. docs/frontend.md says why.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +41,7 @@
 
 #include "brokersock.h"
 #include "error.h"
+#include "paths.h"
 #include "proto.h"
 #include "selfpath.h"
 #include "util.h"
@@ -47,6 +54,7 @@ static struct {
 	GtkWidget *window;
 	WebKitWebView *view;
 	GMainLoop *loop;	/* --browser / no display */
+	char *launch_page;	/* --browser: the private page the browser opens */
 } shell = { .gateway_stdin = -1 };
 
 /* Print usage. */
@@ -148,6 +156,108 @@ gateway_stop(void)
 		}
 	}
 	shell.gateway = 0;
+}
+
+/* Write all of buf to fd; 0, or -1 with errno. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * --browser: write the page the browser opens, a file only we may read in
+ * the runtime directory that sends it on to the address (token included).
+ * The browser's command line then holds only the file's path. Sets
+ * shell.launch_page, or returns -1 with why in msg.
+ */
+static int
+launch_page_write(char **msg)
+{
+	struct tusk_paths p;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	if (paths_resolve(&p, &e) < 0 || paths_ensure(&p, &e) < 0) {
+		*msg = xasprintf("no private directory for the browser's page: %s", e.message);
+		terr_clear(&e);
+		paths_free(&p);
+		return -1;
+	}
+	char *path = xasprintf("%s/open-%ld.html", p.run_dir, (long)getpid());
+	paths_free(&p);
+	/* a page left by an earlier tusk with our pid (killed) is stale */
+	if (unlink(path) < 0 && errno != ENOENT) {
+		*msg = xasprintf("cannot replace %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*msg = xasprintf("cannot create %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	/* the address is http://127.0.0.1:PORT/?token=HEX: nothing to escape */
+	char *html = xasprintf("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
+	    "<meta name=\"referrer\" content=\"no-referrer\">\n"
+	    "<meta http-equiv=\"refresh\" content=\"0;url=%s\">\n"
+	    "<title>Tusk</title></head>\n"
+	    "<body><p>Opening Tusk&hellip; If nothing happens, <a href=\"%s\">open Tusk</a>.</p></body></html>\n",
+	    shell.url, shell.url);
+	int r = write_all(fd, html, strlen(html));
+	int err = errno;
+	explicit_bzero(html, strlen(html));
+	free(html);
+	if (close(fd) < 0 && r == 0) {
+		r = -1;
+		err = errno;
+	}
+	if (r < 0) {
+		*msg = xasprintf("cannot write %s: %s", path, strerror(err));
+		unlink(path);
+		free(path);
+		return -1;
+	}
+	shell.launch_page = path;
+	return 0;
+}
+
+/* Remove the browser's page (the token it holds dies with the gateway anyway). */
+static void
+launch_page_remove(void)
+{
+	if (shell.launch_page == NULL)
+		return;
+	unlink(shell.launch_page);
+	free(shell.launch_page);
+	shell.launch_page = NULL;
+}
+
+/* --browser: open the user's default browser on the private page. */
+static void
+browser_open(void)
+{
+	char *msg = NULL;
+	if (launch_page_write(&msg) < 0) {
+		fprintf(stderr, "tusk: cannot open a browser: %s\n", msg);
+		free(msg);
+		return;
+	}
+	GError *err = NULL;
+	char *uri = g_filename_to_uri(shell.launch_page, NULL, &err);
+	if (uri == NULL || !g_app_info_launch_default_for_uri(uri, NULL, &err)) {
+		fprintf(stderr, "tusk: cannot open a browser: %s\n", err ? err->message : "?");
+		g_clear_error(&err);
+	}
+	g_free(uri);
 }
 
 /* Only the gateway's own pages load in the window; other links go to the
@@ -303,13 +413,8 @@ main(int argc, char **argv)
 		window_open(automation);
 		gtk_main();
 	} else {
-		if (browser && display) {
-			GError *err = NULL;
-			if (!g_app_info_launch_default_for_uri(shell.url, NULL, &err)) {
-				fprintf(stderr, "tusk: cannot open a browser: %s\n", err->message);
-				g_error_free(err);
-			}
-		}
+		if (browser && display)
+			browser_open();
 		fprintf(stderr, "tusk: %s the address above; ^C stops the gateway\n",
 		    browser && display ? "opened" : "no display: open");
 		shell.loop = g_main_loop_new(NULL, FALSE);
@@ -317,6 +422,7 @@ main(int argc, char **argv)
 		g_main_loop_unref(shell.loop);
 	}
 	gateway_stop();
+	launch_page_remove();
 	free(shell.url);
 	free(shell.origin);
 	return 0;

@@ -8,7 +8,7 @@
 import type { AppState } from './app.svelte';
 import { uuid } from './app.svelte';
 import { RowStore } from './rows';
-import { RpcError } from './rpc';
+import { RpcError, type Result } from './rpc';
 import { errorRange } from './sqlpos';
 
 export interface Message {
@@ -20,13 +20,8 @@ export interface Message {
   severity?: string | null;
 }
 
-export interface Totals {
-  row_count: number;
-  elapsed_ms: number;
-  command_tag: string | null;
-  rows_affected?: number | null;
-  result_sets?: number;
-}
+/** execute_query's answer: the totals of a run. */
+export type Totals = Result<'execute_query'>;
 
 let counter = 0;
 
@@ -83,14 +78,14 @@ export class QueryTab {
     this.queryId = qid;
     let store: RowStore | null = null;
     const offCols = rpc.on('query_columns', (p) => {
-      if (p?.query_id !== qid) return;
-      store = new RowStore(p.columns ?? [], this.app.prefs.rowCap);
+      if (p.query_id !== qid) return;
+      store = new RowStore(p.columns, this.app.prefs.rowCap);
       this.store = store;
       this.storeVersion++;
     });
     const offNotice = rpc.on('query_notice', (p) => {
-      if (p?.query_id !== qid) return;
-      this.messages.push({ kind: 'notice', severity: p.severity, text: p.message, detail: p.detail, hint: p.hint, code: p.code });
+      if (p.query_id !== qid) return;
+      this.messages.push({ kind: 'notice', severity: p.severity, text: p.message ?? '', detail: p.detail, hint: p.hint, code: p.code });
     });
     rpc.sinkRows(qid, (bytes, offset, count) => {
       if (this.firstRowMs === null) this.firstRowMs = performance.now() - this.startedAt;
@@ -101,7 +96,7 @@ export class QueryTab {
       if (!this.connectionId) throw new RpcError({ kind: 'Validation', message: 'this tab has no connection', hint: 'choose a connection for the tab first' });
       const cid = await this.app.ensureConnected(this.connectionId);
       this.connectionId = cid;
-      const res = await rpc.call<Totals & { rows?: unknown[] }>('execute_query', { connection_id: cid, sql, query_id: qid });
+      const res = await rpc.call('execute_query', { connection_id: cid, sql, query_id: qid });
       this.totals = res;
       if (res.command_tag) this.messages.push({ kind: 'tag', text: res.command_tag });
       const kept = (store as RowStore | null)?.rowCount ?? 0;
