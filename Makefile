@@ -364,4 +364,6 @@ deb: all data
 clean:
 	rm -rf build
 
--include $(shell find build -path build/deb -prune -o -name '*.d' -print 2>/dev/null)
+# the compilers' dependency files: only under the object trees (build/ may
+# also hold a whole Debian tree, tests/fresh-debian.sh's, with its own *.d)
+-include $(shell find build/obj build/asan/obj -name '*.d' -type f -print 2>/dev/null)
