@@ -7,8 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+// this file's folder (import.meta.dirname is Node 20.11+; Debian 12 has Node 18)
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(HERE, '..', '..');
 export const BIN = path.resolve(ROOT, process.env.TUSK_BIN || 'build/bin');
 export const SHOTS = path.join(ROOT, 'build', 'e2e-shots');
 const require = createRequire(path.join(ROOT, 'ui', 'web', 'package.json'));
@@ -26,7 +29,7 @@ function firstLine(child, ms, what) {
 
 /** PostgreSQL + broker. stop() resolves with the fixture's exit code. */
 export async function startFixture() {
-  const child = spawn('/usr/bin/python3', [path.join(import.meta.dirname, 'fixture.py')], {
+  const child = spawn('/usr/bin/python3', [path.join(HERE, 'fixture.py')], {
     env: { ...process.env, TUSK_BIN: BIN }, stdio: ['pipe', 'pipe', 'inherit'],
   });
   const { line, rl } = await firstLine(child, 60000, 'fixture');
