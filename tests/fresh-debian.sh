@@ -37,10 +37,13 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 
-if [ "${1:-}" = --enter ]; then
-	# --- stage 2: PID 2 in the new namespaces, still on this machine's root
-	dir=$2
-	logs=$3
+# The whole script is read before it runs (functions, called at the end):
+# editing it during a run changes nothing under the run's feet.
+
+# --- stage 2: PID 2 in the new namespaces, still on this machine's root
+enter() {
+	dir=$1
+	logs=$2
 	hostname tusk-fresh
 	mount --bind "$dir" "$dir" # a mount point, for pivot_root
 	mount -t proc -o nosuid,nodev,noexec proc "$dir/proc"
@@ -57,9 +60,10 @@ if [ "${1:-}" = --enter ]; then
 	umount -l /.host
 	rmdir /.host
 	exec /bin/bash /root/tusk-fresh-inside.sh
-fi
+}
 
 # --- stage 1: this machine
+main() {
 if [ "$(id -u)" != 0 ]; then
 	echo "fresh-debian: needs root (debootstrap, mounts): sudo $0 $*" >&2
 	exit 1
@@ -184,7 +188,7 @@ install -d -m 1777 /run/lock
 install -d -m 755 /run/user
 
 # 1. what the README says to install first (its "apt install" line)
-first=$(sed -n 's/^apt install \([^#]*\).*/\1/p' /srv/README.md | head -1)
+first=$(sed -n 's/^apt install \([^#]*[^# ]\).*/\1/p' /srv/README.md | head -1)
 if [ -z "$first" ]; then
 	result "FAIL: the README names nothing to install first (no 'apt install' line)"
 	exit 1
@@ -244,7 +248,9 @@ if [ -z "$url" ]; then
 	run_ok=0
 else
 	say "make run serves $url ($(($(date +%s) - t0))s)"
-	page=$(as_user /usr/bin/python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode())' "$url" 2>&1)
+	# as a browser: the token is traded for a cookie and a redirect
+	page=$(as_user /usr/bin/python3 -c 'import sys, urllib.request as u, http.cookiejar as c
+print(u.build_opener(u.HTTPCookieProcessor(c.CookieJar())).open(sys.argv[1], timeout=20).read().decode())' "$url" 2>&1)
 	if ! printf '%s' "$page" | grep -q '<title>Tusk</title>'; then
 		printf '%s\n' "$page" | tail -5
 		result "FAIL: make run: the page did not load"
@@ -345,3 +351,11 @@ if [ "$rc" -eq 0 ]; then
 fi
 echo "fresh-debian: FAIL in $took (logs in $LOGS; the system is kept in $DIR)"
 exit 1
+}
+
+if [ "${1:-}" = --enter ]; then
+	enter "$2" "$3"
+else
+	main "$@"
+fi
+exit
