@@ -59,14 +59,15 @@ def built(name):
 def exe_of(pid):
     """The program a process runs: its /proc exe link. The broker and the
     workers are not dumpable, so to anyone but root that link is closed:
-    then (and only then) the path they were started by, absolute for both."""
+    then (and only then) the path they were started by (absolute for both),
+    resolved as the link is."""
     try:
         return os.readlink("/proc/%d/exe" % pid)
     except PermissionError:
         if IS_ROOT:
             raise
     with open("/proc/%d/cmdline" % pid, "rb") as f:
-        return f.read().split(b"\0")[0].decode()
+        return os.path.realpath(f.read().split(b"\0")[0].decode())
 
 
 
