@@ -144,7 +144,7 @@ $(BUILD)/bin/tusk: $(call obj,$(SHELL_SRC)) $(COMMON_LIB)
 # sanitizer build shares the one bundle through a symlink.
 WEB_DEPS = ui/web/node_modules/.tusk-npm-ci
 WEB_SRC = $(shell find ui/web/src -type f 2>/dev/null) ui/web/index.html ui/web/vite.config.ts \
-          ui/web/tsconfig.json $(wildcard ui/web/public/*)
+          ui/web/tsconfig.json ui/web/svelte.config.js $(wildcard ui/web/public/*)
 
 $(WEB_DEPS): ui/web/package-lock.json ui/web/package.json
 	@echo "  NPM     ci (ui/web)"
@@ -392,4 +392,6 @@ deb: all data
 clean:
 	rm -rf build
 
--include $(shell find build -path build/deb -prune -o -name '*.d' -print 2>/dev/null)
+# the compilers' dependency files: only under the object trees (build/ may
+# also hold a whole Debian tree, tests/fresh-debian.sh's, with its own *.d)
+-include $(shell find build/obj build/asan/obj -name '*.d' -type f -print 2>/dev/null)

@@ -701,31 +701,44 @@ def test_a_newer_database_is_refused_untouched(fresh):
 
 # --- directories the broker cannot use ------------------------------------------------
 
-def run_as_nobody(home):
+# An ordinary user's broker: nobody's when we are root (root may write
+# anywhere), else our own.
+IS_ROOT = os.geteuid() == 0
+
+
+def run_unprivileged(home):
     env = dict(os.environ, TUSK_HOME=home, ASAN_OPTIONS="detect_leaks=0")
     env.pop("XDG_RUNTIME_DIR", None)
-    return subprocess.run(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
-                           os.path.join(BIN, "tuskd"), "--foreground"], env=env,
+    drop = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups"] if IS_ROOT else []
+    return subprocess.run(drop + [os.path.join(BIN, "tuskd"), "--foreground"], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+
+
+def give(path):
+    """Make path the unprivileged user's (it is ours already when we are not root)."""
+    if IS_ROOT:
+        os.chown(path, NOBODY, NOBODY)
 
 
 def test_unusable_data_directory_is_an_initialization_error():
     base = tempfile.mkdtemp(prefix="tusk-ro.", dir="/tmp")
     try:
-        os.chmod(base, 0o755)  # root's: nobody cannot create in it
-        # a parent that is missing and cannot be made
+        # a parent that is missing and cannot be made: the user cannot
+        # create in base (root's, or ours without the write bit)
+        os.chmod(base, 0o755 if IS_ROOT else 0o555)
         home = os.path.join(base, "missing", "home")
-        r = run_as_nobody(home)
+        r = run_unprivileged(home)
+        os.chmod(base, 0o755)
         assert r.returncode != 0
         assert b"cannot create directory " + os.path.join(base, "missing").encode() + b": Permission denied" in r.stderr
         assert b"hint:" in r.stderr
         # a data directory that cannot be written
         home = os.path.join(base, "ro-data")
         os.makedirs(os.path.join(home, "data"))
-        os.chown(home, NOBODY, NOBODY)
-        os.chown(os.path.join(home, "data"), NOBODY, NOBODY)
+        give(home)
+        give(os.path.join(home, "data"))
         os.chmod(os.path.join(home, "data"), 0o555)
-        r = run_as_nobody(home)
+        r = run_unprivileged(home)
         assert r.returncode != 0
         assert b"directory " + os.path.join(home, "data").encode() + b" is not writable: Permission denied" in r.stderr
         # a database file that cannot be written
@@ -734,9 +747,9 @@ def test_unusable_data_directory_is_an_initialization_error():
         os.makedirs(data)
         sqlite3.connect(os.path.join(data, "tusk.db")).execute("create table x (y)").connection.close()
         for p in (home, data, os.path.join(data, "tusk.db")):
-            os.chown(p, NOBODY, NOBODY)
+            give(p)
         os.chmod(os.path.join(data, "tusk.db"), 0o444)
-        r = run_as_nobody(home)
+        r = run_unprivileged(home)
         assert r.returncode != 0
         assert b"cannot write the database " + os.path.join(data, "tusk.db").encode() + b": Permission denied" in r.stderr
         assert b"hint:" in r.stderr
