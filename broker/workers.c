@@ -117,6 +117,8 @@ worker_unref(struct worker *w)
 	free(w->death_reason);
 	free(w->conn_name);
 	free(w->conn_id);
+	free(w->saved_id);
+	free(w->conn_label);
 	free(w->query_id);
 	free(w->query_sql);
 	host_key_offer_free(w->host_key);
@@ -833,7 +835,7 @@ worker_pack(msgpack_packer *pk, const struct worker *w)
 {
 	int64_t now = mono_ms();
 	bool dead = w->state == WS_DEAD;
-	msgpack_pack_map(pk, 18);
+	msgpack_pack_map(pk, 20);
 	mp_pack_key(pk, "worker_id");
 	msgpack_pack_uint64(pk, w->id);
 	mp_pack_key(pk, "pid");
@@ -879,6 +881,10 @@ worker_pack(msgpack_packer *pk, const struct worker *w)
 	pack_time(pk, dead ? w->died_wall_ms : 0);
 	mp_pack_key(pk, "death_reason");
 	mp_pack_cstr(pk, dead ? w->death_reason : NULL);
+	mp_pack_key(pk, "saved_id");
+	mp_pack_cstr(pk, w->saved_id);
+	mp_pack_key(pk, "label");
+	mp_pack_cstr(pk, w->conn_label);
 }
 
 /* Second step of a user's kill: SIGTERM, and SIGKILL after the grace. */

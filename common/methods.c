@@ -36,15 +36,21 @@ const struct tusk_shape_def tusk_shapes[] = {
 	    "query_id: str | nil, query_sql: str | nil, query_elapsed_ms: int | nil, "
 	    "rows_streamed: int, bytes_streamed: int, rss_bytes: int, cpu_ms: int, "
 	    "heartbeat_age_ms: int | nil, started_at: str | nil, died_at: str | nil, "
-	    "death_reason: str | nil}" },
+	    "death_reason: str | nil, saved_id: str | nil, label: str | nil}" },
+	{ "history_entry", "{history_id: int, sql: str, connection_name: str, id?: str, "
+	    "connection_id: str, database: str | nil, started_at: str, elapsed_ms: float, "
+	    "row_count: int, status: \"ok\" | \"error\" | \"cancelled\", error_code?: str, "
+	    "client: \"window\" | \"tuskctl\" | \"other\"}" },
+	{ "saved_query", "{saved_query_id: str, name: str, sql: str, description: str | nil, "
+	    "id: str | nil, folder: str | nil, created_at: str, updated_at: str}" },
 	{ "storage_notice", "{at: str, action: str, message: str, hint: str | nil, errors: [str], "
 	    "backup_path: str | nil, salvaged_rows: int, lost_rows: int}" },
 	{ NULL, NULL },
 };
 
 const char *const tusk_shape_names[] = {
-	"error", "host_key", "config", "ssh_tunnel", "warning", "column", "worker", "storage_notice",
-	NULL,
+	"error", "host_key", "config", "ssh_tunnel", "warning", "column", "worker", "history_entry",
+	"saved_query", "storage_notice", NULL,
 };
 
 const struct tusk_notification tusk_notifications[] = {

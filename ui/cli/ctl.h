@@ -158,5 +158,7 @@ int cmd_keychain(int, char **);
 int cmd_connections(int, char **);
 int cmd_prefs(int, char **);
 int cmd_trust_host_key(int, char **);
+int cmd_history(int, char **);
+int cmd_saved(int, char **);
 
 #endif
