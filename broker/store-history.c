@@ -17,6 +17,8 @@
 #include "store-priv.h"
 #include "util.h"
 
+static int st_int(struct store *s, enum st_id id, int64_t *ret, struct tusk_error *e);
+
 /* A second connection to s's file, for another thread. */
 int
 store_open_peer(struct store *s, struct store **ret, struct tusk_error *e)
@@ -129,6 +131,9 @@ store_history_add(struct store *s, const struct store_history_entry *v, size_t n
 		return 0;
 	if (st_run(s, ST_BEGIN, e) < 0)
 		return -1;
+	int64_t last;
+	if (st_int(s, ST_HIST_MAX_ID, &last, e) < 0)
+		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_stmt *st = st_get(s, ST_HIST_INSERT, e);
 		if (st == NULL)
@@ -137,7 +142,12 @@ store_history_add(struct store *s, const struct store_history_entry *v, size_t n
 		if (st_write(s, st, e) < 0)
 			goto fail;
 	}
-	if (st_run(s, ST_COMMIT, e) < 0)
+	/* the batch's words into the index, in one statement */
+	sqlite3_stmt *fts = st_get(s, ST_HIST_FTS_ADD, e);
+	if (fts == NULL)
+		goto fail;
+	sqlite3_bind_int64(fts, 1, last);
+	if (st_write(s, fts, e) < 0 || st_run(s, ST_COMMIT, e) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -145,11 +155,11 @@ fail:
 	return -1;
 }
 
-/* How many entries there are. */
-int
-store_history_count(struct store *s, int64_t *ret, struct tusk_error *e)
+/* A statement's one integer (no parameters). */
+static int
+st_int(struct store *s, enum st_id id, int64_t *ret, struct tusk_error *e)
 {
-	sqlite3_stmt *st = st_get(s, ST_HIST_COUNT, e);
+	sqlite3_stmt *st = st_get(s, id, e);
 	if (st == NULL)
 		return -1;
 	int rc = sqlite3_step(st);
@@ -157,21 +167,48 @@ store_history_count(struct store *s, int64_t *ret, struct tusk_error *e)
 		*ret = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
-		return db_fail(s, s->db, e, "cannot count the history in");
+		return db_fail(s, s->db, e, "cannot read the history in");
 	return 0;
 }
 
-/* Keep the newest `keep` entries. */
+/* How many entries there are. */
+int
+store_history_count(struct store *s, int64_t *ret, struct tusk_error *e)
+{
+	return st_int(s, ST_HIST_COUNT, ret, e);
+}
+
+/* Run a keyed pair (the index's delete, then the rows') with one integer. */
+static int
+st_pair(struct store *s, enum st_id fts, enum st_id rows, int64_t arg, int64_t *changed,
+    struct tusk_error *e)
+{
+	sqlite3_stmt *st = st_get(s, fts, e);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, arg);
+	if (st_write(s, st, e) < 0 || (st = st_get(s, rows, e)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, arg);
+	if (st_write(s, st, e) < 0)
+		return -1;
+	*changed = sqlite3_changes64(s->db);
+	return 0;
+}
+
+/* Keep the newest `keep` entries (index and rows in one transaction). */
 int
 store_history_prune(struct store *s, int64_t keep, int64_t *deleted, struct tusk_error *e)
 {
-	sqlite3_stmt *st = st_get(s, ST_HIST_PRUNE, e);
-	if (st == NULL)
+	*deleted = 0;
+	if (st_run(s, ST_BEGIN, e) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, keep);
-	if (st_write(s, st, e) < 0)
+	if (st_pair(s, ST_HIST_PRUNE_FTS, ST_HIST_PRUNE, keep, deleted, e) < 0 ||
+	    st_run(s, ST_COMMIT, e) < 0) {
+		st_rollback(s);
+		*deleted = 0;
 		return -1;
-	*deleted = sqlite3_changes64(s->db);
+	}
 	return 0;
 }
 
@@ -262,15 +299,16 @@ store_history_delete(struct store *s, const int64_t *ids, size_t n, bool all, in
 	*deleted = 0;
 	if (st_run(s, ST_BEGIN, e) < 0)
 		return -1;
-	for (size_t i = 0; i < (all ? 1 : n); i++) {
-		sqlite3_stmt *st = st_get(s, all ? ST_HIST_DELETE_ALL : ST_HIST_DELETE, e);
-		if (st == NULL)
+	if (all) {
+		if (st_run(s, ST_HIST_FTS_CLEAR, e) < 0 || st_run(s, ST_HIST_DELETE_ALL, e) < 0)
 			goto fail;
-		if (!all)
-			sqlite3_bind_int64(st, 1, ids[i]);
-		if (st_write(s, st, e) < 0)
+		*deleted = sqlite3_changes64(s->db);
+	}
+	for (size_t i = 0; !all && i < n; i++) {
+		int64_t one = 0;
+		if (st_pair(s, ST_HIST_DELETE_FTS, ST_HIST_DELETE, ids[i], &one, e) < 0)
 			goto fail;
-		*deleted += sqlite3_changes64(s->db);
+		*deleted += one;
 	}
 	if (st_run(s, ST_COMMIT, e) < 0)
 		goto fail;

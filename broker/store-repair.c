@@ -199,7 +199,7 @@ static const struct salvage_table salvage_tables[] = {
 	    "SELECT max(rowid) FROM workspace",
 	    "SELECT value, saved_ms FROM workspace WHERE rowid = ?1",
 	    salvage_workspace },
-	/* its FTS index is rebuilt by the insert trigger */
+	/* its FTS index is rebuilt after (ST_HIST_FTS_REBUILD) */
 	{ "history",
 	    "SELECT rowid FROM history NOT INDEXED",
 	    { "SELECT rowid FROM history INDEXED BY history_saved",
@@ -421,6 +421,9 @@ salvage(struct store *s, const char *backup, int64_t *saved, int64_t *lost, stru
 	if (src) {
 		for (size_t i = 0; i < nitems(salvage_tables); i++)
 			salvage_one(src, &dst, &salvage_tables[i], saved, lost);
+		/* the history's words, indexed again from its salvaged rows */
+		if (st_run(&dst, ST_HIST_FTS_REBUILD, e) < 0)
+			goto out;
 	} else {
 		log_warn("salvage: nothing in %s can be read as a database", backup);
 	}
