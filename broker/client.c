@@ -148,7 +148,8 @@ client_kind(pid_t pid)
 	return "other";
 }
 
-/* A protocol fault closes only this client: logged once here. */
+/* A new client socket: only our own uid (SO_PEERCRED) is let in; it becomes
+ * a peer whose protocol faults close this client alone. */
 static void
 client_accept_fd(int fd)
 {
