@@ -52,6 +52,12 @@ _tuskctl_pref_keys()
 	timeout 1 "$tuskd" --help 2>/dev/null | sed -n 's/^  \([a-z][a-z]*_[a-z_]*\) .*/broker.\1/p'
 }
 
+# Saved queries: names.
+_tuskctl_saved_queries()
+{
+	_tuskctl_ask "$1" saved list | _tuskctl_json_values name
+}
+
 # Queries queued or running: their ids.
 _tuskctl_queries()
 {
@@ -127,10 +133,11 @@ _tuskctl()
 	# the subcommand: the word after the command
 	local sub=""
 	case $cmd in
-	connections | prefs | keychain)
+	connections | prefs | keychain | saved)
 		if [[ $cword -eq $((cmd_at + 1)) ]]; then
 			case $cmd in
 			connections) COMPREPLY=($(compgen -W 'list show add edit rm test help' -- "$cur")) ;;
+			saved) COMPREPLY=($(compgen -W 'list show add rm run help' -- "$cur")) ;;
 			prefs) COMPREPLY=($(compgen -W 'get set list' -- "$cur")) ;;
 			keychain) COMPREPLY=($(compgen -W 'status' -- "$cur")) ;;
 			esac
@@ -143,12 +150,16 @@ _tuskctl()
 	# values of options that take one (short options mean different things
 	# to different commands, hence command:option)
 	case $cmd:$prev in
-	query:-c | running:-c | *:--connection)
+	query:-c | running:-c | history:-c | saved:-c | *:--connection)
 		mapfile -t COMPREPLY < <(_tuskctl_conns "$ctl" | _tuskctl_match "$cur")
 		return 0
 		;;
-	query:-f | *:--format)
+	query:-f | saved:-f | *:--format)
 		COMPREPLY=($(compgen -W 'table csv json' -- "$cur"))
+		return 0
+		;;
+	history:-s | *:--status)
+		COMPREPLY=($(compgen -W 'ok error cancelled' -- "$cur"))
 		return 0
 		;;
 	top:-s | *:--sort)
@@ -187,6 +198,7 @@ _tuskctl()
 	connect:-[pUdnt] | connections:-[pUdnt] | query:-[mtqN] | top:-i | logs:-n | *:--port | \
 		*:--username | *:--dbname | *:--name | *:--statement-timeout | *:--max-rows | *:--timeout | \
 		*:--query-id | *:--null | *:--interval | *:--lines | *:--ssh-port | *:--ssh-user | \
+		history:-n | *:--limit | saved:-[dF] | *:--description | *:--folder | \
 		*:--ssh-local-port)
 		return 0
 		;;
@@ -248,6 +260,24 @@ _tuskctl()
 		;;
 	running)
 		opts='--connection'
+		;;
+	history)
+		opts='--connection --limit --status'
+		;;
+	saved)
+		case $sub in
+		add | save)
+			opts='--description --folder --connection'
+			;;
+		run)
+			opts='--connection --format'
+			;;
+		esac
+		case $sub in
+		show | rm | run)
+			[[ $cword -eq $((cmd_at + 2)) ]] && names=_tuskctl_saved_queries
+			;;
+		esac
 		;;
 	workers)
 		opts='--all'

@@ -481,10 +481,15 @@ out:
 static int
 saved_run(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "connection", required_argument, NULL, 'c' },
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *conn = NULL, *fmt = NULL;
 	int ch;
 	optind = 0; /* GNU getopt: start afresh (main parsed with "+") */
-	while ((ch = getopt(argc, argv, "c:f:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:f:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': conn = optarg; break;
 		case 'f': fmt = optarg; break;
@@ -527,11 +532,14 @@ saved_run(int argc, char **argv)
 static void
 saved_usage(FILE *f)
 {
-	fprintf(f, "usage: tuskctl saved [list]\n"
+	fprintf(f, "usage: tuskctl saved list\n"
 		   "       tuskctl saved show NAME\n"
-		   "       tuskctl saved add|save NAME [-d DESCRIPTION] [--folder F] [-c CONN] SQL|-\n"
+		   "       tuskctl saved add NAME [--description TEXT] [--folder F] [--connection CONN] SQL|-\n"
 		   "       tuskctl saved rm NAME\n"
-		   "       tuskctl saved run NAME [-c CONN] [-f table|csv|json]\n");
+		   "       tuskctl saved run NAME [--connection CONN] [--format table|csv|json]\n"
+		   "\n"
+		   "NAME is a saved query's name (any case). add replaces the query of that name; save\n"
+		   "is the same as add. run uses the query's own connection unless --connection names one.\n");
 }
 
 /* tuskctl saved ... */
