@@ -41,6 +41,34 @@ export interface ActiveConn {
   worker_pid?: number;
   tls?: boolean;
   read_only?: boolean;
+  saved_id?: string | null; // the saved connection a session belongs to
+  label?: string | null; // a tab's title
+}
+
+export interface HistoryEntry {
+  history_id: number;
+  sql: string;
+  connection_name: string;
+  id?: string; // the saved connection
+  connection_id: string;
+  database: string | null;
+  started_at: string;
+  elapsed_ms: number;
+  row_count: number;
+  status: 'ok' | 'error' | 'cancelled';
+  error_code?: string;
+  client: 'window' | 'tuskctl' | 'other';
+}
+
+export interface SavedQuery {
+  saved_query_id: string;
+  name: string;
+  sql: string;
+  description: string | null;
+  id: string | null;
+  folder: string | null;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface WorkerInfo {
@@ -62,6 +90,8 @@ export interface WorkerInfo {
   started_at?: string;
   died_at?: string | null;
   death_reason?: string | null;
+  saved_id?: string | null;
+  label?: string | null;
 }
 
 /** A connection as the sidebar shows it: saved, open, or both. */
