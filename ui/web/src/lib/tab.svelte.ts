@@ -20,6 +20,8 @@ import type { FileRef } from './files';
 /** What the workspace keeps of a tab (save_workspace). */
 export interface TabSnapshot {
   key: string;
+  title?: string; // as shown (file name, saved query name, or "Query N")
+  num?: number; // the N of "Query N"
   name: string | null; // a title of its own (a saved query's name)
   sql: string;
   cursor: [number, number]; // selection anchor and head
@@ -49,6 +51,8 @@ let counter = 0;
 
 export class QueryTab {
   id = ++counter;
+  /** the N of "Query N" (kept by the workspace) */
+  num = this.id;
   key: string = uuid();
   app: AppState;
   connectionId = $state<string | null>(null);
@@ -90,6 +94,10 @@ export class QueryTab {
   static from(app: AppState, s: TabSnapshot): QueryTab {
     const t = new QueryTab(app, s.connection ?? null);
     if (typeof s.key === 'string' && s.key) t.key = s.key;
+    if (Number.isInteger(s.num) && s.num! > 0) {
+      t.num = s.num!;
+      counter = Math.max(counter, t.num);
+    }
     t.name = s.name ?? null;
     t.initial = typeof s.sql === 'string' ? s.sql : '';
     t.file = s.file && typeof s.file.name === 'string' ? { path: s.file.path ?? null, name: s.file.name, mtime: s.file.mtime ?? null } : null;
@@ -99,13 +107,13 @@ export class QueryTab {
   }
 
   snapshot(): TabSnapshot {
-    return { key: this.key, name: this.name, sql: this.text(), cursor: [...this.cursor] as [number, number],
+    return { key: this.key, title: this.title, num: this.num, name: this.name, sql: this.text(), cursor: [...this.cursor] as [number, number],
       connection: this.connectionId, file: this.file ? { ...this.file } : null, dirty: this.dirty };
   }
 
   /** The file's name, the saved query's, or "Query N". */
   get title(): string {
-    return this.file?.name ?? this.name ?? `Query ${this.id}`;
+    return this.file?.name ?? this.name ?? `Query ${this.num}`;
   }
 
   /** The SQL (compatibility with callers that read a property). */
