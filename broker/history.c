@@ -118,9 +118,12 @@ batch_write(struct hlist *l, int64_t max_entries, struct tusk_error *e)
 		v[i] = he->h;
 		memset(&he->h, 0, sizeof he->h);
 		free(he);
-		char *masked = sqlmask(v[i].sql, strlen(v[i].sql), NULL);
-		free(v[i].sql);
-		v[i].sql = masked;
+		/* most statements hold nothing to mask: no copy for them */
+		if (strcasestr(v[i].sql, "password") || strstr(v[i].sql, "://")) {
+			char *masked = sqlmask(v[i].sql, strlen(v[i].sql), NULL);
+			free(v[i].sql);
+			v[i].sql = masked;
+		}
 		sql_cut(&v[i].sql);
 		i++;
 	}

@@ -61,23 +61,34 @@ store_history_free(struct store_history_entry *v, size_t n)
 	free(v);
 }
 
-/* Bind one history row (the order of ST_HIST_INSERT; id 0 binds NULL: a new id). */
+/* Bind text that outlives the statement's step (no copy), or NULL. */
+static void
+bind_static(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Bind one history row (the order of ST_HIST_INSERT; id 0 binds NULL: a new
+ * id). The strings are not copied: h must live until the step is done. */
 void
 hist_bind(sqlite3_stmt *st, const struct store_history_entry *h)
 {
 	if (h->history_id > 0)
 		sqlite3_bind_int64(st, 1, h->history_id);
-	bind_text(st, 2, h->sql);
-	bind_text(st, 3, h->connection_name);
-	bind_text(st, 4, h->saved_id);
-	bind_text(st, 5, h->connection_id);
-	bind_text(st, 6, h->database);
+	bind_static(st, 2, h->sql);
+	bind_static(st, 3, h->connection_name);
+	bind_static(st, 4, h->saved_id);
+	bind_static(st, 5, h->connection_id);
+	bind_static(st, 6, h->database);
 	sqlite3_bind_int64(st, 7, h->started_ms);
 	sqlite3_bind_double(st, 8, h->elapsed_ms);
 	sqlite3_bind_int64(st, 9, h->row_count);
-	bind_text(st, 10, h->status);
-	bind_text(st, 11, h->error_code);
-	bind_text(st, 12, h->client);
+	bind_static(st, 10, h->status);
+	bind_static(st, 11, h->error_code);
+	bind_static(st, 12, h->client);
 }
 
 /* The static name in list that equals s, or NULL. */

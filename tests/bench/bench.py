@@ -288,11 +288,21 @@ def bench_idle_and_cycles(pg, b):
     out()
 
 
+def proc_cpu_s(pid):
+    """User + system CPU seconds of a process (all its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_history(pg, b):
     """10,000 `select 1` in a loop with the query history on and 10,000 with
     it off, in the same run: recording must cost under 3%. The machine is
     shared, so the two loops are cut into blocks that alternate (on, off,
-    off, on, ...): drift in the machine's load falls on both alike."""
+    off, on, ...): drift in the machine's load falls on both alike, and the
+    median of the block pairs' ratios is not moved by a block that another
+    process happened to slow down. The broker's own CPU time (its loop and
+    the history thread) is measured too."""
     c = b.client()
     cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
     n = int(os.environ.get("TUSK_BENCH_HISTORY_N", "10000"))
@@ -307,10 +317,15 @@ def bench_history(pg, b):
     loop(2000)  # warm up
     c.call("delete_history", all=True)
     times = {True: [], False: []}
+    cpu = {True: 0.0, False: 0.0}
     for r in range(n // block):
         for on in ((True, False) if r % 2 == 0 else (False, True)):
             c.call("set_preference", key="history.enabled", value=on)
+            c0 = proc_cpu_s(b.proc.pid)
             times[on].append(loop(block))
+            if on:
+                c.call("get_history", limit=1)  # what is still queued is written now, on this block's account
+            cpu[on] += proc_cpu_s(b.proc.pid) - c0
     c.call("set_preference", key="history.enabled", value=True)
     kept = len(c.call("get_history", search="select", limit=10000))
     c.call("delete_history", all=True)
@@ -320,11 +335,14 @@ def bench_history(pg, b):
     pairs = sorted(a / b_ for a, b_ in zip(times[True], times[False]))
     out("### Query history")
     out()
-    out("| %d × `select 1` with history on, %d with it off | on | off | on / off |" % (n, n))
+    out("| %d × `select 1` with history on, %d with it off (blocks of %d, alternating) | on | off | on / off |"
+        % (n, n, block))
     out("|---|---|---|---|")
-    out("| blocks of %d, alternating | %.0f ms (%.0f µs/query) | %.0f ms (%.0f µs/query) | **%.3f** "
-        "(target < 1.03; median block pair %.3f) |"
-        % (block, on * 1000, on * 1e6 / n, off * 1000, off * 1e6 / n, on / off, med(pairs)))
+    out("| wall time, median of the %d block pairs' ratios (target < 1.03) | | | **%.3f** |" % (len(pairs), med(pairs)))
+    out("| wall time, all blocks | %.0f ms (%.0f µs/query) | %.0f ms (%.0f µs/query) | %.3f |"
+        % (on * 1000, on * 1e6 / n, off * 1000, off * 1e6 / n, on / off))
+    out("| the broker's CPU (loop and history thread) | %.1f µs/query | %.1f µs/query | %.3f |"
+        % (cpu[True] * 1e6 / n, cpu[False] * 1e6 / n, cpu[True] / cpu[False] if cpu[False] else float("nan")))
     out()
     out("Entries recorded: %d (every statement run while on). Recording is a few copies on the" % kept)
     out("broker's loop; masking and the SQLite writes happen in batches on the history thread.")
