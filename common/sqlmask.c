@@ -45,6 +45,7 @@ ends_password(const char *w, size_t n)
 	return n >= 8 && strncasecmp(w + n - 8, "password", 8) == 0;
 }
 
+/* SQL whitespace. */
 static bool
 is_space(unsigned char c)
 {

@@ -267,14 +267,15 @@ async function chooserType(name, text) {
   x('key', '--clearmodifiers', 'ctrl+a');
   x('type', '--delay', '20', text);
   // the location entry completes the path as it is typed, in the background:
-  // Return until the dialog takes it
+  // Return (sent to the dialog's window, so that none reaches the page once
+  // the dialog is gone) until the dialog takes it
   let last = 0;
   await until(() => {
     try {
       execFileSync('xdotool', ['search', '--name', '^' + name + '$'], { env: { ...process.env, DISPLAY: display } });
     } catch { return true; }
     if (Date.now() - last > 700) {
-      x('key', 'Return');
+      try { x('key', '--window', win, 'Return'); } catch { /* closed meanwhile */ }
       last = Date.now();
     }
     return false;

@@ -138,6 +138,7 @@ struct history_args {
 	int64_t limit;
 };
 
+/* get_history's params from the command line. */
 static void
 pack_history(msgpack_packer *pk, void *arg)
 {
@@ -296,6 +297,7 @@ saved_find(struct saved_find *f)
 	return -1;
 }
 
+/* The saved queries as a table. */
 static void
 saved_list_result(const msgpack_object *r, void *arg)
 {
@@ -330,6 +332,7 @@ struct saved_add {
 	const char *id, *name, *sql, *description, *folder, *conn_id;
 };
 
+/* save_query's params. */
 static void
 pack_saved_add(msgpack_packer *pk, void *arg)
 {
@@ -359,6 +362,7 @@ pack_saved_add(msgpack_packer *pk, void *arg)
 	}
 }
 
+/* A saved query: name and description as comments, then its SQL. */
 static void
 saved_show_result(const msgpack_object *q, void *arg)
 {
@@ -382,6 +386,7 @@ saved_show_result(const msgpack_object *q, void *arg)
 	free(folder);
 }
 
+/* delete_saved_query's params. */
 static void
 pack_saved_id(msgpack_packer *pk, void *arg)
 {
@@ -391,6 +396,7 @@ pack_saved_id(msgpack_packer *pk, void *arg)
 	mp_pack_cstr(pk, arg);
 }
 
+/* What rm says when it is done. */
 static void
 saved_rm_result(const msgpack_object *r, void *arg)
 {
@@ -529,6 +535,7 @@ saved_run(int argc, char **argv)
 	return r;
 }
 
+/* The forms of `tuskctl saved` (also `tuskctl saved help`). */
 static void
 saved_usage(FILE *f)
 {
