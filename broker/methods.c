@@ -50,6 +50,11 @@ const struct tusk_method *const method_table[] = {
 	&m_get_workspace,
 	&m_save_workspace,
 	&m_set_connection_label,
+	&m_open_table,
+	&m_apply_edits,
+	&m_get_server_activity,
+	&m_cancel_backend,
+	&m_terminate_backend,
 };
 
 const size_t method_table_len = nitems(method_table);

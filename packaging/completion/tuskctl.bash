@@ -133,9 +133,10 @@ _tuskctl()
 	# the subcommand: the word after the command
 	local sub=""
 	case $cmd in
-	connections | prefs | keychain | saved)
+	connections | prefs | keychain | saved | backend)
 		if [[ $cword -eq $((cmd_at + 1)) ]]; then
 			case $cmd in
+			backend) COMPREPLY=($(compgen -W 'cancel terminate' -- "$cur")) ;;
 			connections) COMPREPLY=($(compgen -W 'list show add edit rm test help' -- "$cur")) ;;
 			saved) COMPREPLY=($(compgen -W 'list show add rm run help' -- "$cur")) ;;
 			prefs) COMPREPLY=($(compgen -W 'get set list' -- "$cur")) ;;
@@ -150,11 +151,11 @@ _tuskctl()
 	# values of options that take one (short options mean different things
 	# to different commands, hence command:option)
 	case $cmd:$prev in
-	query:-c | running:-c | history:-c | saved:-c | *:--connection)
+	query:-c | running:-c | history:-c | saved:-c | table:-c | activity:-c | backend:-c | *:--connection)
 		mapfile -t COMPREPLY < <(_tuskctl_conns "$ctl" | _tuskctl_match "$cur")
 		return 0
 		;;
-	query:-f | saved:-f | *:--format)
+	query:-f | saved:-f | table:-f | *:--format)
 		COMPREPLY=($(compgen -W 'table csv json' -- "$cur"))
 		return 0
 		;;
@@ -278,6 +279,15 @@ _tuskctl()
 			[[ $cword -eq $((cmd_at + 2)) ]] && names=_tuskctl_saved_queries
 			;;
 		esac
+		;;
+	table)
+		opts='--connection --order --filter --limit --all --format'
+		;;
+	activity)
+		opts='--connection --watch --interval --all'
+		;;
+	backend)
+		opts='--connection'
 		;;
 	workers)
 		opts='--all'

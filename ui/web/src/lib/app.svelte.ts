@@ -12,6 +12,7 @@ import type { ActiveConn, ConnConfig, ConnState, SavedQuery, WorkerInfo } from '
 import { QueryTab } from './tab.svelte';
 import { Workspace } from './workspace.svelte';
 import { inShell, openFile, readFile, saveFile, statFiles } from './files';
+import { TableTab } from './table.svelte';
 
 export type Theme = 'light' | 'dark' | 'system';
 
@@ -67,12 +68,13 @@ export class AppState {
   killResult = $state<string | null>(null);
   prefs = $state<Prefs>({ ...DEFAULT_PREFS });
   prefsSaved = $state(false);
-  tabs = $state<QueryTab[]>([]);
+  tabs = $state<(QueryTab | TableTab)[]>([]);
   current = $state(0);
   passwordAsk = $state<PasswordAsk | null>(null);
   confirmAsk = $state<ConfirmAsk | null>(null);
   editing = $state<{ config: ConnConfig | null } | null>(null);
   prefsOpen = $state(false);
+  openTableAsk = $state(false);
   /** configs of quick connections this page opened (for Reconnect) */
   quick = new Map<string, ConnConfig>();
   workspace: Workspace = new Workspace(this);
@@ -326,7 +328,7 @@ export class AppState {
       if (!this.active.some((a) => a.connection_id === c)) continue;
       await this.rpc.call('disconnect', { connection_id: c });
     }
-    for (const t of this.tabs) if (t.sessionId && ids.includes(t.sessionId)) t.sessionId = null;
+    for (const t of this.tabs) if (t instanceof QueryTab && t.sessionId && ids.includes(t.sessionId)) t.sessionId = null;
     await this.refreshConnections();
   }
 
@@ -357,16 +359,32 @@ export class AppState {
   }
 
   /** Close a tab; text that is in no file goes to "recently closed". */
+  /** A table's data in a tab of its own (the one already open, if any). */
+  openTable(connectionId: string, schema: string, table: string): TableTab {
+    const i = this.tabs.findIndex((t) => t instanceof TableTab && t.connectionId === connectionId && t.schema === schema && t.table === table);
+    if (i >= 0) {
+      this.current = i;
+      return this.tabs[i] as TableTab;
+    }
+    const t = new TableTab(this, connectionId, schema, table);
+    this.tabs.push(t);
+    this.current = this.tabs.length - 1;
+    this.workspace.changed();
+    return t;
+  }
+
   closeTab(i: number): void {
     const t = this.tabs[i];
     if (!t) return;
     if (t.running) t.cancel();
-    if (t.unsaved) {
-      this.workspace.keepClosed(t);
-      this.say(`Closed “${t.title}” — Ctrl+Shift+T reopens it`);
+    if (t instanceof QueryTab) {
+      if (t.unsaved) {
+        this.workspace.keepClosed(t);
+        this.say(`Closed “${t.title}” — Ctrl+Shift+T reopens it`);
+      }
+      this.endSession(t);
+      t.attach(null, null);
     }
-    this.endSession(t);
-    t.attach(null, null);
     this.tabs.splice(i, 1);
     if (this.current >= this.tabs.length) this.current = Math.max(0, this.tabs.length - 1);
     else if (this.current > i) this.current--;
@@ -400,8 +418,9 @@ export class AppState {
     try {
       const f = await openFile();
       if (!f) return;
-      let t = this.tabs[this.current];
-      if (!t || t.file || t.text().trim() !== '' || t.running) t = this.newTab(t?.connectionId ?? null);
+      const cur = this.tabs[this.current];
+      let t = cur instanceof QueryTab ? cur : undefined;
+      if (!t || t.file || t.text().trim() !== '' || t.running) t = this.newTab(cur?.connectionId ?? null);
       t.file = { path: f.path, name: f.name, mtime: f.mtime };
       t.name = null;
       t.setText(f.text);
@@ -460,7 +479,7 @@ export class AppState {
   /** Notice files changed (or removed) on disk under an open tab. */
   async checkFiles(): Promise<void> {
     if (this.checking || !inShell()) return;
-    const tabs = this.tabs.filter((t) => t.file?.path);
+    const tabs = this.tabs.filter((t): t is QueryTab => t instanceof QueryTab && !!t.file?.path);
     if (tabs.length === 0) return;
     this.checking = true;
     try {

@@ -6,6 +6,21 @@
 
 import type { AppState } from './app.svelte';
 import { QueryTab, type TabSnapshot } from './tab.svelte';
+import { TableTab } from './table.svelte';
+
+/** A table tab is kept by what it shows (its unapplied edits are not). */
+export interface TableSnapshot {
+  kind: 'table';
+  key: string;
+  connection: string | null;
+  schema: string;
+  table: string;
+}
+
+/** A tab's key in the workspace. */
+export function tabKey(t: QueryTab | TableTab): string {
+  return t instanceof QueryTab ? t.key : `table:${t.connectionId}:${t.schema}.${t.table}`;
+}
 
 export const WORKSPACE_VERSION = 1;
 const SAVE_DELAY_MS = 400; // after the last change; well within a second
@@ -14,7 +29,7 @@ const CLOSED_MAX = 20;
 export interface WorkspaceDoc {
   version: number;
   active: string | null;
-  tabs: TabSnapshot[];
+  tabs: (TabSnapshot | TableSnapshot)[];
   closed: TabSnapshot[];
 }
 
@@ -47,8 +62,9 @@ export class Workspace {
     const tabs = this.app.tabs;
     return {
       version: WORKSPACE_VERSION,
-      active: tabs[this.app.current]?.key ?? null,
-      tabs: tabs.map((t) => t.snapshot()),
+      active: tabs[this.app.current] ? tabKey(tabs[this.app.current]) : null,
+      tabs: tabs.map((t) => (t instanceof QueryTab ? t.snapshot()
+        : { kind: 'table' as const, key: tabKey(t), connection: t.connectionId, schema: t.schema, table: t.table })),
       closed: this.closed.map((c) => ({ ...c })),
     };
   }
@@ -100,9 +116,18 @@ export class Workspace {
   }
 
   restore(ws: WorkspaceDoc): void {
-    const tabs = ws.tabs.filter((t) => t && typeof t === 'object').map((t) => QueryTab.from(this.app, t));
+    const tabs: (QueryTab | TableTab)[] = [];
+    for (const t of ws.tabs) {
+      if (!t || typeof t !== 'object') continue;
+      if ('kind' in t && t.kind === 'table') {
+        if (t.connection && typeof t.schema === 'string' && typeof t.table === 'string' && this.app.has('open_table'))
+          tabs.push(new TableTab(this.app, t.connection, t.schema, t.table));
+      } else {
+        tabs.push(QueryTab.from(this.app, t as TabSnapshot));
+      }
+    }
     this.app.tabs = tabs;
-    const i = tabs.findIndex((t) => t.key === ws.active);
+    const i = tabs.findIndex((t) => tabKey(t) === ws.active);
     this.app.current = i >= 0 ? i : 0;
     this.closed = Array.isArray(ws.closed) ? ws.closed.slice(0, CLOSED_MAX) : [];
   }
