@@ -425,10 +425,14 @@ h_set_preference(struct request *req, const struct params *p, struct tusk_error 
 		goto out;
 	if (settings_is_key(key) && settings_check_preference(key, v, e) < 0)
 		goto out;
+	if (history_is_key(key) && history_check_preference(key, v, e) < 0)
+		goto out;
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_object(&pk, *v);
 	if (store_preference_set(tuskd.store, key, sb.data, sb.size, e) < 0)
 		goto out;
+	if (history_is_key(key))
+		history_preference_set(key, v);
 	log_debug("preference %s set (%zu bytes)", key, sb.size);
 	req_nil(req);
 	r = H_DONE;
@@ -529,7 +533,11 @@ h_check_database_health(struct request *req, const struct params *p, struct tusk
 {
 	struct store_health h;
 	UNUSED(p);
-	if (store_check(tuskd.store, &h, e) < 0)
+	/* a repair may replace the file under the history's connection */
+	history_detach();
+	int r = store_check(tuskd.store, &h, e);
+	history_attach(tuskd.store);
+	if (r < 0)
 		return -1;
 	const struct store_notice *n = store_notice_get(tuskd.store);
 	msgpack_packer *pk = req_result(req);

@@ -88,6 +88,14 @@ def main():
                 finally:
                     c.close()
                     b.clients.remove(c)
+            elif cmd == "restart":
+                # the broker stops cleanly (no sanitizer reports) and starts again
+                try:
+                    b.stop()
+                    b.start()
+                    print(json.dumps({"ok": True, "out": b.proc.pid}), flush=True)
+                except Exception as e:  # noqa: BLE001
+                    print(json.dumps({"ok": False, "error": str(e)}), flush=True)
             elif cmd.startswith("psql "):
                 try:
                     out = pg.psql(cmd[5:], db="tuskdb")

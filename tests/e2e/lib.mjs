@@ -60,6 +60,13 @@ export async function startFixture(opts = {}) {
       if (!r.ok) throw new Error(JSON.stringify(r.error));
       return r.out;
     },
+    /** Stop the broker (cleanly) and start it again on the same home. */
+    async restart() {
+      child.stdin.write('restart\n');
+      const r = JSON.parse(await next());
+      if (!r.ok) throw new Error(r.error);
+      return r.out;
+    },
     stop() {
       return new Promise((resolve) => {
         child.once('exit', (code) => resolve(code));
@@ -108,10 +115,19 @@ export async function launchBrowser(viewport = { width: 1400, height: 900 }) {
   });
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   return {
-    ctx, page,
+    ctx, page, tmp,
     async close() {
-      await ctx.close();
+      await ctx.close().catch(() => {});
       fs.rmSync(tmp, { recursive: true, force: true });
+    },
+    /** kill -9 every process of this browser (its pages die with it). */
+    kill() {
+      for (const d of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(d)) continue;
+        try {
+          if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(tmp)) process.kill(Number(d), 'SIGKILL');
+        } catch { /* gone */ }
+      }
     },
   };
 }

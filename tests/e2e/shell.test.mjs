@@ -309,3 +309,137 @@ test('WebKitWebDriver drives the real window: connect, run a query, read the gri
     drv.kill('SIGTERM');
   }
 });
+
+// --- never lose work, in the window ------------------------------------------------
+
+/** A WebKitWebDriver driving a new tusk window; stop() ends both. */
+async function driveWindow(name) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const home = path.join(tmp, name);
+  fs.mkdirSync(home, { recursive: true });
+  const drv = spawn('WebKitWebDriver', ['--port=' + port], {
+    env: { ...process.env, DISPLAY: display, TUSK_HOME: fx.home, HOME: home, NO_AT_BRIDGE: '1', ASAN_OPTIONS: 'detect_leaks=0',
+      GTK_USE_PORTAL: '0' },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  const wd = webdriver(`http://127.0.0.1:${port}`);
+  await until(async () => (await fetch(`http://127.0.0.1:${port}/status`)).ok, 10000, 'WebKitWebDriver');
+  await wd.start({ 'webkitgtk:browserOptions': { binary: path.join(BIN, 'tusk'), args: ['--automation'] } });
+  await until(async () => /Broker ok/.test(await wd.text(await wd.find("//*[@data-testid='broker-health']"))), 30000, 'broker health in the window');
+  await until(() => wd.exec('return window.tusk.workspace.ready && window.tusk.tabs.length > 0'), 10000, 'the workspace restored');
+  const tusk = await until(() => children(drv.pid).find((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--automation')), 10000, 'the tusk process');
+  return {
+    wd, tusk,
+    gateway: () => children(tusk).find((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('tusk-ui')),
+    texts: () => wd.exec('return window.tusk.tabs.map((t) => t.text())'),
+    editor: () => wd.find("//div[contains(concat(' ', @class, ' '), ' tabbody ') and not(@hidden)]//div[contains(concat(' ', @class, ' '), ' cm-content ')]"),
+    async stop() {
+      await wd.stop().catch(() => {});
+      drv.kill('SIGTERM');
+      await new Promise((r) => (drv.exitCode !== null ? r() : drv.once('exit', r)));
+    },
+  };
+}
+
+const stored = async () => JSON.stringify(await fx.call('get_workspace', {}));
+
+test('the window keeps its tabs through kill -9 of the window, kill -9 of its gateway and a broker restart', async () => {
+  let w = await driveWindow('ws1');
+  try {
+    const ed = await w.editor();
+    await w.wd.click(ed);
+    await w.wd.type(ed, "select 'kept by the window' as survivor");
+    await until(async () => (await stored()).includes('kept by the window'), 10000, 'the tab in the broker');
+    process.kill(w.tusk, 'SIGKILL'); // the window dies; its gateway ends with it
+    await w.stop();
+    w = await driveWindow('ws2');
+    assert.ok((await w.texts()).some((t) => t.includes('kept by the window')), 'after kill -9 of the window');
+
+    await w.wd.click(await w.editor());
+    await w.wd.type(await w.editor(), ' -- and its gateway');
+    await until(async () => (await stored()).includes('and its gateway'), 10000, 'the edit in the broker');
+    process.kill(w.gateway(), 'SIGKILL');
+    await until(async () => /unreachable/.test(await w.wd.text(await w.wd.find("//*[@data-testid='broker-health']"))), 10000, 'the page noticing');
+    await w.stop();
+    w = await driveWindow('ws3');
+    assert.ok((await w.texts()).some((t) => t.includes('and its gateway')), 'after kill -9 of the gateway');
+    await w.stop();
+
+    await fx.restart();
+    w = await driveWindow('ws4');
+    assert.ok((await w.texts()).some((t) => t.includes("select 'kept by the window' as survivor -- and its gateway")),
+      'after the broker restarted');
+  } finally {
+    await w.stop();
+  }
+});
+
+/** xdotool: wait for a window named name, give it the focus, type into it. */
+async function chooserType(name, text) {
+  const win = await until(() => {
+    try {
+      return execFileSync('xdotool', ['search', '--name', '^' + name + '$'], { env: { ...process.env, DISPLAY: display } }).toString().trim().split('\n')[0];
+    } catch { return null; }
+  }, 15000, `the "${name}" dialog`);
+  const x = (...a) => execFileSync('xdotool', a, { env: { ...process.env, DISPLAY: display } });
+  x('windowfocus', '--sync', win);
+  await new Promise((r) => setTimeout(r, 300)); // the dialog maps its entry
+  x('key', '--clearmodifiers', 'ctrl+l');
+  x('key', '--clearmodifiers', 'ctrl+a');
+  x('type', '--delay', '20', text);
+  // the location entry completes the path as it is typed, in the background:
+  // Return (sent to the dialog's window, so that none reaches the page once
+  // the dialog is gone) until the dialog takes it
+  let last = 0;
+  await until(() => {
+    try {
+      execFileSync('xdotool', ['search', '--name', '^' + name + '$'], { env: { ...process.env, DISPLAY: display } });
+    } catch { return true; }
+    if (Date.now() - last > 700) {
+      try { x('key', '--window', win, 'Return'); } catch { /* closed meanwhile */ }
+      last = Date.now();
+    }
+    return false;
+  }, 15000, `the "${name}" dialog closed`);
+}
+
+test('a .sql file: opened with the GTK chooser, saved with Ctrl+S and Save As, a change on disk noticed', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-win-files-'));
+  const file = path.join(dir, 'script.sql');
+  fs.writeFileSync(file, "select 'from disk' as origin;\n");
+  const w = await driveWindow('files');
+  const title = () => w.wd.exec("return document.querySelector('.tab.on [data-testid=tab-title]').textContent");
+  try {
+    await w.wd.click(await w.editor());
+    await w.wd.type(await w.editor(), '\uE009o\uE009'); // Ctrl+O
+    await chooserType('Open SQL file', file);
+    await until(async () => (await title()) === 'script.sql', 10000, 'the file in a tab');
+    assert.equal(await w.wd.exec('return window.tusk.tabs[window.tusk.current].text()'), "select 'from disk' as origin;\n");
+    // edit: the unsaved marker; Ctrl+S writes the same file, no question asked
+    await w.wd.click(await w.editor());
+    await w.wd.type(await w.editor(), '\uE009\uE010\uE009select 2;'); // Ctrl+End, then text
+    await until(() => w.wd.exec("return !!document.querySelector('.tab.on [data-testid=tab-unsaved]')"), 5000, 'the unsaved marker');
+    await w.wd.type(await w.editor(), '\uE009s\uE009');
+    await until(() => fs.readFileSync(file, 'utf8') === "select 'from disk' as origin;\nselect 2;", 10000, 'the file written');
+    await until(() => w.wd.exec("return !document.querySelector('.tab.on [data-testid=tab-unsaved]')"), 5000, 'the marker gone');
+    // another program changes it: the tab says so, and reloads it
+    fs.writeFileSync(file, 'select 3; -- changed elsewhere\n');
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(file, later, later);
+    await until(() => w.wd.exec("return !!document.querySelector('[data-testid=disk-changed]')"), 10000, 'the change noticed');
+    await w.wd.click(await w.wd.find("//*[@data-testid='disk-changed']//button[normalize-space()='Reload']"));
+    await until(async () => (await w.wd.exec('return window.tusk.tabs[window.tusk.current].text()')) === 'select 3; -- changed elsewhere\n', 5000, 'reloaded');
+    // Save As: a new file, the tab follows it
+    const copy = path.join(dir, 'copy.sql');
+    await w.wd.click(await w.editor());
+    await w.wd.type(await w.editor(), '\uE009\uE008s\uE008\uE009'); // Ctrl+Shift+S
+    await chooserType('Save SQL file', copy);
+    await until(() => fs.existsSync(copy) && fs.readFileSync(copy, 'utf8') === 'select 3; -- changed elsewhere\n', 10000, 'the copy written');
+    await until(async () => (await title()) === 'copy.sql', 5000, 'the tab renamed');
+    fs.mkdirSync(SHOTS, { recursive: true });
+    fs.writeFileSync(path.join(SHOTS, 'shell-file.png'), await w.wd.screenshot());
+  } finally {
+    await w.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,14 +1,17 @@
 // app.svelte.ts — the page's state: the link to the broker, connections,
 // tabs, workers, preferences. The broker owns the truth; this is a view of
 // it, refreshed from answers and `event` notifications. Nothing here is
-// persisted by the page itself (preferences go through set_preference).
+// persisted by the page itself: preferences go through set_preference, the
+// tabs through save_workspace (workspace.svelte.ts).
 //
 // Methods that arrive with later broker versions (storage, keychain) are
 // used only when `describe` lists them: see `has()`.
 
 import { RpcClient, RpcError, type LinkState, type Params, type Result } from './rpc';
-import type { Config, ConfigInput, HostKey, Notifications, WireWorker } from './protocol.gen';
+import type { Config, ConfigInput, HostKey, Notifications, SavedQuery, WireWorker } from './protocol.gen';
 import { QueryTab } from './tab.svelte';
+import { Workspace } from './workspace.svelte';
+import { inShell, openFile, readFile, saveFile, statFiles } from './files';
 import { TableTab } from './table.svelte';
 
 export type Theme = 'light' | 'dark' | 'system';
@@ -86,7 +89,8 @@ interface HostKeyAsk {
 }
 
 /** What a connect is aimed at: a saved connection, or a config of its own. */
-export type ConnectTarget = { id: string; config?: undefined } | { id?: undefined; config: ConfigInput };
+export type ConnectTarget = ({ id: string; config?: undefined } | { id?: undefined; config: ConfigInput }) &
+  { session?: boolean; label?: string };
 
 /** A saved config as connect's input (the answer's nils are the defaults). */
 export function configInput(c: Config): ConfigInput {
@@ -114,6 +118,7 @@ export class AppState {
   dbHealth = $state<Result<'check_database_health'> | null>(null);
   keychain = $state<boolean | null>(null);
   saved = $state<Config[]>([]);
+  savedQueries = $state<SavedQuery[]>([]);
   active = $state<ActiveConn[]>([]);
   workers = $state<WireWorker[]>([]);
   workersOpen = $state(false);
@@ -135,6 +140,13 @@ export class AppState {
   /** configs of open connections that are not saved (quick ones this page
    * opened, deleted saved ones), for Reconnect */
   quick = new Map<string, ConfigInput>();
+  workspace: Workspace = new Workspace(this);
+  /** does connect take new_session (a session per tab)? */
+  sessions = $state(false);
+  historyOpen = $state(false);
+  /** a short message at the bottom (a closed tab, a saved file, a failure) */
+  toast = $state<{ text: string; bad?: boolean } | null>(null);
+  private toastTimer: ReturnType<typeof setTimeout> | null = null;
   private timers: ReturnType<typeof setInterval>[] = [];
   private retryMs = 500;
 
@@ -160,6 +172,9 @@ export class AppState {
     });
     await this.open();
     this.timers.push(setInterval(() => this.refreshHealth(), 5000));
+    this.timers.push(setInterval(() => this.checkFiles(), 2000));
+    // a closing page writes what it has at once (the debounce may be pending)
+    window.addEventListener('pagehide', () => void this.workspace.save());
     this.timers.push(setInterval(() => { if (this.workersOpen) this.refreshWorkers(); }, 2000));
   }
 
@@ -174,9 +189,18 @@ export class AppState {
     try {
       const d = await this.rpc.call('describe');
       this.methods = new Set(d.methods.map((m) => m.name));
-      await Promise.all([this.loadPrefs(), this.refreshHealth(), this.loadInfo(), this.refreshConnections()]);
+      const connect = d.methods.find((m) => m.name === 'connect');
+      this.sessions = !!connect?.params.some((p) => p.name === 'new_session');
+      await Promise.all([this.loadPrefs(), this.refreshHealth(), this.loadInfo(), this.refreshConnections(),
+        this.refreshSaved()]);
       if (this.has('subscribe')) await this.rpc.call('subscribe', { topics: ['workers', 'connections', 'queries'] });
       if (this.workersOpen) await this.refreshWorkers();
+      try {
+        await this.workspace.linked();
+      } catch (e) {
+        this.workspace.error = 'the tabs could not be restored: ' + (e as Error).message;
+        this.workspace.ready = true;
+      }
       if (this.tabs.length === 0) this.newTab(this.items.find((i) => i.state === 'connected')?.id ?? null);
     } catch (e) {
       this.healthError = (e as Error).message;
@@ -220,6 +244,22 @@ export class AppState {
     this.active = active ?? [];
   }
 
+  async refreshSaved(): Promise<void> {
+    if (!this.has('list_saved_queries')) return;
+    this.savedQueries = (await this.rpc.call('list_saved_queries')) ?? [];
+  }
+
+  /** A saved query in a new tab, on its connection (else the current tab's). */
+  openSaved(q: SavedQuery): void {
+    const t = this.newTab(q.id ?? this.tabs[this.current]?.connectionId ?? null, q.sql, q.name);
+    t.dirty = false;
+  }
+
+  async deleteSaved(q: SavedQuery): Promise<void> {
+    await this.rpc.call('delete_saved_query', { saved_query_id: q.saved_query_id });
+    await this.refreshSaved();
+  }
+
   async refreshWorkers(): Promise<void> {
     if (!this.has('list_workers') || this.link !== 'open') return;
     try {
@@ -248,10 +288,13 @@ export class AppState {
     }
   }
 
-  /** The sidebar: saved connections, then open ones that are not saved. */
+  /** The sidebar: saved connections, then open ones that are not saved. A
+   * saved connection shows its own session, else the first of its tabs'. */
   get items(): ConnItem[] {
     const out: ConnItem[] = [];
     const byId = new Map(this.active.map((a) => [a.connection_id, a]));
+    for (const a of this.active)
+      if (a.saved_id && a.saved_id !== a.connection_id && !byId.has(a.saved_id) && a.state === 'connected') byId.set(a.saved_id, a);
     const item = (id: string, saved: Config | null, a: ActiveConn | null): ConnItem => {
       const c = saved ?? a;
       const state: ConnState = a ? a.state : 'disconnected';
@@ -264,7 +307,8 @@ export class AppState {
       };
     };
     for (const s of this.saved) if (s.id) out.push(item(s.id, s, byId.get(s.id) ?? null));
-    for (const a of this.active) if (!this.saved.some((s) => s.id === a.connection_id)) out.push(item(a.connection_id, null, a));
+    for (const a of this.active)
+      if (!this.saved.some((s) => s.id === a.connection_id) && !a.saved_id) out.push(item(a.connection_id, null, a));
     return out;
   }
 
@@ -327,6 +371,10 @@ export class AppState {
     for (let round = 0; ; round++) {
       try {
         const where: Params<'connect'> = target.config ? { config: target.config } : { id: target.id };
+        if (target.session) {
+          where.new_session = true;
+          if (target.label) where.label = target.label.slice(0, 200);
+        }
         const r = await this.rpc.call('connect', { ...where, ...secrets });
         if (target.config) this.quick.set(r.connection_id, { ...target.config, id: r.connection_id });
         await this.refreshConnections();
@@ -372,8 +420,45 @@ export class AppState {
     if (tab && !tab.connectionId) tab.connectionId = id;
   }
 
+  /**
+   * The connection a tab runs on: its own session of a saved connection
+   * (opened on first use, again after it was lost), else the connection.
+   */
+  async sessionFor(tab: QueryTab): Promise<string> {
+    const id = tab.connectionId;
+    if (!id) throw new RpcError({ kind: 'Validation', message: 'this tab has no connection', hint: 'choose one in the tab bar or the sidebar' });
+    const it = this.item(id);
+    if (!this.sessions || !it?.saved) return this.ensureConnected(id);
+    const mine = tab.sessionId ? this.active.find((a) => a.connection_id === tab.sessionId) : undefined;
+    if (mine?.state === 'connected') return mine.connection_id;
+    if (tab.sessionId && mine) await this.rpc.call('disconnect', { connection_id: tab.sessionId }).catch(() => {});
+    tab.sessionId = null;
+    const sid = await this.connect({ id, session: true, label: tab.title });
+    tab.sessionId = sid;
+    return sid;
+  }
+
+  /** Close a tab's session (its connection changed, or it closed). */
+  endSession(tab: QueryTab): void {
+    const sid = tab.sessionId;
+    tab.sessionId = null;
+    if (sid) this.rpc.call('disconnect', { connection_id: sid }).then(() => this.refreshConnections()).catch(() => {});
+  }
+
+  /** Tell the broker a tab's session has a new title. */
+  labelSession(tab: QueryTab): void {
+    if (tab.sessionId && this.has('set_connection_label'))
+      this.rpc.call('set_connection_label', { connection_id: tab.sessionId, label: tab.title.slice(0, 200) }).catch(() => {});
+  }
+
+  /** Disconnect a connection and, for a saved one, every tab's session of it. */
   async disconnect(id: string): Promise<void> {
-    await this.rpc.call('disconnect', { connection_id: id });
+    const ids = [id, ...this.active.filter((a) => a.saved_id === id && a.connection_id !== id).map((a) => a.connection_id)];
+    for (const c of ids) {
+      if (!this.active.some((a) => a.connection_id === c)) continue;
+      await this.rpc.call('disconnect', { connection_id: c });
+    }
+    for (const t of this.tabs) if (t instanceof QueryTab && t.sessionId && ids.includes(t.sessionId)) t.sessionId = null;
     await this.refreshConnections();
   }
 
@@ -400,12 +485,24 @@ export class AppState {
 
   /** A new query tab on connectionId; by default the connection in use:
    * the current tab's, else the one selected in the sidebar. */
-  newTab(connectionId: string | null = this.tabs[this.current]?.connectionId ?? this.selected): void {
+  newTab(connectionId: string | null = this.tabs[this.current]?.connectionId ?? this.selected, sql = '',
+    name: string | null = null): QueryTab {
     const t = new QueryTab(this, connectionId);
+    t.initial = sql;
+    t.name = name;
+    if (sql) t.dirty = true;
     this.tabs.push(t);
     this.current = this.tabs.length - 1;
+    this.workspace.changed();
+    return t;
   }
 
+  select(i: number): void {
+    this.current = i;
+    this.workspace.changed();
+  }
+
+  /** Close a tab; text that is in no file goes to "recently closed". */
   /** A table's data in a tab of its own (the one already open, if any). */
   openTable(connectionId: string, schema: string, table: string): TableTab {
     const i = this.tabs.findIndex((t) => t instanceof TableTab && t.connectionId === connectionId && t.schema === schema && t.table === table);
@@ -416,14 +513,133 @@ export class AppState {
     const t = new TableTab(this, connectionId, schema, table);
     this.tabs.push(t);
     this.current = this.tabs.length - 1;
+    this.workspace.changed();
     return t;
   }
 
   closeTab(i: number): void {
     const t = this.tabs[i];
+    if (!t) return;
     if (t.running) t.cancel();
+    if (t instanceof QueryTab) {
+      if (t.unsaved) {
+        this.workspace.keepClosed(t);
+        this.say(`Closed “${t.title}” — Ctrl+Shift+T reopens it`);
+      }
+      this.endSession(t);
+      t.attach(null, null);
+    }
     this.tabs.splice(i, 1);
     if (this.current >= this.tabs.length) this.current = Math.max(0, this.tabs.length - 1);
+    else if (this.current > i) this.current--;
+    this.workspace.changed();
+  }
+
+  /** Reopen the most recently closed tab (or the one at i of the list). */
+  reopenClosed(i = 0): void {
+    const s = this.workspace.takeClosed(i);
+    if (!s) return;
+    const t = QueryTab.from(this, { ...s, key: s.key });
+    this.tabs.push(t);
+    this.current = this.tabs.length - 1;
+    this.workspace.changed();
+  }
+
+  /** The tab's connection was changed by the user. */
+  tabConnectionChanged(t: QueryTab): void {
+    this.endSession(t);
+    this.workspace.changed();
+  }
+
+  say(text: string, bad = false): void {
+    this.toast = { text, bad };
+    if (this.toastTimer) clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => (this.toast = null), bad ? 12000 : 6000);
+  }
+
+  /** Open a .sql file: into the current tab when it is empty, else a new one. */
+  async openFileTab(): Promise<void> {
+    try {
+      const f = await openFile();
+      if (!f) return;
+      const cur = this.tabs[this.current];
+      let t = cur instanceof QueryTab ? cur : undefined;
+      if (!t || t.file || t.text().trim() !== '' || t.running) t = this.newTab(cur?.connectionId ?? null);
+      t.file = { path: f.path, name: f.name, mtime: f.mtime };
+      t.name = null;
+      t.setText(f.text);
+      t.dirty = false;
+      t.diskChanged = null;
+      this.labelSession(t);
+      this.workspace.changed();
+    } catch (e) {
+      this.say('Cannot open the file: ' + (e as Error).message, true);
+    }
+  }
+
+  /** Save a tab to its file (or, saveAs / no file yet, where the user says). */
+  async saveTab(t: QueryTab | undefined, saveAs = false): Promise<void> {
+    if (!t) return;
+    const suggested = (t.name ?? t.title).replace(/[\/\\]/g, '_').replace(/\.sql$/i, '') + '.sql';
+    try {
+      const r = await saveFile(t.file, suggested, t.text(), saveAs || !t.file?.path && inShell());
+      if (!r) return;
+      t.file = r;
+      t.dirty = false;
+      t.diskChanged = null;
+      this.labelSession(t);
+      this.workspace.changed();
+      this.say(r.path ? `Saved ${r.path}` : `Downloaded ${r.name}`);
+    } catch (e) {
+      this.say('Cannot save the file: ' + (e as Error).message, true);
+    }
+  }
+
+  /** Read a tab's file again (it changed on disk). */
+  async reloadTab(t: QueryTab): Promise<void> {
+    if (!t.file?.path) return;
+    try {
+      const f = await readFile(t.file.path);
+      t.setText(f.text);
+      t.file = { path: f.path, name: f.name, mtime: f.mtime };
+      t.dirty = false;
+      t.diskChanged = null;
+      this.workspace.changed();
+    } catch (e) {
+      this.say('Cannot read the file: ' + (e as Error).message, true);
+    }
+  }
+
+  /** Keep the tab's text; the file's change is noted as seen. */
+  keepMine(t: QueryTab): void {
+    if (t.file && t.diskChanged !== null && t.diskChanged >= 0) t.file = { ...t.file, mtime: t.diskChanged };
+    t.diskChanged = null;
+    t.dirty = true;
+    this.workspace.changed();
+  }
+
+  private checking = false;
+
+  /** Notice files changed (or removed) on disk under an open tab. */
+  async checkFiles(): Promise<void> {
+    if (this.checking || !inShell()) return;
+    const tabs = this.tabs.filter((t): t is QueryTab => t instanceof QueryTab && !!t.file?.path);
+    if (tabs.length === 0) return;
+    this.checking = true;
+    try {
+      const st = await statFiles([...new Set(tabs.map((t) => t.file!.path!))]);
+      const by = new Map(st.map((x) => [x.path, x]));
+      for (const t of tabs) {
+        const x = by.get(t.file!.path!);
+        if (!x) continue;
+        const now = x.exists ? x.mtime : -1;
+        if (now !== null && now !== t.file!.mtime && t.diskChanged !== now) t.diskChanged = now;
+      }
+    } catch {
+      /* the next tick tries again */
+    } finally {
+      this.checking = false;
+    }
   }
 
   private async loadPrefs(): Promise<void> {
