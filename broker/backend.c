@@ -133,10 +133,7 @@ conn_end_backend(const struct conn *c, int backend_pid, backend_cb cb, void *arg
 	struct endb *b = xcalloc(1, sizeof *b);
 	config_init(&b->cfg);
 	config_copy(&b->cfg, &c->cfg);
-	b->secrets.password = xstrdup(cp->secrets.password);
-	b->secrets.ssh_password = xstrdup(cp->secrets.ssh_password);
-	b->secrets.ssh_key_passphrase = xstrdup(cp->secrets.ssh_key_passphrase);
-	b->secrets.ssl_key_passphrase = xstrdup(cp->secrets.ssl_key_passphrase);
+	secrets_fill(&b->secrets, &cp->secrets);
 	b->backend_pid = backend_pid;
 	b->server_major = c->server_version ? atoi(c->server_version) : 0;
 	b->cb = cb;

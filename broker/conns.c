@@ -348,6 +348,13 @@ h_connect(struct request *req, const struct params *p, struct tusk_error *e)
 		x->step = SECRET__COUNT;
 		secrets_free(&x->sec);
 	}
+	/* another session takes the secrets the open one was given (typed
+	 * once at a prompt, they are not asked for again per tab) */
+	struct conn *o;
+	if (new_session)
+		TAILQ_FOREACH(o, &tuskd.conns, entry)
+			if (o->state == CS_CONNECTED && o->saved_id && strcmp(o->saved_id, x->cfg.id) == 0)
+				secrets_fill(&x->sec, &((struct conn_priv *)o)->secrets);
 	saved_next(x);
 	return H_ASYNC;
 }

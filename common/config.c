@@ -510,3 +510,17 @@ secrets_move(struct tusk_secrets *dst, struct tusk_secrets *src)
 	*dst = *src;
 	memset(src, 0, sizeof *src);
 }
+
+/* Copy each secret src has and dst lacks (dst owns its copies). */
+void
+secrets_fill(struct tusk_secrets *dst, const struct tusk_secrets *src)
+{
+	if (dst->password == NULL)
+		dst->password = xstrdup(src->password);
+	if (dst->ssh_password == NULL)
+		dst->ssh_password = xstrdup(src->ssh_password);
+	if (dst->ssh_key_passphrase == NULL)
+		dst->ssh_key_passphrase = xstrdup(src->ssh_key_passphrase);
+	if (dst->ssl_key_passphrase == NULL)
+		dst->ssl_key_passphrase = xstrdup(src->ssl_key_passphrase);
+}

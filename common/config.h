@@ -79,5 +79,7 @@ char *config_name_fold(const char *name);
 void secrets_free(struct tusk_secrets *s);
 /* Move secrets from one struct to another (src is left empty). */
 void secrets_move(struct tusk_secrets *dst, struct tusk_secrets *src);
+/* Copy each secret src has and dst lacks. */
+void secrets_fill(struct tusk_secrets *dst, const struct tusk_secrets *src);
 
 #endif

@@ -308,7 +308,9 @@ export class AppState {
     };
     for (const s of this.saved) if (s.id) out.push(item(s.id, s, byId.get(s.id) ?? null));
     for (const a of this.active)
-      if (!this.saved.some((s) => s.id === a.connection_id) && !a.saved_id) out.push(item(a.connection_id, null, a));
+      // open and not (or no longer) saved; a tab's own session is its tab's
+      if (!this.saved.some((s) => s.id === a.connection_id) && (!a.saved_id || a.saved_id === a.connection_id))
+        out.push(item(a.connection_id, null, a));
     return out;
   }
 
