@@ -52,7 +52,7 @@ test_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *
 		res = NULL;
 	if (res == NULL || err != NULL) {
 		struct tusk_error e = TUSK_ERROR_INIT;
-		worker_error(&e, err, "testing the connection");
+		worker_error(&e, err, "testing the connection", t->worker);
 		credential_hint(&e, &t->origin);
 		hostkeys_pending(t->worker, &t->cfg, t->id, &e);
 		test_answer(t, &e, NULL);

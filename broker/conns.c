@@ -134,7 +134,7 @@ connect_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_objec
 		res = NULL; /* the worker is dropped: report it lost */
 	if (res == NULL || err != NULL) {
 		struct tusk_error e = TUSK_ERROR_INIT;
-		worker_error(&e, err, "connecting");
+		worker_error(&e, err, "connecting", c->worker);
 		credential_hint(&e, &((struct conn_priv *)c)->secrets);
 		hostkeys_pending(c->worker, &c->cfg, c->id, &e);
 		if (req) {

@@ -483,7 +483,21 @@ note_find(const char *name, size_t len)
 	return NULL;
 }
 
-/* A worker broke the protocol: log it once, kill it, stop reading it. */
+/* Drop a worker that broke the protocol: logged once (a worker already
+ * being stopped is only no longer read), killed, its socket closed. */
+static void
+worker_drop(struct worker *w, const char *reason)
+{
+	if (!w->kill_sent) {
+		log_warn("worker %llu (pid %d): %s; dropping it", (unsigned long long)w->id,
+		    (int)w->pid, reason);
+		worker_kill(w, SIGKILL, reason);
+	}
+	if (w->peer && !rpc_peer_closing(w->peer))
+		rpc_peer_close(w->peer, reason, false);
+}
+
+/* A worker sent what it may not (what: the kind; name: the method). */
 static void
 worker_violation(struct worker *w, const char *what, const char *name, size_t len)
 {
@@ -494,10 +508,7 @@ worker_violation(struct worker *w, const char *what, const char *name, size_t le
 	snprintf(reason, sizeof reason, "protocol violation: %s '%s' while %s", what, esc,
 	    state_names[w->state]);
 	free(esc);
-	log_warn("worker %llu (pid %d): %s; dropping it", (unsigned long long)w->id, (int)w->pid,
-	    reason);
-	worker_kill(w, SIGKILL, reason);
-	rpc_peer_close(w->peer, reason, false);
+	worker_drop(w, reason);
 }
 
 /* May w send this notification now? Drops it when not. */
@@ -649,6 +660,12 @@ worker_peer_closed(struct rpc_peer *p, const char *reason, void *arg)
 {
 	struct worker *w = arg;
 	log_debug("worker %llu socket closed: %s", (unsigned long long)w->id, reason);
+	if (rpc_peer_faulted(p) && !w->kill_sent) {
+		/* malformed, oversized, a response to nothing: rpc.c found it */
+		char why[200];
+		snprintf(why, sizeof why, "protocol violation: %s while %s", reason, state_names[w->state]);
+		worker_drop(w, why);
+	}
 	rpc_peer_free(p);
 	w->peer = NULL;
 	w->peer_gone = true;
