@@ -214,6 +214,26 @@ conn_start(struct conn *c, struct tusk_error *e)
 	return 0;
 }
 
+/* May req's client open one more connection (or test one)? Open and lost
+ * connections count, and tests running. 0, or -1 with e set. */
+int
+conns_admit(struct request *req, struct tusk_error *e)
+{
+	unsigned n = 0;
+	struct conn *c;
+	struct worker *w;
+	TAILQ_FOREACH(c, &tuskd.conns, entry)
+		n++;
+	TAILQ_FOREACH(w, &tuskd.workers, entry)
+		if (w->role == WR_TEST && w->state != WS_DEAD)
+			n++;
+	if (n < (unsigned)tuskd.set.max_connections)
+		return 0;
+	return limit_refuse(req ? req->client : NULL, LIMIT_CONNECTIONS, e,
+	    "the broker has %u connections open or being tested (its limit is %d)", n,
+	    tuskd.set.max_connections);
+}
+
 /*
  * Open a connection for cfg with secrets s (both moved in), or answer the
  * id of the one that is open. H_ASYNC while connecting, H_DONE, or -1.
@@ -241,6 +261,11 @@ conn_open(struct request *req, struct tusk_config *cfg_in, struct tusk_secrets *
 		mp_pack_key(pk, "connection_id");
 		mp_pack_cstr(pk, c->id);
 		return H_DONE;
+	}
+	if (c == NULL && conns_admit(req, e) < 0) {
+		config_free(&cfg);
+		secrets_free(s);
+		return -1;
 	}
 	if (c == NULL) {
 		struct conn_priv *cp = xcalloc(1, sizeof *cp);

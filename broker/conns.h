@@ -41,6 +41,8 @@ int conn_request_config(struct request *req, const struct params *p, bool test,
 void saved_next(struct saved_ctx *x);
 
 /* conns.c */
+/* May one more connection be opened (or tested)? 0, or -1 with e set. */
+int conns_admit(struct request *req, struct tusk_error *e);
 /* Open a connection with cfg and s (moved in): answers req when connected. */
 int conn_open(struct request *req, struct tusk_config *cfg, struct tusk_secrets *s,
     struct tusk_error *e);

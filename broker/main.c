@@ -52,6 +52,14 @@ static const struct settings default_settings = {
 	.dead_workers_kept = 16,
 	.keychain_timeout_ms = 3000,
 	.worker_memory_mb = WORKER_MEMORY_MB_DEFAULT,
+	.max_clients = 128,
+	.max_client_requests = 1024,
+	.max_connections = 100,
+	.max_queued_queries = 256,
+	.max_queued_bytes = 32u * 1024 * 1024,
+	.worker_log_rate = 200,
+	.log_file_max_mb = 64,
+	.log_dir_max_mb = 512,
 };
 
 /* Log records go to today's file, and to stderr in the foreground. */
@@ -235,6 +243,7 @@ broker_cleanup(void)
 	keychain_status_free();
 	secrets_shutdown();
 	hostkeys_free();
+	workers_finish_all();
 	struct worker *w;
 	while ((w = TAILQ_FIRST(&tuskd.workers)) != NULL) {
 		TAILQ_REMOVE(&tuskd.workers, w, entry);
@@ -384,6 +393,8 @@ main(int argc, char **argv)
 	if (store_open(&tuskd.store, tuskd.paths.db_path, &e) < 0)
 		die_init(&e);
 	settings_load_preferences(tuskd.store);
+	logfile_cap(&tuskd.logfile, (uint64_t)tuskd.set.log_file_max_mb << 20,
+	    (uint64_t)tuskd.set.log_dir_max_mb << 20, wall_ms());
 	if (!inherited && client_bind(&e) < 0)
 		die_init(&e);
 	if (!foreground && !inherited)

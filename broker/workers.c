@@ -601,7 +601,47 @@ worker_hello(struct worker *w, const struct params *prm)
 	    (long long)(w->last_pong_mono_ms - w->started_mono_ms));
 }
 
-/* A log record from a worker, at most 4 KiB of it, escaped by log.c. */
+/* Say how many of a worker's log records were dropped (once per flood). */
+static void
+worker_log_dropped(struct worker *w)
+{
+	if (w->log_dropped == 0)
+		return;
+	log_warn("worker %llu (pid %d): %llu log records dropped (more than %d a second)",
+	    (unsigned long long)w->id, (int)w->pid, (unsigned long long)w->log_dropped,
+	    tuskd.set.worker_log_rate);
+	w->log_dropped = 0;
+	w->log_flood_said = false;
+}
+
+/* May w log one more record now (worker_log_rate a second)? */
+static bool
+worker_log_allowed(struct worker *w)
+{
+	int64_t now = mono_ms();
+	if (now - w->log_window_ms >= 1000) {
+		/* a second without drops after some: the flood ended, say what it cost */
+		if (w->log_in_window <= tuskd.set.worker_log_rate)
+			worker_log_dropped(w);
+		w->log_window_ms = now;
+		w->log_in_window = 0;
+	}
+	if (w->log_in_window < tuskd.set.worker_log_rate) {
+		w->log_in_window++;
+		return true;
+	}
+	w->log_in_window = tuskd.set.worker_log_rate + 1; /* this second dropped some */
+	if (!w->log_flood_said) {
+		w->log_flood_said = true;
+		log_warn("worker %llu (pid %d) sends more than %d log records a second: dropping the rest (worker_log_rate)",
+		    (unsigned long long)w->id, (int)w->pid, tuskd.set.worker_log_rate);
+	}
+	w->log_dropped++;
+	return false;
+}
+
+/* A log record from a worker, at most 4 KiB of it, escaped by log.c; no
+ * more verbose than the broker's level, at most worker_log_rate a second. */
 static void
 worker_log(struct worker *w, const struct params *prm)
 {
@@ -610,7 +650,7 @@ worker_log(struct worker *w, const struct params *prm)
 		worker_violation(w, "log record level", W_LOG, strlen(W_LOG));
 		return;
 	}
-	if (level > tlog_level)
+	if (level > tlog_level || !worker_log_allowed(w))
 		return;
 	const msgpack_object *msg = params_get(prm, "message");
 	char tag[40];
@@ -719,6 +759,7 @@ worker_finish(struct worker *w)
 {
 	if (w->state == WS_DEAD)
 		return;
+	worker_log_dropped(w);
 	w->state = WS_DEAD;
 	w->died_wall_ms = wall_ms();
 	if (w->ev_kill)
@@ -745,6 +786,29 @@ worker_finish(struct worker *w)
 			TAILQ_REMOVE(&tuskd.workers, x, entry);
 			worker_unref(x);
 		}
+	}
+}
+
+/* Exit: a worker whose socket was not read to the end is finished now, so
+ * its owner hears of it (and lets go of what it holds) once. */
+void
+workers_finish_all(void)
+{
+	for (;;) {
+		/* finishing one may prune others from the list: look again each time */
+		struct worker *w;
+		TAILQ_FOREACH(w, &tuskd.workers, entry)
+			if (w->state != WS_DEAD)
+				break;
+		if (w == NULL)
+			return;
+		if (w->death_reason == NULL)
+			w->death_reason = xstrdup(w->kill_reason ? w->kill_reason : "the broker stopped");
+		if (w->peer) {
+			rpc_peer_free(w->peer);
+			w->peer = NULL;
+		}
+		worker_finish(w);
 	}
 }
 

@@ -202,6 +202,8 @@ cancel_done(bool sent, const char *error, void *arg)
 		pg.paused = false;
 		pg_process_results();
 	}
+	/* the cancel reached the server: a query waiting for it may start */
+	pg_pending_start();
 }
 
 /*

@@ -153,6 +153,8 @@ void pg_notice_receiver(void *arg, const PGresult *res);
 void pg_process_results(void);
 void pg_query_free(struct pgq *q);
 void qorder_free(struct qorder *o);
+/* Start the query order that waited, if nothing holds it back now. */
+void pg_pending_start(void);
 /* Load the type names (pg_type) on our own account. */
 void pg_types_load(void);
 void pg_types_free(void);

@@ -15,7 +15,7 @@ import msgpack
 import pytest
 
 from pgcluster import Cluster, free_port
-from tusk import BIN, Broker, Client, TuskError, rss_kb
+from tusk import BIN, Broker, Client, TuskError, rss_kb, wait_for
 
 METHODS = ["health_check", "get_app_info", "get_log_directory", "describe", "get_log_level",
            "set_log_level", "shutdown", "test_connection", "connect", "disconnect",
@@ -201,7 +201,6 @@ def test_cancel_leaves_connection_usable(conn):
     c, cid = conn
     mid = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(30)", query_id="sleeper"))
     time.sleep(0.3)
-    running = Client(c.s.getpeername()) if False else None
     c2 = Client(c.s.getpeername())
     q = c2.call("get_running_queries")
     assert [x["query_id"] for x in q] == ["sleeper"] and q[0]["state"] == "running"
@@ -215,6 +214,25 @@ def test_cancel_leaves_connection_usable(conn):
     with pytest.raises(TuskError) as e:
         c2.call("cancel_query", query_id="sleeper")
     assert e.value["kind"] == "Validation"
+    c2.close()
+
+
+def test_cancel_hits_only_the_query_it_names(conn):
+    """A cancel request names no query: one that reached the server late
+    would cancel the query queued behind. The worker starts that one only
+    once the cancel was delivered."""
+    c, cid = conn
+    c2 = Client(c.s.getpeername())
+    for i in range(10):
+        m1 = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(60)", query_id="a%d" % i))
+        m2 = c.send("execute_query", dict(connection_id=cid, sql="select %d" % i, query_id="b%d" % i))
+        wait_for(lambda: [q["state"] for q in c2.call("get_running_queries", connection_id=cid)] == ["running", "queued"])
+        assert c2.call("cancel_query", query_id="a%d" % i) == {"cancelled": True}
+        with pytest.raises(TuskError) as e:
+            c.wait_reply(m1)
+        assert e.value["kind"] == "QueryCancelled"
+        res = c.wait_reply(m2)
+        assert res["row_count"] == 1, res
     c2.close()
 
 

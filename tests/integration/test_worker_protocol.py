@@ -5,18 +5,13 @@ case. Each time: the broker logs it once, drops that worker (its connection
 lost with a "protocol violation" reason, its pending requests failed with
 WorkerLost), and goes on: another client's queries on a real connection
 run normally."""
-import glob
-import json
 import os
-import shutil
-import sys
-import tempfile
 
 import pytest
 
+from fakeworker import FakeWorkers
 from tusk import BIN, ROOT, Broker, TuskError, wait_for
 
-FAKE = os.path.join(ROOT, "tests", "lib", "fakeworker.py")
 with open(os.path.join(ROOT, "VERSION")) as f:
     VERSION = f.read().strip()
 
@@ -24,37 +19,9 @@ CONNECT_REPLY = {"backend_pid": 0, "server_version": "15.0", "tls": False}
 HOST_KEY = {"host": "h", "port": 22, "key_type": "ssh-ed25519", "fingerprint": "SHA256:x", "line": "h ssh-ed25519 AAAA"}
 
 
-class Fake:
-    """The scenario directory the fake worker reads."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="tfw.", dir="/tmp")
-        with open(os.path.join(self.dir, "real"), "w") as f:
-            f.write(os.path.join(BIN, "tusk-worker"))
-        self.wrapper = os.path.join(self.dir, "worker.sh")
-        with open(self.wrapper, "w") as f:
-            f.write('#!/bin/sh\nexec %s %s %s "$@"\n' % (sys.executable if sys.executable else "/usr/bin/python3",
-                                                         FAKE, self.dir))
-        os.chmod(self.wrapper, 0o755)
-
-    def next(self, steps):
-        """The next worker the broker starts acts out steps."""
-        tmp = os.path.join(self.dir, "next.tmp")
-        with open(tmp, "w") as f:
-            json.dump({"version": VERSION, "steps": steps}, f)
-        os.rename(tmp, os.path.join(self.dir, "next.json"))
-
-    def taken(self):
-        """Pids of the fake workers that took a scenario."""
-        return {int(p.split(".")[-2]) for p in glob.glob(os.path.join(self.dir, "claimed.*.json"))}
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def fake():
-    f = Fake()
+    f = FakeWorkers(os.path.join(BIN, "tusk-worker"), VERSION)
     yield f
     f.cleanup()
 

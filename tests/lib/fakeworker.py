@@ -16,15 +16,51 @@ A scenario is a list of steps:
   {"send": MESSAGE}          send MESSAGE (a JSON list; "$MSGID" and "$PID"
                              in it are replaced)
   {"raw": "HEX"}             send these bytes as they are
+  {"log_flood": N}           send N log records (info, 100 bytes each) at once
   {"serve": true}            answer pings until the broker closes the socket
 Every string is sent as a msgpack str.
+
+Tests use the class FakeWorkers (imported from here) to set it up.
 """
+import glob
 import json
 import os
+import shutil
 import socket
 import sys
+import tempfile
 
 import msgpack
+
+HERE = os.path.abspath(__file__)
+
+
+class FakeWorkers:
+    """The scenario directory, and the wrapper to give tuskd as --worker."""
+
+    def __init__(self, real_worker, version):
+        self.version = version
+        self.dir = tempfile.mkdtemp(prefix="tfw.", dir="/tmp")
+        with open(os.path.join(self.dir, "real"), "w") as f:
+            f.write(real_worker)
+        self.wrapper = os.path.join(self.dir, "worker.sh")
+        with open(self.wrapper, "w") as f:
+            f.write('#!/bin/sh\nexec /usr/bin/python3 %s %s "$@"\n' % (HERE, self.dir))
+        os.chmod(self.wrapper, 0o755)
+
+    def next(self, steps):
+        """The next worker the broker starts acts out steps."""
+        tmp = os.path.join(self.dir, "next.tmp")
+        with open(tmp, "w") as f:
+            json.dump({"version": self.version, "steps": steps}, f)
+        os.rename(tmp, os.path.join(self.dir, "next.json"))
+
+    def taken(self):
+        """Pids of the fake workers that took a scenario."""
+        return {int(p.split(".")[-2]) for p in glob.glob(os.path.join(self.dir, "claimed.*.json"))}
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def main():
@@ -94,6 +130,9 @@ def main():
             send(step["send"])
         elif "raw" in step:
             sock.sendall(bytes.fromhex(step["raw"]))
+        elif "log_flood" in step:
+            rec = msgpack.packb([2, "log", [{"level": 2, "message": "flood " + "f" * 94}]], use_bin_type=True)
+            sock.sendall(rec * step["log_flood"])
         elif "serve" in step:
             for m in incoming:
                 answer_ping(m)
