@@ -55,6 +55,7 @@ static void worker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg);
 static bool worker_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg);
 static void worker_peer_closed(struct rpc_peer *p, const char *reason, void *arg);
 static void worker_finish(struct worker *w);
+static int worker_proc(const struct worker *w, char *state, int64_t *cpu_ms, int64_t *rss_bytes);
 
 static const struct rpc_handlers worker_handlers = {
 	.raw = worker_raw,
@@ -334,6 +335,29 @@ worker_input_pending(struct worker *w)
 	return ioctl(rpc_peer_fd(w->peer), FIONREAD, &n) == 0 && n > 0;
 }
 
+/*
+ * A worker that has not answered its ping yet, but is runnable (state R)
+ * and got less than an interval of CPU time since the ping, is waiting
+ * for a CPU the machine gives others (a busy laptop, a build): not hung.
+ * One that is stopped (SIGSTOP: T), blocked in the kernel, or spinning
+ * (an interval of CPU and still no answer) is judged as usual. Forgiven
+ * at most worker_start_ms in all: past that, silence is a hang whatever
+ * the machine is doing.
+ */
+static bool
+worker_starved(struct worker *w, int64_t now)
+{
+	char st;
+	int64_t cpu;
+	if (now - w->last_pong_mono_ms > tuskd.set.worker_start_ms || w->ping_cpu_ms < 0 ||
+	    worker_proc(w, &st, &cpu, NULL) < 0 || st != 'R' ||
+	    cpu - w->ping_cpu_ms >= tuskd.set.heartbeat_ms)
+		return false;
+	log_debug("worker %llu (pid %d) is runnable but got %lld ms of CPU since its ping: waiting for a CPU, not hung",
+	    (unsigned long long)w->id, (int)w->pid, (long long)(cpu - w->ping_cpu_ms));
+	return true;
+}
+
 /* Judge one worker at a heartbeat tick; false when it was killed. */
 static bool
 worker_judge(struct worker *w, int64_t now, bool broker_late)
@@ -353,6 +377,8 @@ worker_judge(struct worker *w, int64_t now, bool broker_late)
 	/* the broker ran late, or the answer is here but not read yet: not the
 	 * worker's fault */
 	if (broker_late || worker_input_pending(w))
+		return true;
+	if (worker_starved(w, now))
 		return true;
 	if (++w->missed < tuskd.set.heartbeat_misses)
 		return true;
@@ -391,6 +417,9 @@ workers_heartbeat(void)
 			continue;
 		msgpack_packer *pk = rpc_call(w->peer, W_PING, ping_reply, w, &w->ping_msgid);
 		msgpack_pack_array(pk, 0);
+		/* the CPU it had when asked: worker_starved compares */
+		if (worker_proc(w, NULL, &w->ping_cpu_ms, NULL) < 0)
+			w->ping_cpu_ms = -1;
 	}
 }
 
@@ -860,33 +889,52 @@ worker_find(uint64_t id)
 	return NULL;
 }
 
-/* CPU time and resident memory from /proc/<pid>/stat. */
-void
-worker_sample(struct worker *w)
+/* A live worker's scheduler state (R, S, D, T...), CPU time and resident
+ * memory, from /proc/<pid>/stat; -1 when it cannot be read. */
+static int
+worker_proc(const struct worker *w, char *state, int64_t *cpu_ms, int64_t *rss_bytes)
 {
 	char path[64], buf[1024];
 	if (w->reaped)
-		return;
+		return -1;
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)w->pid);
 	FILE *f = fopen(path, "re");
 	if (f == NULL)
-		return;
+		return -1;
 	size_t n = fread(buf, 1, sizeof buf - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	/* fields after the command name (which may hold spaces) */
 	char *p = strrchr(buf, ')');
 	if (p == NULL)
-		return;
+		return -1;
 	unsigned long long utime = 0, stime = 0;
 	long long rss = 0;
+	char st = '?';
 	/* state(3) ... utime(14) stime(15) ... rss(24) */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u %lld",
-	    &utime, &stime, &rss) != 3)
-		return;
+	if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u %lld",
+	    &st, &utime, &stime, &rss) != 4)
+		return -1;
 	long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	w->cpu_ms = (int64_t)((utime + stime) * 1000 / (unsigned long long)(tick > 0 ? tick : 100));
-	w->rss_bytes = (int64_t)rss * (page > 0 ? page : 4096);
+	if (state)
+		*state = st;
+	if (cpu_ms)
+		*cpu_ms = (int64_t)((utime + stime) * 1000 / (unsigned long long)(tick > 0 ? tick : 100));
+	if (rss_bytes)
+		*rss_bytes = (int64_t)rss * (page > 0 ? page : 4096);
+	return 0;
+}
+
+/* CPU time and resident memory, for list_workers. */
+void
+worker_sample(struct worker *w)
+{
+	char st;
+	int64_t cpu, rss;
+	if (worker_proc(w, &st, &cpu, &rss) == 0) {
+		w->cpu_ms = cpu;
+		w->rss_bytes = rss;
+	}
 }
 
 static const char *const role_names[] = {

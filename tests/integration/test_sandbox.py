@@ -259,6 +259,17 @@ def as_nobody():
     os.setuid(65534)
 
 
+def copy_for_nobody(names):
+    """The build's binaries copied where uid 65534 can run them: the checkout
+    may sit in a private directory (such as /root)."""
+    d = tempfile.mkdtemp(prefix="tbin.", dir="/tmp")
+    os.chmod(d, 0o755)
+    for n in names:
+        shutil.copy2(os.path.join(BIN, n), os.path.join(d, n))
+        os.chmod(os.path.join(d, n), 0o755)
+    return d
+
+
 def test_unprivileged_worker_is_not_dumpable(pg):
     """As an ordinary user: the worker's /proc files belong to root (not dumpable)."""
     home = tempfile.mkdtemp(prefix="th.", dir="/tmp")
@@ -266,20 +277,21 @@ def test_unprivileged_worker_is_not_dumpable(pg):
     for root, dirs, _ in os.walk(home):
         for d in [root] + [os.path.join(root, x) for x in dirs]:
             os.chown(d, 65534, 65534)
+    bindir = copy_for_nobody(["tuskd", "tusk-worker", "tuskctl"])
     b = Broker(home=home, start=False)
     b.out = open(os.path.join(home, "tuskd.out"), "ab")
-    b.proc = subprocess.Popen([os.path.join(BIN, "tuskd"), "--foreground", "--log-level", "debug"], env=b.env,
+    b.proc = subprocess.Popen([os.path.join(bindir, "tuskd"), "--foreground", "--log-level", "debug"], env=b.env,
                               stdout=b.out, stderr=subprocess.STDOUT, preexec_fn=as_nobody)
     try:
         deadline = time.time() + 10
         while not os.path.exists(b.sock) and time.time() < deadline:
             time.sleep(0.02)
         env = dict(b.env, PGPASSWORD="tuskpw")
-        r = subprocess.run([os.path.join(BIN, "tuskctl"), "connect", "-h", "127.0.0.1", "-p", str(pg.port),
+        r = subprocess.run([os.path.join(bindir, "tuskctl"), "connect", "-h", "127.0.0.1", "-p", str(pg.port),
                             "-U", "tusk", "-d", "tuskdb", "--ssl-mode", "disable", "-n", "mine"], env=env,
                            preexec_fn=as_nobody, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         assert r.returncode == 0, r.stderr
-        r = subprocess.run([os.path.join(BIN, "tuskctl"), "query", "-c", "mine", "select 7"], env=env,
+        r = subprocess.run([os.path.join(bindir, "tuskctl"), "query", "-c", "mine", "select 7"], env=env,
                            preexec_fn=as_nobody, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         assert r.returncode == 0 and b"7" in r.stdout, r.stderr
         workers = b.worker_pids()
@@ -299,6 +311,7 @@ def test_unprivileged_worker_is_not_dumpable(pg):
     finally:
         b.stop()
         b.cleanup()
+        shutil.rmtree(bindir, ignore_errors=True)
 
 
 def test_memory_cap_ends_the_worker_out_of_memory(pg):
