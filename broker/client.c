@@ -412,6 +412,8 @@ client_listen(struct tusk_error *e)
 		return terr_set(e, TE_INITIALIZATION, "cannot watch the socket %s", tuskd.paths.sock_path);
 	evconnlistener_set_error_cb(tuskd.listener, accept_error_cb);
 	tuskd.ev_accept_retry = evtimer_new(tuskd.base, accept_retry_cb, NULL);
+	if (tuskd.ev_accept_retry == NULL)
+		return terr_set(e, TE_INITIALIZATION, "cannot create the accept retry timer");
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return 0;
 }

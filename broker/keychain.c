@@ -382,6 +382,19 @@ job_submit(struct job *j)
 		return;
 	}
 	j->ev_timer = evtimer_new(kc.base, timer_cb, j);
+	if (j->ev_timer == NULL) {
+		/* a call without its bound could hang the keychain's thread for good */
+		j->status = KC_ERROR;
+		terr_set(&j->err, TE_CREDENTIAL, "the keychain was not asked: out of memory");
+		terr_hint(&j->err, "try again");
+		pthread_mutex_lock(&kc.lock);
+		TAILQ_INSERT_TAIL(&kc.done, j, entry);
+		pthread_mutex_unlock(&kc.lock);
+		char c = 'x';
+		if (kc.pipe_w >= 0 && write(kc.pipe_w, &c, 1) < 0)
+			log_warn("keychain: cannot wake the loop");
+		return;
+	}
 	struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
 	evtimer_add(j->ev_timer, &tv);
 	pthread_mutex_lock(&kc.lock);
@@ -419,7 +432,8 @@ keychain_init(struct event_base *base, int timeout_ms)
 	kc.pipe_r = fds[0];
 	kc.pipe_w = fds[1];
 	kc.ev_done = event_new(base, kc.pipe_r, EV_READ | EV_PERSIST, done_cb, NULL);
-	event_add(kc.ev_done, NULL);
+	if (kc.ev_done == NULL || event_add(kc.ev_done, NULL) < 0)
+		return -1;
 	if (pthread_create(&kc.thread, NULL, keychain_thread, NULL) != 0) {
 		log_warn("keychain: cannot start its thread; secrets will be kept for the session only");
 		return 0;

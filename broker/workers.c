@@ -171,19 +171,41 @@ worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg, str
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, all;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], WORKER_FD);
-	posix_spawn_file_actions_addclosefrom_np(&fa, WORKER_FD + 1);
-	posix_spawnattr_init(&at);
+	int r = posix_spawn_file_actions_init(&fa);
+	if (r != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		terr_set(e, TE_INTERNAL, "cannot prepare a worker's start: %s", strerror(r));
+		return NULL;
+	}
+	if ((r = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(sv[0]);
+		close(sv[1]);
+		terr_set(e, TE_INTERNAL, "cannot prepare a worker's start: %s", strerror(r));
+		return NULL;
+	}
 	sigemptyset(&none);
 	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-	    POSIX_SPAWN_SETPGROUP);
+	/* every step must hold: a worker with the broker's descriptors, or
+	 * without its socket, must not start */
+	if ((r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) != 0 ||
+	    (r = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0)) != 0 ||
+	    (r = posix_spawn_file_actions_adddup2(&fa, sv[1], WORKER_FD)) != 0 ||
+	    (r = posix_spawn_file_actions_addclosefrom_np(&fa, WORKER_FD + 1)) != 0 ||
+	    (r = posix_spawnattr_setsigmask(&at, &none)) != 0 ||
+	    (r = posix_spawnattr_setsigdefault(&at, &all)) != 0 ||
+	    (r = posix_spawnattr_setpgroup(&at, 0)) != 0 ||
+	    (r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+		POSIX_SPAWN_SETPGROUP)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&at);
+		close(sv[0]);
+		close(sv[1]);
+		terr_set(e, TE_INTERNAL, "cannot prepare a worker's start: %s", strerror(r));
+		terr_hint(e, "the broker may be out of memory or file descriptors");
+		return NULL;
+	}
 
 	char ppid[24], level[8], mem[16];
 	snprintf(ppid, sizeof ppid, "%d", (int)getpid());
@@ -193,7 +215,7 @@ worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg, str
 	char *argv[] = { tuskd.worker_path, a_parent, ppid, a_level, level, a_mem, mem, NULL };
 	char **env = worker_env();
 	pid_t pid;
-	int r = posix_spawn(&pid, tuskd.worker_path, &fa, &at, argv, env);
+	r = posix_spawn(&pid, tuskd.worker_path, &fa, &at, argv, env);
 	free(env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -255,6 +277,13 @@ worker_arm_kill(struct worker *w, int ms)
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 	if (w->ev_kill == NULL)
 		w->ev_kill = evtimer_new(tuskd.base, worker_kill_timer, w);
+	if (w->ev_kill == NULL) {
+		/* no timer to escalate later: end it now */
+		log_warn("worker %llu: no timer for its grace period; killing it now", (unsigned long long)w->id);
+		if (!w->reaped)
+			kill(w->pid, SIGKILL);
+		return;
+	}
 	evtimer_add(w->ev_kill, &tv);
 }
 
@@ -1045,7 +1074,8 @@ worker_kill_user(struct worker *w)
 	log_info("worker %llu (pid %d): killed by the user", (unsigned long long)w->id, (int)w->pid);
 	if (w->ev_escalate == NULL)
 		w->ev_escalate = evtimer_new(tuskd.base, escalate_cb, w);
-	if (w->query_id && w->peer && !rpc_peer_closing(w->peer) && !rpc_peer_paused(w->peer)) {
+	if (w->ev_escalate && w->query_id && w->peer && !rpc_peer_closing(w->peer) &&
+	    !rpc_peer_paused(w->peer)) {
 		/* the cancel is answered from the worker's loop within ~15 ms;
 		 * a worker that does not answer gets SIGTERM after 200 ms */
 		msgpack_packer *pk = rpc_call(w->peer, W_CANCEL, kill_cancel_reply, w, NULL);

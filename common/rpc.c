@@ -51,6 +51,7 @@ struct rpc_peer {
 };
 
 static void peer_read_cb(struct bufferevent *bev, void *arg);
+static void peer_close_now(evutil_socket_t fd, short what, void *arg);
 static void peer_event_cb(struct bufferevent *bev, short what, void *arg);
 static void peer_flushed_cb(struct bufferevent *bev, void *arg);
 static void peer_write_cb(struct bufferevent *bev, void *arg);
@@ -183,8 +184,15 @@ rpc_peer_new(struct event_base *base, int fd, const struct mp_limits *lim,
 	evutil_make_socket_closeonexec(fd);
 	p->base = base;
 	p->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (p->bev == NULL) {
-		close(fd);
+	/* made now, so that closing (deferred to it) can never fail later */
+	p->close_ev = evtimer_new(base, peer_close_now, p);
+	if (p->bev == NULL || p->close_ev == NULL) {
+		if (p->bev)
+			bufferevent_free(p->bev);
+		else
+			close(fd);
+		if (p->close_ev)
+			event_free(p->close_ev);
 		free(p);
 		return NULL;
 	}
@@ -247,7 +255,6 @@ peer_schedule_close(struct rpc_peer *p)
 	if (p->close_scheduled)
 		return;
 	p->close_scheduled = true;
-	p->close_ev = evtimer_new(p->base, peer_close_now, p);
 	evtimer_add(p->close_ev, &zero);
 }
 

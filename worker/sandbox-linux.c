@@ -372,7 +372,8 @@ static const int sc_prctl_ok[] = {
 /* ioctl requests that are harmless: never TIOCSTI on an inherited terminal. */
 static const unsigned long sc_ioctl_ok[] = { TCGETS, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX };
 
-/* How many threads the process has (/proc/self/task entries). */
+/* How many threads the process has (/proc/self/task entries), or -1
+ * when that cannot be read (never taken for "one"). */
 static int
 threads_count(void)
 {
@@ -551,9 +552,12 @@ sandbox_connection(const struct tusk_config *cfg, const struct sbx_tunnel *t, st
 	const struct ll_rights *r = &sbx.ll;
 	sandbox_conn_plan(cfg, t, &plan);
 
-	/* Landlock binds the calling thread only: no other may exist yet */
+	/* Landlock binds the calling thread only: no other may exist yet (and
+	 * a count that cannot be read proves nothing: refuse then too) */
 	int nthreads = threads_count();
-	if (nthreads > 1)
+	if (nthreads < 0)
+		return terr_set(e, TE_INTERNAL, "sandbox: cannot count this process's threads (/proc/self/task)");
+	if (nthreads != 1)
 		return terr_set(e, TE_INTERNAL, "sandbox: %d threads before the connection layer", nthreads);
 	if (sbx.locked && seccomp_no_more_listening(e) < 0)
 		return -1;

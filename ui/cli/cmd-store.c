@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "json-pack.h"
 #include "msg.h"
 #include "util.h"
 
@@ -809,83 +810,12 @@ connect_saved(const char *arg, bool pw_stdin, bool no_pw)
 
 /* --- preferences --------------------------------------------------------------- */
 
-/* Pack the JSON value in text (valid, checked by the caller) as msgpack. */
-static int
-pack_json(sqlite3 *db, msgpack_packer *pk, const char *json, int depth)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	if (depth > 32)
-		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT json_type(?1), json_extract(?1, '$'),"
-				   " (SELECT count(*) FROM json_each(?1))",
-		-1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		goto out;
-	const char *type = (const char *)sqlite3_column_text(st, 0);
-	int64_t n = sqlite3_column_int64(st, 2);
-	if (type == NULL)
-		goto out;
-	if (strcmp(type, "null") == 0) {
-		msgpack_pack_nil(pk);
-	} else if (strcmp(type, "true") == 0) {
-		msgpack_pack_true(pk);
-	} else if (strcmp(type, "false") == 0) {
-		msgpack_pack_false(pk);
-	} else if (strcmp(type, "integer") == 0) {
-		msgpack_pack_int64(pk, sqlite3_column_int64(st, 1));
-	} else if (strcmp(type, "real") == 0) {
-		msgpack_pack_double(pk, sqlite3_column_double(st, 1));
-	} else if (strcmp(type, "text") == 0) {
-		const char *t = (const char *)sqlite3_column_text(st, 1);
-		int len = sqlite3_column_bytes(st, 1);
-		msgpack_pack_str_with_body(pk, t ? t : "", (size_t)len);
-	} else {
-		bool obj = strcmp(type, "object") == 0;
-		sqlite3_stmt *each = NULL;
-		if (obj)
-			msgpack_pack_map(pk, (size_t)n);
-		else
-			msgpack_pack_array(pk, (size_t)n);
-		if (sqlite3_prepare_v2(db, "SELECT key, CASE type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'"
-			       " ELSE json_quote(value) END FROM json_each(?1) ORDER BY id",
-			-1, &each, NULL) != SQLITE_OK)
-			goto out;
-		sqlite3_bind_text(each, 1, json, -1, SQLITE_STATIC);
-		int64_t got = 0;
-		while (sqlite3_step(each) == SQLITE_ROW) {
-			if (obj) {
-				const char *k = (const char *)sqlite3_column_text(each, 0);
-				msgpack_pack_str_with_body(pk, k ? k : "",
-				    (size_t)sqlite3_column_bytes(each, 0));
-			}
-			const char *v = (const char *)sqlite3_column_text(each, 1);
-			if (v == NULL || pack_json(db, pk, v, depth + 1) < 0) {
-				sqlite3_finalize(each);
-				goto out;
-			}
-			got++;
-		}
-		sqlite3_finalize(each);
-		if (got != n)
-			goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
 struct pref_set {
 	const char *key;
-	const char *value;
-	bool as_string;
-	int status;
+	msgpack_sbuffer value; /* packed whole before the call */
 };
 
-/* Pack {key, value}: value as JSON when it is JSON, else as a string. */
+/* Pack {key, value} (the value packed already). */
 static void
 pack_pref_set(msgpack_packer *pk, void *arg)
 {
@@ -895,24 +825,7 @@ pack_pref_set(msgpack_packer *pk, void *arg)
 	mp_pack_key(pk, "key");
 	mp_pack_cstr(pk, ps->key);
 	mp_pack_key(pk, "value");
-	sqlite3 *db = NULL;
-	int64_t valid = 0;
-	if (!ps->as_string && sqlite3_open(":memory:", &db) == SQLITE_OK) {
-		sqlite3_stmt *st = NULL;
-		if (sqlite3_prepare_v2(db, "SELECT json_valid(?1)", -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, ps->value, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				valid = sqlite3_column_int64(st, 0);
-		}
-		sqlite3_finalize(st);
-	}
-	if (valid) {
-		/* validated already: packing cannot fail half way */
-		pack_json(db, pk, ps->value, 0);
-	} else {
-		mp_pack_cstr(pk, ps->value);
-	}
-	sqlite3_close(db);
+	pk->callback(pk->data, ps->value.data, ps->value.size);
 }
 
 /* Params {key}. */
@@ -961,6 +874,34 @@ pref_set_result(const msgpack_object *r, void *arg)
 		printf("set: %s\n", (const char *)arg);
 }
 
+/* prefs set [--string] KEY VALUE: VALUE as JSON when it is JSON, else as a
+ * string; a value that cannot be sent whole is a usage error. */
+static int
+pref_set(const char *key, const char *value, bool as_string)
+{
+	struct pref_set ps = { .key = key };
+	msgpack_sbuffer_init(&ps.value);
+	int r = as_string ? JSON_PACK_NOT_JSON : json_pack(&ps.value, value);
+	if (r == JSON_PACK_NOT_JSON) {
+		msgpack_packer pk;
+		msgpack_packer_init(&pk, &ps.value, msgpack_sbuffer_write);
+		mp_pack_cstr(&pk, value);
+	} else if (r != JSON_PACK_OK) {
+		msgpack_sbuffer_destroy(&ps.value);
+		if (r == JSON_PACK_TOO_DEEP)
+			fprintf(stderr, "error: the value nests arrays and objects more than %d deep\n"
+					"hint: the broker takes at most %d levels; flatten it, or pass --string\n",
+			    JSON_PACK_MAX_DEPTH, JSON_PACK_MAX_DEPTH);
+		else
+			fprintf(stderr, "error: the value could not be read as JSON\nhint: pass --string to send it as text\n");
+		return EXIT_USAGE;
+	}
+	int rc = ctl_call(M_SET_PREFERENCE, pack_pref_set, &ps, pref_set_result, (void *)(uintptr_t)key,
+	    NULL, NULL);
+	msgpack_sbuffer_destroy(&ps.value);
+	return rc;
+}
+
 /* prefs list: a table, or JSON. */
 static void
 pref_list_result(const msgpack_object *r, void *arg)
@@ -1007,17 +948,15 @@ cmd_prefs(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "get") == 0)
 		return ctl_call(M_GET_PREFERENCE, pack_pref_key, argv[2], pref_get_result, NULL, NULL, NULL);
 	if (argc >= 4 && strcmp(argv[1], "set") == 0) {
-		struct pref_set ps = { 0 };
+		bool as_string = false;
 		int i = 2;
 		if (strcmp(argv[i], "--string") == 0) {
-			ps.as_string = true;
+			as_string = true;
 			i++;
 		}
 		if (argc - i != 2)
 			return EXIT_USAGE;
-		ps.key = argv[i];
-		ps.value = argv[i + 1];
-		return ctl_call(M_SET_PREFERENCE, pack_pref_set, &ps, pref_set_result, argv[i], NULL, NULL);
+		return pref_set(argv[i], argv[i + 1], as_string);
 	}
 	return EXIT_USAGE;
 }
