@@ -21,9 +21,40 @@ import pytest
 
 from tusk import BIN, ROOT, Broker, TuskError
 
-WORKER = os.path.join(BIN, "tusk-worker")
 SAN = "/asan" in BIN or os.path.basename(os.path.dirname(BIN)) == "asan"
 FATAL = ["exec", "ptrace", "process_vm_readv", "mount", "unshare"]
+RELEASE_WORKER = os.path.join(ROOT, "build", "bin", "tusk-worker")
+
+# The sandbox is checked with the build under test's worker and, when that
+# is the sanitizer build, with the release worker too: only there is the
+# seccomp rule that refuses opening files for writing compiled in (a
+# sanitizer's runtime must write its reports).
+WORKERS = [("build", os.path.join(BIN, "tusk-worker"), SAN)]
+if SAN or os.path.realpath(WORKERS[0][1]) != os.path.realpath(RELEASE_WORKER):
+    WORKERS.append(("release", RELEASE_WORKER, False))
+WORKER_IDS = [w[0] for w in WORKERS]
+
+
+def worker_at(param):
+    name, path, san = param
+    assert os.path.exists(path), "%s worker %s is not built (make all)" % (name, path)
+    return path, san
+
+
+@pytest.fixture(params=WORKERS, ids=WORKER_IDS)
+def worker(request):
+    """(path, sanitizer build?) of the worker under test."""
+    return worker_at(request.param)
+
+
+@pytest.fixture(scope="module", params=WORKERS, ids=WORKER_IDS)
+def broker(request):
+    """The build's broker running each worker (conftest's client and conn use it)."""
+    path, _ = worker_at(request.param)
+    b = Broker(extra_args=["--worker", path])
+    yield b
+    b.stop()
+    b.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +81,11 @@ def listener():
     s.close()
 
 
-def selftest(files, pg, other, *extra):
+def selftest(worker, files, pg, other, *extra):
     env = dict(os.environ)
     env["ASAN_OPTIONS"] = "log_path=%s/san/report:detect_leaks=1:abort_on_error=0" % files
     env["UBSAN_OPTIONS"] = "log_path=%s/san/ubsan:print_stacktrace=1" % files
-    r = subprocess.run([WORKER, "--sandbox-selftest", "--host", "localhost", "--port", str(pg.port),
+    r = subprocess.run([worker[0], "--sandbox-selftest", "--host", "localhost", "--port", str(pg.port),
                         "--other-port", str(other), "--deny-read", os.path.join(files, "data", "tusk.db"),
                         "--ca", os.path.join(files, "ca.crt"), "--write-dir", os.path.join(files, "data")]
                        + list(extra), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -70,14 +101,14 @@ def selftest(files, pg, other, *extra):
     return r, lines
 
 
-def native_abi(files, pg, other):
-    r, lines = selftest(files, pg, other)
+def native_abi(worker, files, pg, other):
+    r, lines = selftest(worker, files, pg, other)
     verdict, detail = lines["landlock"]
     return int(detail.split()[1]) if verdict == "ok" else 0
 
 
-def test_selftest_native_abi(files, pg, listener):
-    r, lines = selftest(files, pg, listener)
+def test_selftest_native_abi(worker, files, pg, listener):
+    r, lines = selftest(worker, files, pg, listener)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "FAIL" not in r.stdout
     assert lines["no_new_privs"] == ("ok", "1") and lines["dumpable"] == ("ok", "0")
@@ -96,7 +127,7 @@ def test_selftest_native_abi(files, pg, listener):
         assert lines[name][0] == "ok", name
     for name in FATAL:
         assert lines[name] == ("ok", "killed by SIGSYS"), name
-    if SAN:
+    if worker[1]:
         # a sanitizer's report from a locked-down worker reaches its file, symbolised
         assert lines["asan report"][0] == "ok" and "symbolised" in lines["asan report"][1]
         assert lines["ubsan report"][0] == "ok"
@@ -105,11 +136,11 @@ def test_selftest_native_abi(files, pg, listener):
 
 
 @pytest.mark.parametrize("forced", ["2", "1", "none"])
-def test_selftest_lower_abi_takes_the_fallback(files, pg, listener, forced):
+def test_selftest_lower_abi_takes_the_fallback(worker, files, pg, listener, forced):
     abi = 0 if forced == "none" else int(forced)
-    if native_abi(files, pg, listener) < abi:
+    if native_abi(worker, files, pg, listener) < abi:
         pytest.skip("the kernel's Landlock ABI is below %d" % abi)
-    r, lines = selftest(files, pg, listener, "--landlock-abi", forced)
+    r, lines = selftest(worker, files, pg, listener, "--landlock-abi", forced)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "FAIL" not in r.stdout
     tusk_db = os.path.join(files, "data", "tusk.db")
@@ -130,7 +161,7 @@ def test_selftest_lower_abi_takes_the_fallback(files, pg, listener, forced):
         assert lines["read " + tusk_db] == ("fallback", "allowed (no Landlock)")
         # without Landlock the seccomp filter still refuses opening for writing
         # (a sanitizer build lets the runtime write its reports)
-        assert create == (("fallback", "allowed (no Landlock; sanitizer build)") if SAN else ("ok", "EACCES"))
+        assert create == (("fallback", "allowed (no Landlock; sanitizer build)") if worker[1] else ("ok", "EACCES"))
         assert "landlock: none (turned off" in r.stderr
     for name in FATAL:
         assert lines[name] == ("ok", "killed by SIGSYS"), name
@@ -138,8 +169,8 @@ def test_selftest_lower_abi_takes_the_fallback(files, pg, listener, forced):
         assert lines[name][0] == "ok", name
 
 
-def test_selftest_usage_errors():
-    r = subprocess.run([WORKER, "--sandbox-selftest", "--landlock-abi", "x"], stderr=subprocess.PIPE,
+def test_selftest_usage_errors(worker):
+    r = subprocess.run([worker[0], "--sandbox-selftest", "--landlock-abi", "x"], stderr=subprocess.PIPE,
                        stdout=subprocess.PIPE, timeout=30)
     assert r.returncode == 2 and b"usage" in r.stderr
 
@@ -346,9 +377,6 @@ def test_worker_memory_setting_is_checked():
                        env=dict(os.environ, TUSK_HOME=tempfile.mkdtemp(prefix="th.", dir="/tmp")),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
     assert r.returncode != 0 and b"worker_memory_mb" in r.stderr
-
-
-RELEASE_WORKER = os.path.join(ROOT, "build", "bin", "tusk-worker")
 
 
 @pytest.mark.skipif(not shutil.which("valgrind") or not os.path.exists(RELEASE_WORKER),

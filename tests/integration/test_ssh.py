@@ -479,47 +479,90 @@ def test_ctl_connects_through_ssh(sb, pg, sshd):
     assert sb.ctl("connect", "--ssh", ssh, "--ssh-agent", "--ssh-key", "/x").returncode == 2
 
 
+class Terminal:
+    """tuskctl on a pseudo-terminal: what it shows, what is typed."""
+
+    def __init__(self, args, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(args[0], args, env)
+        self.seen = b""
+        self.pos = 0  # where the next expect looks from
+
+    def expect(self, text, timeout=30):
+        """Wait until text shows after what earlier expects matched."""
+        deadline = time.time() + timeout
+        while text.encode() not in self.seen[self.pos:]:
+            r, _, _ = select.select([self.fd], [], [], max(0.0, deadline - time.time()))
+            if not r:
+                raise AssertionError("no %r on the terminal: %r" % (text, self.seen.decode(errors="replace")))
+            try:
+                self.seen += os.read(self.fd, 4096)
+            except OSError:
+                raise AssertionError("tuskctl ended before %r: %r" % (text, self.seen.decode(errors="replace")))
+        self.pos = self.seen.index(text.encode(), self.pos) + len(text)
+
+    def type(self, line):
+        os.write(self.fd, (line + "\n").encode())
+
+    def exit_status(self):
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+
+
 def test_ctl_on_a_terminal_asks_to_trust_and_for_secrets(pg, sshd, home):
     """On a terminal tuskctl shows an unknown host key and asks; then asks for
-    the SSH password and the database password, and connects."""
+    the SSH password and the database password, and connects. A saved
+    connection is asked for the same way (one prompt loop for every
+    command that connects): its SSH password too."""
     b = Broker(env={"HOME": home})  # its known_hosts knows the server as 127.0.0.1 only
     try:
         env = {k: v for k, v in b.env.items() if k != "PGPASSWORD"}
-        args = [os.path.join(BIN, "tuskctl"), "connect", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "tusk",
-                "-d", "tuskdb", "--ssl-mode", "disable", "-n", "tty-ssh",
-                "--ssh", "%s@localhost:%d" % (USER, sshd.port)]
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.execve(args[0], args, env)
-        seen = b""
-
-        def expect(text, timeout=30):
-            nonlocal seen
-            deadline = time.time() + timeout
-            while text.encode() not in seen:
-                r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.time()))
-                if not r:
-                    raise AssertionError("no %r on the terminal: %r" % (text, seen.decode(errors="replace")))
-                try:
-                    seen += os.read(fd, 4096)
-                except OSError:
-                    raise AssertionError("tuskctl ended before %r: %r" % (text, seen.decode(errors="replace")))
-        expect("Trust it and connect [y/N]? ")
-        assert sshd.host_fingerprint().encode() in seen and b"is not known" in seen
-        os.write(fd, b"y\n")
-        expect("SSH password for %s@localhost: " % USER)
-        os.write(fd, (PASSWORD + "\n").encode())
-        expect("Password for tusk@127.0.0.1:%d/tuskdb: " % pg.port)
-        os.write(fd, (DB_PASSWORD + "\n").encode())
-        expect("connected: ")
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        ctl = os.path.join(BIN, "tuskctl")
+        t = Terminal([ctl, "connect", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "tusk", "-d", "tuskdb",
+                      "--ssl-mode", "disable", "-n", "tty-ssh", "--ssh", "%s@localhost:%d" % (USER, sshd.port)], env)
+        t.expect("Trust it and connect [y/N]? ")
+        assert sshd.host_fingerprint().encode() in t.seen and b"is not known" in t.seen
+        t.type("y")
+        t.expect("SSH password for %s@localhost: " % USER)
+        t.type(PASSWORD)
+        t.expect("Password for tusk@127.0.0.1:%d/tuskdb: " % pg.port)
+        t.type(DB_PASSWORD)
+        t.expect("connected: ")
+        assert t.exit_status() == 0
         # secrets typed on the terminal are not echoed
-        assert PASSWORD.encode() not in seen and DB_PASSWORD.encode() not in seen
+        assert PASSWORD.encode() not in t.seen and DB_PASSWORD.encode() not in t.seen
         with open(os.path.join(b.home, "data", "known_hosts")) as f:
             assert f.read() == sshd.known_hosts_line("localhost")
         c = b.client()
         assert [x for x in c.call("get_active_connections") if x["name"] == "tty-ssh"][0]["state"] == "connected"
+
+        # a saved connection through SSH with password authentication, no secret kept
+        r = b.ctl("connections", "add", "--name", "tty-saved", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "tusk",
+                  "-d", "tuskdb", "--ssl-mode", "disable", "--ssh", "%s@localhost:%d" % (USER, sshd.port),
+                  "--ssh-auth", "password", env={"PGPASSWORD": ""})
+        assert r.returncode == 0, r.stderr
+        t = Terminal([ctl, "connect", "tty-saved"], env)
+        t.expect("SSH password for %s@localhost: " % USER)
+        t.type(PASSWORD)
+        t.expect("Password for tusk@127.0.0.1:%d/tuskdb: " % pg.port)
+        t.type(DB_PASSWORD)
+        t.expect("connected: ")
+        assert t.exit_status() == 0
+        assert PASSWORD.encode() not in t.seen and DB_PASSWORD.encode() not in t.seen
+        saved = [x for x in c.call("get_active_connections") if x["name"] == "tty-saved"][0]
+        assert saved["state"] == "connected" and saved["ssh_tunnel"]["auth_method"] == "password"
+        # and `connections test` asks the same way (a wrong password first: asked again)
+        t = Terminal([ctl, "connections", "test", "tty-saved"], env)
+        t.expect("SSH password for %s@localhost: " % USER)
+        t.type("not-" + PASSWORD)
+        t.expect("SSH password for %s@localhost: " % USER, timeout=60)  # refused: asked again
+        t.type(PASSWORD)
+        t.expect("Password for tusk@127.0.0.1:%d/tuskdb: " % pg.port)
+        t.type(DB_PASSWORD)
+        t.expect("ok: ")
+        assert t.exit_status() == 0
     finally:
         b.stop()
         b.cleanup()
