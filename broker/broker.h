@@ -199,6 +199,7 @@ struct worker {
 	int64_t started_wall_ms;
 	int64_t last_pong_mono_ms;
 	uint32_t ping_msgid; /* outstanding ping, 0 if none */
+	int64_t ping_sent_mono_ms;
 	int64_t ping_cpu_ms; /* its CPU time when pinged (-1: unknown) */
 	int missed;
 	bool hello;	/* it said hello: from now on heartbeats judge it */

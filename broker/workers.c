@@ -12,8 +12,12 @@
  * then on a timer pings it, and a worker that leaves a ping unanswered for
  * `heartbeat_misses` intervals is hung and is killed. The broker does not
  * blame a worker for its own lateness: a tick that comes late (the loop was
- * busy, or the machine was) does not count a miss, nor does a ping whose
- * answer already waits in the socket. SIGCHLD reaps; a worker is finally
+ * busy, or the machine was) does not count a miss, nor does a ping not yet
+ * written or whose answer already waits in the socket, and every ping gets
+ * a whole interval. Nor is a worker blamed for the machine's: one that is
+ * runnable but got less than an interval of CPU since its ping is waiting
+ * for a CPU (at most worker_start_ms in all); a stopped (SIGSTOP), blocked
+ * or spinning one is hung. SIGCHLD reaps; a worker is finally
  * dead when it has been reaped and its socket has been read to the end (its
  * last messages count). The owner learns the reason once, through
  * ops->dead. Recently dead workers stay listed.
@@ -403,9 +407,12 @@ worker_judge(struct worker *w, int64_t now, bool broker_late)
 	}
 	if (w->ping_msgid == 0)
 		return true;
-	/* the broker ran late, or the answer is here but not read yet: not the
-	 * worker's fault */
-	if (broker_late || worker_input_pending(w))
+	/* a ping gets a whole interval (a tick after a late one comes early) */
+	if (now - w->ping_sent_mono_ms < tuskd.set.heartbeat_ms)
+		return true;
+	/* the broker ran late, its ping has not left yet, or the answer is here
+	 * but not read yet: not the worker's fault */
+	if (broker_late || rpc_peer_output_len(w->peer) > 0 || worker_input_pending(w))
 		return true;
 	if (worker_starved(w, now))
 		return true;
@@ -413,8 +420,12 @@ worker_judge(struct worker *w, int64_t now, bool broker_late)
 		return true;
 	char reason[128];
 	snprintf(reason, sizeof reason, "hung: no answer to heartbeat for %lld ms",
-	    (long long)(now - w->last_pong_mono_ms));
-	log_warn("worker %llu (pid %d) %s", (unsigned long long)w->id, (int)w->pid, reason);
+	    (long long)(now - w->ping_sent_mono_ms));
+	char st = '?';
+	int64_t cpu = -1;
+	worker_proc(w, &st, &cpu, NULL);
+	log_warn("worker %llu (pid %d) %s (state %c, %lld ms of CPU since the ping)", (unsigned long long)w->id,
+	    (int)w->pid, reason, st, (long long)(cpu >= 0 && w->ping_cpu_ms >= 0 ? cpu - w->ping_cpu_ms : -1));
 	worker_kill(w, SIGKILL, reason);
 	return false;
 }
@@ -446,6 +457,7 @@ workers_heartbeat(void)
 			continue;
 		msgpack_packer *pk = rpc_call(w->peer, W_PING, ping_reply, w, &w->ping_msgid);
 		msgpack_pack_array(pk, 0);
+		w->ping_sent_mono_ms = now;
 		/* the CPU it had when asked: worker_starved compares */
 		if (worker_proc(w, NULL, &w->ping_cpu_ms, NULL) < 0)
 			w->ping_cpu_ms = -1;

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from tusk import BIN, ROOT, Broker, TuskError
+from tusk import BIN, ROOT, Broker, TuskError, wait_for
 
 SAN = "/asan" in BIN or os.path.basename(os.path.dirname(BIN)) == "asan"
 FATAL = ["exec", "ptrace", "process_vm_readv", "mount", "unshare"]
@@ -391,13 +391,16 @@ def test_sandboxed_worker_has_no_leaks_under_valgrind(pg):
                 " --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file=%s/vg.%%p %s \"$@\"\n"
                 % (d, RELEASE_WORKER))
     os.chmod(wrapper, 0o755)
-    b = Broker(extra_args=["--worker", wrapper, "--set", "heartbeat_misses=30"])
+    # valgrind is slow, more so on a busy machine: room to start, connect, answer
+    b = Broker(extra_args=["--worker", wrapper, "--set", "heartbeat_misses=30", "--set", "connect_timeout_s=120",
+                           "--set", "worker_start_ms=120000"])
     try:
         c = b.client(timeout=120)
         cid = c.call("connect", config=pg.config(host="localhost"), password="tuskpw")["connection_id"]
         assert c.query(cid, "select 1")[1] == [[1]]
         mid = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(30)", query_id="vg-sleeper"))
-        time.sleep(1.0)
+        wait_for(lambda: "pg_sleep(30)" in pg.psql("select string_agg(query, ';') from pg_stat_activity"),
+                 timeout=60)
         assert b.client().call("cancel_query", query_id="vg-sleeper") == {"cancelled": True}
         with pytest.raises(TuskError):
             c.wait_reply(mid)

