@@ -51,6 +51,7 @@ limit_log(struct client *c, enum limit l, const char *what)
 		log_warn("the broker's own work met %s: %s (logged once)", limits[l].code, what);
 }
 
+/* The limit's error for what c asked past it (see broker.h). */
 int
 limit_refuse(struct client *c, enum limit l, struct tusk_error *e, const char *fmt, ...)
 {
@@ -71,6 +72,7 @@ limit_refuse(struct client *c, enum limit l, struct tusk_error *e, const char *f
 	return -1;
 }
 
+/* Backpressure met a limit: logged once per client. */
 void
 limit_note(struct client *c, enum limit l, const char *what)
 {

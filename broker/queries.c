@@ -178,6 +178,7 @@ query_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object 
 	queries_kick(c);
 }
 
+/* May more work wait on c (max_queued_queries, max_queued_bytes)? */
 int
 queries_admit(struct conn *c, struct client *cl, size_t sql_len, struct tusk_error *e)
 {

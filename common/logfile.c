@@ -100,6 +100,7 @@ prune_for(struct logfile *lf, int64_t now_ms)
 	logfile_prune(lf->dir, lf->keep_days, old, now_ms);
 }
 
+/* Set the caps and prune to them (logfile.h). */
 void
 logfile_cap(struct logfile *lf, uint64_t max_file, uint64_t max_dir, int64_t now_ms)
 {
@@ -128,6 +129,7 @@ write_line(struct logfile *lf, const char *line)
 	lf->size += off;
 }
 
+/* Append one record under the caps; rotate first when the day changed. */
 void
 logfile_write(struct logfile *lf, int64_t now_ms, int level, const char *tag, const char *msg)
 {
@@ -205,6 +207,7 @@ day_cmp(const void *a, const void *b)
 	return x->day < y->day ? -1 : x->day > y->day;
 }
 
+/* Remove old days, then the oldest while the others pass max_old bytes. */
 int
 logfile_prune(const char *dir, int keep_days, uint64_t max_old, int64_t now_ms)
 {

@@ -509,6 +509,17 @@ class Terminal:
         os.close(self.fd)
         return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
 
+    def answer_secrets(self, pg, done):
+        """Type the SSH password and the database password when asked, then
+        see done; none of them is echoed."""
+        self.expect("SSH password for %s@localhost: " % USER)
+        self.type(PASSWORD)
+        self.expect("Password for tusk@127.0.0.1:%d/tuskdb: " % pg.port)
+        self.type(DB_PASSWORD)
+        self.expect(done)
+        assert self.exit_status() == 0
+        assert PASSWORD.encode() not in self.seen and DB_PASSWORD.encode() not in self.seen
+
 
 def test_ctl_on_a_terminal_asks_to_trust_and_for_secrets(pg, sshd, home):
     """On a terminal tuskctl shows an unknown host key and asks; then asks for
@@ -524,14 +535,7 @@ def test_ctl_on_a_terminal_asks_to_trust_and_for_secrets(pg, sshd, home):
         t.expect("Trust it and connect [y/N]? ")
         assert sshd.host_fingerprint().encode() in t.seen and b"is not known" in t.seen
         t.type("y")
-        t.expect("SSH password for %s@localhost: " % USER)
-        t.type(PASSWORD)
-        t.expect("Password for tusk@127.0.0.1:%d/tuskdb: " % pg.port)
-        t.type(DB_PASSWORD)
-        t.expect("connected: ")
-        assert t.exit_status() == 0
-        # secrets typed on the terminal are not echoed
-        assert PASSWORD.encode() not in t.seen and DB_PASSWORD.encode() not in t.seen
+        t.answer_secrets(pg, "connected: ")
         with open(os.path.join(b.home, "data", "known_hosts")) as f:
             assert f.read() == sshd.known_hosts_line("localhost")
         c = b.client()
@@ -542,26 +546,14 @@ def test_ctl_on_a_terminal_asks_to_trust_and_for_secrets(pg, sshd, home):
                   "-d", "tuskdb", "--ssl-mode", "disable", "--ssh", "%s@localhost:%d" % (USER, sshd.port),
                   "--ssh-auth", "password", env={"PGPASSWORD": ""})
         assert r.returncode == 0, r.stderr
-        t = Terminal([ctl, "connect", "tty-saved"], env)
-        t.expect("SSH password for %s@localhost: " % USER)
-        t.type(PASSWORD)
-        t.expect("Password for tusk@127.0.0.1:%d/tuskdb: " % pg.port)
-        t.type(DB_PASSWORD)
-        t.expect("connected: ")
-        assert t.exit_status() == 0
-        assert PASSWORD.encode() not in t.seen and DB_PASSWORD.encode() not in t.seen
+        Terminal([ctl, "connect", "tty-saved"], env).answer_secrets(pg, "connected: ")
         saved = [x for x in c.call("get_active_connections") if x["name"] == "tty-saved"][0]
         assert saved["state"] == "connected" and saved["ssh_tunnel"]["auth_method"] == "password"
         # and `connections test` asks the same way (a wrong password first: asked again)
         t = Terminal([ctl, "connections", "test", "tty-saved"], env)
         t.expect("SSH password for %s@localhost: " % USER)
-        t.type("not-" + PASSWORD)
-        t.expect("SSH password for %s@localhost: " % USER, timeout=60)  # refused: asked again
-        t.type(PASSWORD)
-        t.expect("Password for tusk@127.0.0.1:%d/tuskdb: " % pg.port)
-        t.type(DB_PASSWORD)
-        t.expect("ok: ")
-        assert t.exit_status() == 0
+        t.type("not-" + PASSWORD)  # refused: asked again
+        t.answer_secrets(pg, "ok: ")
     finally:
         b.stop()
         b.cleanup()

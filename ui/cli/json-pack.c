@@ -90,6 +90,7 @@ out:
 	return rc;
 }
 
+/* JSON text to msgpack, whole or not at all (json-pack.h). */
 int
 json_pack(msgpack_sbuffer *sb, const char *json)
 {

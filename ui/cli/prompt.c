@@ -21,6 +21,7 @@
 
 #define PROMPT_TRIES 4
 
+/* How many secrets are given. */
 int
 ctl_secrets_count(const struct tusk_secrets *s)
 {
@@ -38,6 +39,7 @@ pack_secret(msgpack_packer *pk, const char *key, const char *value)
 	mp_pack_cstr(pk, value);
 }
 
+/* The given secrets as keys of the params map. */
 void
 ctl_secrets_pack(msgpack_packer *pk, const struct tusk_secrets *s)
 {
@@ -47,6 +49,7 @@ ctl_secrets_pack(msgpack_packer *pk, const struct tusk_secrets *s)
 	pack_secret(pk, "ssl_key_passphrase", s->ssl_key_passphrase);
 }
 
+/* Ask for the secret a Credential error names (see ctl.h). */
 bool
 ctl_secret_prompt(const struct tusk_config *cfg, struct tusk_secrets *s, const struct tusk_error *e,
     bool no_pw)
@@ -83,6 +86,7 @@ ctl_secret_prompt(const struct tusk_config *cfg, struct tusk_secrets *s, const s
 	return *dst != NULL;
 }
 
+/* The prompt-and-retry loop (see ctl.h). */
 int
 ctl_retry_asking(int (*attempt)(void *arg), void *arg, const struct tusk_config *cfg,
     struct tusk_secrets *s, bool no_pw)

@@ -11,6 +11,7 @@
 /* The longest "ack N": N within int64 has at most 19 digits. */
 #define ACK_MAX (4 + 19)
 
+/* "ack N" to N, refusing anything else (ack.h). */
 int
 ack_parse(const char *p, size_t len, uint64_t *n)
 {
