@@ -156,14 +156,26 @@ test('a page that stops acknowledging stops the stream at the gateway window, an
     const done = slow.call('execute_query', { connection_id, query_id: 'bp',
       sql: "select g, repeat('x', 200) from generate_series(1, 3000000) g" }).catch((e) => e.kind);
     const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
-    await sleep(3000);
+    // wait (on a busy machine too) until rows stop coming: more than half
+    // the window arrived, then nothing for 1.5 s
+    let last = -1;
+    let since = Date.now();
+    for (const deadline = Date.now() + 120000; Date.now() < deadline;) {
+      await sleep(100);
+      if (bytes !== last) {
+        last = bytes;
+        since = Date.now();
+      } else if (bytes > 4 * 1048576 && Date.now() - since > 1500) {
+        break;
+      }
+    }
     const stalled1 = { bytes, rows };
     await sleep(1000);
     const stalled2 = { bytes, rows };
     // the broker sees a query still running, held back
     const running = await window.tusk.rpc.call('get_running_queries', {});
     slow.flushAck();
-    await sleep(1000);
+    for (const deadline = Date.now() + 120000; bytes === stalled2.bytes && Date.now() < deadline;) await sleep(100);
     const resumed = { bytes, rows };
     slow.close();
     const end = await done;
