@@ -133,6 +133,7 @@ static const struct order {
 	{ W_PING, wire_ping, order_ping },
 	{ W_CONNECT, wire_connect, pg_connect },
 	{ W_QUERY, wire_query, pg_query },
+	{ W_EXEC_BATCH, wire_exec_batch, pg_exec_batch },
 	{ W_CANCEL, wire_cancel, pg_cancel },
 	{ W_CLOSE, wire_close, order_close },
 };

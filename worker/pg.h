@@ -21,6 +21,7 @@
 
 struct evbuffer;
 struct resolve;
+struct pgbatch;
 
 /* Built-in type OIDs (stable across PostgreSQL versions). */
 #define BOOLOID 16
@@ -72,6 +73,7 @@ struct pgq {
 	Oid *types;
 	struct obuf cols;     /* the current result's columns, encoded */
 	struct obuf rows;     /* the batch, or the kept rows */
+	struct pgbatch *batch; /* exec_batch: the statements (pg-edit.c), or NULL */
 };
 
 /* A query order as the broker gave it (wire_query), owned. */
@@ -83,6 +85,7 @@ struct qorder {
 	int64_t timeout_ms; /* -1: none */
 	char **values;	    /* $1..$n as text, NULL for SQL NULL; NULL: not bound */
 	int nvalues;
+	struct pgbatch *batch; /* exec_batch: sql is its BEGIN (pg-edit.c) */
 };
 
 struct typename {
@@ -158,6 +161,20 @@ void pg_pending_start(void);
 /* Load the type names (pg_type) on our own account. */
 void pg_types_load(void);
 void pg_types_free(void);
+/* Send one statement of q (values bound when not NULL); -1 with q->err set. */
+int pg_send_query(struct pgq *q, const char *sql, int nvalues, char *const *values);
+/* A query is answered and pg.q is free: start what waits. */
+void pg_query_after(void);
+/* Start a user's query or batch (takes the order); -1 when answered with an error. */
+int pg_order_start(struct qorder *o);
+/* The transaction status as the contract names it. */
+const char *pg_tx_status(void);
+
+/* pg-edit.c */
+/* All results of the running batch statement are in: go on, or answer
+ * (then pg.q is freed and cleared). */
+void pg_batch_step(void);
+void pg_batch_free(struct pgbatch *b);
 
 /* pg-value.c */
 /* One value of row `row`, column `col` in the contract's mapping. */

@@ -156,6 +156,29 @@ def test_queries_streamed_and_whole(c, pg):
     c.call("disconnect", connection_id=cid)
 
 
+def test_table_data_and_server_activity(c, pg):
+    pg.psql("DROP TABLE IF EXISTS proto_t; CREATE TABLE proto_t (id int PRIMARY KEY, v text); "
+            "INSERT INTO proto_t VALUES (1, 'a'), (2, NULL), (3, 'c'); ALTER TABLE proto_t OWNER TO tusk",
+            db="tuskdb")
+    cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+    page = c.call("open_table", connection_id=cid, schema="public", table="proto_t", limit=2,
+                  order_by=[{"column": "v", "desc": True}], filter=[{"column": "id", "op": "<", "value": 9}])
+    assert len(page["rows"]) == 2 and page["next"] is not None and page["editable"]
+    r = c.call("apply_edits", connection_id=cid, schema="public", table="proto_t", edits=[
+        {"op": "update", "key": page["keys"][0], "xmin": page["xmins"][0], "values": {"v": "b"}},
+        {"op": "insert", "values": {"id": 4, "v": "d"}}])
+    assert r["applied"] == 2 and r["conflicts"] == []
+    # a conflict: the row changed since it was read
+    r = c.call("apply_edits", connection_id=cid, schema="public", table="proto_t", edits=[
+        {"op": "delete", "key": page["keys"][0], "xmin": page["xmins"][0]}])
+    assert r["applied"] == 0 and r["conflicts"][0]["reason"] == "changed"
+    acts = c.call("get_server_activity", connection_id=cid)
+    assert any(a.get("tusk_connection_id") == cid for a in acts)
+    assert c.call("cancel_backend", connection_id=cid, pid=2147483000)["ok"] is False
+    assert c.call("terminate_backend", connection_id=cid, pid=2147483000)["ok"] is False
+    c.call("disconnect", connection_id=cid)
+
+
 def test_events_and_kill(c, pb, pg):
     watcher = CheckedClient(pb.sock)
     assert watcher.call("subscribe") is None
