@@ -430,6 +430,8 @@ pg_query_free(struct pgq *q)
 {
 	if (q->ev_timeout)
 		event_free(q->ev_timeout);
+	if (q->ev_recancel)
+		event_free(q->ev_recancel);
 	free(q->id);
 	free(q->types);
 	free(q->command_tag);
