@@ -15,7 +15,7 @@ import msgpack
 import pytest
 
 from pgcluster import Cluster, free_port
-from tusk import BIN, Broker, Client, TuskError, rss_kb, wait_for
+from tusk import BIN, Broker, Client, TuskError, rss_kb, running, wait_for
 
 METHODS = ["health_check", "get_app_info", "get_log_directory", "describe", "get_log_level",
            "set_log_level", "shutdown", "test_connection", "connect", "disconnect",
@@ -292,8 +292,7 @@ def test_active_connections_and_disconnect(client, pg):
     assert client.call("disconnect", connection_id=cid) is None
     assert cid not in [c["connection_id"] for c in client.call("get_active_connections")]
     deadline = time.time() + 5
-    while time.time() < deadline and (os.path.exists("/proc/%d/status" % worker) and
-                                      "State:\tZ" not in open("/proc/%d/status" % worker).read()):
+    while time.time() < deadline and running(worker):
         time.sleep(0.05)
     assert me["backend_pid"] not in pg.backends()
 
@@ -520,7 +519,7 @@ def test_sigterm_closes_workers_and_backends(pg):
     b.stop()
     assert not os.path.exists(b.sock)
     for w in workers:
-        assert not os.path.exists("/proc/%d" % w) or "State:\tZ" in open("/proc/%d/status" % w).read()
+        assert not running(w)
     wait_for(lambda: not mine & set(pg.backends()), step=0.1)
     b.cleanup()
 
@@ -535,8 +534,7 @@ def test_broker_sigkill_workers_exit(pg):
     deadline = time.time() + 5
     alive = workers
     while alive and time.time() < deadline:
-        alive = [w for w in workers if os.path.exists("/proc/%d" % w) and
-                 "State:\tZ" not in open("/proc/%d/status" % w).read()]
+        alive = [w for w in workers if running(w)]
         time.sleep(0.05)
     assert alive == []
     b.out.close()

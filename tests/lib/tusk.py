@@ -61,6 +61,17 @@ def cpu_burners(n=2):
             p.wait()
 
 
+def running(pid):
+    """Is pid a live process (not a zombie)? One that is reaped while we
+    look (an init that reaps at once, as systemd does) is not."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return st[st.rfind(")") + 2:].split()[0] != "Z"
+
+
 def rss_kb(pid):
     """Resident memory of a process, in kB."""
     with open("/proc/%d/status" % pid) as f:
