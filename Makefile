@@ -106,7 +106,7 @@ $(BUILD)/obj/ui/shell/%.o: ui/shell/%.c
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Ibroker -Iworker $(call pkg_cflags,$(PKGS_BROKER) libpq libseccomp cmocka) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CPPFLAGS) -Ibroker -Iworker -Iui/cli -Iui/gateway $(call pkg_cflags,$(PKGS_BROKER) libpq libseccomp cmocka) $(CFLAGS_ALL) -c $< -o $@
 
 $(COMMON_LIB): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
@@ -198,6 +198,18 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(COMMON_LIB)
 
 # test_sandbox checks the worker's pure sandbox decisions (sandbox-policy.c).
 $(BUILD)/tests/test_sandbox: $(BUILD)/obj/tests/unit/test_sandbox.o $(BUILD)/obj/worker/sandbox-policy.o $(COMMON_LIB)
+
+# test_ack: the gateway's "ack N" parser; test_json_pack: tuskctl's JSON
+# packing (the module before the library it uses).
+$(BUILD)/tests/test_ack: $(BUILD)/obj/tests/unit/test_ack.o $(BUILD)/obj/ui/gateway/ack.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_BROKER) cmocka)
+
+$(BUILD)/tests/test_json_pack: $(BUILD)/obj/tests/unit/test_json_pack.o $(BUILD)/obj/ui/cli/json-pack.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_BROKER) cmocka)
 
 # test_store also links the broker's store module (SQLite: store*.c).
 $(BUILD)/tests/test_store: $(BUILD)/obj/tests/unit/test_store.o $(call obj,$(wildcard broker/store*.c)) $(COMMON_LIB)

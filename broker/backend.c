@@ -52,7 +52,7 @@ endb_queried(struct rpc_peer *p, const msgpack_object *err, const msgpack_object
 	if (res != NULL && worker_reply_read(p, W_QUERY, wire_query_reply, res, &prm) < 0)
 		res = NULL;
 	if (res == NULL || err != NULL) {
-		worker_error(&e, err, "ending the backend");
+		worker_error(&e, err, "ending the backend", b->w);
 		if (e.code && strcmp(e.code, "42501") == 0)
 			terr_hint(&e, "role \"%s\" may not end backend %d; GRANT pg_signal_backend TO %s, or ask an administrator to run pg_terminate_backend(%d)",
 			    b->cfg.username, b->backend_pid, b->cfg.username, b->backend_pid);
@@ -82,7 +82,7 @@ endb_connected(struct rpc_peer *p, const msgpack_object *err, const msgpack_obje
 	UNUSED(p);
 	if (res == NULL || err != NULL) {
 		struct tusk_error e = TUSK_ERROR_INIT;
-		worker_error(&e, err, "connecting to end the backend");
+		worker_error(&e, err, "connecting to end the backend", b->w);
 		endb_finish(b, -1, &e);
 		terr_clear(&e);
 		return;

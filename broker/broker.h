@@ -58,6 +58,15 @@ struct settings {
 	int dead_workers_kept;	 /* recently dead workers listed */
 	int keychain_timeout_ms; /* bound of one keychain call */
 	int worker_memory_mb;	 /* each worker's address-space cap */
+	/* limits on what peers control (limits.c) */
+	int max_clients;	 /* clients connected at once */
+	int max_client_requests; /* a client's unanswered requests before it is not read */
+	int max_connections;	 /* connections open (lost ones too) and tests running */
+	int max_queued_queries;	 /* queries waiting on one connection */
+	size_t max_queued_bytes; /* ... and their SQL, in bytes */
+	int worker_log_rate;	 /* log records a worker may send a second */
+	int log_file_max_mb;	 /* one day's log file */
+	int log_dir_max_mb;	 /* the log directory */
 };
 
 struct broker {
@@ -76,6 +85,7 @@ struct broker {
 	struct store *store;
 	TAILQ_HEAD(client_list, client) clients;
 	unsigned nclients;
+	unsigned nrefused; /* clients past max_clients, told so and closed */
 	TAILQ_HEAD(worker_list, worker) workers;
 	TAILQ_HEAD(conn_list, conn) conns;
 	TAILQ_HEAD(query_list, query) queries;
@@ -110,6 +120,10 @@ struct client {
 	const char *kind;  /* "window" (tusk-ui), "tuskctl" or "other": its executable */
 	unsigned topics;   /* subscribed event topics */
 	uint64_t dropped;  /* events dropped while it did not read */
+	unsigned inflight; /* its requests not answered yet */
+	bool output_full;  /* not read while its output is above client_high */
+	bool refused;	   /* past max_clients: answered with an error, closed */
+	unsigned limits_logged; /* the limits it met, logged once each */
 };
 
 /* Take a listening socket passed the systemd way (LISTEN_FDS/LISTEN_PID):
@@ -126,6 +140,9 @@ void client_unref(struct client *c);
 struct evbuffer *client_output(struct client *c);
 /* Backpressure: is this client's output over its high mark? */
 bool client_congested(struct client *c);
+/* Read a client's requests, or stop while it has max_client_requests
+ * unanswered or its output is above client_high (until below client_low). */
+void client_reading_update(struct client *c);
 void client_drop_all(void);
 
 /* --- dispatch.c: requests ---------------------------------------------- */
@@ -183,6 +200,8 @@ struct worker {
 	int64_t started_wall_ms;
 	int64_t last_pong_mono_ms;
 	uint32_t ping_msgid; /* outstanding ping, 0 if none */
+	int64_t ping_sent_mono_ms;
+	int64_t ping_cpu_ms; /* its CPU time when pinged (-1: unknown) */
 	int missed;
 	bool hello;	/* it said hello: from now on heartbeats judge it */
 	bool reaped;
@@ -212,6 +231,11 @@ struct worker {
 	struct event *ev_escalate;
 	/* an unknown SSH host key it reported (W_HOST_KEY), until its connect fails */
 	struct host_key_offer *host_key;
+	/* its log records: worker_log_rate a second, the rest counted and dropped */
+	int64_t log_window_ms;
+	int log_in_window;
+	uint64_t log_dropped;
+	bool log_flood_said;
 };
 
 struct worker *worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg,
@@ -225,6 +249,8 @@ void worker_kill(struct worker *w, int sig, const char *reason);
 void worker_set_state(struct worker *w, enum worker_state s);
 const char *worker_state_name(enum worker_state s);
 void workers_reap(void);
+/* At exit: finish every worker not finished yet (owners learn it once). */
+void workers_finish_all(void);
 void workers_heartbeat(void);
 void workers_set_log_level(int level);
 unsigned workers_alive(void);
@@ -328,6 +354,7 @@ struct query {
 	struct conn *conn;	    /* referenced */
 	struct request *req;	    /* the execute_query request */
 	char *sql;
+	size_t sql_len;		    /* strlen(sql), for the queue's bound */
 	int64_t max_rows;	    /* -1: stream */
 	int64_t timeout_ms;	    /* -1: none */
 	enum query_state state;
@@ -353,6 +380,9 @@ struct query *query_find(const char *id);
  */
 struct query *query_submit(struct conn *c, struct request *req, char *id, char *sql,
     const struct query_ops *ops, void *ctx, struct tusk_error *e);
+/* May client cl (NULL: the broker) queue sql_len more bytes of work on c
+ * (max_queued_queries, max_queued_bytes)? 0, or -1 with e set. */
+int queries_admit(struct conn *c, struct client *cl, size_t sql_len, struct tusk_error *e);
 /* The connection's worker can take the next queued query. */
 void queries_kick(struct conn *c);
 /* Fail every query of a connection (its worker is gone). */
@@ -410,6 +440,22 @@ void settings_load_preferences(struct store *st);
 bool settings_is_key(const char *key);
 /* May a broker.* preference take this value? */
 int settings_check_preference(const char *key, const msgpack_object *v, struct tusk_error *e);
+
+/* --- limits.c: what a peer may ask for ---------------------------------- */
+
+enum limit { LIMIT_CLIENTS, LIMIT_CLIENT_REQUESTS, LIMIT_CONNECTIONS, LIMIT_QUEUED_QUERIES,
+	LIMIT_QUEUED_BYTES, LIMIT_MEMORY, LIMIT__COUNT };
+
+/*
+ * Refuse what client c (NULL: the broker's own work) asked past limit l: e
+ * becomes a Validation error (Internal for memory) with the code
+ * "limit.NAME" and a hint naming the setting; logged once per client.
+ * Returns -1.
+ */
+int limit_refuse(struct client *c, enum limit l, struct tusk_error *e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Log, once per client, that it met limit l without an error (backpressure). */
+void limit_note(struct client *c, enum limit l, const char *what);
 
 /* --- m-store.c, for saved connections ----------------------------------- */
 

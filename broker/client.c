@@ -37,6 +37,10 @@
 
 static int reserve_fd = -1;
 
+/* Clients past max_clients kept long enough to be told why (the rest are
+ * closed without a word). */
+#define REFUSED_MAX 16
+
 static void client_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg);
 static void client_closed(struct rpc_peer *p, const char *reason, void *arg);
 static void client_drained(struct rpc_peer *p, void *arg);
@@ -83,6 +87,35 @@ client_congested(struct client *c)
 	return rpc_peer_output_len(c->peer) > tuskd.set.client_high;
 }
 
+/*
+ * Backpressure on requests: a client that sends faster than it is
+ * answered, or does not read its answers, is not read until it catches
+ * up; the kernel's socket buffer then blocks its writes. So the broker
+ * holds at most max_client_requests requests and about client_high bytes
+ * of answers for it.
+ */
+void
+client_reading_update(struct client *c)
+{
+	if (c == NULL || c->gone || c->peer == NULL || rpc_peer_closing(c->peer))
+		return;
+	size_t out = rpc_peer_output_len(c->peer);
+	if (out > tuskd.set.client_high)
+		c->output_full = true;
+	else if (out <= tuskd.set.client_low)
+		c->output_full = false;
+	bool busy = c->inflight >= (unsigned)tuskd.set.max_client_requests;
+	bool pause = c->output_full || busy;
+	if (pause == rpc_peer_paused(c->peer))
+		return;
+	if (pause && busy)
+		limit_note(c, LIMIT_CLIENT_REQUESTS, "too many unanswered requests: not read until some are answered");
+	else if (pause)
+		log_debug("client %llu does not read its answers (%zu bytes queued): not reading it",
+		    (unsigned long long)c->id, out);
+	rpc_peer_pause(c->peer, pause);
+}
+
 /* The client's output fell to its low mark: resume its workers. */
 static void
 client_drained(struct rpc_peer *p, void *arg)
@@ -90,6 +123,19 @@ client_drained(struct rpc_peer *p, void *arg)
 	struct client *c = arg;
 	UNUSED(p);
 	workers_resume_for(c);
+	client_reading_update(c);
+}
+
+/* Past max_clients: every request gets the limit's error, then it is closed. */
+static void
+client_refuse(struct client *c, const struct rpc_msg *m)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	limit_refuse(c, LIMIT_CLIENTS, &e, "the broker has %d clients already (its limit)",
+	    tuskd.set.max_clients);
+	rpc_pack_reply_error(rpc_peer_packer(c->peer), m->msgid, &e);
+	terr_clear(&e);
+	rpc_peer_close(c->peer, "refused: too many clients", true);
 }
 
 /* A message from a client. */
@@ -97,8 +143,13 @@ static void
 client_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
 {
 	struct client *c = arg;
+	if (m->type == RPC_REQUEST && c->refused) {
+		client_refuse(c, m);
+		return;
+	}
 	if (m->type == RPC_REQUEST) {
 		dispatch_request(c, m);
+		client_reading_update(c);
 		return;
 	}
 	/* clients have nothing to notify the broker of */
@@ -116,6 +167,8 @@ client_closed(struct rpc_peer *p, const char *reason, void *arg)
 	c->peer = NULL;
 	TAILQ_REMOVE(&tuskd.clients, c, entry);
 	tuskd.nclients--;
+	if (c->refused)
+		tuskd.nrefused--;
 	rpc_peer_free(p);
 	queries_client_gone(c);
 	workers_resume_for(c);
@@ -166,7 +219,15 @@ client_accept_fd(int fd)
 		close(fd);
 		return;
 	}
+	/* past max_clients a newcomer is told so (its first request is answered
+	 * with the limit's error); past a few of those, it is closed at once */
+	bool refused = tuskd.nclients - tuskd.nrefused >= (unsigned)tuskd.set.max_clients;
+	if (refused && tuskd.nrefused >= REFUSED_MAX) {
+		close(fd);
+		return;
+	}
 	struct client *c = xcalloc(1, sizeof *c);
+	c->refused = refused;
 	c->id = ++tuskd.next_client_id;
 	c->pid = cred.pid;
 	c->uid = cred.uid;
@@ -185,6 +246,12 @@ client_accept_fd(int fd)
 	rpc_peer_watch_output(c->peer, tuskd.set.client_low);
 	TAILQ_INSERT_TAIL(&tuskd.clients, c, entry);
 	tuskd.nclients++;
+	if (c->refused) {
+		tuskd.nrefused++;
+		log_debug("client %llu (pid %d) is past max_clients: refusing it", (unsigned long long)c->id,
+		    (int)c->pid);
+		return;
+	}
 	log_debug("client %llu connected (pid %d, %s)", (unsigned long long)c->id, (int)c->pid, c->kind);
 }
 
@@ -373,6 +440,8 @@ client_listen(struct tusk_error *e)
 		return terr_set(e, TE_INITIALIZATION, "cannot watch the socket %s", tuskd.paths.sock_path);
 	evconnlistener_set_error_cb(tuskd.listener, accept_error_cb);
 	tuskd.ev_accept_retry = evtimer_new(tuskd.base, accept_retry_cb, NULL);
+	if (tuskd.ev_accept_retry == NULL)
+		return terr_set(e, TE_INITIALIZATION, "cannot create the accept retry timer");
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return 0;
 }

@@ -54,15 +54,23 @@ send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_
 	worker_set_state(w, WS_CONNECTING);
 }
 
-/* An error the worker sent, or a WorkerLost when it vanished. */
+/* An error the worker sent, or a WorkerLost when it vanished (with the
+ * reason the broker stopped it for, if it did). */
 void
-worker_error(struct tusk_error *e, const msgpack_object *err, const char *what)
+worker_error(struct tusk_error *e, const msgpack_object *err, const char *what,
+    const struct worker *w)
 {
-	if (err == NULL || terr_unpack(err, e) < 0) {
-		terr_set(e, TE_WORKER_LOST, "the worker ended while %s", what);
-		terr_reason(e, "crashed");
+	if (err != NULL && terr_unpack(err, e) == 0)
+		return;
+	if (w && w->kill_sent && w->kill_reason) {
+		terr_set(e, TE_WORKER_LOST, "the worker was stopped while %s: %s", what, w->kill_reason);
+		terr_reason(e, w->kill_reason);
 		terr_hint(e, "see the log for why; try again");
+		return;
 	}
+	terr_set(e, TE_WORKER_LOST, "the worker ended while %s", what);
+	terr_reason(e, "crashed");
+	terr_hint(e, "see the log for why; try again");
 }
 
 /*

@@ -52,7 +52,7 @@ test_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object *
 		res = NULL;
 	if (res == NULL || err != NULL) {
 		struct tusk_error e = TUSK_ERROR_INIT;
-		worker_error(&e, err, "testing the connection");
+		worker_error(&e, err, "testing the connection", t->worker);
 		credential_hint(&e, &t->origin);
 		hostkeys_pending(t->worker, &t->cfg, t->id, &e);
 		test_answer(t, &e, NULL);
@@ -90,6 +90,11 @@ int
 test_start(struct request *req, struct tusk_config *cfg, struct tusk_secrets *s,
     struct tusk_error *e)
 {
+	if (conns_admit(req, e) < 0) {
+		config_free(cfg);
+		secrets_free(s);
+		return -1;
+	}
 	struct test_ctx *t = xcalloc(1, sizeof *t);
 	t->started_us = mono_us();
 	t->worker = worker_spawn(WR_TEST, &test_worker_ops, t, e);

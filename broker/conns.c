@@ -152,7 +152,7 @@ connect_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_objec
 		res = NULL; /* the worker is dropped: report it lost */
 	if (res == NULL || err != NULL) {
 		struct tusk_error e = TUSK_ERROR_INIT;
-		worker_error(&e, err, "connecting");
+		worker_error(&e, err, "connecting", c->worker);
 		credential_hint(&e, &((struct conn_priv *)c)->secrets);
 		hostkeys_pending(c->worker, &c->cfg, c->id, &e);
 		if (req) {
@@ -236,6 +236,26 @@ conn_start(struct conn *c, struct tusk_error *e)
 	return 0;
 }
 
+/* May req's client open one more connection (or test one)? Open and lost
+ * connections count, and tests running. 0, or -1 with e set. */
+int
+conns_admit(struct request *req, struct tusk_error *e)
+{
+	unsigned n = 0;
+	struct conn *c;
+	struct worker *w;
+	TAILQ_FOREACH(c, &tuskd.conns, entry)
+		n++;
+	TAILQ_FOREACH(w, &tuskd.workers, entry)
+		if (w->role == WR_TEST && w->state != WS_DEAD)
+			n++;
+	if (n < (unsigned)tuskd.set.max_connections)
+		return 0;
+	return limit_refuse(req ? req->client : NULL, LIMIT_CONNECTIONS, e,
+	    "the broker has %u connections open or being tested (its limit is %d)", n,
+	    tuskd.set.max_connections);
+}
+
 /*
  * Open a connection for cfg with secrets s (both moved in), or answer the
  * id of the one that is open. H_ASYNC while connecting, H_DONE, or -1.
@@ -263,6 +283,11 @@ conn_open(struct request *req, struct tusk_config *cfg_in, struct tusk_secrets *
 		mp_pack_key(pk, "connection_id");
 		mp_pack_cstr(pk, c->id);
 		return H_DONE;
+	}
+	if (c == NULL && conns_admit(req, e) < 0) {
+		config_free(&cfg);
+		secrets_free(s);
+		return -1;
 	}
 	if (c == NULL) {
 		struct conn_priv *cp = xcalloc(1, sizeof *cp);

@@ -38,8 +38,10 @@ struct saved_ctx {
 /* Pack the worker's connect order (config and secrets, privately). */
 void send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_secrets *s,
     rpc_reply_cb cb, void *arg);
-/* The error a worker answered with, or WorkerLost when it vanished. */
-void worker_error(struct tusk_error *e, const msgpack_object *err, const char *what);
+/* The error a worker answered with, or WorkerLost when it vanished (w,
+ * if given, says why the broker stopped it). */
+void worker_error(struct tusk_error *e, const msgpack_object *err, const char *what,
+    const struct worker *w);
 /* A saved connection's password error says where its password came from. */
 void credential_hint(struct tusk_error *e, const struct tusk_secrets *s);
 /* The config a request gives: 0 inline (cfg, s filled), 1 saved (*ret_saved
@@ -51,6 +53,8 @@ int conn_request_config(struct request *req, const struct params *p, bool test,
 void saved_next(struct saved_ctx *x);
 
 /* conns.c */
+/* May one more connection be opened (or tested)? 0, or -1 with e set. */
+int conns_admit(struct request *req, struct tusk_error *e);
 /* Open a connection with cfg and s (moved in): answers req when connected.
  * new_session: a session of its own even when cfg's saved connection is
  * open; label (may be NULL) names it. */

@@ -80,7 +80,10 @@ req_free(struct request *req)
 		    (long long)(mono_us() - req->started_us));
 	if (req->conn)
 		conn_unref(req->conn);
-	client_unref(req->client);
+	struct client *c = req->client;
+	c->inflight--;
+	client_reading_update(c);
+	client_unref(c);
 	free(req);
 }
 
@@ -94,6 +97,7 @@ dispatch_request(struct client *c, const struct rpc_msg *m)
 
 	req->client = c;
 	client_ref(c);
+	c->inflight++;
 	req->msgid = m->msgid;
 	req->started_us = mono_us();
 	req->method = methods_find(method_table, method_table_len, m->method, strlen(m->method));

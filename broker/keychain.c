@@ -359,29 +359,43 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	g_cancellable_cancel(j->cancel);
 }
 
+/* Fail a job without asking the keychain: answered on the next loop turn,
+ * like every keychain answer. */
+static void
+job_fail_later(struct job *j)
+{
+	j->status = KC_ERROR;
+	pthread_mutex_lock(&kc.lock);
+	TAILQ_INSERT_TAIL(&kc.done, j, entry);
+	pthread_mutex_unlock(&kc.lock);
+	char c = 'x';
+	if (kc.pipe_w >= 0 && write(kc.pipe_w, &c, 1) < 0)
+		log_warn("keychain: cannot wake the loop");
+}
+
 /* Queue a job (or fail it at once while the keychain is known to hang). */
 static void
 job_submit(struct job *j)
 {
 	j->cancel = g_cancellable_new();
 	if (!kc.started || mono_ms() < kc.unavailable_until) {
-		j->status = KC_ERROR;
 		if (kc.started && kc.last_timeout.message)
 			terr_copy(&j->err, &kc.last_timeout);
 		else
 			terr_set(&j->err, TE_CREDENTIAL, "the keychain is not available");
 		if (!j->err.hint)
 			terr_hint(&j->err, "start or unlock your Secret Service provider (gnome-keyring, KeePassXC)");
-		/* answer on the next loop turn, like every keychain answer */
-		pthread_mutex_lock(&kc.lock);
-		TAILQ_INSERT_TAIL(&kc.done, j, entry);
-		pthread_mutex_unlock(&kc.lock);
-		char c = 'x';
-		if (kc.pipe_w >= 0 && write(kc.pipe_w, &c, 1) < 0)
-			log_warn("keychain: cannot wake the loop");
+		job_fail_later(j);
 		return;
 	}
 	j->ev_timer = evtimer_new(kc.base, timer_cb, j);
+	if (j->ev_timer == NULL) {
+		/* a call without its bound could hang the keychain's thread for good */
+		terr_set(&j->err, TE_CREDENTIAL, "the keychain was not asked: out of memory");
+		terr_hint(&j->err, "try again");
+		job_fail_later(j);
+		return;
+	}
 	struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
 	evtimer_add(j->ev_timer, &tv);
 	pthread_mutex_lock(&kc.lock);
@@ -419,7 +433,8 @@ keychain_init(struct event_base *base, int timeout_ms)
 	kc.pipe_r = fds[0];
 	kc.pipe_w = fds[1];
 	kc.ev_done = event_new(base, kc.pipe_r, EV_READ | EV_PERSIST, done_cb, NULL);
-	event_add(kc.ev_done, NULL);
+	if (kc.ev_done == NULL || event_add(kc.ev_done, NULL) < 0)
+		return -1;
 	if (pthread_create(&kc.thread, NULL, keychain_thread, NULL) != 0) {
 		log_warn("keychain: cannot start its thread; secrets will be kept for the session only");
 		return 0;

@@ -52,6 +52,14 @@ static const struct settings default_settings = {
 	.dead_workers_kept = 16,
 	.keychain_timeout_ms = 3000,
 	.worker_memory_mb = WORKER_MEMORY_MB_DEFAULT,
+	.max_clients = 128,
+	.max_client_requests = 1024,
+	.max_connections = 100,
+	.max_queued_queries = 256,
+	.max_queued_bytes = 32u * 1024 * 1024,
+	.worker_log_rate = 200,
+	.log_file_max_mb = 64,
+	.log_dir_max_mb = 512,
 };
 
 /* Log records go to today's file, and to stderr in the foreground. */
@@ -121,8 +129,8 @@ write_pid(void)
 {
 	char buf[32];
 	int n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
-	if (ftruncate(tuskd.lock_fd, 0) == 0 && pwrite(tuskd.lock_fd, buf, (size_t)n, 0) != n)
-		log_warn("cannot write the pid to %s", tuskd.paths.lock_path);
+	if (ftruncate(tuskd.lock_fd, 0) < 0 || pwrite(tuskd.lock_fd, buf, (size_t)n, 0) != n)
+		log_warn("cannot write the pid to %s: %s", tuskd.paths.lock_path, strerror(errno));
 }
 
 /* Detach from the terminal; the parent returns once we are set up. */
@@ -193,7 +201,11 @@ broker_shutdown(const char *why)
 	client_drop_all();
 	static const struct timeval tick = { 0, 20000 };
 	tuskd.ev_shutdown = event_new(tuskd.base, -1, EV_PERSIST, shutdown_tick, NULL);
-	event_add(tuskd.ev_shutdown, &tick);
+	if (tuskd.ev_shutdown == NULL || event_add(tuskd.ev_shutdown, &tick) < 0) {
+		/* nothing to wait with: leave the loop now (cleanup kills the workers) */
+		log_warn("shutdown: cannot create its timer; stopping at once");
+		event_base_loopexit(tuskd.base, NULL);
+	}
 }
 
 /* Signals arrive here through libevent. */
@@ -235,6 +247,7 @@ broker_cleanup(void)
 	keychain_status_free();
 	secrets_shutdown();
 	hostkeys_free();
+	workers_finish_all();
 	struct worker *w;
 	while ((w = TAILQ_FIRST(&tuskd.workers)) != NULL) {
 		TAILQ_REMOVE(&tuskd.workers, w, entry);
@@ -385,6 +398,8 @@ main(int argc, char **argv)
 	if (store_open(&tuskd.store, tuskd.paths.db_path, &e) < 0)
 		die_init(&e);
 	settings_load_preferences(tuskd.store);
+	logfile_cap(&tuskd.logfile, (uint64_t)tuskd.set.log_file_max_mb << 20,
+	    (uint64_t)tuskd.set.log_dir_max_mb << 20, wall_ms());
 	if (!inherited && client_bind(&e) < 0)
 		die_init(&e);
 	if (!foreground && !inherited)
@@ -405,6 +420,10 @@ main(int argc, char **argv)
 		die_init(&e);
 	}
 	tuskd.discard = evbuffer_new();
+	if (tuskd.discard == NULL) {
+		terr_set(&e, TE_INITIALIZATION, "cannot create a buffer: out of memory");
+		die_init(&e);
+	}
 	if (history_start(tuskd.store, &e) < 0) {
 		/* queries run without it; get_history says why */
 		log_error("query history not available: %s", e.message);
@@ -420,13 +439,16 @@ main(int argc, char **argv)
 	tuskd.ev_sigint = evsignal_new(tuskd.base, SIGINT, signal_cb, NULL);
 	tuskd.ev_sigchld = evsignal_new(tuskd.base, SIGCHLD, signal_cb, NULL);
 	tuskd.ev_sighup = evsignal_new(tuskd.base, SIGHUP, signal_cb, NULL);
-	evsignal_add(tuskd.ev_sigterm, NULL);
-	evsignal_add(tuskd.ev_sigint, NULL);
-	evsignal_add(tuskd.ev_sigchld, NULL);
-	evsignal_add(tuskd.ev_sighup, NULL);
 	struct timeval hb = { tuskd.set.heartbeat_ms / 1000, (tuskd.set.heartbeat_ms % 1000) * 1000 };
 	tuskd.ev_heartbeat = event_new(tuskd.base, -1, EV_PERSIST, heartbeat_cb, NULL);
-	event_add(tuskd.ev_heartbeat, &hb);
+	/* without these the broker could neither reap, stop, nor supervise */
+	if (tuskd.ev_sigterm == NULL || tuskd.ev_sigint == NULL || tuskd.ev_sigchld == NULL ||
+	    tuskd.ev_sighup == NULL || tuskd.ev_heartbeat == NULL || evsignal_add(tuskd.ev_sigterm, NULL) < 0 ||
+	    evsignal_add(tuskd.ev_sigint, NULL) < 0 || evsignal_add(tuskd.ev_sigchld, NULL) < 0 ||
+	    evsignal_add(tuskd.ev_sighup, NULL) < 0 || event_add(tuskd.ev_heartbeat, &hb) < 0) {
+		terr_set(&e, TE_INITIALIZATION, "cannot watch signals or start the heartbeat timer");
+		die_init(&e);
+	}
 
 	log_info("tuskd %s ready on %s%s (worker %s)", TUSK_VERSION, tuskd.paths.sock_path,
 	    tuskd.activated ? ", passed by systemd" : "", tuskd.worker_path);

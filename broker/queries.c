@@ -266,10 +266,41 @@ query_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object 
 	queries_kick(c);
 }
 
+/* May more work wait on c (max_queued_queries, max_queued_bytes)? */
+int
+queries_admit(struct conn *c, struct client *cl, size_t sql_len, struct tusk_error *e)
+{
+	unsigned n = 0;
+	size_t bytes = 0;
+	struct query *q;
+	TAILQ_FOREACH(q, &c->queue, centry) {
+		if (q->state != QS_QUEUED)
+			continue;
+		n++;
+		bytes += q->sql_len;
+	}
+	if (n == 0 && c->running == NULL)
+		return 0; /* it runs at once: nothing waits */
+	if (n >= (unsigned)tuskd.set.max_queued_queries)
+		return limit_refuse(cl, LIMIT_QUEUED_QUERIES, e,
+		    "connection '%s' has %u queries waiting already (its limit)", c->cfg.name, n);
+	if (sql_len > tuskd.set.max_queued_bytes || bytes > tuskd.set.max_queued_bytes - sql_len)
+		return limit_refuse(cl, LIMIT_QUEUED_BYTES, e,
+		    "connection '%s' has %zu bytes of SQL waiting; %zu more would pass its limit of %zu",
+		    c->cfg.name, bytes, sql_len, tuskd.set.max_queued_bytes);
+	return 0;
+}
+
 struct query *
 query_submit(struct conn *c, struct request *req, char *id, char *sql, const struct query_ops *ops,
     void *ctx, struct tusk_error *e)
 {
+	size_t sql_len = strlen(sql);
+	if (queries_admit(c, req ? req->client : NULL, sql_len, e) < 0) {
+		free(id);
+		free(sql);
+		return NULL;
+	}
 	if (id) {
 		if (!query_id_valid(id)) {
 			free(id);
@@ -296,6 +327,7 @@ query_submit(struct conn *c, struct request *req, char *id, char *sql, const str
 	conn_ref(c);
 	q->req = req;
 	q->sql = sql;
+	q->sql_len = sql_len;
 	q->max_rows = -1;
 	q->timeout_ms = -1;
 	q->ops = ops;
@@ -328,8 +360,16 @@ h_execute_query(struct request *req, const struct params *p, struct tusk_error *
 		return terr_set(e, TE_VALIDATION, "max_rows: must be 0 or more");
 	if (params_has(p, "timeout_ms") && timeout_ms < 0)
 		return terr_set(e, TE_VALIDATION, "timeout_ms: must be 0 (none) or more");
-	struct query *q = query_submit(c, req, params_strdup(p, "query_id"), params_strdup(p, "sql"),
-	    NULL, NULL, e);
+	/* the SQL's size is the client's: bounded before it is copied, and a
+	 * copy the memory left cannot hold is refused, not fatal */
+	const msgpack_object *so = params_get(p, "sql");
+	if (queries_admit(c, req->client, so->via.str.size, e) < 0)
+		return -1;
+	char *sql = strndup(so->via.str.ptr, so->via.str.size);
+	if (sql == NULL)
+		return limit_refuse(req->client, LIMIT_MEMORY, e,
+		    "out of memory: %u bytes of SQL could not be kept", so->via.str.size);
+	struct query *q = query_submit(c, req, params_strdup(p, "query_id"), sql, NULL, NULL, e);
 	if (q == NULL)
 		return -1;
 	q->max_rows = max_rows;

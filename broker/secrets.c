@@ -260,8 +260,8 @@ static void
 op_queue(struct secret_op *op)
 {
 	static const struct timeval zero = { 0, 0 };
-	if (ev_run == NULL)
-		ev_run = event_new(tuskd.base, -1, 0, queue_cb, NULL);
+	if (ev_run == NULL && (ev_run = event_new(tuskd.base, -1, 0, queue_cb, NULL)) == NULL)
+		fatal("secrets: cannot create an event: out of memory"); /* answers must come later */
 	TAILQ_INSERT_TAIL(&queue, op, entry);
 	if (!event_pending(ev_run, EV_TIMEOUT, NULL))
 		event_add(ev_run, &zero);

@@ -54,6 +54,22 @@ static const struct setting known[] = {
 	    "bound of one keychain call (a hung Secret Service costs no more)" },
 	{ "worker_memory_mb", offsetof(struct settings, worker_memory_mb), false, WORKER_MEMORY_MB_MIN,
 	    1 << 20, "each worker's address-space cap" },
+	{ "max_clients", offsetof(struct settings, max_clients), false, 1, 100000,
+	    "clients connected at once; more are answered an error and closed" },
+	{ "max_client_requests", offsetof(struct settings, max_client_requests), false, 1, 1000000,
+	    "a client's unanswered requests before the broker stops reading it" },
+	{ "max_connections", offsetof(struct settings, max_connections), false, 1, 100000,
+	    "connections open (lost ones too) and tests running, at once" },
+	{ "max_queued_queries", offsetof(struct settings, max_queued_queries), false, 1, 1000000,
+	    "queries waiting on one connection" },
+	{ "max_queued_bytes", offsetof(struct settings, max_queued_bytes), true, 1 << 20, 1LL << 36,
+	    "bytes of SQL waiting on one connection" },
+	{ "worker_log_rate", offsetof(struct settings, worker_log_rate), false, 1, 1000000,
+	    "log records a worker may send a second; the rest are counted and dropped" },
+	{ "log_file_max_mb", offsetof(struct settings, log_file_max_mb), false, 1, 1 << 20,
+	    "one day's log file; past it records are dropped (one line says so)" },
+	{ "log_dir_max_mb", offsetof(struct settings, log_dir_max_mb), false, 1, 1 << 20,
+	    "the log directory; the oldest days go first" },
 };
 
 /* Which settings came from --set (the preference must not replace them). */
@@ -107,7 +123,7 @@ settings_usage(FILE *f)
 {
 	fprintf(f, "settings (also kept as preferences \"broker.NAME\"; --set wins):\n");
 	for (size_t i = 0; i < nitems(known); i++)
-		fprintf(f, "  %-18s %lld..%lld  %s\n", known[i].name, known[i].min, known[i].max,
+		fprintf(f, "  %-19s %lld..%lld  %s\n", known[i].name, known[i].min, known[i].max,
 		    known[i].doc);
 }
 
@@ -122,7 +138,7 @@ settings_is_key(const char *key)
 static const char *
 names(void)
 {
-	static char buf[400];
+	static char buf[1024];
 	size_t n = 0;
 	for (size_t i = 0; i < nitems(known) && n < sizeof buf; i++)
 		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s%s", i ? ", " : "", PREF_PREFIX,

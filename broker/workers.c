@@ -12,8 +12,12 @@
  * then on a timer pings it, and a worker that leaves a ping unanswered for
  * `heartbeat_misses` intervals is hung and is killed. The broker does not
  * blame a worker for its own lateness: a tick that comes late (the loop was
- * busy, or the machine was) does not count a miss, nor does a ping whose
- * answer already waits in the socket. SIGCHLD reaps; a worker is finally
+ * busy, or the machine was) does not count a miss, nor does a ping not yet
+ * written or whose answer already waits in the socket, and every ping gets
+ * a whole interval. Nor is a worker blamed for the machine's: one that is
+ * runnable but got less than an interval of CPU since its ping is waiting
+ * for a CPU (at most worker_start_ms in all); a stopped (SIGSTOP), blocked
+ * or spinning one is hung. SIGCHLD reaps; a worker is finally
  * dead when it has been reaped and its socket has been read to the end (its
  * last messages count). The owner learns the reason once, through
  * ops->dead. Recently dead workers stay listed.
@@ -55,6 +59,7 @@ static void worker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg);
 static bool worker_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg);
 static void worker_peer_closed(struct rpc_peer *p, const char *reason, void *arg);
 static void worker_finish(struct worker *w);
+static int worker_proc(const struct worker *w, char *state, int64_t *cpu_ms, int64_t *rss_bytes);
 
 static const struct rpc_handlers worker_handlers = {
 	.raw = worker_raw,
@@ -172,19 +177,41 @@ worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg, str
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, all;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], WORKER_FD);
-	posix_spawn_file_actions_addclosefrom_np(&fa, WORKER_FD + 1);
-	posix_spawnattr_init(&at);
+	int r = posix_spawn_file_actions_init(&fa);
+	if (r != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		terr_set(e, TE_INTERNAL, "cannot prepare a worker's start: %s", strerror(r));
+		return NULL;
+	}
+	if ((r = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(sv[0]);
+		close(sv[1]);
+		terr_set(e, TE_INTERNAL, "cannot prepare a worker's start: %s", strerror(r));
+		return NULL;
+	}
 	sigemptyset(&none);
 	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-	    POSIX_SPAWN_SETPGROUP);
+	/* every step must hold: a worker with the broker's descriptors, or
+	 * without its socket, must not start */
+	if ((r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) != 0 ||
+	    (r = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0)) != 0 ||
+	    (r = posix_spawn_file_actions_adddup2(&fa, sv[1], WORKER_FD)) != 0 ||
+	    (r = posix_spawn_file_actions_addclosefrom_np(&fa, WORKER_FD + 1)) != 0 ||
+	    (r = posix_spawnattr_setsigmask(&at, &none)) != 0 ||
+	    (r = posix_spawnattr_setsigdefault(&at, &all)) != 0 ||
+	    (r = posix_spawnattr_setpgroup(&at, 0)) != 0 ||
+	    (r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+		POSIX_SPAWN_SETPGROUP)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&at);
+		close(sv[0]);
+		close(sv[1]);
+		terr_set(e, TE_INTERNAL, "cannot prepare a worker's start: %s", strerror(r));
+		terr_hint(e, "the broker may be out of memory or file descriptors");
+		return NULL;
+	}
 
 	char ppid[24], level[8], mem[16];
 	snprintf(ppid, sizeof ppid, "%d", (int)getpid());
@@ -194,7 +221,7 @@ worker_spawn(enum worker_role role, const struct worker_ops *ops, void *arg, str
 	char *argv[] = { tuskd.worker_path, a_parent, ppid, a_level, level, a_mem, mem, NULL };
 	char **env = worker_env();
 	pid_t pid;
-	int r = posix_spawn(&pid, tuskd.worker_path, &fa, &at, argv, env);
+	r = posix_spawn(&pid, tuskd.worker_path, &fa, &at, argv, env);
 	free(env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -256,6 +283,13 @@ worker_arm_kill(struct worker *w, int ms)
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 	if (w->ev_kill == NULL)
 		w->ev_kill = evtimer_new(tuskd.base, worker_kill_timer, w);
+	if (w->ev_kill == NULL) {
+		/* no timer to escalate later: end it now */
+		log_warn("worker %llu: no timer for its grace period; killing it now", (unsigned long long)w->id);
+		if (!w->reaped)
+			kill(w->pid, SIGKILL);
+		return;
+	}
 	evtimer_add(w->ev_kill, &tv);
 }
 
@@ -336,6 +370,29 @@ worker_input_pending(struct worker *w)
 	return ioctl(rpc_peer_fd(w->peer), FIONREAD, &n) == 0 && n > 0;
 }
 
+/*
+ * A worker that has not answered its ping yet, but is runnable (state R)
+ * and got less than an interval of CPU time since the ping, is waiting
+ * for a CPU the machine gives others (a busy laptop, a build): not hung.
+ * One that is stopped (SIGSTOP: T), blocked in the kernel, or spinning
+ * (an interval of CPU and still no answer) is judged as usual. Forgiven
+ * at most worker_start_ms in all: past that, silence is a hang whatever
+ * the machine is doing.
+ */
+static bool
+worker_starved(struct worker *w, int64_t now)
+{
+	char st;
+	int64_t cpu;
+	if (now - w->last_pong_mono_ms > tuskd.set.worker_start_ms || w->ping_cpu_ms < 0 ||
+	    worker_proc(w, &st, &cpu, NULL) < 0 || st != 'R' ||
+	    cpu - w->ping_cpu_ms >= tuskd.set.heartbeat_ms)
+		return false;
+	log_debug("worker %llu (pid %d) is runnable but got %lld ms of CPU since its ping: waiting for a CPU, not hung",
+	    (unsigned long long)w->id, (int)w->pid, (long long)(cpu - w->ping_cpu_ms));
+	return true;
+}
+
 /* Judge one worker at a heartbeat tick; false when it was killed. */
 static bool
 worker_judge(struct worker *w, int64_t now, bool broker_late)
@@ -352,16 +409,25 @@ worker_judge(struct worker *w, int64_t now, bool broker_late)
 	}
 	if (w->ping_msgid == 0)
 		return true;
-	/* the broker ran late, or the answer is here but not read yet: not the
-	 * worker's fault */
-	if (broker_late || worker_input_pending(w))
+	/* a ping gets a whole interval (a tick after a late one comes early) */
+	if (now - w->ping_sent_mono_ms < tuskd.set.heartbeat_ms)
+		return true;
+	/* the broker ran late, its ping has not left yet, or the answer is here
+	 * but not read yet: not the worker's fault */
+	if (broker_late || rpc_peer_output_len(w->peer) > 0 || worker_input_pending(w))
+		return true;
+	if (worker_starved(w, now))
 		return true;
 	if (++w->missed < tuskd.set.heartbeat_misses)
 		return true;
 	char reason[128];
 	snprintf(reason, sizeof reason, "hung: no answer to heartbeat for %lld ms",
-	    (long long)(now - w->last_pong_mono_ms));
-	log_warn("worker %llu (pid %d) %s", (unsigned long long)w->id, (int)w->pid, reason);
+	    (long long)(now - w->ping_sent_mono_ms));
+	char st = '?';
+	int64_t cpu = -1;
+	worker_proc(w, &st, &cpu, NULL);
+	log_warn("worker %llu (pid %d) %s (state %c, %lld ms of CPU since the ping)", (unsigned long long)w->id,
+	    (int)w->pid, reason, st, (long long)(cpu >= 0 && w->ping_cpu_ms >= 0 ? cpu - w->ping_cpu_ms : -1));
 	worker_kill(w, SIGKILL, reason);
 	return false;
 }
@@ -393,6 +459,10 @@ workers_heartbeat(void)
 			continue;
 		msgpack_packer *pk = rpc_call(w->peer, W_PING, ping_reply, w, &w->ping_msgid);
 		msgpack_pack_array(pk, 0);
+		w->ping_sent_mono_ms = now;
+		/* the CPU it had when asked: worker_starved compares */
+		if (worker_proc(w, NULL, &w->ping_cpu_ms, NULL) < 0)
+			w->ping_cpu_ms = -1;
 	}
 }
 
@@ -485,7 +555,21 @@ note_find(const char *name, size_t len)
 	return NULL;
 }
 
-/* A worker broke the protocol: log it once, kill it, stop reading it. */
+/* Drop a worker that broke the protocol: logged once (a worker already
+ * being stopped is only no longer read), killed, its socket closed. */
+static void
+worker_drop(struct worker *w, const char *reason)
+{
+	if (!w->kill_sent) {
+		log_warn("worker %llu (pid %d): %s; dropping it", (unsigned long long)w->id,
+		    (int)w->pid, reason);
+		worker_kill(w, SIGKILL, reason);
+	}
+	if (w->peer && !rpc_peer_closing(w->peer))
+		rpc_peer_close(w->peer, reason, false);
+}
+
+/* A worker sent what it may not (what: the kind; name: the method). */
 static void
 worker_violation(struct worker *w, const char *what, const char *name, size_t len)
 {
@@ -496,10 +580,7 @@ worker_violation(struct worker *w, const char *what, const char *name, size_t le
 	snprintf(reason, sizeof reason, "protocol violation: %s '%s' while %s", what, esc,
 	    state_names[w->state]);
 	free(esc);
-	log_warn("worker %llu (pid %d): %s; dropping it", (unsigned long long)w->id, (int)w->pid,
-	    reason);
-	worker_kill(w, SIGKILL, reason);
-	rpc_peer_close(w->peer, reason, false);
+	worker_drop(w, reason);
 }
 
 /* May w send this notification now? Drops it when not. */
@@ -592,7 +673,47 @@ worker_hello(struct worker *w, const struct params *prm)
 	    (long long)(w->last_pong_mono_ms - w->started_mono_ms));
 }
 
-/* A log record from a worker, at most 4 KiB of it, escaped by log.c. */
+/* Say how many of a worker's log records were dropped (once per flood). */
+static void
+worker_log_dropped(struct worker *w)
+{
+	if (w->log_dropped == 0)
+		return;
+	log_warn("worker %llu (pid %d): %llu log records dropped (more than %d a second)",
+	    (unsigned long long)w->id, (int)w->pid, (unsigned long long)w->log_dropped,
+	    tuskd.set.worker_log_rate);
+	w->log_dropped = 0;
+	w->log_flood_said = false;
+}
+
+/* May w log one more record now (worker_log_rate a second)? */
+static bool
+worker_log_allowed(struct worker *w)
+{
+	int64_t now = mono_ms();
+	if (now - w->log_window_ms >= 1000) {
+		/* a second without drops after some: the flood ended, say what it cost */
+		if (w->log_in_window <= tuskd.set.worker_log_rate)
+			worker_log_dropped(w);
+		w->log_window_ms = now;
+		w->log_in_window = 0;
+	}
+	if (w->log_in_window < tuskd.set.worker_log_rate) {
+		w->log_in_window++;
+		return true;
+	}
+	w->log_in_window = tuskd.set.worker_log_rate + 1; /* this second dropped some */
+	if (!w->log_flood_said) {
+		w->log_flood_said = true;
+		log_warn("worker %llu (pid %d) sends more than %d log records a second: dropping the rest (worker_log_rate)",
+		    (unsigned long long)w->id, (int)w->pid, tuskd.set.worker_log_rate);
+	}
+	w->log_dropped++;
+	return false;
+}
+
+/* A log record from a worker, at most 4 KiB of it, escaped by log.c; no
+ * more verbose than the broker's level, at most worker_log_rate a second. */
 static void
 worker_log(struct worker *w, const struct params *prm)
 {
@@ -601,7 +722,7 @@ worker_log(struct worker *w, const struct params *prm)
 		worker_violation(w, "log record level", W_LOG, strlen(W_LOG));
 		return;
 	}
-	if (level > tlog_level)
+	if (level > tlog_level || !worker_log_allowed(w))
 		return;
 	const msgpack_object *msg = params_get(prm, "message");
 	char tag[40];
@@ -651,6 +772,12 @@ worker_peer_closed(struct rpc_peer *p, const char *reason, void *arg)
 {
 	struct worker *w = arg;
 	log_debug("worker %llu socket closed: %s", (unsigned long long)w->id, reason);
+	if (rpc_peer_faulted(p) && !w->kill_sent) {
+		/* malformed, oversized, a response to nothing: rpc.c found it */
+		char why[200];
+		snprintf(why, sizeof why, "protocol violation: %s while %s", reason, state_names[w->state]);
+		worker_drop(w, why);
+	}
 	rpc_peer_free(p);
 	w->peer = NULL;
 	w->peer_gone = true;
@@ -704,6 +831,7 @@ worker_finish(struct worker *w)
 {
 	if (w->state == WS_DEAD)
 		return;
+	worker_log_dropped(w);
 	w->state = WS_DEAD;
 	w->died_wall_ms = wall_ms();
 	if (w->ev_kill)
@@ -730,6 +858,29 @@ worker_finish(struct worker *w)
 			TAILQ_REMOVE(&tuskd.workers, x, entry);
 			worker_unref(x);
 		}
+	}
+}
+
+/* Exit: a worker whose socket was not read to the end is finished now, so
+ * its owner hears of it (and lets go of what it holds) once. */
+void
+workers_finish_all(void)
+{
+	for (;;) {
+		/* finishing one may prune others from the list: look again each time */
+		struct worker *w;
+		TAILQ_FOREACH(w, &tuskd.workers, entry)
+			if (w->state != WS_DEAD)
+				break;
+		if (w == NULL)
+			return;
+		if (w->death_reason == NULL)
+			w->death_reason = xstrdup(w->kill_reason ? w->kill_reason : "the broker stopped");
+		if (w->peer) {
+			rpc_peer_free(w->peer);
+			w->peer = NULL;
+		}
+		worker_finish(w);
 	}
 }
 
@@ -781,33 +932,52 @@ worker_find(uint64_t id)
 	return NULL;
 }
 
-/* CPU time and resident memory from /proc/<pid>/stat. */
-void
-worker_sample(struct worker *w)
+/* A live worker's scheduler state (R, S, D, T...), CPU time and resident
+ * memory, from /proc/<pid>/stat; -1 when it cannot be read. */
+static int
+worker_proc(const struct worker *w, char *state, int64_t *cpu_ms, int64_t *rss_bytes)
 {
 	char path[64], buf[1024];
 	if (w->reaped)
-		return;
+		return -1;
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)w->pid);
 	FILE *f = fopen(path, "re");
 	if (f == NULL)
-		return;
+		return -1;
 	size_t n = fread(buf, 1, sizeof buf - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	/* fields after the command name (which may hold spaces) */
 	char *p = strrchr(buf, ')');
 	if (p == NULL)
-		return;
+		return -1;
 	unsigned long long utime = 0, stime = 0;
 	long long rss = 0;
+	char st = '?';
 	/* state(3) ... utime(14) stime(15) ... rss(24) */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u %lld",
-	    &utime, &stime, &rss) != 3)
-		return;
+	if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u %lld",
+	    &st, &utime, &stime, &rss) != 4)
+		return -1;
 	long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	w->cpu_ms = (int64_t)((utime + stime) * 1000 / (unsigned long long)(tick > 0 ? tick : 100));
-	w->rss_bytes = (int64_t)rss * (page > 0 ? page : 4096);
+	if (state)
+		*state = st;
+	if (cpu_ms)
+		*cpu_ms = (int64_t)((utime + stime) * 1000 / (unsigned long long)(tick > 0 ? tick : 100));
+	if (rss_bytes)
+		*rss_bytes = (int64_t)rss * (page > 0 ? page : 4096);
+	return 0;
+}
+
+/* CPU time and resident memory, for list_workers. */
+void
+worker_sample(struct worker *w)
+{
+	char st;
+	int64_t cpu, rss;
+	if (worker_proc(w, &st, &cpu, &rss) == 0) {
+		w->cpu_ms = cpu;
+		w->rss_bytes = rss;
+	}
 }
 
 static const char *const role_names[] = {
@@ -898,7 +1068,8 @@ worker_kill_user(struct worker *w)
 	log_info("worker %llu (pid %d): killed by the user", (unsigned long long)w->id, (int)w->pid);
 	if (w->ev_escalate == NULL)
 		w->ev_escalate = evtimer_new(tuskd.base, escalate_cb, w);
-	if (w->query_id && w->peer && !rpc_peer_closing(w->peer) && !rpc_peer_paused(w->peer)) {
+	if (w->ev_escalate && w->query_id && w->peer && !rpc_peer_closing(w->peer) &&
+	    !rpc_peer_paused(w->peer)) {
 		/* the cancel is answered from the worker's loop within ~15 ms;
 		 * a worker that does not answer gets SIGTERM after 200 ms */
 		msgpack_packer *pk = rpc_call(w->peer, W_CANCEL, kill_cancel_reply, w, NULL);

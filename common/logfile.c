@@ -6,9 +6,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,6 +55,9 @@ open_day(struct logfile *lf, int64_t now_ms, struct tusk_error *e)
 	if (lf->fd >= 0)
 		close(lf->fd);
 	lf->fd = fd;
+	struct stat st;
+	lf->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	lf->dropped = 0;
 	day_of(now_ms, lf->day, sizeof lf->day);
 	return 0;
 }
@@ -64,27 +69,54 @@ logfile_open(struct logfile *lf, const char *dir, int keep_days, int64_t now_ms,
 	lf->dir = xstrdup(dir);
 	lf->fd = -1;
 	lf->keep_days = keep_days;
+	lf->max_file = lf->max_dir = 0;
 	lf->day[0] = '\0';
 	if (open_day(lf, now_ms, e) < 0) {
 		free(lf->dir);
 		lf->dir = NULL;
 		return -1;
 	}
-	logfile_prune(dir, keep_days, now_ms);
+	logfile_prune(dir, keep_days, UINT64_MAX, now_ms);
 	return 0;
 }
 
-void
-logfile_write(struct logfile *lf, int64_t now_ms, int level, const char *tag, const char *msg)
+/* Today's file at most: under both caps (0: none). */
+static uint64_t
+today_cap(const struct logfile *lf)
 {
-	char day[16], ts[40];
-	if (lf->fd < 0)
-		return;
-	day_of(now_ms, day, sizeof day);
-	if (strcmp(day, lf->day) != 0 && open_day(lf, now_ms, NULL) == 0)
-		logfile_prune(lf->dir, lf->keep_days, now_ms);
-	iso8601_utc(now_ms, ts, sizeof ts);
-	char *line = xasprintf("%s %s %s: %s\n", ts, log_level_name(level), tag, msg);
+	uint64_t cap = lf->max_file;
+	if (lf->max_dir && (cap == 0 || lf->max_dir < cap))
+		cap = lf->max_dir;
+	return cap;
+}
+
+/* Prune with room kept for today's file to grow to its cap. */
+static void
+prune_for(struct logfile *lf, int64_t now_ms)
+{
+	uint64_t old = UINT64_MAX, cap = today_cap(lf);
+	if (lf->max_dir)
+		old = lf->max_dir > cap ? lf->max_dir - cap : 0;
+	logfile_prune(lf->dir, lf->keep_days, old, now_ms);
+}
+
+/* Set the caps and prune to them (logfile.h). */
+void
+logfile_cap(struct logfile *lf, uint64_t max_file, uint64_t max_dir, int64_t now_ms)
+{
+	lf->max_file = max_file;
+	lf->max_dir = max_dir;
+	if (lf->dir)
+		prune_for(lf, now_ms);
+}
+
+/* The room a line saying "the cap is reached" needs. */
+#define CAP_NOTE_ROOM 256
+
+/* Append all of line to the open file. */
+static void
+write_line(struct logfile *lf, const char *line)
+{
 	size_t len = strlen(line), off = 0;
 	while (off < len) {
 		ssize_t n = write(lf->fd, line + off, len - off);
@@ -94,6 +126,36 @@ logfile_write(struct logfile *lf, int64_t now_ms, int level, const char *tag, co
 			break;
 		off += (size_t)n;
 	}
+	lf->size += off;
+}
+
+/* Append one record under the caps; rotate first when the day changed. */
+void
+logfile_write(struct logfile *lf, int64_t now_ms, int level, const char *tag, const char *msg)
+{
+	char day[16], ts[40];
+	if (lf->fd < 0)
+		return;
+	day_of(now_ms, day, sizeof day);
+	if (strcmp(day, lf->day) != 0 && open_day(lf, now_ms, NULL) == 0)
+		prune_for(lf, now_ms);
+	iso8601_utc(now_ms, ts, sizeof ts);
+	char *line = xasprintf("%s %s %s: %s\n", ts, log_level_name(level), tag, msg);
+	/* today's file stays under both caps, with room for the line saying so */
+	uint64_t cap = today_cap(lf);
+	if (cap && lf->size + strlen(line) + CAP_NOTE_ROOM > cap) {
+		if (lf->dropped++ == 0) {
+			char *note = xasprintf("%s warn log: this file reached its cap (%llu bytes); the rest of "
+			    "today's records are dropped (tuskd settings log_file_max_mb, log_dir_max_mb)\n",
+			    ts, (unsigned long long)cap);
+			if (lf->size + strlen(note) <= cap)
+				write_line(lf, note);
+			free(note);
+		}
+		free(line);
+		return;
+	}
+	write_line(lf, line);
 	free(line);
 }
 
@@ -130,8 +192,24 @@ name_day(const char *name)
 	return (int64_t)t * 1000;
 }
 
+/* One of our files, for pruning by size. */
+struct day_file {
+	int64_t day;
+	uint64_t size;
+	char name[32];
+};
+
+/* Oldest first. */
+static int
+day_cmp(const void *a, const void *b)
+{
+	const struct day_file *x = a, *y = b;
+	return x->day < y->day ? -1 : x->day > y->day;
+}
+
+/* Remove old days, then the oldest while the others pass max_old bytes. */
 int
-logfile_prune(const char *dir, int keep_days, int64_t now_ms)
+logfile_prune(const char *dir, int keep_days, uint64_t max_old, int64_t now_ms)
 {
 	DIR *d = opendir(dir);
 	if (d == NULL)
@@ -139,17 +217,47 @@ logfile_prune(const char *dir, int keep_days, int64_t now_ms)
 	char today[16];
 	day_of(now_ms, today, sizeof today);
 	char *todaypath = xasprintf("tusk.%s.log", today);
-	int64_t cutoff = name_day(todaypath) - (int64_t)keep_days * 86400 * 1000;
+	int64_t day0 = name_day(todaypath);
+	int64_t cutoff = day0 - (int64_t)keep_days * 86400 * 1000;
 	free(todaypath);
 	int removed = 0;
+	struct day_file *kept = NULL;
+	size_t nkept = 0, cap = 0;
+	uint64_t total = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		int64_t t = name_day(de->d_name);
-		if (t < 0 || t >= cutoff)
+		if (t < 0)
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-			removed++;
+		if (t < cutoff) {
+			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+				removed++;
+			continue;
+		}
+		struct stat st;
+		if (t >= day0 || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue; /* today's (or a later one's, if the clock went back): kept */
+		total += (uint64_t)st.st_size;
+		if (nkept == cap) {
+			cap = cap ? cap * 2 : 16;
+			kept = xrealloc(kept, cap * sizeof *kept);
+		}
+		kept[nkept].day = t;
+		kept[nkept].size = (uint64_t)st.st_size;
+		snprintf(kept[nkept].name, sizeof kept[nkept].name, "%.31s", de->d_name);
+		nkept++;
 	}
+	if (total > max_old) {
+		qsort(kept, nkept, sizeof *kept, day_cmp);
+		for (size_t i = 0; i < nkept && total > max_old; i++) {
+			if (unlinkat(dirfd(d), kept[i].name, 0) == 0) {
+				removed++;
+				total -= kept[i].size;
+			}
+		}
+	}
+	free(kept);
 	closedir(d);
 	return removed;
 }

@@ -42,6 +42,7 @@ struct rpc_peer {
 	size_t ncalls;
 	uint32_t next_msgid;
 	bool closing;
+	bool faulted; /* closed for breaking the protocol */
 	bool close_scheduled;
 	bool paused;
 	bool in_read;
@@ -50,6 +51,7 @@ struct rpc_peer {
 };
 
 static void peer_read_cb(struct bufferevent *bev, void *arg);
+static void peer_close_now(evutil_socket_t fd, short what, void *arg);
 static void peer_event_cb(struct bufferevent *bev, short what, void *arg);
 static void peer_flushed_cb(struct bufferevent *bev, void *arg);
 static void peer_write_cb(struct bufferevent *bev, void *arg);
@@ -182,8 +184,15 @@ rpc_peer_new(struct event_base *base, int fd, const struct mp_limits *lim,
 	evutil_make_socket_closeonexec(fd);
 	p->base = base;
 	p->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (p->bev == NULL) {
-		close(fd);
+	/* made now, so that closing (deferred to it) can never fail later */
+	p->close_ev = evtimer_new(base, peer_close_now, p);
+	if (p->bev == NULL || p->close_ev == NULL) {
+		if (p->bev)
+			bufferevent_free(p->bev);
+		else
+			close(fd);
+		if (p->close_ev)
+			event_free(p->close_ev);
 		free(p);
 		return NULL;
 	}
@@ -246,7 +255,6 @@ peer_schedule_close(struct rpc_peer *p)
 	if (p->close_scheduled)
 		return;
 	p->close_scheduled = true;
-	p->close_ev = evtimer_new(p->base, peer_close_now, p);
 	evtimer_add(p->close_ev, &zero);
 }
 
@@ -282,6 +290,22 @@ bool
 rpc_peer_closing(const struct rpc_peer *p)
 {
 	return p->closing;
+}
+
+/* Did rpc.c close it for breaking the protocol? */
+bool
+rpc_peer_faulted(const struct rpc_peer *p)
+{
+	return p->faulted;
+}
+
+/* Close for a protocol fault the peer made. */
+static void
+peer_fault(struct rpc_peer *p, const char *reason)
+{
+	if (!p->closing)
+		p->faulted = true;
+	rpc_peer_close(p, reason, false);
 }
 
 struct bufferevent *
@@ -553,6 +577,28 @@ rpc_msg_parse(const msgpack_object *o, struct rpc_msg *m)
 	}
 }
 
+/*
+ * A message too large to decode with the memory left: a request is
+ * answered with an error (the peer may try again, smaller or later), any
+ * other message closes the peer. The process goes on either way.
+ */
+static void
+peer_out_of_memory(struct rpc_peer *p, const char *data, size_t len)
+{
+	struct rpc_peek pk;
+	if (rpc_peek(data, MIN(len, (size_t)256), &pk) < 0 || pk.type != RPC_REQUEST ||
+	    pk.msgid > UINT32_MAX) {
+		rpc_peer_close(p, "out of memory decoding a message", false);
+		return;
+	}
+	struct tusk_error e = TUSK_ERROR_INIT;
+	terr_set(&e, TE_INTERNAL, "out of memory: a request of %zu bytes could not be read", len);
+	terr_code(&e, "limit.memory");
+	terr_hint(&e, "the broker is short of memory; send less at once, or try again later");
+	rpc_pack_reply_error(&p->pk, (uint32_t)pk.msgid, &e);
+	terr_clear(&e);
+}
+
 /* Decode the len-byte message at the head of in and dispatch it. */
 static void
 peer_dispatch(struct rpc_peer *p, struct evbuffer *in, size_t len)
@@ -561,11 +607,20 @@ peer_dispatch(struct rpc_peer *p, struct evbuffer *in, size_t len)
 	size_t off = 0;
 	struct rpc_msg m;
 
-	if (data == NULL ||
-	    msgpack_unpack_next(&p->unpacked, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-	    off != len || rpc_msg_parse(&p->unpacked.data, &m) < 0) {
+	if (data == NULL) {
 		evbuffer_drain(in, len);
-		rpc_peer_close(p, "malformed msgpack-RPC message", false);
+		rpc_peer_close(p, "out of memory reading a message", false);
+		return;
+	}
+	int ur = msgpack_unpack_next(&p->unpacked, data, len, &off);
+	if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
+		peer_out_of_memory(p, data, len);
+		evbuffer_drain(in, len);
+		return;
+	}
+	if (ur != MSGPACK_UNPACK_SUCCESS || off != len || rpc_msg_parse(&p->unpacked.data, &m) < 0) {
+		evbuffer_drain(in, len);
+		peer_fault(p, "malformed msgpack-RPC message");
 		return;
 	}
 	m.raw_len = len;
@@ -573,7 +628,7 @@ peer_dispatch(struct rpc_peer *p, struct evbuffer *in, size_t len)
 		struct rpc_call *c = call_take(p, m.msgid);
 		if (c == NULL) {
 			evbuffer_drain(in, len);
-			rpc_peer_close(p, "response to an unknown request", false);
+			peer_fault(p, "response to an unknown request");
 			return;
 		}
 		const msgpack_object *err = m.error->type == MSGPACK_OBJECT_NIL ? NULL : m.error;
@@ -601,7 +656,7 @@ peer_read_cb(struct bufferevent *bev, void *arg)
 		if (r == MP_MORE)
 			break;
 		if (r < 0) {
-			rpc_peer_close(p, mp_scan_strerror(r), false);
+			peer_fault(p, mp_scan_strerror(r));
 			break;
 		}
 		mp_scan_reset(&p->scan);

@@ -77,6 +77,9 @@ void rpc_peer_free(struct rpc_peer *p);
 /* Close: stop reading, optionally flush what is queued, then call closed. */
 void rpc_peer_close(struct rpc_peer *p, const char *reason, bool flush);
 bool rpc_peer_closing(const struct rpc_peer *p);
+/* Was it closed by rpc.c for breaking the protocol (a malformed or
+ * oversized message, a response to nothing)? The reason says which. */
+bool rpc_peer_faulted(const struct rpc_peer *p);
 
 struct bufferevent *rpc_peer_bev(struct rpc_peer *p);
 struct evbuffer *rpc_peer_output(struct rpc_peer *p);

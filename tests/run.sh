@@ -1,5 +1,6 @@
 #!/bin/sh
-# Run every test suite and close with one summary line:
+# Run every test suite and close with one summary line
+# (`N passed, M failed, K skipped`):
 #   unit tests (cmocka) in the release and ASan+UBSan builds,
 #   the fuzz targets for a bounded time,
 #   the integration suites (pytest) against the sanitizer build,
@@ -11,9 +12,10 @@ cd "$(dirname "$0")/.."
 mkdir -p build/test-results
 pass=0
 fail=0
+skip=0
 failed_suites=""
 
-# counts from a JUnit XML report: "passed failed"
+# counts from a JUnit XML report: "passed failed skipped"
 junit_counts() {
 	/usr/bin/python3 - "$1" <<'PY'
 import sys, xml.etree.ElementTree as ET
@@ -25,8 +27,16 @@ suites = [r] if r.tag == "testsuite" else list(r)
 t = sum(int(s.get("tests", 0)) for s in suites)
 f = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
 sk = sum(int(s.get("skipped", 0)) for s in suites)
-print(t - f - sk, f if t else 1)
+print(t - f - sk, f if t else 1, sk)
 PY
+}
+
+# add "passed failed skipped" to the totals
+add_counts() {
+	set -- $1
+	pass=$((pass + $1))
+	fail=$((fail + $2))
+	skip=$((skip + $3))
 }
 
 # count "ok"/"fail" from a cmocka run
@@ -36,18 +46,19 @@ unit() {
 	rc=$?
 	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p')
 	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p')
+	k=$(printf '%s\n' "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p')
 	p=${p:-0}
 	f=${f:-0}
+	k=${k:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 	fi
-	pass=$((pass + p))
-	fail=$((fail + f))
+	add_counts "$p $f $k"
 	if [ "$f" -ne 0 ]; then
 		printf '%s\n' "$out"
 		failed_suites="$failed_suites $bin"
 	fi
-	printf '  %-40s %3d passed, %d failed\n' "$bin" "$p" "$f"
+	printf '  %-40s %3d passed, %d failed, %d skipped\n' "$bin" "$p" "$f" "$k"
 }
 
 echo "== unit tests"
@@ -73,13 +84,11 @@ pysuite() {
 	xml=build/test-results/$name.xml
 	rm -f "$xml"
 	echo "== $name"
-	/usr/bin/python3 -m pytest -p no:cacheprovider -q -rfE --junitxml="$xml" "$@"
+	/usr/bin/python3 -m pytest -p no:cacheprovider -q -rfEs --junitxml="$xml" "$@"
 	counts=$(junit_counts "$xml")
-	p=${counts% *}
-	f=${counts#* }
-	pass=$((pass + p))
-	fail=$((fail + f))
-	[ "$f" -ne 0 ] && failed_suites="$failed_suites $name"
+	add_counts "$counts"
+	set -- $counts
+	[ "$2" -ne 0 ] && failed_suites="$failed_suites $name"
 }
 
 TUSK_BIN=${TUSK_BIN:-build/asan/bin} pysuite integration tests/integration
@@ -91,12 +100,10 @@ rm -f "$xml"
 (cd ui/web && node_modules/.bin/vitest run --reporter=default --reporter=junit --outputFile="$xml") 2>&1 |
     grep -E "Test Files|Tests |FAIL|✗|×" | sed 's/^/  /'
 counts=$(junit_counts "$xml")
-p=${counts% *}
-f=${counts#* }
-pass=$((pass + p))
-fail=$((fail + f))
-[ "$f" -ne 0 ] && failed_suites="$failed_suites web-unit"
-printf '  %-40s %3d passed, %d failed\n' "vitest" "$p" "$f"
+add_counts "$counts"
+set -- $counts
+[ "$2" -ne 0 ] && failed_suites="$failed_suites web-unit"
+printf '  %-40s %3d passed, %d failed, %d skipped\n' "vitest" "$1" "$2" "$3"
 
 # the web UI's type checks: svelte-check (components and modules) and tsc,
 # against the protocol types generated from this build's tuskd; zero errors
@@ -125,11 +132,13 @@ tap=build/test-results/e2e.tap
 TUSK_BIN=${TUSK_BIN:-build/asan/bin} node --test --test-concurrency=1 --test-reporter=tap \
     tests/e2e/*.test.mjs >"$tap" 2>&1
 rc=$?
-grep -E "^# (Subtest|pass|fail|skip)|^not ok|^    # .*describe does not list" "$tap" | sed 's/^/  /'
+grep -E "^# (Subtest|pass|fail|skip)|^not ok|# SKIP" "$tap" | sed 's/^/  /'
 p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$tap" | tail -1)
 f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$tap" | tail -1)
+k=$(sed -n 's/^# skip \([0-9]*\)/\1/p' "$tap" | tail -1)
 p=${p:-0}
 f=${f:-0}
+k=${k:-0}
 if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 	f=1
 fi
@@ -137,10 +146,9 @@ if [ "$f" -ne 0 ]; then
 	grep -v "^ok" "$tap" | tail -80
 	failed_suites="$failed_suites e2e"
 fi
-pass=$((pass + p))
-fail=$((fail + f))
+add_counts "$p $f $k"
 
 echo
 [ -n "$failed_suites" ] && echo "failed:$failed_suites"
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -19,6 +19,7 @@
 #include <event2/buffer.h>
 #include <libpq-fe.h>
 
+#include "cancel.h"
 #include "log.h"
 #include "msg.h"
 #include "pg.h"
@@ -150,8 +151,8 @@ pg_exec_batch(uint32_t msgid, const struct params *params)
 	o->max_rows = 0;
 	o->timeout_ms = params_int(params, "timeout_ms", -1);
 	o->batch = b;
-	if (pg.q) {
-		pg.pending = o; /* after the type names */
+	if (pg.q || cancel_running()) {
+		pg.pending = o; /* after the type names, or a cancel on its way (pg_query) */
 		return;
 	}
 	pg_order_start(o);

@@ -430,6 +430,8 @@ pg_query_free(struct pgq *q)
 {
 	if (q->ev_timeout)
 		event_free(q->ev_timeout);
+	if (q->ev_recancel)
+		event_free(q->ev_recancel);
 	free(q->id);
 	free(q->types);
 	free(q->command_tag);
@@ -531,13 +533,23 @@ pg_query_after(void)
 		pg_types_load();
 		return;
 	}
-	if (pg.pending) {
-		struct qorder *o = pg.pending;
-		pg.pending = NULL;
-		pg_order_start(o);
+	if (pg.pending && !cancel_running()) {
+		pg_pending_start();
 		return;
 	}
 	pg_watch_query();
+}
+
+/* Start the query order that waited (for the type names, or for a cancel
+ * to reach the server), unless something still holds it back. */
+void
+pg_pending_start(void)
+{
+	if (pg.pending == NULL || pg.q || cancel_running() || pg.state != PG_READY || pg.close_done)
+		return;
+	struct qorder *o = pg.pending;
+	pg.pending = NULL;
+	pg_order_start(o);
 }
 
 /* The query ran past its timeout_ms: cancel it, report a timeout. */
@@ -674,8 +686,12 @@ pg_query(uint32_t msgid, const struct params *params)
 		qorder_free(o);
 		return;
 	}
-	if (pg.q) {
-		/* the type names are loading: this one goes next */
+	if (pg.q || cancel_running()) {
+		/*
+		 * The type names are loading, or a cancel is on its way to the
+		 * server: a cancel request names no query, and one arriving late
+		 * would cancel this one. It goes next (pg_pending_start).
+		 */
 		pg.pending = o;
 		return;
 	}

@@ -23,7 +23,10 @@
  * Cancel: PQcancel on a short-lived thread (cancel.c), so the loop goes
  * on answering heartbeats and, through a tunnel, serving the channel the
  * cancel request travels on. The error that follows is reported as
- * QueryCancelled or QueryTimeout depending on who asked.
+ * QueryCancelled or QueryTimeout depending on who asked. A cancel request
+ * names no query, and the backend ignores one that arrives before the
+ * query does: so the next query starts only once the request was delivered,
+ * and a query still running RECANCEL_MS after its cancel gets it again.
  *
  * SSH tunnel (tunnel.c): when the config has ssh_tunnel, the tunnel's local
  * end is made before the sandbox layer (which lets libpq reach it), the SSH
@@ -183,6 +186,34 @@ cancel_answer(bool sent)
 }
 
 
+/* A cancelled query still runs: the request may have reached the backend
+ * before the query did (it then ignores it, as between two queries). */
+static void
+recancel_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgq *q = arg;
+	UNUSED(fd);
+	UNUSED(what);
+	if (pg.q != q || pg.close_done || pg.state != PG_READY)
+		return;
+	log_debug("query %s still runs after its cancel: cancelling again", q->id);
+	pg_cancel_send(0);
+}
+
+/* Send the cancel again if the query it was for is still running a while
+ * after it was delivered. */
+static void
+recancel_arm(void)
+{
+	struct pgq *q = pg.q;
+	if (q == NULL || q->internal || q->cancel == CANCEL_NONE)
+		return;
+	if (q->ev_recancel == NULL && (q->ev_recancel = evtimer_new(wk.base, recancel_cb, q)) == NULL)
+		return;
+	struct timeval tv = { RECANCEL_MS / 1000, (RECANCEL_MS % 1000) * 1000 };
+	evtimer_add(q->ev_recancel, &tv);
+}
+
 /* PQcancel returned (on its thread, or here). */
 static void
 cancel_done(bool sent, const char *error, void *arg)
@@ -202,6 +233,11 @@ cancel_done(bool sent, const char *error, void *arg)
 		pg.paused = false;
 		pg_process_results();
 	}
+	/* the cancel reached the server: a query waiting for it may start, and
+	 * the one it was for should end soon (else it is sent again) */
+	if (sent)
+		recancel_arm();
+	pg_pending_start();
 }
 
 /*

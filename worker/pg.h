@@ -38,6 +38,7 @@ struct pgbatch;
 #define RESULT_MAX (48u * 1024 * 1024)	/* rows kept for a max_rows answer */
 #define NO_FILE "/nonexistent/tusk-no-file"
 #define CLOSE_CANCEL_MS 1500		/* closing waits this long for a cancel */
+#define RECANCEL_MS 500			/* a cancelled query still running: cancel again */
 #define CANCEL_WAITERS 64 /* cancel orders answered when the running cancel ends */
 
 enum pg_state { PG_NONE, PG_RESOLVING, PG_TUNNELLING, PG_CONNECTING, PG_READY, PG_DEAD };
@@ -69,6 +70,7 @@ struct pgq {
 	struct tusk_error err;
 	enum cancel_by cancel;
 	struct event *ev_timeout;
+	struct event *ev_recancel; /* the cancel is sent again while it still runs */
 	int ncols;
 	Oid *types;
 	struct obuf cols;     /* the current result's columns, encoded */
@@ -156,6 +158,8 @@ void pg_notice_receiver(void *arg, const PGresult *res);
 void pg_process_results(void);
 void pg_query_free(struct pgq *q);
 void qorder_free(struct qorder *o);
+/* Start the query order that waited, if nothing holds it back now. */
+void pg_pending_start(void);
 /* Load the type names (pg_type) on our own account. */
 void pg_types_load(void);
 void pg_types_free(void);

@@ -372,9 +372,10 @@ static const int sc_prctl_ok[] = {
 /* ioctl requests that are harmless: never TIOCSTI on an inherited terminal. */
 static const unsigned long sc_ioctl_ok[] = { TCGETS, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX };
 
-/* How many threads the process has (/proc/self/task entries). */
+/* How many threads the process has (/proc/self/task entries), or -1
+ * when that cannot be read (never taken for "one"). */
 static int
-threads_count(void)
+sandbox_threads(void)
 {
 	int n = 0;
 	DIR *d = opendir("/proc/self/task");
@@ -432,7 +433,10 @@ seccomp_apply(struct tusk_error *e)
 	SC_ADD(SCMP_ACT_ALLOW, SCMP_SYS(openat), 0);
 	SC_ADD(SCMP_ACT_ALLOW, SCMP_SYS(open), 0);
 #else
-	const uint64_t wbits[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, __O_TMPFILE };
+	/* glibc's __O_TMPFILE includes O_DIRECTORY: only its own bit means a
+	 * temporary file (with it, opening any directory, opendir included,
+	 * would be refused) */
+	const uint64_t wbits[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, __O_TMPFILE & ~(uint64_t)O_DIRECTORY };
 	uint64_t wmask = 0;
 	for (size_t i = 0; i < nitems(wbits); i++) {
 		wmask |= wbits[i];
@@ -469,7 +473,7 @@ seccomp_apply(struct tusk_error *e)
 		SC_ADD(SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, sc_ioctl_ok[i]));
 
 	int rc = seccomp_load(ctx);
-	if (rc < 0 && threads_count() == 1) {
+	if (rc < 0 && sandbox_threads() == 1) {
 		/*
 		 * TSYNC needs the seccomp() call, which valgrind does not know;
 		 * with one thread there is nothing to synchronise: prctl will do.
@@ -534,7 +538,7 @@ seccomp_no_more_listening(struct tusk_error *e)
 	SC_ADD(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(bind), 0);
 	SC_ADD(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(listen), 0);
 	int rc = seccomp_load(ctx);
-	if (rc < 0 && threads_count() == 1) {
+	if (rc < 0 && sandbox_threads() == 1) {
 		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 0); /* as in seccomp_apply */
 		rc = seccomp_load(ctx);
 	}
@@ -551,9 +555,13 @@ sandbox_connection(const struct tusk_config *cfg, const struct sbx_tunnel *t, st
 	const struct ll_rights *r = &sbx.ll;
 	sandbox_conn_plan(cfg, t, &plan);
 
-	/* Landlock binds the calling thread only: no other may exist yet */
-	int nthreads = threads_count();
-	if (nthreads > 1)
+	/* Landlock binds the calling thread only: no other may exist yet (and
+	 * a count that cannot be read proves nothing: refuse then too) */
+	int nthreads = sandbox_threads();
+	if (nthreads < 0)
+		return terr_set(e, TE_INTERNAL, "sandbox: cannot count this process's threads (/proc/self/task): %s",
+		    strerror(errno));
+	if (nthreads != 1)
 		return terr_set(e, TE_INTERNAL, "sandbox: %d threads before the connection layer", nthreads);
 	if (sbx.locked && seccomp_no_more_listening(e) < 0)
 		return -1;

@@ -6,16 +6,17 @@
 # test_packaging.py checks them against that table, `tuskctl connections
 # help` and the getopt tables of ui/cli). Open connections, saved
 # connections, preference keys and query ids are asked of the running
-# broker with --no-start and a one-second bound: with no broker, or a stuck
-# one, they are simply absent. Names are offered shell-quoted, so a saved
-# connection called "prod eu" completes to prod\ eu.
+# broker with --no-start and a one-second bound (TUSK_COMPLETE_TIMEOUT
+# seconds, if set): with no broker, or a stuck one, they are simply absent.
+# Names are offered shell-quoted, so a saved connection called "prod eu"
+# completes to prod\ eu.
 
 # Ask the running broker (never start one); prints JSON or nothing.
 _tuskctl_ask()
 {
 	local ctl=$1
 	shift
-	timeout 1 "$ctl" --no-start --json "$@" 2>/dev/null
+	timeout "${TUSK_COMPLETE_TIMEOUT:-1}" "$ctl" --no-start --json "$@" 2>/dev/null
 }
 
 # Values of one JSON string key in a document, one a line (values holding
@@ -49,7 +50,7 @@ _tuskctl_pref_keys()
 	local tuskd=tuskd self
 	self=$(command -v -- "$1" 2>/dev/null)
 	[[ $self == */* && -x ${self%/*}/tuskd ]] && tuskd=${self%/*}/tuskd
-	timeout 1 "$tuskd" --help 2>/dev/null | sed -n 's/^  \([a-z][a-z]*_[a-z_]*\) .*/broker.\1/p'
+	timeout "${TUSK_COMPLETE_TIMEOUT:-1}" "$tuskd" --help 2>/dev/null | sed -n 's/^  \([a-z][a-z]*_[a-z_]*\) .*/broker.\1/p'
 }
 
 # Saved queries: names.

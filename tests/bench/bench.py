@@ -600,9 +600,45 @@ def bench_frontend(pg, b):
     out()
 
 
+def bench_keychain():
+    """The broker's answers while a keychain call hangs (a gnome-keyring
+    that never answers), and the answer once it backs off."""
+    from keyring import Keyring
+    out("### A hung keychain")
+    out()
+    kr = Keyring("hung")
+    b = Broker(env=dict(kr.env(), DISPLAY=None), extra_args=["--set", "keychain_timeout_ms=2000"])
+    try:
+        c, other = b.client(), b.client()
+        mid = c.send("check_keychain_available")
+        during = []
+        t_end = time.perf_counter() + 1.5
+        while time.perf_counter() < t_end:
+            t0 = time.perf_counter()
+            other.call("health_check")
+            during.append((time.perf_counter() - t0) * 1000)
+        c.wait_reply(mid)
+        backoff = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            c.call("check_keychain_available")
+            backoff.append((time.perf_counter() - t0) * 1000)
+        out("| what | median | max |")
+        out("|---|---|---|")
+        out("| health_check while a keychain call hangs (%d calls) | %.2f ms | %.2f ms |"
+            % (len(during), med(during), max(during)))
+        out("| check_keychain_available after a timeout (backing off) | %.2f ms | %.2f ms |"
+            % (med(backoff), max(backoff)))
+        out()
+    finally:
+        b.stop(check=False)
+        b.cleanup()
+        kr.stop()
+
+
 def main():
     which = sys.argv[1:] or ["stream", "cancel", "connect", "cold", "memory", "history", "sessions", "valgrind",
-                             "supervision", "table", "frontend"]
+                             "supervision", "keychain", "table", "frontend"]
     pg = Cluster()
     b = Broker()
     try:
@@ -630,6 +666,8 @@ def main():
             bench_valgrind(pg)
         if "supervision" in which:
             bench_supervision(pg)
+        if "keychain" in which:
+            bench_keychain()
         if "table" in which:
             bench_table(pg, b)
         if "frontend" in which:

@@ -212,6 +212,10 @@ function psqlSession(sql, app) {
 
 test('the Activity panel shows who blocks whom as a tree; cancel and terminate after a confirmation', async () => {
   const holder = psqlSession('BEGIN; LOCK TABLE lk IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120)', 'e2e-holder');
+  // the waiter starts once the lock is held (else, on a busy machine, it may run first and not wait)
+  await until(async () => (await psql("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) " +
+    "WHERE a.application_name = 'e2e-holder' AND l.relation = 'lk'::regclass AND l.granted")) === '1',
+  30000, 'the holder to hold the lock');
   const waiter = psqlSession('SELECT count(*) FROM lk', 'e2e-waiter');
   try {
     await page.getByRole('button', { name: 'Activity', exact: true }).click();

@@ -1,7 +1,7 @@
 """The keychain: a real gnome-keyring on a private D-Bus session, and the
 ways it can be missing, locked or hung."""
 import os
-import time
+import select
 
 import pytest
 
@@ -36,28 +36,31 @@ def test_availability(mode, available, words):
         kr.stop()
 
 
+def unanswered(c):
+    """Nothing has come back on c's socket yet."""
+    return not c.pending and not c.responses and not select.select([c.s], [], [], 0)[0]
+
+
 def test_hung_keychain_never_blocks_the_broker():
-    kr, b = keyring_broker("hung", extra_args=["--set", "keychain_timeout_ms=2000"])
+    """The broker answers others while a keychain call hangs, and once one
+    timed out it does not wait on the keychain again for a while. (How fast
+    is `make bench`'s business: nothing here is timed.)"""
+    kr, b = keyring_broker("hung", extra_args=["--set", "keychain_timeout_ms=8000"])
     try:
         c = b.client()
         other = b.client()
-        t0 = time.time()
         mid = c.send("check_keychain_available")
-        worst = 0.0
-        while time.time() - t0 < 0.9:
-            t = time.time()
+        for _ in range(5):
             assert other.call("health_check")["status"] == "ok"
-            worst = max(worst, time.time() - t)
-        assert worst < 0.1, "health_check took %.3f s while the keychain hung" % worst
+        assert unanswered(c), "health_check waited for the hung keychain"
         assert c.wait_reply(mid) is False
-        took = time.time() - t0
-        assert took < 3.0
         st = c.call("get_keychain_status")
         assert st["available"] is False and "did not answer" in st["message"]
-        # backing off: the next questions answer at once
-        t = time.time()
+        assert b.logs().count("did not finish within") == 1
+        # backing off: the next questions are answered without asking it
         assert c.call("check_keychain_available") is False
-        assert time.time() - t < 0.5
+        assert c.call("check_keychain_available") is False
+        assert b.logs().count("did not finish within") == 1
     finally:
         b.stop()
         b.cleanup()
@@ -160,19 +163,16 @@ def test_stored_password_rejected_and_missing(pg):
 def test_without_a_keychain_the_session_keeps_it(pg, mode):
     set_role_password(pg, SECRET)
     kr = Keyring(mode)
-    b = Broker(env=dict(kr.env(), DISPLAY=None), extra_args=["--set", "keychain_timeout_ms=1500"])
+    b = Broker(env=dict(kr.env(), DISPLAY=None), extra_args=["--set", "keychain_timeout_ms=5000"])
     try:
         c = b.client()
         other = b.client()
-        t0 = time.time()
         mid = c.send("save_connection", dict(config=pg.config(name="fallback-" + mode), password=SECRET))
         if mode == "hung":
-            while time.time() - t0 < 0.8:
-                t = time.time()
-                other.call("health_check")
-                assert time.time() - t < 0.1
+            for _ in range(5):
+                assert other.call("health_check")["status"] == "ok"
+            assert unanswered(c), "health_check waited for the hung keychain"
         r = c.wait_reply(mid)
-        assert time.time() - t0 < 4
         cid = r["config"]["id"]
         assert c.call("get_connection", id=cid)["name"] == "fallback-" + mode  # saved anyway
         w = r["warnings"][0]

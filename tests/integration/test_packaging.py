@@ -481,7 +481,8 @@ def complete(words, env):
 
 def test_completion_commands_options_and_connection_names(pg):
     b = Broker()
-    env = dict(b.env, PATH=BIN + ":" + os.environ["PATH"])
+    # the broker is asked with a bound (1 s by default): room for a busy machine
+    env = dict(b.env, PATH=BIN + ":" + os.environ["PATH"], TUSK_COMPLETE_TIMEOUT="30")
     try:
         table = cli_table()
         got, _ = complete(["tuskctl", ""], env)
@@ -537,12 +538,15 @@ def test_completion_commands_options_and_connection_names(pg):
         assert complete(["tuskctl", "prefs", "set", "--string", "ui.t"], env)[0] == ["ui.theme"]
     finally:
         b.stop()
-    # no broker: no names, quickly, and none is started
+    # no broker: no names (within the default bound; complete() fails if it
+    # hangs), and none is started
+    env.pop("TUSK_COMPLETE_TIMEOUT")
     for words in (["disconnect", ""], ["connect", ""], ["connections", "show", ""]):
-        got, took = complete(["tuskctl"] + words, env)
-        assert got == [] and took < 5, words
-    got, took = complete(["tuskctl", "prefs", "get", ""], env)  # only the broker's settings
-    assert got and all(k.startswith("broker.") for k in got) and took < 5, got
+        got, _ = complete(["tuskctl"] + words, env)
+        assert got == [], words
+    env["TUSK_COMPLETE_TIMEOUT"] = "30"  # tuskd --help, on a busy machine
+    got, _ = complete(["tuskctl", "prefs", "get", ""], env)  # only the broker's settings
+    assert got and all(k.startswith("broker.") for k in got), got
     assert not os.path.exists(b.sock)
     b.cleanup()
 

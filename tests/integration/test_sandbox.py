@@ -19,11 +19,42 @@ import time
 
 import pytest
 
-from tusk import BIN, ROOT, Broker, TuskError
+from tusk import BIN, ROOT, Broker, TuskError, wait_for
 
-WORKER = os.path.join(BIN, "tusk-worker")
 SAN = "/asan" in BIN or os.path.basename(os.path.dirname(BIN)) == "asan"
 FATAL = ["exec", "ptrace", "process_vm_readv", "mount", "unshare"]
+RELEASE_WORKER = os.path.join(ROOT, "build", "bin", "tusk-worker")
+
+# The sandbox is checked with the build under test's worker and, when that
+# is the sanitizer build, with the release worker too: only there is the
+# seccomp rule that refuses opening files for writing compiled in (a
+# sanitizer's runtime must write its reports).
+WORKERS = [("build", os.path.join(BIN, "tusk-worker"), SAN)]
+if SAN or os.path.realpath(WORKERS[0][1]) != os.path.realpath(RELEASE_WORKER):
+    WORKERS.append(("release", RELEASE_WORKER, False))
+WORKER_IDS = [w[0] for w in WORKERS]
+
+
+def worker_at(param):
+    name, path, san = param
+    assert os.path.exists(path), "%s worker %s is not built (make all)" % (name, path)
+    return path, san
+
+
+@pytest.fixture(params=WORKERS, ids=WORKER_IDS)
+def worker(request):
+    """(path, sanitizer build?) of the worker under test."""
+    return worker_at(request.param)
+
+
+@pytest.fixture(scope="module", params=WORKERS, ids=WORKER_IDS)
+def broker(request):
+    """The build's broker running each worker (conftest's client and conn use it)."""
+    path, _ = worker_at(request.param)
+    b = Broker(extra_args=["--worker", path])
+    yield b
+    b.stop()
+    b.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +81,11 @@ def listener():
     s.close()
 
 
-def selftest(files, pg, other, *extra):
+def selftest(worker, files, pg, other, *extra):
     env = dict(os.environ)
     env["ASAN_OPTIONS"] = "log_path=%s/san/report:detect_leaks=1:abort_on_error=0" % files
     env["UBSAN_OPTIONS"] = "log_path=%s/san/ubsan:print_stacktrace=1" % files
-    r = subprocess.run([WORKER, "--sandbox-selftest", "--host", "localhost", "--port", str(pg.port),
+    r = subprocess.run([worker[0], "--sandbox-selftest", "--host", "localhost", "--port", str(pg.port),
                         "--other-port", str(other), "--deny-read", os.path.join(files, "data", "tusk.db"),
                         "--ca", os.path.join(files, "ca.crt"), "--write-dir", os.path.join(files, "data")]
                        + list(extra), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -70,14 +101,14 @@ def selftest(files, pg, other, *extra):
     return r, lines
 
 
-def native_abi(files, pg, other):
-    r, lines = selftest(files, pg, other)
+def native_abi(worker, files, pg, other):
+    r, lines = selftest(worker, files, pg, other)
     verdict, detail = lines["landlock"]
     return int(detail.split()[1]) if verdict == "ok" else 0
 
 
-def test_selftest_native_abi(files, pg, listener):
-    r, lines = selftest(files, pg, listener)
+def test_selftest_native_abi(worker, files, pg, listener):
+    r, lines = selftest(worker, files, pg, listener)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "FAIL" not in r.stdout
     assert lines["no_new_privs"] == ("ok", "1") and lines["dumpable"] == ("ok", "0")
@@ -96,7 +127,7 @@ def test_selftest_native_abi(files, pg, listener):
         assert lines[name][0] == "ok", name
     for name in FATAL:
         assert lines[name] == ("ok", "killed by SIGSYS"), name
-    if SAN:
+    if worker[1]:
         # a sanitizer's report from a locked-down worker reaches its file, symbolised
         assert lines["asan report"][0] == "ok" and "symbolised" in lines["asan report"][1]
         assert lines["ubsan report"][0] == "ok"
@@ -105,11 +136,11 @@ def test_selftest_native_abi(files, pg, listener):
 
 
 @pytest.mark.parametrize("forced", ["2", "1", "none"])
-def test_selftest_lower_abi_takes_the_fallback(files, pg, listener, forced):
+def test_selftest_lower_abi_takes_the_fallback(worker, files, pg, listener, forced):
     abi = 0 if forced == "none" else int(forced)
-    if native_abi(files, pg, listener) < abi:
+    if native_abi(worker, files, pg, listener) < abi:
         pytest.skip("the kernel's Landlock ABI is below %d" % abi)
-    r, lines = selftest(files, pg, listener, "--landlock-abi", forced)
+    r, lines = selftest(worker, files, pg, listener, "--landlock-abi", forced)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "FAIL" not in r.stdout
     tusk_db = os.path.join(files, "data", "tusk.db")
@@ -130,7 +161,7 @@ def test_selftest_lower_abi_takes_the_fallback(files, pg, listener, forced):
         assert lines["read " + tusk_db] == ("fallback", "allowed (no Landlock)")
         # without Landlock the seccomp filter still refuses opening for writing
         # (a sanitizer build lets the runtime write its reports)
-        assert create == (("fallback", "allowed (no Landlock; sanitizer build)") if SAN else ("ok", "EACCES"))
+        assert create == (("fallback", "allowed (no Landlock; sanitizer build)") if worker[1] else ("ok", "EACCES"))
         assert "landlock: none (turned off" in r.stderr
     for name in FATAL:
         assert lines[name] == ("ok", "killed by SIGSYS"), name
@@ -138,8 +169,8 @@ def test_selftest_lower_abi_takes_the_fallback(files, pg, listener, forced):
         assert lines[name][0] == "ok", name
 
 
-def test_selftest_usage_errors():
-    r = subprocess.run([WORKER, "--sandbox-selftest", "--landlock-abi", "x"], stderr=subprocess.PIPE,
+def test_selftest_usage_errors(worker):
+    r = subprocess.run([worker[0], "--sandbox-selftest", "--landlock-abi", "x"], stderr=subprocess.PIPE,
                        stdout=subprocess.PIPE, timeout=30)
     assert r.returncode == 2 and b"usage" in r.stderr
 
@@ -259,6 +290,17 @@ def as_nobody():
     os.setuid(65534)
 
 
+def copy_for_nobody(names):
+    """The build's binaries copied where uid 65534 can run them: the checkout
+    may sit in a private directory (such as /root)."""
+    d = tempfile.mkdtemp(prefix="tbin.", dir="/tmp")
+    os.chmod(d, 0o755)
+    for n in names:
+        shutil.copy2(os.path.join(BIN, n), os.path.join(d, n))
+        os.chmod(os.path.join(d, n), 0o755)
+    return d
+
+
 def test_unprivileged_worker_is_not_dumpable(pg):
     """As an ordinary user (nobody when we are root, else ourselves): the
     worker's /proc files belong to root (not dumpable)."""
@@ -271,20 +313,22 @@ def test_unprivileged_worker_is_not_dumpable(pg):
         for d in [root] + [os.path.join(root, x) for x in dirs]:
             if root_run:
                 os.chown(d, 65534, 65534)
+    # nobody runs copies of the binaries: the checkout may sit where it cannot (/root)
+    bindir = copy_for_nobody(["tuskd", "tusk-worker", "tuskctl"]) if root_run else BIN
     b = Broker(home=home, start=False)
     b.out = open(os.path.join(home, "tuskd.out"), "ab")
-    b.proc = subprocess.Popen([os.path.join(BIN, "tuskd"), "--foreground", "--log-level", "debug"], env=b.env,
+    b.proc = subprocess.Popen([os.path.join(bindir, "tuskd"), "--foreground", "--log-level", "debug"], env=b.env,
                               stdout=b.out, stderr=subprocess.STDOUT, preexec_fn=drop)
     try:
         deadline = time.time() + 10
         while not os.path.exists(b.sock) and time.time() < deadline:
             time.sleep(0.02)
         env = dict(b.env, PGPASSWORD="tuskpw")
-        r = subprocess.run([os.path.join(BIN, "tuskctl"), "connect", "-h", "127.0.0.1", "-p", str(pg.port),
+        r = subprocess.run([os.path.join(bindir, "tuskctl"), "connect", "-h", "127.0.0.1", "-p", str(pg.port),
                             "-U", "tusk", "-d", "tuskdb", "--ssl-mode", "disable", "-n", "mine"], env=env,
                            preexec_fn=drop, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         assert r.returncode == 0, r.stderr
-        r = subprocess.run([os.path.join(BIN, "tuskctl"), "query", "-c", "mine", "select 7"], env=env,
+        r = subprocess.run([os.path.join(bindir, "tuskctl"), "query", "-c", "mine", "select 7"], env=env,
                            preexec_fn=drop, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         assert r.returncode == 0 and b"7" in r.stdout, r.stderr
         workers = b.worker_pids()
@@ -304,6 +348,8 @@ def test_unprivileged_worker_is_not_dumpable(pg):
     finally:
         b.stop()
         b.cleanup()
+        if bindir != BIN:  # the copies only
+            shutil.rmtree(bindir, ignore_errors=True)
 
 
 def test_memory_cap_ends_the_worker_out_of_memory(pg):
@@ -340,9 +386,6 @@ def test_worker_memory_setting_is_checked():
     assert r.returncode != 0 and b"worker_memory_mb" in r.stderr
 
 
-RELEASE_WORKER = os.path.join(ROOT, "build", "bin", "tusk-worker")
-
-
 @pytest.mark.skipif(not shutil.which("valgrind") or not os.path.exists(RELEASE_WORKER),
                     reason="needs valgrind and the release build")
 def test_sandboxed_worker_has_no_leaks_under_valgrind(pg):
@@ -355,13 +398,16 @@ def test_sandboxed_worker_has_no_leaks_under_valgrind(pg):
                 " --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file=%s/vg.%%p %s \"$@\"\n"
                 % (d, RELEASE_WORKER))
     os.chmod(wrapper, 0o755)
-    b = Broker(extra_args=["--worker", wrapper, "--set", "heartbeat_misses=30"])
+    # valgrind is slow, more so on a busy machine: room to start, connect, answer
+    b = Broker(extra_args=["--worker", wrapper, "--set", "heartbeat_misses=30", "--set", "connect_timeout_s=120",
+                           "--set", "worker_start_ms=120000"])
     try:
         c = b.client(timeout=120)
         cid = c.call("connect", config=pg.config(host="localhost"), password="tuskpw")["connection_id"]
         assert c.query(cid, "select 1")[1] == [[1]]
         mid = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(30)", query_id="vg-sleeper"))
-        time.sleep(1.0)
+        wait_for(lambda: "pg_sleep(30)" in pg.psql("select string_agg(query, ';') from pg_stat_activity"),
+                 timeout=60)
         assert b.client().call("cancel_query", query_id="vg-sleeper") == {"cancelled": True}
         with pytest.raises(TuskError):
             c.wait_reply(mid)

@@ -322,11 +322,10 @@ def test_cancel_through_the_tunnel(sb, pg, sshd):
     channels = sb.logs().count("opening a channel for another local connection")
     mid = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(30)", query_id="tun-sleep"))
     wait_for(lambda: "pg_sleep(30)" in pg.psql("select string_agg(query, ';') from pg_stat_activity"))
-    t0 = time.time()
     assert sb.client().call("cancel_query", query_id="tun-sleep")["cancelled"] is True
     with pytest.raises(TuskError) as e:
-        c.wait_reply(mid)
-    assert e.value["kind"] == "QueryCancelled" and time.time() - t0 < 10
+        c.wait_reply(mid)  # before the 30 s sleep ends (the client's timeout is 30 s)
+    assert e.value["kind"] == "QueryCancelled"
     # the request went through a channel of its own
     assert sb.logs().count("opening a channel for another local connection") == channels + 1
     # the connection stays usable
@@ -411,7 +410,7 @@ def test_without_an_agent_or_an_answer(pg, sshd, home):
             c.call("connect", config=cfg, password=DB_PASSWORD, ssh_password=PASSWORD)
         mute.close()
         assert e.value["kind"] == "Connection" and "SSH handshake" in e.value["message"]
-        assert 1.5 < time.time() - t0 < 8
+        assert time.time() - t0 > 1.5  # it waited for the handshake (connect_timeout_s)
         with pytest.raises(TuskError) as e:
             c.call("connect", config=dict(cfg, ssh_tunnel=dict(cfg["ssh_tunnel"], port=sshd_lib.free_port())),
                    password=DB_PASSWORD, ssh_password=PASSWORD)
@@ -432,11 +431,11 @@ def test_keepalives_both_ways(pg, home):
             f.write(s.known_hosts_line())
         c = b.client()
         cid = connect(c, pg, s)
-        time.sleep(5)
+        # our keepalive reaches it, and its client-alive checks are answered
+        wait_for(lambda: "Received SSH2_MSG_IGNORE" in s.log_text() and "for keepalive" in s.log_text(),
+                 timeout=60, step=0.2)
         assert server_port(c, cid) == pg.port
         log = s.log_text()
-        assert log.count("Received SSH2_MSG_IGNORE") >= 1  # our keepalive
-        assert "for keepalive" in log  # its client-alive checks, answered
         assert "Timeout, client not responding" not in log
         c.call("disconnect", connection_id=cid)
     finally:
@@ -485,47 +484,82 @@ def test_ctl_connects_through_ssh(sb, pg, sshd):
     assert sb.ctl("connect", "--ssh", ssh, "--ssh-agent", "--ssh-key", "/x").returncode == 2
 
 
+class Terminal:
+    """tuskctl on a pseudo-terminal: what it shows, what is typed."""
+
+    def __init__(self, args, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(args[0], args, env)
+        self.seen = b""
+        self.pos = 0  # where the next expect looks from
+
+    def expect(self, text, timeout=30):
+        """Wait until text shows after what earlier expects matched."""
+        deadline = time.time() + timeout
+        while text.encode() not in self.seen[self.pos:]:
+            r, _, _ = select.select([self.fd], [], [], max(0.0, deadline - time.time()))
+            if not r:
+                raise AssertionError("no %r on the terminal: %r" % (text, self.seen.decode(errors="replace")))
+            try:
+                self.seen += os.read(self.fd, 4096)
+            except OSError:
+                raise AssertionError("tuskctl ended before %r: %r" % (text, self.seen.decode(errors="replace")))
+        self.pos = self.seen.index(text.encode(), self.pos) + len(text)
+
+    def type(self, line):
+        os.write(self.fd, (line + "\n").encode())
+
+    def exit_status(self):
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+
+    def answer_secrets(self, pg, done):
+        """Type the SSH password and the database password when asked, then
+        see done; none of them is echoed."""
+        self.expect("SSH password for %s@localhost: " % USER)
+        self.type(PASSWORD)
+        self.expect("Password for tusk@127.0.0.1:%d/tuskdb: " % pg.port)
+        self.type(DB_PASSWORD)
+        self.expect(done)
+        assert self.exit_status() == 0
+        assert PASSWORD.encode() not in self.seen and DB_PASSWORD.encode() not in self.seen
+
+
 def test_ctl_on_a_terminal_asks_to_trust_and_for_secrets(pg, sshd, home):
     """On a terminal tuskctl shows an unknown host key and asks; then asks for
-    the SSH password and the database password, and connects."""
+    the SSH password and the database password, and connects. A saved
+    connection is asked for the same way (one prompt loop for every
+    command that connects): its SSH password too."""
     b = Broker(env={"HOME": home})  # its known_hosts knows the server as 127.0.0.1 only
     try:
         env = {k: v for k, v in b.env.items() if k != "PGPASSWORD"}
-        args = [os.path.join(BIN, "tuskctl"), "connect", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "tusk",
-                "-d", "tuskdb", "--ssl-mode", "disable", "-n", "tty-ssh",
-                "--ssh", "%s@localhost:%d" % (USER, sshd.port)]
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.execve(args[0], args, env)
-        seen = b""
-
-        def expect(text, timeout=30):
-            nonlocal seen
-            deadline = time.time() + timeout
-            while text.encode() not in seen:
-                r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.time()))
-                if not r:
-                    raise AssertionError("no %r on the terminal: %r" % (text, seen.decode(errors="replace")))
-                try:
-                    seen += os.read(fd, 4096)
-                except OSError:
-                    raise AssertionError("tuskctl ended before %r: %r" % (text, seen.decode(errors="replace")))
-        expect("Trust it and connect [y/N]? ")
-        assert sshd.host_fingerprint().encode() in seen and b"is not known" in seen
-        os.write(fd, b"y\n")
-        expect("SSH password for %s@localhost: " % USER)
-        os.write(fd, (PASSWORD + "\n").encode())
-        expect("Password for tusk@127.0.0.1:%d/tuskdb: " % pg.port)
-        os.write(fd, (DB_PASSWORD + "\n").encode())
-        expect("connected: ")
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-        # secrets typed on the terminal are not echoed
-        assert PASSWORD.encode() not in seen and DB_PASSWORD.encode() not in seen
+        ctl = os.path.join(BIN, "tuskctl")
+        t = Terminal([ctl, "connect", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "tusk", "-d", "tuskdb",
+                      "--ssl-mode", "disable", "-n", "tty-ssh", "--ssh", "%s@localhost:%d" % (USER, sshd.port)], env)
+        t.expect("Trust it and connect [y/N]? ")
+        assert sshd.host_fingerprint().encode() in t.seen and b"is not known" in t.seen
+        t.type("y")
+        t.answer_secrets(pg, "connected: ")
         with open(os.path.join(b.home, "data", "known_hosts")) as f:
             assert f.read() == sshd.known_hosts_line("localhost")
         c = b.client()
         assert [x for x in c.call("get_active_connections") if x["name"] == "tty-ssh"][0]["state"] == "connected"
+
+        # a saved connection through SSH with password authentication, no secret kept
+        r = b.ctl("connections", "add", "--name", "tty-saved", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "tusk",
+                  "-d", "tuskdb", "--ssl-mode", "disable", "--ssh", "%s@localhost:%d" % (USER, sshd.port),
+                  "--ssh-auth", "password", env={"PGPASSWORD": ""})
+        assert r.returncode == 0, r.stderr
+        Terminal([ctl, "connect", "tty-saved"], env).answer_secrets(pg, "connected: ")
+        saved = [x for x in c.call("get_active_connections") if x["name"] == "tty-saved"][0]
+        assert saved["state"] == "connected" and saved["ssh_tunnel"]["auth_method"] == "password"
+        # and `connections test` asks the same way (a wrong password first: asked again)
+        t = Terminal([ctl, "connections", "test", "tty-saved"], env)
+        t.expect("SSH password for %s@localhost: " % USER)
+        t.type("not-" + PASSWORD)  # refused: asked again
+        t.answer_secrets(pg, "ok: ")
     finally:
         b.stop()
         b.cleanup()
@@ -577,7 +611,7 @@ def test_tunnel_worker_has_no_leaks_under_valgrind(pg, sshd, home):
                 % (d, RELEASE_WORKER))
     os.chmod(wrapper, 0o755)
     b = Broker(env={"HOME": home}, extra_args=["--worker", wrapper, "--set", "heartbeat_misses=30",
-                                               "--set", "connect_timeout_s=60"])
+                                               "--set", "connect_timeout_s=120", "--set", "worker_start_ms=120000"])
     try:
         c = b.client(timeout=120)
         cid = connect(c, pg, sshd, auth="key_file", key="pass", secrets={"ssh_key_passphrase": KEY_PASSPHRASE})

@@ -861,6 +861,15 @@ def test_tuskctl_prefs(broker):
     r = broker.ctl("prefs", "set", "broker.heartbeat_ms", "1")
     assert r.returncode == 1 and b"between 10 and 3600000" in r.stderr
     assert broker.ctl("prefs", "set", "only-a-key").returncode == 2
+    # as deep as the broker takes is sent; deeper is refused before anything is sent
+    deep = lambda n: "[" * n + "1" + "]" * n
+    broker.ctl("prefs", "set", "deep", deep(29), check=True)
+    assert json.dumps(c.call("get_preference", key="deep")).count("[") == 29
+    for n in (30, 33, 100):
+        r = broker.ctl("prefs", "set", "deeper", deep(n))
+        assert r.returncode == 2 and b"more than 29 deep" in r.stderr and b"--string" in r.stderr, r.stderr
+    assert c.call("get_preference", key="deeper") is None
+    assert c.call("health_check")["status"] == "ok"
 
 
 def test_tuskctl_health_shows_storage(broker):

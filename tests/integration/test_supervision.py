@@ -3,6 +3,7 @@ reported and cleaned up (server backends included); workers are listed,
 killable and observable from any client and from tuskctl."""
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from tusk import BIN, Broker, Client, TuskError, wait_for
+from tusk import BIN, ROOT, Broker, Client, TuskError, cpu_burners, wait_for
 
 HB = 300  # heartbeat interval for these tests, ms
 
@@ -47,29 +48,37 @@ def lost_state(c, cid):
 def test_list_workers_shows_a_busy_worker(sbroker, pg):
     c = sbroker.client()
     cid = connect(c, pg, name="visible")
-    mid = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(1)", query_id="vis-q"))
-    time.sleep(0.4)
-    w = worker_of(sbroker.client(), cid)
-    assert w["state"] == "busy" and w["query_id"] == "vis-q" and w["query_sql"] == "select pg_sleep(1)"
-    assert w["query_elapsed_ms"] >= 300 and w["pid"] > 0 and w["backend_pid"] in pg.backends()
+    mid = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(60)", query_id="vis-q"))
+    other = sbroker.client()
+    w = wait_for(lambda: (lambda x: x if x["state"] == "busy" and (x["query_elapsed_ms"] or 0) >= 300 else None)(
+        worker_of(other, cid)))
+    assert w["query_id"] == "vis-q" and w["query_sql"] == "select pg_sleep(60)"
+    assert w["pid"] > 0 and w["backend_pid"] in pg.backends()
     assert w["connection_name"] == "visible" and w["rss_bytes"] > 1000000 and w["cpu_ms"] >= 0
-    assert w["heartbeat_age_ms"] < 5 * HB and w["started_at"] and w["died_at"] is None
-    c.wait_reply(mid)
-    assert worker_of(c, cid)["state"] == "idle"
+    assert w["heartbeat_age_ms"] < 10 * HB and w["started_at"] and w["died_at"] is None
+    other.call("cancel_query", query_id="vis-q")
+    with pytest.raises(TuskError):
+        c.wait_reply(mid)
+    wait_for(lambda: worker_of(c, cid)["state"] == "idle")
     c.call("disconnect", connection_id=cid)
 
 
-def test_stopped_worker_is_killed_as_hung(sbroker, pg):
+@pytest.mark.parametrize("load", [0, 2], ids=["idle", "two-cpu-burners"])
+def test_stopped_worker_is_killed_as_hung(sbroker, pg, load):
+    """A real hang is caught within two heartbeat intervals, on a busy
+    machine too (the broker's own lateness is forgiven, a stopped worker's
+    silence is not)."""
     c = sbroker.client()
     cid = connect(c, pg)
     w = worker_of(c, cid)
     mid = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(60)"))
-    time.sleep(0.2)
-    t0 = time.time()
-    os.kill(w["pid"], signal.SIGSTOP)
-    with pytest.raises(TuskError) as e:
-        c.wait_reply(mid)
-    took = time.time() - t0
+    wait_for(lambda: worker_of(c, cid)["state"] == "busy")
+    with cpu_burners(load):
+        t0 = time.time()
+        os.kill(w["pid"], signal.SIGSTOP)
+        with pytest.raises(TuskError) as e:
+            c.wait_reply(mid)
+        took = time.time() - t0
     assert e.value["kind"] == "WorkerLost" and e.value["reason"].startswith("hung")
     assert took < 3 * HB / 1000 + 1.0, took  # two intervals, plus scheduling slack
     lost = wait_for(lambda: lost_state(c, cid))
@@ -105,12 +114,11 @@ def test_kill_worker_ends_a_runaway_query(sbroker, pg):
     time.sleep(0.3)
     assert w["backend_pid"] in pg.backends()
     k = sbroker.client()
-    t0 = time.time()
     r = k.call("kill_worker", worker_id=w["worker_id"])
     assert r["killed"] is True and r["reason"] == "killed by the user"
     assert r["backend_pid"] == w["backend_pid"] and r["backend_terminated"] is True
-    wait_for(lambda: w["backend_pid"] not in pg.backends(), timeout=1.0)
-    assert time.time() - t0 < 1.5
+    # ended (how fast: make bench, "Supervision")
+    wait_for(lambda: w["backend_pid"] not in pg.backends())
     with pytest.raises(TuskError) as e:
         c.wait_reply(mid)
     assert e.value["kind"] == "WorkerLost" and e.value["reason"] == "killed by the user"
@@ -226,6 +234,46 @@ def test_others_unaffected_while_workers_are_killed(sbroker, pg):
     assert all(c > 0 for c in counts)
 
 
+SAN_BIN = os.path.join(ROOT, "build", "asan", "bin")
+
+
+def test_simultaneous_connects_under_cpu_load_lose_no_worker(pg):
+    """20 connects at once while two processes burn both CPUs, with the
+    sanitizer build (the slowest to start) and the default heartbeat: every
+    worker gets to say hello and connect; none is taken for hung."""
+    bin_dir = SAN_BIN if os.path.exists(os.path.join(SAN_BIN, "tuskd")) else BIN
+    b = Broker(bin_dir=bin_dir)
+    n = 20
+    errors, done = [], []
+    start = threading.Barrier(n)
+
+    def one(i):
+        cl = Client(b.sock, timeout=120)
+        try:
+            start.wait(60)
+            cid = connect(cl, pg, name="burn-%d" % i)
+            assert cl.query(cid, "select %d" % i)[1] == [[i]]
+            done.append(cid)
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+        finally:
+            cl.close()
+    try:
+        with cpu_burners(2):
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(180)
+        assert errors == [] and len(done) == n
+        logs = b.logs()
+        assert "hung: no answer" not in logs and "did not start" not in logs
+        assert not [w for w in b.client().call("list_workers") if w["state"] == "dead"]
+    finally:
+        b.stop()
+        b.cleanup()
+
+
 def test_events_stream(sbroker, pg):
     sub = sbroker.client()
     assert sub.call("subscribe", topics=["connections", "queries"]) is None
@@ -279,9 +327,9 @@ def test_tuskctl_workers_and_kill(sbroker, pg):
     sbroker.ctl("connect", "-n", "ctl-kill", url, env={"PGPASSWORD": "tuskpw"}, check=True)
     p = subprocess.Popen([os.path.join(BIN, "tuskctl"), "query", "-c", "ctl-kill", "select pg_sleep(60)"],
                          env=sbroker.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(0.5)
-    r = sbroker.ctl("workers", check=True)
-    assert b"ctl-kill" in r.stdout and b"busy" in r.stdout and b"pg_sleep" in r.stdout
+    r = wait_for(lambda: (lambda r: r if b"busy" in r.stdout and b"pg_sleep" in r.stdout else None)(
+        sbroker.ctl("workers", check=True)))
+    assert b"ctl-kill" in r.stdout
     ws = json.loads(sbroker.ctl("--json", "workers", check=True).stdout)
     mine = [w for w in ws if w["connection_name"] == "ctl-kill" and w["state"] == "busy"][0]
     r = sbroker.ctl("kill", "ctl-kill", check=True)
@@ -298,17 +346,40 @@ def test_tuskctl_workers_and_kill(sbroker, pg):
 def test_tuskctl_events(sbroker, pg):
     p = subprocess.Popen([os.path.join(BIN, "tuskctl"), "--json", "events", "--topics", "connections"],
                          env=sbroker.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(0.5)
     c = sbroker.client()
-    cid = connect(c, pg, name="ev-ctl")
-    c.call("disconnect", connection_id=cid)
-    time.sleep(0.5)
+    out = b""
+
+    def cycle_seen(n):
+        """A name among the first n cycles whose connect and disconnect
+        tuskctl printed, or None."""
+        nonlocal out
+        while select.select([p.stdout], [], [], 0.1)[0]:
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            out += chunk
+        events = [json.loads(l) for l in out.splitlines()]
+        types = {(e["type"], e["name"]) for e in events}
+        for j in range(n):
+            if ("connected", "ev-ctl-%d" % j) in types and ("disconnected", "ev-ctl-%d" % j) in types:
+                return "ev-ctl-%d" % j
+        return None
+    # tuskctl subscribes at its own pace: connect and disconnect again until
+    # it has reported one whole cycle
+    name = None
+    for i in range(50):
+        cid = connect(c, pg, name="ev-ctl-%d" % i)
+        c.call("disconnect", connection_id=cid)
+        deadline = time.time() + 2
+        while name is None and time.time() < deadline:
+            name = cycle_seen(i + 1)
+        if name:
+            break
+    assert name, out
     p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=10)
-    assert p.returncode == 0
-    events = [json.loads(l) for l in out.splitlines()]
-    types = [(e["type"], e["name"]) for e in events]
-    assert ("connected", "ev-ctl") in types and ("disconnected", "ev-ctl") in types
+    rest, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert all(json.loads(l)["type"] for l in (out + rest).splitlines())
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by scripts/install-deps.sh")

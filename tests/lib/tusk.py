@@ -5,6 +5,7 @@ Binaries come from $TUSK_BIN (default build/bin). Sanitizer reports of the
 broker and its workers are written under the broker's home (ASAN_OPTIONS
 log_path) and make the test that stopped the broker fail.
 """
+import contextlib
 import glob
 import os
 import shutil
@@ -44,6 +45,20 @@ def children_of(pid):
         if rest[0] != "Z" and int(rest[1]) == pid:
             pids.append(int(path.split("/")[2]))
     return pids
+
+
+@contextlib.contextmanager
+def cpu_burners(n=2):
+    """n processes that burn a CPU each while the block runs (a busy
+    machine: a laptop compiling something); always stopped after."""
+    procs = [subprocess.Popen(["/usr/bin/python3", "-c", "while 1: pass"]) for _ in range(n)]
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
 
 
 def running(pid):
@@ -161,7 +176,8 @@ class Client:
 class Broker:
     """tuskd --foreground under a private TUSK_HOME."""
 
-    def __init__(self, home=None, extra_args=(), env=None, start=True):
+    def __init__(self, home=None, extra_args=(), env=None, start=True, bin_dir=None):
+        self.bin = bin_dir or BIN
         self.home = home or tempfile.mkdtemp(prefix="th.", dir="/tmp")
         self.sock = os.path.join(self.home, "run", "tuskd.sock")
         self.env = dict(os.environ)
@@ -187,7 +203,7 @@ class Broker:
 
     def start(self, wait=True):
         self.out = open(os.path.join(self.home, "tuskd.out"), "ab")
-        self.proc = subprocess.Popen([os.path.join(BIN, "tuskd"), "--foreground", "--log-level", "debug"]
+        self.proc = subprocess.Popen([os.path.join(self.bin, "tuskd"), "--foreground", "--log-level", "debug"]
                                      + self.extra_args, env=self.env, stdout=self.out, stderr=subprocess.STDOUT)
         if wait:
             self.wait_ready()
@@ -231,7 +247,7 @@ class Broker:
         e = dict(self.env)
         if env:
             e.update(env)
-        r = subprocess.run([os.path.join(BIN, "tuskctl")] + list(args), env=e, input=input,
+        r = subprocess.run([os.path.join(self.bin, "tuskctl")] + list(args), env=e, input=input,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
         if check and r.returncode != 0:
             raise AssertionError("tuskctl %s failed (%d): %s" % (args, r.returncode, r.stderr.decode()))

@@ -264,14 +264,90 @@ prunes_old_files(void **state)
 		assert_true(exists(foreign[i]));
 
 	/* logfile_prune counts what it removed; keep_days 0 keeps only today */
-	assert_int_equal(logfile_prune(dir, 0, T0 + 14 * DAY_MS), 2);
+	assert_int_equal(logfile_prune(dir, 0, UINT64_MAX, T0 + 14 * DAY_MS), 2);
 	assert_false(exists("tusk.2024-03-10.log"));
 	assert_false(exists("tusk.2024-03-11.log"));
 	assert_true(exists("tusk.2024-03-24.log"));
-	assert_int_equal(logfile_prune(dir, 0, T0 + 14 * DAY_MS), 0);
+	assert_int_equal(logfile_prune(dir, 0, UINT64_MAX, T0 + 14 * DAY_MS), 0);
 	/* a missing directory prunes nothing */
-	assert_int_equal(logfile_prune("/nonexistent/tusk-logs", 1, T0), 0);
+	assert_int_equal(logfile_prune("/nonexistent/tusk-logs", 1, UINT64_MAX, T0), 0);
 	free(d);
+}
+
+/* The size of dir/name, or -1. */
+static long long
+size_of(const char *name)
+{
+	char *p = at(name);
+	struct stat st;
+	long long n = stat(p, &st) == 0 ? (long long)st.st_size : -1;
+	free(p);
+	return n;
+}
+
+/* Past the file's cap records are dropped, and one line says so. */
+static void
+file_cap_drops_the_rest(void **state)
+{
+	struct logfile lf;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	(void)state;
+	char msg[200];
+	memset(msg, 'm', sizeof msg - 1);
+	msg[sizeof msg - 1] = '\0';
+	assert_int_equal(logfile_open(&lf, dir, 14, T0, &e), 0);
+	logfile_cap(&lf, 4096, 0, T0);
+	for (int i = 0; i < 1000; i++)
+		logfile_write(&lf, T0 + i, TLOG_INFO, "t", msg);
+	assert_int_equal(lf.dropped, 1000 - 16); /* 16 lines of 233 bytes fit, with room for the note */
+	assert_true(size_of("tusk.2024-03-10.log") <= 4096);
+	char *s = slurp("tusk.2024-03-10.log");
+	assert_non_null(strstr(s, "reached its cap (4096 bytes)"));
+	assert_null(strstr(strstr(s, "reached its cap") + 1, "reached its cap")); /* said once */
+	free(s);
+	/* the next day's file starts afresh */
+	logfile_write(&lf, T0 + DAY_MS, TLOG_INFO, "t", "tomorrow");
+	assert_int_equal(lf.dropped, 0);
+	s = slurp("tusk.2024-03-11.log");
+	assert_string_equal(s, "2024-03-11T12:00:00.000Z info t: tomorrow\n");
+	free(s);
+	logfile_close(&lf);
+}
+
+/* The directory's cap: the oldest days go until the others leave today's
+ * file room to grow to its cap; today's file is never removed. */
+static void
+dir_cap_removes_the_oldest(void **state)
+{
+	struct logfile lf;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	(void)state;
+	char kb[1025];
+	memset(kb, 'x', 1024);
+	kb[1024] = '\0';
+	const char *days[] = { "tusk.2024-03-05.log", "tusk.2024-03-06.log", "tusk.2024-03-07.log",
+		"tusk.2024-03-08.log", "tusk.2024-03-09.log" };
+	for (size_t i = 0; i < nitems(days); i++)
+		put(days[i], kb);
+	put("tusk.2024-03-10.log", kb); /* today's */
+	assert_int_equal(logfile_open(&lf, dir, 14, T0, &e), 0);
+	/* 4 KiB in all, today's may grow to 2 KiB: 2 KiB left for the 5 older days */
+	logfile_cap(&lf, 2048, 4096, T0);
+	assert_false(exists(days[0]));
+	assert_false(exists(days[1]));
+	assert_false(exists(days[2]));
+	assert_true(exists(days[3]));
+	assert_true(exists(days[4]));
+	assert_true(exists("tusk.2024-03-10.log"));
+	for (int i = 0; i < 100; i++)
+		logfile_write(&lf, T0 + i, TLOG_INFO, "t", "a line of the day");
+	assert_true(size_of("tusk.2024-03-10.log") <= 2048);
+	assert_true(size_of(days[3]) + size_of(days[4]) + size_of("tusk.2024-03-10.log") <= 4096);
+	/* a directory cap below the file cap caps today's file too; the rest go */
+	logfile_cap(&lf, 1 << 20, 2048, T0);
+	assert_false(exists(days[3]));
+	assert_false(exists(days[4]));
+	logfile_close(&lf);
 }
 
 static void
@@ -303,6 +379,8 @@ main(void)
 		T(rotates_when_day_changes),
 		T(rotation_failure_keeps_old_file),
 		T(prunes_old_files),
+		T(file_cap_drops_the_rest),
+		T(dir_cap_removes_the_oldest),
 		T(open_failure),
 	};
 	return cmocka_run_group_tests_name("logfile", tests, NULL, NULL);

@@ -143,10 +143,10 @@ pack_connect(msgpack_packer *pk, void *arg)
 {
 	const struct conn_spec *s = arg;
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 1 + (size_t)conn_spec_secret_count(s));
+	msgpack_pack_map(pk, 1 + (size_t)ctl_secrets_count(&s->sec));
 	mp_pack_key(pk, "config");
 	conn_spec_pack_config(pk, s);
-	conn_spec_pack_secrets(pk, s);
+	ctl_secrets_pack(pk, &s->sec);
 }
 
 static void
@@ -212,6 +212,13 @@ ask_trust(const struct tusk_error *e)
 	return ok;
 }
 
+/* One connect of a quick connection (prompt.c tries again). */
+static int
+connect_attempt(void *arg)
+{
+	return ctl_call_quiet(M_CONNECT, pack_connect, arg, connect_result, arg);
+}
+
 int
 cmd_connect(int argc, char **argv)
 {
@@ -240,13 +247,8 @@ cmd_connect(int argc, char **argv)
 	if (argc - optind > 1 || conn_spec_finish(&s, argc - optind == 1 ? argv[optind] : NULL) < 0)
 		goto out;
 
-	rc = ctl_call_quiet(M_CONNECT, pack_connect, &s, connect_result, &s);
 	/* on a terminal: ask for what is missing, or whether to trust a new host key */
-	for (int tries = 0; rc != EXIT_OK && tries < 4; tries++) {
-		if (!conn_spec_prompt(&s, &ctl_last_error) && !ask_trust(&ctl_last_error))
-			break;
-		rc = ctl_call_quiet(M_CONNECT, pack_connect, &s, connect_result, &s);
-	}
+	rc = ctl_retry_asking(connect_attempt, &s, &s.cfg, &s.sec, s.no_pw);
 	if (rc != EXIT_OK)
 		ctl_print_error(&ctl_last_error);
 out:

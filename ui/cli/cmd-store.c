@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "json-pack.h"
 #include "msg.h"
 #include "util.h"
 
@@ -381,10 +382,8 @@ static void
 pack_save(msgpack_packer *pk, void *arg)
 {
 	struct save_args *a = arg;
-	size_t n = 1 + (a->sec.password != NULL) + (a->sec.ssh_password != NULL) +
-	    (a->sec.ssh_key_passphrase != NULL);
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, n);
+	msgpack_pack_map(pk, 1 + (size_t)ctl_secrets_count(&a->sec));
 	if (a->by_id) {
 		mp_pack_key(pk, "id");
 		mp_pack_cstr(pk, a->cfg.id);
@@ -392,18 +391,7 @@ pack_save(msgpack_packer *pk, void *arg)
 		mp_pack_key(pk, "config");
 		config_pack(pk, &a->cfg);
 	}
-	if (a->sec.password) {
-		mp_pack_key(pk, "password");
-		mp_pack_cstr(pk, a->sec.password);
-	}
-	if (a->sec.ssh_password) {
-		mp_pack_key(pk, "ssh_password");
-		mp_pack_cstr(pk, a->sec.ssh_password);
-	}
-	if (a->sec.ssh_key_passphrase) {
-		mp_pack_key(pk, "ssh_key_passphrase");
-		mp_pack_cstr(pk, a->sec.ssh_key_passphrase);
-	}
+	ctl_secrets_pack(pk, &a->sec);
 }
 
 /* An answer's warnings ({message, hint}), on stderr. */
@@ -613,37 +601,63 @@ show_result(const msgpack_object *r, void *arg)
 	print_object(r);
 }
 
-/* The outcome of test_connection. */
+/* A test's outcome: a failure is kept (in ctl_last_error, and as the
+ * whole answer for --json) until no prompt follows. */
 struct test_out {
-	bool may_retry; /* a Credential failure stays quiet: a prompt follows */
+	struct save_args a;
+	bool no_pw;
 	bool success;
-	bool retry;
+	msgpack_sbuffer failed; /* the last failed answer, packed */
 };
 
-/* Print a test's outcome (or hold it back to ask for a password). */
+/* Print a success; keep a failure. */
 static void
 test_result(const msgpack_object *r, void *arg)
 {
 	struct test_out *t = arg;
 	const msgpack_object *ok = mo_map_get(r, "success"), *err = mo_map_get(r, "error");
-	struct tusk_error e = TUSK_ERROR_INIT;
 	t->success = ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean;
-	t->retry = false;
-	if (!t->success && err && terr_unpack(err, &e) == 0 && e.kind == TE_CREDENTIAL &&
-	    t->may_retry) {
-		t->retry = true;
+	if (!t->success) {
+		terr_clear(&ctl_last_error);
+		if (err == NULL || terr_unpack(err, &ctl_last_error) < 0)
+			terr_set(&ctl_last_error, TE_INTERNAL, "the test failed without saying why");
+		t->failed.size = 0;
+		msgpack_packer pk;
+		msgpack_packer_init(&pk, &t->failed, msgpack_sbuffer_write);
+		msgpack_pack_object(&pk, *r);
 	} else if (ctl.json) {
 		print_object(r);
-	} else if (t->success) {
+	} else {
 		char *v = mo_map_strdup(r, "server_version", "");
 		const msgpack_object *lat = mo_map_get(r, "latency_ms");
 		bool f = lat && (lat->type == MSGPACK_OBJECT_FLOAT64 || lat->type == MSGPACK_OBJECT_FLOAT32);
 		printf("ok: %s, %.1f ms\n", v, f ? lat->via.f64 : 0.0);
 		free(v);
-	} else if (terr_isset(&e)) {
-		ctl_print_error(&e);
 	}
-	terr_clear(&e);
+}
+
+/* One test_connection (prompt.c tries again): EXIT_ERR when it failed. */
+static int
+test_attempt(void *arg)
+{
+	struct test_out *t = arg;
+	t->success = false;
+	int rc = ctl_call_quiet(M_TEST_CONNECTION, pack_save, &t->a, test_result, t);
+	return rc == EXIT_OK && !t->success ? EXIT_ERR : rc;
+}
+
+/* The last failure, as the answer (--json) or as an error. */
+static void
+test_report_failure(struct test_out *t)
+{
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	if (ctl.json && t->failed.size &&
+	    msgpack_unpack_next(&u, t->failed.data, t->failed.size, NULL) == MSGPACK_UNPACK_SUCCESS)
+		print_object(&u.data);
+	else
+		ctl_print_error(&ctl_last_error);
+	msgpack_unpacked_destroy(&u);
 }
 
 /* connections test NAME|ID [--password-stdin | --no-password] */
@@ -655,41 +669,34 @@ conn_test(int argc, char **argv)
 		{ "no-password", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct save_args a = { .by_id = true };
-	bool pw_stdin = false, no_pw = false;
-	struct test_out t = { 0 };
+	struct test_out t = { .a = { .by_id = true } };
+	bool pw_stdin = false;
 	int ch;
 	optind = 0; /* reinitialise: permute, so flags may follow NAME or URI */
 	while ((ch = getopt_long(argc, argv, "w", opts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_PW_STDIN: pw_stdin = true; break;
-		case 'w': no_pw = true; break;
+		case 'w': t.no_pw = true; break;
 		default: return EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 1)
 		return EXIT_USAGE;
-	if (saved_resolve(argv[optind], &a.cfg) < 0)
+	if (saved_resolve(argv[optind], &t.a.cfg) < 0)
 		return EXIT_ERR;
-	if (pw_stdin && (a.sec.password = read_stdin_line()) == NULL) {
-		config_free(&a.cfg);
+	if (pw_stdin && (t.a.sec.password = read_stdin_line()) == NULL) {
+		config_free(&t.a.cfg);
 		return EXIT_USAGE;
 	}
-	/* the stored password first; ask only when the server wants one */
-	t.may_retry = !pw_stdin && !no_pw && isatty(STDIN_FILENO);
-	int rc = ctl_call(M_TEST_CONNECTION, pack_save, &a, test_result, &t, NULL, NULL);
-	if (rc == EXIT_OK && t.retry) {
-		char *prompt = xasprintf("Password for %s@%s: ", a.cfg.username, a.cfg.host);
-		a.sec.password = read_secret(prompt);
-		free(prompt);
-		t.may_retry = false;
-		rc = ctl_call(M_TEST_CONNECTION, pack_save, &a, test_result, &t, NULL, NULL);
-	}
-	config_free(&a.cfg);
-	secrets_free(&a.sec);
+	/* the stored secrets first; on a terminal, ask for what the server wants */
+	msgpack_sbuffer_init(&t.failed);
+	int rc = ctl_retry_asking(test_attempt, &t, &t.a.cfg, &t.a.sec, t.no_pw);
 	if (rc != EXIT_OK)
-		return rc;
-	return t.success ? EXIT_OK : EXIT_ERR;
+		test_report_failure(&t);
+	msgpack_sbuffer_destroy(&t.failed);
+	config_free(&t.a.cfg);
+	secrets_free(&t.a.sec);
+	return rc;
 }
 
 /* Help for the connections commands. */
@@ -773,7 +780,15 @@ saved_connect_result(const msgpack_object *r, void *arg)
 		printf("connected: %.*s (%s)\n", (int)id->via.str.size, id->via.str.ptr, a->cfg.name);
 }
 
-/* Connect a saved connection, asking for a password when the server wants one. */
+/* One connect of a saved connection (prompt.c tries again). */
+static int
+saved_connect_attempt(void *arg)
+{
+	return ctl_call_quiet(M_CONNECT, pack_save, arg, saved_connect_result, arg);
+}
+
+/* Connect a saved connection, asking on a terminal for the secret the
+ * server (or the SSH server) wants, or whether to trust its host key. */
 int
 connect_saved(const char *arg, bool pw_stdin, bool no_pw)
 {
@@ -784,22 +799,7 @@ connect_saved(const char *arg, bool pw_stdin, bool no_pw)
 		config_free(&a.cfg);
 		return EXIT_USAGE;
 	}
-	int rc = ctl_call_quiet(M_CONNECT, pack_save, &a, saved_connect_result, &a);
-	/* on a terminal: the password the server asks for, or a new SSH host key */
-	for (int tries = 0; rc != EXIT_OK && tries < 3; tries++) {
-		if (ctl_last_error.kind == TE_CREDENTIAL && ctl_last_error.host_key == NULL &&
-		    a.sec.password == NULL && !no_pw && isatty(STDIN_FILENO)) {
-			char *prompt = xasprintf("Password for %s@%s:%d/%s: ", a.cfg.username, a.cfg.host,
-			    a.cfg.port, a.cfg.database);
-			a.sec.password = read_secret(prompt);
-			free(prompt);
-			if (a.sec.password == NULL)
-				break;
-		} else if (!ask_trust(&ctl_last_error)) {
-			break;
-		}
-		rc = ctl_call_quiet(M_CONNECT, pack_save, &a, saved_connect_result, &a);
-	}
+	int rc = ctl_retry_asking(saved_connect_attempt, &a, &a.cfg, &a.sec, no_pw);
 	if (rc != EXIT_OK)
 		ctl_print_error(&ctl_last_error);
 	config_free(&a.cfg);
@@ -809,83 +809,12 @@ connect_saved(const char *arg, bool pw_stdin, bool no_pw)
 
 /* --- preferences --------------------------------------------------------------- */
 
-/* Pack the JSON value in text (valid, checked by the caller) as msgpack. */
-static int
-pack_json(sqlite3 *db, msgpack_packer *pk, const char *json, int depth)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	if (depth > 32)
-		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT json_type(?1), json_extract(?1, '$'),"
-				   " (SELECT count(*) FROM json_each(?1))",
-		-1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		goto out;
-	const char *type = (const char *)sqlite3_column_text(st, 0);
-	int64_t n = sqlite3_column_int64(st, 2);
-	if (type == NULL)
-		goto out;
-	if (strcmp(type, "null") == 0) {
-		msgpack_pack_nil(pk);
-	} else if (strcmp(type, "true") == 0) {
-		msgpack_pack_true(pk);
-	} else if (strcmp(type, "false") == 0) {
-		msgpack_pack_false(pk);
-	} else if (strcmp(type, "integer") == 0) {
-		msgpack_pack_int64(pk, sqlite3_column_int64(st, 1));
-	} else if (strcmp(type, "real") == 0) {
-		msgpack_pack_double(pk, sqlite3_column_double(st, 1));
-	} else if (strcmp(type, "text") == 0) {
-		const char *t = (const char *)sqlite3_column_text(st, 1);
-		int len = sqlite3_column_bytes(st, 1);
-		msgpack_pack_str_with_body(pk, t ? t : "", (size_t)len);
-	} else {
-		bool obj = strcmp(type, "object") == 0;
-		sqlite3_stmt *each = NULL;
-		if (obj)
-			msgpack_pack_map(pk, (size_t)n);
-		else
-			msgpack_pack_array(pk, (size_t)n);
-		if (sqlite3_prepare_v2(db, "SELECT key, CASE type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'"
-			       " ELSE json_quote(value) END FROM json_each(?1) ORDER BY id",
-			-1, &each, NULL) != SQLITE_OK)
-			goto out;
-		sqlite3_bind_text(each, 1, json, -1, SQLITE_STATIC);
-		int64_t got = 0;
-		while (sqlite3_step(each) == SQLITE_ROW) {
-			if (obj) {
-				const char *k = (const char *)sqlite3_column_text(each, 0);
-				msgpack_pack_str_with_body(pk, k ? k : "",
-				    (size_t)sqlite3_column_bytes(each, 0));
-			}
-			const char *v = (const char *)sqlite3_column_text(each, 1);
-			if (v == NULL || pack_json(db, pk, v, depth + 1) < 0) {
-				sqlite3_finalize(each);
-				goto out;
-			}
-			got++;
-		}
-		sqlite3_finalize(each);
-		if (got != n)
-			goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
 struct pref_set {
 	const char *key;
-	const char *value;
-	bool as_string;
-	int status;
+	msgpack_sbuffer value; /* packed whole before the call */
 };
 
-/* Pack {key, value}: value as JSON when it is JSON, else as a string. */
+/* Pack {key, value} (the value packed already). */
 static void
 pack_pref_set(msgpack_packer *pk, void *arg)
 {
@@ -895,24 +824,7 @@ pack_pref_set(msgpack_packer *pk, void *arg)
 	mp_pack_key(pk, "key");
 	mp_pack_cstr(pk, ps->key);
 	mp_pack_key(pk, "value");
-	sqlite3 *db = NULL;
-	int64_t valid = 0;
-	if (!ps->as_string && sqlite3_open(":memory:", &db) == SQLITE_OK) {
-		sqlite3_stmt *st = NULL;
-		if (sqlite3_prepare_v2(db, "SELECT json_valid(?1)", -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, ps->value, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				valid = sqlite3_column_int64(st, 0);
-		}
-		sqlite3_finalize(st);
-	}
-	if (valid) {
-		/* validated already: packing cannot fail half way */
-		pack_json(db, pk, ps->value, 0);
-	} else {
-		mp_pack_cstr(pk, ps->value);
-	}
-	sqlite3_close(db);
+	pk->callback(pk->data, ps->value.data, ps->value.size);
 }
 
 /* Params {key}. */
@@ -961,6 +873,34 @@ pref_set_result(const msgpack_object *r, void *arg)
 		printf("set: %s\n", (const char *)arg);
 }
 
+/* prefs set [--string] KEY VALUE: VALUE as JSON when it is JSON, else as a
+ * string; a value that cannot be sent whole is a usage error. */
+static int
+pref_set(const char *key, const char *value, bool as_string)
+{
+	struct pref_set ps = { .key = key };
+	msgpack_sbuffer_init(&ps.value);
+	int r = as_string ? JSON_PACK_NOT_JSON : json_pack(&ps.value, value);
+	if (r == JSON_PACK_NOT_JSON) {
+		msgpack_packer pk;
+		msgpack_packer_init(&pk, &ps.value, msgpack_sbuffer_write);
+		mp_pack_cstr(&pk, value);
+	} else if (r != JSON_PACK_OK) {
+		msgpack_sbuffer_destroy(&ps.value);
+		if (r == JSON_PACK_TOO_DEEP)
+			fprintf(stderr, "error: the value nests arrays and objects more than %d deep\n"
+					"hint: the broker takes at most %d levels; flatten it, or pass --string\n",
+			    JSON_PACK_MAX_DEPTH, JSON_PACK_MAX_DEPTH);
+		else
+			fprintf(stderr, "error: the value could not be read as JSON\nhint: pass --string to send it as text\n");
+		return EXIT_USAGE;
+	}
+	int rc = ctl_call(M_SET_PREFERENCE, pack_pref_set, &ps, pref_set_result, (void *)(uintptr_t)key,
+	    NULL, NULL);
+	msgpack_sbuffer_destroy(&ps.value);
+	return rc;
+}
+
 /* prefs list: a table, or JSON. */
 static void
 pref_list_result(const msgpack_object *r, void *arg)
@@ -1007,17 +947,15 @@ cmd_prefs(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "get") == 0)
 		return ctl_call(M_GET_PREFERENCE, pack_pref_key, argv[2], pref_get_result, NULL, NULL, NULL);
 	if (argc >= 4 && strcmp(argv[1], "set") == 0) {
-		struct pref_set ps = { 0 };
+		bool as_string = false;
 		int i = 2;
 		if (strcmp(argv[i], "--string") == 0) {
-			ps.as_string = true;
+			as_string = true;
 			i++;
 		}
 		if (argc - i != 2)
 			return EXIT_USAGE;
-		ps.key = argv[i];
-		ps.value = argv[i + 1];
-		return ctl_call(M_SET_PREFERENCE, pack_pref_set, &ps, pref_set_result, argv[i], NULL, NULL);
+		return pref_set(argv[i], argv[i + 1], as_string);
 	}
 	return EXIT_USAGE;
 }

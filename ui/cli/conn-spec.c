@@ -33,9 +33,7 @@ conn_spec_free(struct conn_spec *s)
 	for (size_t i = 0; i < s->nflags; i++)
 		free(s->flags[i].arg);
 	free(s->flags);
-	secret_free(s->password);
-	secret_free(s->ssh_secret);
-	secret_free(s->ssl_passphrase);
+	secrets_free(&s->sec);
 	conn_spec_init(s);
 }
 
@@ -110,28 +108,22 @@ conn_spec_finish(struct conn_spec *s, const char *uri)
 		return -1;
 	}
 	/* one line each, in this order */
-	if (s->pw_stdin && (s->password = read_stdin_line()) == NULL) {
+	if (s->pw_stdin && (s->sec.password = read_stdin_line()) == NULL) {
 		fprintf(stderr, "error: --password-stdin: no line on stdin\n");
 		return -1;
 	}
-	if ((s->ssh_pw_stdin || s->ssh_pp_stdin) && (s->ssh_secret = read_stdin_line()) == NULL) {
+	char **ssh_dst = key ? &s->sec.ssh_key_passphrase : &s->sec.ssh_password;
+	if ((s->ssh_pw_stdin || s->ssh_pp_stdin) && (*ssh_dst = read_stdin_line()) == NULL) {
 		fprintf(stderr, "error: --ssh-%s-stdin: no line on stdin\n", s->ssh_pw_stdin ? "password" : "passphrase");
 		return -1;
 	}
-	if (s->ssl_pp_stdin && (s->ssl_passphrase = read_stdin_line()) == NULL) {
+	if (s->ssl_pp_stdin && (s->sec.ssl_key_passphrase = read_stdin_line()) == NULL) {
 		fprintf(stderr, "error: --ssl-key-passphrase-stdin: no line on stdin\n");
 		return -1;
 	}
-	if (s->password == NULL && !s->no_pw && !s->pw_stdin && getenv("PGPASSWORD"))
-		s->password = xstrdup(getenv("PGPASSWORD"));
+	if (s->sec.password == NULL && !s->no_pw && !s->pw_stdin && getenv("PGPASSWORD"))
+		s->sec.password = xstrdup(getenv("PGPASSWORD"));
 	return 0;
-}
-
-static void
-kv(msgpack_packer *pk, const char *k, const char *v)
-{
-	mp_pack_key(pk, k);
-	mp_pack_cstr(pk, v);
 }
 
 void
@@ -140,63 +132,8 @@ conn_spec_pack_config(msgpack_packer *pk, const struct conn_spec *s)
 	config_pack(pk, &s->cfg);
 }
 
-int
-conn_spec_secret_count(const struct conn_spec *s)
-{
-	return (s->password != NULL) + (s->ssh_secret != NULL) + (s->ssl_passphrase != NULL);
-}
-
-void
-conn_spec_pack_secrets(msgpack_packer *pk, const struct conn_spec *s)
-{
-	if (s->password)
-		kv(pk, "password", s->password);
-	if (s->ssh_secret)
-		kv(pk, s->cfg.ssh && strcmp(s->cfg.ssh->auth_type, "key_file") == 0 ?
-		    "ssh_key_passphrase" : "ssh_password", s->ssh_secret);
-	if (s->ssl_passphrase)
-		kv(pk, "ssl_key_passphrase", s->ssl_passphrase);
-}
-
 char *
 conn_spec_display(const struct conn_spec *s)
 {
 	return config_display(&s->cfg);
-}
-
-bool
-conn_spec_prompt(struct conn_spec *s, const struct tusk_error *e)
-{
-	if (e->kind != TE_CREDENTIAL || !isatty(STDIN_FILENO))
-		return false;
-	const char *code = e->code ? e->code : "";
-	const struct tusk_ssh *ssh = s->cfg.ssh;
-	const char *auth = ssh ? ssh->auth_type : "";
-	char **dst;
-	char *prompt;
-	if (strcmp(code, "ssh_password") == 0 && strcmp(auth, "password") == 0) {
-		dst = &s->ssh_secret;
-		prompt = xasprintf("SSH password for %s@%s: ", ssh->username, ssh->host);
-	} else if (strcmp(code, "ssh_key_passphrase") == 0 && strcmp(auth, "key_file") == 0) {
-		dst = &s->ssh_secret;
-		prompt = xasprintf("Passphrase for SSH key %s: ", ssh->key_path);
-	} else if (strcmp(code, "ssl_key_passphrase") == 0 && s->cfg.ssl_client_key) {
-		dst = &s->ssl_passphrase;
-		prompt = xasprintf("Passphrase for TLS key %s: ", s->cfg.ssl_client_key);
-	} else if ((strcmp(code, "28P01") == 0 || *code == '\0') && !s->no_pw) {
-		dst = &s->password;
-		char *d = conn_spec_display(s);
-		prompt = xasprintf("Password for %s: ", d);
-		free(d);
-	} else {
-		return false;
-	}
-	if (*dst) {
-		/* the one given was refused: ask once more, on the terminal */
-		secret_free(*dst);
-		*dst = NULL;
-	}
-	*dst = read_secret(prompt);
-	free(prompt);
-	return *dst != NULL;
 }

@@ -6,7 +6,7 @@
  * Secrets never come from argv: --password-stdin, --ssh-password-stdin,
  * --ssh-passphrase-stdin and --ssl-key-passphrase-stdin read one line each
  * from stdin, in that order; PGPASSWORD gives the database password; on a
- * terminal, conn_spec_prompt() asks for the one a Credential error names.
+ * terminal, prompt.c asks for the one a Credential error names.
  */
 #ifndef TUSK_CONN_SPEC_H
 #define TUSK_CONN_SPEC_H
@@ -51,7 +51,7 @@ struct conn_spec {
 	size_t nflags;
 	int ssh_auth_given; /* CFG_SSH_KEY or CFG_SSH_AGENT when given */
 	/* secrets, and where they come from */
-	char *password, *ssh_secret, *ssl_passphrase;
+	struct tusk_secrets sec;
 	bool pw_stdin, no_pw, ssh_pw_stdin, ssh_pp_stdin, ssl_pp_stdin;
 };
 /* Were any settings given (rather than only secrets)? */
@@ -64,14 +64,9 @@ int conn_spec_option(struct conn_spec *s, int ch, const char *arg);
 /* After the options: an optional URI, defaults, checks, stdin secrets.
  * 0, or -1 after saying why on stderr (a usage error). */
 int conn_spec_finish(struct conn_spec *s, const char *uri);
-/* The config map, and the secrets as extra keys of the params map. */
+/* The config map (the secrets: ctl_secrets_pack on sec). */
 void conn_spec_pack_config(msgpack_packer *pk, const struct conn_spec *s);
-int conn_spec_secret_count(const struct conn_spec *s);
-void conn_spec_pack_secrets(msgpack_packer *pk, const struct conn_spec *s);
 /* "user@host:port/db" for messages (caller frees). */
 char *conn_spec_display(const struct conn_spec *s);
-/* On a terminal, after a Credential error: ask for the secret e names.
- * true when one was read (so the call is worth repeating). */
-bool conn_spec_prompt(struct conn_spec *s, const struct tusk_error *e);
 
 #endif

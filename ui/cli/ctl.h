@@ -137,6 +137,25 @@ int connect_saved(const char *arg, bool pw_stdin, bool no_pw);
 /* An unknown SSH host key in e, on a terminal: show it, ask, trust it. */
 bool ask_trust(const struct tusk_error *e);
 
+/* prompt.c: asking for what a connection needs, and trying again */
+struct tusk_secrets;
+/* The secrets given, as extra keys of a params map (and how many). */
+int ctl_secrets_count(const struct tusk_secrets *s);
+void ctl_secrets_pack(msgpack_packer *pk, const struct tusk_secrets *s);
+/* On a terminal, after a Credential error e: ask for the secret e names
+ * (into s); true when one was read, so the call is worth repeating. */
+bool ctl_secret_prompt(const struct tusk_config *cfg, struct tusk_secrets *s, const struct tusk_error *e,
+    bool no_pw);
+/*
+ * The one prompt-and-retry loop: attempt (EXIT_OK, or EXIT_ERR with the
+ * failure in ctl_last_error, not printed); after a failure, on a terminal,
+ * ask for the secret it names or whether to trust an unknown SSH host key,
+ * and attempt again, a few times at most. The last status is returned; the
+ * caller reports ctl_last_error.
+ */
+int ctl_retry_asking(int (*attempt)(void *arg), void *arg, const struct tusk_config *cfg,
+    struct tusk_secrets *s, bool no_pw);
+
 /* commands */
 int cmd_health(int, char **);
 int cmd_status(int, char **);

@@ -218,7 +218,9 @@ ctl_on_interrupt(void (*fn)(void *), void *arg)
 	lnk.int_arg = arg;
 	if (lnk.ev_int == NULL && lnk.base) {
 		lnk.ev_int = evsignal_new(lnk.base, SIGINT, int_cb, NULL);
-		evsignal_add(lnk.ev_int, NULL);
+		/* without it ^C ends tuskctl at once, as it would anyway */
+		if (lnk.ev_int == NULL || evsignal_add(lnk.ev_int, NULL) < 0)
+			fprintf(stderr, "tuskctl: warning: cannot catch ^C (out of memory)\n");
 	}
 }
 
@@ -307,7 +309,13 @@ ctl_wait_notifications(ctl_notify_fn fn, void *arg)
 	if (lnk.peer == NULL)
 		return EXIT_ERR;
 	struct event *ev = evsignal_new(lnk.base, SIGINT, wait_int_cb, &interrupted);
-	evsignal_add(ev, NULL);
+	if (ev == NULL || evsignal_add(ev, NULL) < 0) {
+		if (ev)
+			event_free(ev);
+		terr_set(&ctl_last_error, TE_INTERNAL, "cannot catch ^C to stop waiting: out of memory");
+		ctl_print_error(&ctl_last_error);
+		return EXIT_ERR;
+	}
 	lnk.notify_fn = fn;
 	lnk.notify_arg = arg;
 	while (!lnk.closed && !interrupted)

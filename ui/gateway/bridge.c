@@ -27,6 +27,7 @@
 #include <event2/buffer.h>
 #include <glib-unix.h>
 
+#include "ack.h"
 #include "brokersock.h"
 #include "error.h"
 #include "gateway.h"
@@ -180,20 +181,12 @@ pump(struct session *s)
 	}
 }
 
-/* A control message from the page: "ack N". */
+/* A control message from the page: "ack N" (ack.c reads it). */
 static void
 page_text(struct session *s, const char *p, size_t len)
 {
-	unsigned long long n = 0;
-	size_t i = 4;
-	if (len < 5 || len > 24 || memcmp(p, "ack ", 4) != 0)
-		goto bad;
-	for (; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			goto bad;
-		n = n * 10 + (unsigned)(p[i] - '0');
-	}
-	if (n > s->sent - s->acked)
+	uint64_t n = 0;
+	if (ack_parse(p, len, &n) < 0 || n > s->sent - s->acked)
 		goto bad;
 	s->acked += n;
 	pump(s);
@@ -241,8 +234,10 @@ session_free(gpointer arg)
 {
 	struct session *s = arg;
 	g_object_unref(s->ws);
-	evbuffer_free(s->in);
-	evbuffer_free(s->out);
+	if (s->in)
+		evbuffer_free(s->in);
+	if (s->out)
+		evbuffer_free(s->out);
 	free(s);
 	return G_SOURCE_REMOVE;
 }
@@ -280,6 +275,7 @@ bridge_open(SoupWebsocketConnection *ws)
 	s->ws = g_object_ref(ws);
 	s->in = evbuffer_new();
 	s->out = evbuffer_new();
+	s->fd = -1;
 	mp_scan_init(&s->scan, &lim);
 	gw.nsessions++;
 	sessions = g_list_prepend(sessions, s);
@@ -290,6 +286,11 @@ bridge_open(SoupWebsocketConnection *ws)
 	g_signal_connect(ws, "error", G_CALLBACK(error_cb), s);
 
 	struct tusk_error e = TUSK_ERROR_INIT;
+	if (s->in == NULL || s->out == NULL) {
+		log_error("session %llu: cannot create its buffers: out of memory", (unsigned long long)s->id);
+		page_close(s, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, "out of memory");
+		return;
+	}
 	s->fd = brokersock_open(!gw.no_start, &e);
 	if (s->fd < 0) {
 		log_error("session %llu: %s", (unsigned long long)s->id, e.message);
