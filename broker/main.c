@@ -235,6 +235,7 @@ broker_cleanup(void)
 	keychain_status_free();
 	secrets_shutdown();
 	hostkeys_free();
+	schema_cache_free();
 	struct worker *w;
 	while ((w = TAILQ_FIRST(&tuskd.workers)) != NULL) {
 		TAILQ_REMOVE(&tuskd.workers, w, entry);

@@ -49,6 +49,24 @@ struct obuf {
 	size_t cap;
 };
 
+struct pgq;
+
+/*
+ * Work the worker does on its own account for an order (catalog reads,
+ * pg-catalog.c): its statements' results come whole (no single-row mode)
+ * to result(), and done() runs once every result of a statement is in
+ * (it may send the next statement with pg_send, or answer and free the
+ * query). start() sends the first statement when the session is free.
+ */
+struct pgq_ops {
+	void (*start)(struct pgq *q);
+	/* Take res (return true) or leave it to be cleared. */
+	bool (*result)(struct pgq *q, PGresult *res);
+	void (*done)(struct pgq *q);
+	/* Free ctx (also when the session ends under it). */
+	void (*free)(struct pgq *q);
+};
+
 struct pgq {
 	char *id;
 	uint32_t msgid;
@@ -72,6 +90,9 @@ struct pgq {
 	Oid *types;
 	struct obuf cols;     /* the current result's columns, encoded */
 	struct obuf rows;     /* the batch, or the kept rows */
+	bool ddl;	      /* a statement changed the schema (schema_touched) */
+	const struct pgq_ops *ops; /* NULL: a user's query or the type names */
+	void *ctx;
 };
 
 /* A query order as the broker gave it (wire_query), owned. */
@@ -117,6 +138,10 @@ struct pg_session {
 	struct pgq *q;
 	/* a user query that waits while the type names load */
 	struct qorder *pending;
+	/* an order's own work (pgq_ops) that waits likewise */
+	struct pgq *waiting;
+	/* DDL ran inside the open transaction: its end changes the schema too */
+	bool ddl_in_tx;
 	bool paused;
 	bool types_stale;
 	struct typename *types;
@@ -156,6 +181,15 @@ void qorder_free(struct qorder *o);
 /* Load the type names (pg_type) on our own account. */
 void pg_types_load(void);
 void pg_types_free(void);
+/* Send a statement for q (pg.q becomes q); -1 with q->err set. */
+int pg_send(struct pgq *q, const char *sql, int nvalues, const char *const *values);
+/* A server error (a PGresult) into e, with hints by SQLSTATE. */
+void pg_result_error(struct tusk_error *e, const PGresult *res);
+/* Run q (with ops) now, or after the type names load. */
+void pg_run(struct pgq *q);
+/* Is the session free for an order? Sets e when not. */
+bool pg_ready_for_order(struct tusk_error *e);
+
 
 /* pg-value.c */
 /* One value of row `row`, column `col` in the contract's mapping. */
