@@ -36,7 +36,7 @@
 #include "worker.h"
 
 #define SAVEPOINT "tusk_catalog"
-#define STEPS_MAX 12
+#define STEPS_MAX 14
 #define WARNINGS_MAX 32
 
 enum job_kind { JOB_SCHEMA, JOB_DESCRIBE };
@@ -46,7 +46,7 @@ enum obj_class { OC_NONE, OC_REL, OC_SEQ, OC_FUNC, OC_TYPE };
 
 /* The statements of each read, by index into job->res. */
 enum { S_PATH, S_SCHEMAS, S_RELS, S_COLS, S_FUNCS, S_SEQS, S_TYPES, S_ENUMS, S_EXTS, S_NSCHEMA };
-enum { D_RESOLVE, D_INFO, D_COLS, D_CONS, D_REFBY, D_INDEXES, D_TRIGGERS, D_PARTS, D_OWNED,
+enum { D_RESOLVE, D_RESOLVE_FN, D_RESOLVE_TYPE, D_INFO, D_COLS, D_CONS, D_REFBY, D_INDEXES, D_TRIGGERS, D_PARTS, D_OWNED,
 	D_ITEMS, D_NDESCRIBE };
 
 struct job {
@@ -335,7 +335,7 @@ static const char *const schema_what[S_NSCHEMA] = {
 };
 
 static const char *const describe_what[D_NDESCRIBE] = {
-	"the object", "the object's details", "columns", "constraints", "foreign keys to it",
+	"tables, views and sequences", "functions", "types", "the object's details", "columns", "constraints", "foreign keys to it",
 	"indexes", "triggers", "partitions", "owned sequences", "members",
 };
 
@@ -377,19 +377,23 @@ static char *
 catalog_sql_describe(const struct job *j, int i)
 {
 	switch (i) {
+	/* the candidates, one statement per catalog so that one this role may
+	 * not read does not hide the others */
 	case D_RESOLVE:
 		return xstrdup("select 'r', c.oid::int8, c.relkind::text from pg_catalog.pg_class c "
 		    "join pg_catalog.pg_namespace n on n.oid = c.relnamespace "
-		    "where n.nspname = $1 and c.relname = $2 and c.relkind in ('r','p','v','m','f','S') "
-		    "union all select 'f', p.oid::int8, p.prokind::text from pg_catalog.pg_proc p "
+		    "where n.nspname = $1 and c.relname = $2 and c.relkind in ('r','p','v','m','f','S')");
+	case D_RESOLVE_FN:
+		return xstrdup("select 'f', p.oid::int8, p.prokind::text from pg_catalog.pg_proc p "
 		    "join pg_catalog.pg_namespace n on n.oid = p.pronamespace where n.nspname = $1 and "
 		    "(p.proname = $2 or p.proname || '(' || "
 		    "pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' = $2 or "
 		    "p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')' = $2) "
 		    "and not exists (select 1 from pg_catalog.pg_depend dep "
 		    "where dep.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and dep.objid = p.oid "
-		    "and dep.deptype = 'i') "
-		    "union all select 't', t.oid::int8, t.typtype::text from pg_catalog.pg_type t "
+		    "and dep.deptype = 'i')");
+	case D_RESOLVE_TYPE:
+		return xstrdup("select 't', t.oid::int8, t.typtype::text from pg_catalog.pg_type t "
 		    "join pg_catalog.pg_namespace n on n.oid = t.typnamespace "
 		    "left join pg_catalog.pg_class c on c.oid = t.typrelid "
 		    "where n.nspname = $1 and t.typname = $2 and "
@@ -632,7 +636,7 @@ job_result(struct pgq *q, PGresult *res)
 	pg_result_error(&e, res);
 	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	if (j->phase == PH_STEPS && !terr_isset(&q->err) && code && strcmp(code, "42501") == 0 &&
-	    !(j->kind == JOB_DESCRIBE && j->step <= D_INFO)) {
+	    !(j->kind == JOB_DESCRIBE && j->step == D_INFO)) {
 		/* a catalog this role may not read: what is visible, and a word */
 		const char *what = j->kind == JOB_SCHEMA ? schema_what[j->step] : describe_what[j->step];
 		job_warn(j, xasprintf("%s could not be read: %s", what, e.message));
@@ -677,8 +681,8 @@ job_next(struct pgq *q)
 			char *sql = j->kind == JOB_SCHEMA ? catalog_sql_schema(j, j->step) :
 			    catalog_sql_describe(j, j->step);
 			const char *values[2] = { j->schema, j->name };
-			int nv = j->kind == JOB_SCHEMA ? 0 : j->step == D_RESOLVE ? 2 : 1;
-			if (j->kind == JOB_DESCRIBE && j->step > D_RESOLVE)
+			int nv = j->kind == JOB_SCHEMA ? 0 : j->step < D_INFO ? 2 : 1;
+			if (j->kind == JOB_DESCRIBE && j->step >= D_INFO)
 				values[0] = j->oid;
 			log_trace("catalog %s: step %d", q->id, j->step);
 			bool ok = job_send(q, sql, nv, nv ? values : NULL);
@@ -698,7 +702,7 @@ static void
 describe_plan(struct job *j)
 {
 	memset(j->steps, 0, sizeof j->steps);
-	j->steps[D_RESOLVE] = j->steps[D_INFO] = true;
+	j->steps[D_INFO] = true;
 	if (j->oc == OC_REL) {
 		j->steps[D_COLS] = j->steps[D_CONS] = j->steps[D_REFBY] = j->steps[D_INDEXES] = true;
 		j->steps[D_TRIGGERS] = j->steps[D_PARTS] = j->steps[D_OWNED] = true;
@@ -747,38 +751,59 @@ static void
 describe_resolved(struct pgq *q)
 {
 	struct job *j = q->ctx;
-	const PGresult *r = j->res[D_RESOLVE];
-	int found = -1, n = 0;
+	const char *found = NULL;
+	int n = 0;
 	struct strbuf names, what;
 	sb_init(&names);
 	sb_init(&what);
 	quote_qualified(&what, j->schema, j->name);
-	for (int i = 0; i < nrows(r); i++) {
-		const char *cls = val(r, i, 0), *k = val(r, i, 2);
-		enum obj_class oc = cls[0] == 'f' ? OC_FUNC : cls[0] == 't' ? OC_TYPE :
-		    k[0] == 'S' ? OC_SEQ : OC_REL;
-		if (!kind_matches(j->want, oc, k[0]))
-			continue;
-		if (n++ == 0)
-			found = i;
-		sb_addf(&names, "%s%s", n > 1 ? ", " : "", kind_name(oc, k[0]));
-		j->oc = oc;
-		j->okind = k[0];
+	enum obj_class oc = OC_NONE;
+	char ok = 0;
+	for (int step = D_RESOLVE; step <= D_RESOLVE_TYPE; step++) {
+		const PGresult *r = j->res[step];
+		for (int i = 0; i < nrows(r); i++) {
+			const char *cls = val(r, i, 0), *k = val(r, i, 2);
+			enum obj_class c = cls[0] == 'f' ? OC_FUNC : cls[0] == 't' ? OC_TYPE :
+			    k[0] == 'S' ? OC_SEQ : OC_REL;
+			if (!kind_matches(j->want, c, k[0]))
+				continue;
+			if (n++ == 0) {
+				found = val(r, i, 1);
+				oc = c;
+				ok = k[0];
+			}
+			sb_addf(&names, "%s%s", n > 1 ? ", " : "", kind_name(c, k[0]));
+		}
 	}
 	if (n == 0) {
 		terr_set(&q->err, TE_VALIDATION, "no %s named %s", j->want ? j->want :
 		    "table, view, sequence, function or type", what.buf);
+		if (j->nwarnings)
+			terr_detail(&q->err, "%s", j->warnings[0]);
 		terr_hint(&q->err, "names are exact (case matters, no quotes); get_schema lists the objects");
 	} else if (n > 1) {
 		terr_set(&q->err, TE_VALIDATION, "%s names %d objects (%s)", what.buf, n, names.buf);
 		terr_hint(&q->err, "give kind, or a function's argument types as in name(integer, text) "
 		    "(get_schema's identity_arguments)");
 	} else {
-		snprintf(j->oid, sizeof j->oid, "%s", val(r, found, 1));
+		snprintf(j->oid, sizeof j->oid, "%s", found);
+		j->oc = oc;
+		j->okind = ok;
 		describe_plan(j);
 	}
 	sb_free(&names);
 	sb_free(&what);
+}
+
+/* A statement of the job is over: go on with the next. */
+static void
+job_step_over(struct pgq *q)
+{
+	struct job *j = q->ctx;
+	if (!terr_isset(&q->err) && j->kind == JOB_DESCRIBE && j->step == D_RESOLVE_TYPE)
+		describe_resolved(q);
+	j->step++;
+	job_next(q);
 }
 
 /* Every result of a statement is in (pgq_ops.done). */
@@ -812,15 +837,11 @@ job_done(struct pgq *q)
 				job_answer(q);
 			return;
 		}
-		if (!terr_isset(&q->err) && j->kind == JOB_DESCRIBE && j->step == D_RESOLVE)
-			describe_resolved(q);
-		j->step++;
-		job_next(q);
+		job_step_over(q);
 		return;
 	case PH_RECOVER:
 		j->phase = PH_STEPS;
-		j->step++;
-		job_next(q);
+		job_step_over(q);
 		return;
 	case PH_CLOSE:
 		job_answer(q);
@@ -909,7 +930,7 @@ pg_describe(uint32_t msgid, const struct params *p)
 	j->schema = params_strdup(p, "schema");
 	j->name = params_strdup(p, "name");
 	j->want = params_strdup(p, "kind");
-	j->steps[D_RESOLVE] = true;
+	j->steps[D_RESOLVE] = j->steps[D_RESOLVE_FN] = j->steps[D_RESOLVE_TYPE] = true;
 	pg_run(q);
 }
 

@@ -324,3 +324,149 @@ def test_a_catalog_read_is_queued_listed_and_cancelled_like_a_query(sconn, broke
         assert c.call("get_schema", connection_id=cid)["schemas"]
     finally:
         other.close()
+
+
+def test_quote_ident_is_the_servers(pg):
+    """common/quote.c quotes every keyword and tricky name as the server's
+    quote_ident() does (its keyword list against pg_get_keywords())."""
+    tool = os.path.join(BIN, "..", "tests", "test_quote")
+    words = pg.psql("select word from pg_get_keywords() order by word").split()
+    tricky = ["orders", "Orders", "Order Items", "Ünïcode", "a\"b", "1abc", "_x", "x$", "名前"]
+    names = words + tricky
+    ours = subprocess.run([tool, "--print"], input="\n".join(names) + "\n", check=True,
+                          stdout=subprocess.PIPE, text=True).stdout.splitlines()
+    values = ", ".join("(%d, %s)" % (i, "'" + n.replace("'", "''") + "'") for i, n in enumerate(names))
+    theirs = pg.psql("select quote_ident(n) from (values %s) v(i, n) order by i" % values).splitlines()
+    assert ours == theirs
+    reserved = set(pg.psql("select word from pg_get_keywords() where catcode <> 'U'").split())
+    assert reserved and all(ours[i].startswith('"') for i, w in enumerate(words) if w in reserved)
+
+
+def test_a_revoked_catalog_gives_what_is_visible_and_says_what_is_not(client, pg):
+    pg.psql("DROP DATABASE IF EXISTS revokedb")
+    pg.psql("CREATE DATABASE revokedb OWNER tusk")
+    pg.psql("create table t (id int primary key); create function f() returns int "
+            "language sql as 'select 1'; create trigger trg before insert on t for each row "
+            "execute function suppress_redundant_updates_trigger(); "
+            "alter table t owner to tusk; "
+            "revoke select on pg_catalog.pg_proc from public; "
+            "revoke select on pg_catalog.pg_trigger from public", db="revokedb")
+    cid = client.call("connect", config=pg.config(database="revokedb"),
+                      password="tuskpw")["connection_id"]
+    try:
+        s = client.call("get_schema", connection_id=cid)
+        public = by_name(s["schemas"], "public")
+        assert [r["name"] for r in public["relations"]] == ["t"]
+        assert public["functions"] == []
+        assert len(s["warnings"]) == 1
+        assert s["warnings"][0].startswith("functions and procedures could not be read: "
+                                           "permission denied for table pg_proc")
+        d = client.call("describe_object", connection_id=cid, schema="public", name="t")
+        assert d["primary_key"]["columns"] == ["id"] and d["triggers"] == []
+        assert any(w.startswith("triggers could not be read") for w in d["warnings"])
+        # the session is usable as before
+        assert client.call("execute_query", connection_id=cid, sql="select 1",
+                           max_rows=1)["transaction"] == "idle"
+    finally:
+        client.call("disconnect", connection_id=cid)
+
+
+def test_a_read_inside_the_users_transaction_leaves_it_as_it_was(sconn):
+    c, cid = sconn
+    c.query(cid, "begin; create table inside_tx (id int)")
+    s = c.call("get_schema", connection_id=cid, refresh=True)
+    assert "inside_tx" in [r["name"] for r in by_name(s["schemas"], "public")["relations"]]
+    d = c.call("describe_object", connection_id=cid, schema="public", name="inside_tx")
+    assert d["ddl"].startswith("CREATE TABLE public.inside_tx")
+    # the transaction is still open, and its search_path untouched
+    r = c.call("execute_query", connection_id=cid, sql="show search_path", max_rows=1)
+    assert r["transaction"] == "in_transaction" and r["rows"] == [['"$user", public']]
+    c.query(cid, "rollback")
+    s = c.call("get_schema", connection_id=cid)
+    assert "inside_tx" not in [r["name"] for r in by_name(s["schemas"], "public")["relations"]]
+    # a failed transaction: the catalog cannot be read until it ends
+    with pytest.raises(TuskError):
+        c.query(cid, "begin; select 1/0")
+    with pytest.raises(TuskError) as ex:
+        c.call("get_schema", connection_id=cid, refresh=True)
+    assert ex.value["code"] == "25P02" and "ROLLBACK" in ex.value["hint"]
+    c.query(cid, "rollback")
+    assert c.call("get_schema", connection_id=cid, refresh=True)["schemas"]
+
+
+@pytest.fixture
+def ctl_conn(broker, pg, fixture_db):
+    uri = "postgresql://tusk@127.0.0.1:%d/%s?sslmode=disable" % (pg.port, fixture_db)
+    r = broker.ctl("connect", uri, "--password-stdin", "--name", "schemas", input=b"tuskpw\n")
+    assert r.returncode == 0, r.stderr
+    yield "schemas"
+    broker.ctl("disconnect", "schemas")
+
+
+def out(r):
+    assert r.returncode == 0, r.stderr.decode()
+    return r.stdout.decode()
+
+
+def test_tuskctl_schema_lists_like_psqls_d_family(broker, ctl_conn):
+    text = out(broker.ctl("schema", "-c", ctl_conn))
+    lines = text.splitlines()
+    assert lines[0].split("|")[0].strip() == "Schema" and "Kind" in lines[0]
+    assert " Sales  | Order Items       | table             |" in text
+    assert " public | measurements_2023 | table             | partition of public.measurements" in text
+    assert " public | order_count       | function          | (region text) → bigint" in text
+    assert " public | mood              | enum type         | 'sad', 'ok', 'it''s great'" in text
+    assert lines[-1] == "(25 objects)"
+    # patterns as psql takes them: unquoted folds to lower case, quotes keep case
+    text = out(broker.ctl("schema", "-c", ctl_conn, "public.measurements_202?"))
+    assert text.splitlines()[-1] == "(2 objects)"
+    assert out(broker.ctl("schema", "-c", ctl_conn, "Sales.*")) == "No matching objects.\n"
+    text = out(broker.ctl("schema", "-c", ctl_conn, '"Sales".*'))
+    assert text.splitlines()[-1] == "(3 objects)"
+    text = out(broker.ctl("schema", "-c", ctl_conn, "--kind", "schema"))
+    assert text.splitlines()[2].split("|")[0].strip() == "Sales" and "Orders and who" in text
+    text = out(broker.ctl("schema", "-c", ctl_conn, "--kind", "view,matview"))
+    assert "big_orders" in text and "order_totals" in text and text.splitlines()[-1] == "(2 objects)"
+    objs = json.loads(out(broker.ctl("--json", "schema", "-c", ctl_conn, "--kind", "table", "*ders")))
+    assert [(o["schema"], o["name"], o["kind"]) for o in objs] == [("public", "orders", "table")]
+    assert [c["name"] for c in objs[0]["columns"]][0] == "id"
+    assert "pg_class" in out(broker.ctl("schema", "-c", ctl_conn, "--system", "pg_catalog.pg_cl*"))
+    r = broker.ctl("schema", "-c", ctl_conn, "--kind", "tables")
+    assert r.returncode == 2 and b"--kind" in r.stderr
+
+
+def test_tuskctl_describe_prints_what_psqls_d_name_prints(broker, ctl_conn):
+    text = out(broker.ctl("describe", "-c", ctl_conn, "orders"))
+    assert text.startswith('Table "public.orders"\n')
+    assert " id              | bigint                   |           | not null | " \
+           "nextval('public.orders_id_seq'::regclass)" in text
+    assert "generated always as (((qty)::numeric * price)) stored" in text
+    for heading, line in [
+            ("Indexes:", '    "orders_pkey" PRIMARY KEY, btree (id)'),
+            ("Check constraints:", '    "price_not_negative" CHECK ((price >= (0)::numeric))'),
+            ("Foreign-key constraints:", '    "orders_customer_fk" FOREIGN KEY (customer_region, '
+             'customer_name) REFERENCES "Sales".customers(region, name) ON UPDATE CASCADE ON DELETE RESTRICT'),
+            ("Referenced by:", '    TABLE "Sales"."Order Items" CONSTRAINT "Order Items_order_id_fkey" '
+             'FOREIGN KEY (order_id) REFERENCES public.orders(id) ON DELETE CASCADE'),
+            ("Triggers:", "    orders_touch BEFORE UPDATE ON public.orders FOR EACH ROW EXECUTE "
+             "FUNCTION public.touch()")]:
+        assert heading + "\n" + line + "\n" in text, heading
+    text = out(broker.ctl("describe", "-c", ctl_conn, '"Sales"."Order Items"'))
+    assert text.startswith('Table "Sales.Order Items"\n') and " select   | text " in text
+    text = out(broker.ctl("describe", "-c", ctl_conn, "measurements"))
+    assert "Partition key: RANGE (logdate)\n" in text
+    assert "Partitions:\n    public.measurements_2023 FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')\n" in text
+    ddl = out(broker.ctl("describe", "-c", ctl_conn, "--ddl", "mood"))
+    assert ddl.startswith("CREATE TYPE public.mood AS ENUM (")
+    d = json.loads(out(broker.ctl("--json", "describe", "-c", ctl_conn, "--kind", "function",
+                                  "order_count(text, date)")))
+    assert d["arguments"] == "region text, since date"
+    # unquoted folds to lower case (as in psql), quoted stays exact
+    assert out(broker.ctl("describe", "-c", ctl_conn, "Public.Orders")).startswith('Table "public.orders"')
+    r = broker.ctl("describe", "-c", ctl_conn, '"Orders"')
+    assert r.returncode == 1 and b'named public."Orders"' in r.stderr
+    r = broker.ctl("describe", "-c", ctl_conn, "nope")
+    assert r.returncode == 1 and b"named public.nope" in r.stderr and b"Validation" in r.stderr
+    # the method table is still there
+    assert "get_schema(" in out(broker.ctl("methods"))
+    assert "get_schema(" in out(broker.ctl("describe"))
