@@ -9,6 +9,9 @@
 import { RpcClient, RpcError, type LinkState } from './rpc';
 import type { ActiveConn, ConnConfig, ConnState, WorkerInfo } from './types';
 import { QueryTab } from './tab.svelte';
+import { SchemaStore } from './schema.svelte';
+import { completeAt } from './complete';
+import type { CompletionContext, CompletionResult } from '@codemirror/autocomplete';
 
 export type Theme = 'light' | 'dark' | 'system';
 
@@ -71,6 +74,8 @@ export class AppState {
   prefsOpen = $state(false);
   /** configs of quick connections this page opened (for Reconnect) */
   quick = new Map<string, ConnConfig>();
+  /** each open connection's schema (object tree, completion) */
+  schemas = new Map<string, SchemaStore>();
   private timers: ReturnType<typeof setInterval>[] = [];
   private retryMs = 500;
 
@@ -81,6 +86,35 @@ export class AppState {
       this.linkWhy = why;
     });
     this.rpc.on('event', (ev) => this.onEvent(ev));
+    this.rpc.on('schema_changed', (p) => this.schemas.get(p?.connection_id)?.changed(p.version));
+  }
+
+  /** A connection's schema store (made on first use; loads when asked). */
+  schemaFor(id: string): SchemaStore {
+    let s = this.schemas.get(id);
+    if (!s) this.schemas.set(id, (s = new SchemaStore(this, id)));
+    return s;
+  }
+
+  /** The editor's completion for a tab's connection. */
+  complete(id: string | null, ctx: CompletionContext): CompletionResult | null {
+    if (!id || !this.has('get_schema') || this.item(id)?.state !== 'connected') return null;
+    const store = this.schemaFor(id);
+    const ix = store.completion();
+    if (!ix) {
+      if (!store.loading) store.load().catch(() => {});
+      return null;
+    }
+    return completeAt(ix, ctx.state.doc.toString(), ctx.pos, ctx.explicit);
+  }
+
+  /** A new tab on a connection with this SQL; run it at once when run. */
+  openSqlTab(id: string, sql: string, run: boolean): QueryTab {
+    this.newTab(id);
+    const t = this.tabs[this.current];
+    t.sql = sql;
+    if (run) t.run(sql, 0).catch(() => {});
+    return t;
   }
 
   has(method: string): boolean {
