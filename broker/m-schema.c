@@ -593,7 +593,8 @@ static const char *const describe_kinds[] = {
 static const struct tusk_param p_describe_object[] = {
 	{ "connection_id", TT_STR, 0, "an open connection's id", NULL },
 	{ "schema", TT_STR, 0, "the object's schema (exact, unquoted)", NULL },
-	{ "name", TT_STR, 0, "its name (exact, unquoted); a function's may be name(argument types)", NULL },
+	{ "name", TT_STR, 0, "its name (exact, unquoted); a function's may be name(argument types)",
+	    NULL },
 	{ "kind", TT_STR, P_OPT, "only an object of this kind (table, view, function, enum, ...; "
 	    "relation, routine and type for a family)", NULL },
 	PARAMS_END,

@@ -43,8 +43,9 @@ ddl_seq_options(struct strbuf *sb, const PGresult *r, int row, int col, bool wit
 	if (with_type)
 		sb_addf(sb, "%sAS %s", sep, cat_val(r, row, col));
 	sb_addf(sb, "%sSTART WITH %s%sINCREMENT BY %s%sMINVALUE %s%sMAXVALUE %s%sCACHE %s%s%sCYCLE",
-	    sep, cat_val(r, row, col + 1), sep, cat_val(r, row, col + 2), sep, cat_val(r, row, col + 3), sep,
-	    cat_val(r, row, col + 4), sep, cat_val(r, row, col + 5), sep, cat_bool(r, row, col + 6) ? "" : "NO ");
+	    sep, cat_val(r, row, col + 1), sep, cat_val(r, row, col + 2), sep,
+	    cat_val(r, row, col + 3), sep, cat_val(r, row, col + 4), sep, cat_val(r, row, col + 5), sep,
+	    cat_bool(r, row, col + 6) ? "" : "NO ");
 }
 
 /* Strip trailing white space and semicolons (view definitions end in ";"). */
@@ -62,7 +63,8 @@ static int
 owned_row(const PGresult *owned, const char *attname, char deptype)
 {
 	for (int i = 0; i < cat_rows(owned); i++)
-		if (strcmp(cat_val(owned, i, 0), attname) == 0 && cat_val(owned, i, 3)[0] == deptype)
+		if (strcmp(cat_val(owned, i, OWN_COLUMN), attname) == 0 &&
+		    cat_val(owned, i, OWN_DEPTYPE)[0] == deptype)
 			return i;
 	return -1;
 }
@@ -72,11 +74,12 @@ static void
 ddl_column(struct strbuf *sb, const struct job *j, int i, bool composite)
 {
 	const PGresult *c = j->res[composite ? D_ITEMS : D_COLS], *owned = j->res[D_OWNED];
-	const char *name = cat_val(c, i, 1), *def = cat_val(c, i, 4), *ident = cat_val(c, i, 5);
-	const char *gen = cat_val(c, i, 6), *coll = cat_val(c, i, 8), *fdwopts = cat_val(c, i, 13);
+	const char *name = cat_val(c, i, COL_NAME), *def = cat_val(c, i, COL_DEFAULT);
+	const char *ident = cat_val(c, i, COL_IDENTITY), *gen = cat_val(c, i, COL_GENERATED);
+	const char *coll = cat_val(c, i, COL_COLLATION), *fdwopts = cat_val(c, i, COL_FDWOPTIONS);
 	sb_adds(sb, "    ");
 	quote_ident(sb, name);
-	sb_addf(sb, " %s", cat_val(c, i, 2));
+	sb_addf(sb, " %s", cat_val(c, i, COL_TYPE));
 	if (fdwopts)
 		sb_addf(sb, " OPTIONS (%s)", fdwopts);
 	if (coll)
@@ -90,14 +93,14 @@ ddl_column(struct strbuf *sb, const struct job *j, int i, bool composite)
 		int o = owned_row(owned, name, 'i');
 		if (o >= 0) {
 			sb_adds(sb, " (SEQUENCE NAME ");
-			quote_qualified(sb, cat_val(owned, o, 1), cat_val(owned, o, 2));
-			ddl_seq_options(sb, owned, o, 4, false);
+			quote_qualified(sb, cat_val(owned, o, OWN_SCHEMA), cat_val(owned, o, OWN_NAME));
+			ddl_seq_options(sb, owned, o, OWN_TYPE, false);
 			sb_adds(sb, ")");
 		}
 	} else if (def) {
 		sb_addf(sb, " DEFAULT %s", def);
 	}
-	if (!cat_bool(c, i, 3))
+	if (!cat_bool(c, i, COL_NULLABLE))
 		sb_adds(sb, " NOT NULL");
 }
 
@@ -111,12 +114,12 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 	struct strbuf qn;
 	sb_init(&qn);
 	sb_qname(&qn, j);
-	const char *comment = cat_val(info, 0, 4), *relopts = cat_val(info, 0, 8);
-	const char *am = cat_val(info, 0, 20), *tablespace = cat_val(info, 0, 21);
-	bool is_part = cat_val(info, 0, 10) != NULL;
+	const char *comment = cat_val(info, 0, REL_COMMENT), *relopts = cat_val(info, 0, REL_OPTIONS);
+	const char *am = cat_val(info, 0, REL_AM), *tablespace = cat_val(info, 0, REL_TABLESPACE);
+	bool is_part = cat_val(info, 0, REL_PARENT_SCHEMA) != NULL;
 
 	if (k == 'v' || k == 'm') {
-		char *def = sql_trimmed(cat_val(info, 0, 13) ? cat_val(info, 0, 13) : "");
+		char *def = sql_trimmed(cat_val(info, 0, REL_VIEWDEF) ? cat_val(info, 0, REL_VIEWDEF) : "");
 		sb_addf(sb, "CREATE %sVIEW %s", k == 'm' ? "MATERIALIZED " : "", qn.buf);
 		if (am)
 			sb_addf(sb, " USING %s", am);
@@ -128,43 +131,44 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 		}
 		sb_addf(sb, " AS\n%s", def);
 		if (k == 'm')
-			sb_addf(sb, "\n  WITH %sDATA", cat_bool(info, 0, 14) ? "" : "NO ");
+			sb_addf(sb, "\n  WITH %sDATA", cat_bool(info, 0, REL_POPULATED) ? "" : "NO ");
 		sb_adds(sb, ";\n");
 		free(def);
 	} else {
 		/* serial columns' sequences first (their defaults name them) */
 		for (int i = 0; i < cat_rows(owned); i++) {
-			if (cat_val(owned, i, 3)[0] != 'a')
+			if (cat_val(owned, i, OWN_DEPTYPE)[0] != 'a')
 				continue;
 			sb_adds(sb, "CREATE SEQUENCE ");
-			quote_qualified(sb, cat_val(owned, i, 1), cat_val(owned, i, 2));
-			ddl_seq_options(sb, owned, i, 4, true);
+			quote_qualified(sb, cat_val(owned, i, OWN_SCHEMA), cat_val(owned, i, OWN_NAME));
+			ddl_seq_options(sb, owned, i, OWN_TYPE, true);
 			sb_adds(sb, ";\n\n");
 		}
-		sb_addf(sb, "CREATE %s%sTABLE %s", cat_val(info, 0, 7)[0] == 'u' ? "UNLOGGED " : "",
+		sb_addf(sb, "CREATE %s%sTABLE %s", cat_val(info, 0, REL_PERSISTENCE)[0] == 'u' ? "UNLOGGED " : "",
 		    k == 'f' ? "FOREIGN " : "", qn.buf);
 		if (is_part) {
 			sb_adds(sb, " PARTITION OF ");
-			quote_qualified(sb, cat_val(info, 0, 10), cat_val(info, 0, 11));
+			quote_qualified(sb, cat_val(info, 0, REL_PARENT_SCHEMA), cat_val(info, 0, REL_PARENT));
 		}
 		/* columns (a partition's come from its parent), then table constraints */
 		struct strbuf items;
 		sb_init(&items);
 		for (int i = 0; i < cat_rows(cols) && !is_part; i++) {
-			if (!cat_bool(cols, i, 9))
+			if (!cat_bool(cols, i, COL_LOCAL))
 				continue; /* inherited (INHERITS) */
 			sb_adds(&items, items.len ? ",\n" : "\n");
 			ddl_column(&items, j, i, false);
 		}
 		for (int i = 0; i < cat_rows(cons); i++) {
-			const char *t = cat_val(cons, i, 1);
-			if (!cat_bool(cons, i, 3) || cat_bool(cons, i, 16) || !cat_bool(cons, i, 5) ||
+			const char *t = cat_val(cons, i, CON_TYPE);
+			if (!cat_bool(cons, i, CON_LOCAL) || cat_bool(cons, i, CON_CLONE) ||
+			    !cat_bool(cons, i, CON_VALIDATED) ||
 			    !strchr("cpux", t[0]))
 				continue; /* inherited, not valid, a foreign key: later */
 			sb_adds(&items, items.len ? ",\n" : "\n");
 			sb_adds(&items, "    CONSTRAINT ");
-			quote_ident(&items, cat_val(cons, i, 0));
-			sb_addf(&items, " %s", cat_val(cons, i, 2));
+			quote_ident(&items, cat_val(cons, i, CON_NAME));
+			sb_addf(&items, " %s", cat_val(cons, i, CON_DEF));
 		}
 		if (items.len || !is_part) {
 			sb_adds(sb, " (");
@@ -174,17 +178,17 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 		}
 		sb_free(&items);
 		if (is_part)
-			sb_addf(sb, "\n%s", cat_val(info, 0, 12));
-		if (cat_val(info, 0, 22))
-			sb_addf(sb, "\nINHERITS (%s)", cat_val(info, 0, 22));
-		if (cat_val(info, 0, 9))
-			sb_addf(sb, "\nPARTITION BY %s", cat_val(info, 0, 9));
-		if (cat_val(info, 0, 18)) {
+			sb_addf(sb, "\n%s", cat_val(info, 0, REL_BOUND));
+		if (cat_val(info, 0, REL_INHERITS))
+			sb_addf(sb, "\nINHERITS (%s)", cat_val(info, 0, REL_INHERITS));
+		if (cat_val(info, 0, REL_PARTKEY))
+			sb_addf(sb, "\nPARTITION BY %s", cat_val(info, 0, REL_PARTKEY));
+		if (cat_val(info, 0, REL_SERVER)) {
 			sb_adds(sb, "\nSERVER ");
-			quote_ident(sb, cat_val(info, 0, 18));
+			quote_ident(sb, cat_val(info, 0, REL_SERVER));
 		}
-		if (k == 'f' && cat_val(info, 0, 19))
-			sb_addf(sb, "\nOPTIONS (%s)", cat_val(info, 0, 19));
+		if (k == 'f' && cat_val(info, 0, REL_FTOPTIONS))
+			sb_addf(sb, "\nOPTIONS (%s)", cat_val(info, 0, REL_FTOPTIONS));
 		if (am && k != 'f')
 			sb_addf(sb, "\nUSING %s", am);
 		if (relopts)
@@ -198,51 +202,51 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 
 	/* a partition's own column defaults and NOT NULL */
 	for (int i = 0; i < cat_rows(cols) && is_part; i++) {
-		const char *gen = cat_val(cols, i, 6), *ident = cat_val(cols, i, 5);
+		const char *gen = cat_val(cols, i, COL_GENERATED), *ident = cat_val(cols, i, COL_IDENTITY);
 		if ((gen && *gen) || (ident && *ident))
 			continue;
-		if (cat_val(cols, i, 4)) {
+		if (cat_val(cols, i, COL_DEFAULT)) {
 			sb_addf(sb, "\nALTER TABLE ONLY %s ALTER COLUMN ", qn.buf);
-			quote_ident(sb, cat_val(cols, i, 1));
-			sb_addf(sb, " SET DEFAULT %s;\n", cat_val(cols, i, 4));
+			quote_ident(sb, cat_val(cols, i, COL_NAME));
+			sb_addf(sb, " SET DEFAULT %s;\n", cat_val(cols, i, COL_DEFAULT));
 		}
-		if (!cat_bool(cols, i, 3)) {
+		if (!cat_bool(cols, i, COL_NULLABLE)) {
 			sb_addf(sb, "\nALTER TABLE ONLY %s ALTER COLUMN ", qn.buf);
-			quote_ident(sb, cat_val(cols, i, 1));
+			quote_ident(sb, cat_val(cols, i, COL_NAME));
 			sb_adds(sb, " SET NOT NULL;\n");
 		}
 	}
 	/* column storage and statistics targets */
 	for (int i = 0; i < cat_rows(cols); i++) {
-		if (cat_val(cols, i, 11)) {
-			const char *st = cat_val(cols, i, 11);
+		if (cat_val(cols, i, COL_STORAGE)) {
+			const char *st = cat_val(cols, i, COL_STORAGE);
 			sb_addf(sb, "\nALTER TABLE ONLY %s ALTER COLUMN ", qn.buf);
-			quote_ident(sb, cat_val(cols, i, 1));
+			quote_ident(sb, cat_val(cols, i, COL_NAME));
 			sb_addf(sb, " SET STORAGE %s;\n", st[0] == 'p' ? "PLAIN" : st[0] == 'e' ?
 			    "EXTERNAL" : st[0] == 'm' ? "MAIN" : "EXTENDED");
 		}
-		if (cat_int(cols, i, 12, -1) >= 0) {
+		if (cat_int(cols, i, COL_STATTARGET, -1) >= 0) {
 			sb_addf(sb, "\nALTER TABLE ONLY %s ALTER COLUMN ", qn.buf);
-			quote_ident(sb, cat_val(cols, i, 1));
-			sb_addf(sb, " SET STATISTICS %lld;\n", cat_int(cols, i, 12, -1));
+			quote_ident(sb, cat_val(cols, i, COL_NAME));
+			sb_addf(sb, " SET STATISTICS %lld;\n", cat_int(cols, i, COL_STATTARGET, -1));
 		}
 	}
 	/* constraints that are not valid yet, and foreign keys */
 	for (int i = 0; i < cat_rows(cons); i++) {
-		const char *t = cat_val(cons, i, 1);
-		if (!cat_bool(cons, i, 3) || cat_bool(cons, i, 16) || t[0] == 't')
+		const char *t = cat_val(cons, i, CON_TYPE);
+		if (!cat_bool(cons, i, CON_LOCAL) || cat_bool(cons, i, CON_CLONE) || t[0] == 't')
 			continue;
-		if (t[0] != 'f' && cat_bool(cons, i, 5))
+		if (t[0] != 'f' && cat_bool(cons, i, CON_VALIDATED))
 			continue; /* in CREATE TABLE */
 		sb_addf(sb, "\nALTER TABLE %s%s ADD CONSTRAINT ", t[0] == 'f' ? "" : "ONLY ", qn.buf);
-		quote_ident(sb, cat_val(cons, i, 0));
-		sb_addf(sb, " %s;\n", cat_val(cons, i, 2));
+		quote_ident(sb, cat_val(cons, i, CON_NAME));
+		sb_addf(sb, " %s;\n", cat_val(cons, i, CON_DEF));
 	}
 	/* indexes that no constraint and no parent index makes */
 	for (int i = 0; i < cat_rows(idx); i++) {
-		if (cat_val(idx, i, 8) || cat_bool(idx, i, 9))
+		if (cat_val(idx, i, IDX_CONSTRAINT) || cat_bool(idx, i, IDX_ATTACHED))
 			continue;
-		const char *def = cat_val(idx, i, 1), *only = strstr(def, " ON ONLY ");
+		const char *def = cat_val(idx, i, IDX_DEF), *only = strstr(def, " ON ONLY ");
 		sb_adds(sb, "\n");
 		if (only) {
 			sb_add(sb, def, (size_t)(only - def));
@@ -253,45 +257,46 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 		sb_adds(sb, ";\n");
 	}
 	for (int i = 0; i < cat_rows(idx); i++) {
-		if (cat_bool(idx, i, 5)) {
+		if (cat_bool(idx, i, IDX_CLUSTERED)) {
 			sb_addf(sb, "\nALTER TABLE %s CLUSTER ON ", qn.buf);
-			quote_ident(sb, cat_val(idx, i, 0));
+			quote_ident(sb, cat_val(idx, i, IDX_NAME));
 			sb_adds(sb, ";\n");
 		}
-		if (cat_bool(idx, i, 6) && cat_val(info, 0, 17)[0] == 'i' && (k == 'r' || k == 'p')) {
+		if (cat_bool(idx, i, IDX_REPLIDENT) && cat_val(info, 0, REL_REPLIDENT)[0] == 'i' &&
+		    (k == 'r' || k == 'p')) {
 			sb_addf(sb, "\nALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX ", qn.buf);
-			quote_ident(sb, cat_val(idx, i, 0));
+			quote_ident(sb, cat_val(idx, i, IDX_NAME));
 			sb_adds(sb, ";\n");
 		}
 	}
-	const char *ri = cat_val(info, 0, 17);
+	const char *ri = cat_val(info, 0, REL_REPLIDENT);
 	if (ri && (ri[0] == 'f' || ri[0] == 'n') && (k == 'r' || k == 'p'))
 		sb_addf(sb, "\nALTER TABLE ONLY %s REPLICA IDENTITY %s;\n", qn.buf,
 		    ri[0] == 'f' ? "FULL" : "NOTHING");
 	/* triggers of its own (not a parent's clones) */
 	for (int i = 0; i < cat_rows(trg); i++) {
-		if (cat_bool(trg, i, 4))
+		if (cat_bool(trg, i, TRG_CLONE))
 			continue;
-		sb_addf(sb, "\n%s;\n", cat_val(trg, i, 1));
-		const char *en = cat_val(trg, i, 2);
+		sb_addf(sb, "\n%s;\n", cat_val(trg, i, TRG_DEF));
+		const char *en = cat_val(trg, i, TRG_ENABLED);
 		if (en[0] != 'O') {
 			sb_addf(sb, "\nALTER TABLE %s %s TRIGGER ", qn.buf, en[0] == 'D' ? "DISABLE" :
 			    en[0] == 'R' ? "ENABLE REPLICA" : "ENABLE ALWAYS");
-			quote_ident(sb, cat_val(trg, i, 0));
+			quote_ident(sb, cat_val(trg, i, TRG_NAME));
 			sb_adds(sb, ";\n");
 		}
 	}
-	if (cat_bool(info, 0, 15))
+	if (cat_bool(info, 0, REL_RLS))
 		sb_addf(sb, "\nALTER TABLE %s ENABLE ROW LEVEL SECURITY;\n", qn.buf);
-	if (cat_bool(info, 0, 16))
+	if (cat_bool(info, 0, REL_FORCE_RLS))
 		sb_addf(sb, "\nALTER TABLE %s FORCE ROW LEVEL SECURITY;\n", qn.buf);
 	for (int i = 0; i < cat_rows(owned); i++) {
-		if (cat_val(owned, i, 3)[0] != 'a')
+		if (cat_val(owned, i, OWN_DEPTYPE)[0] != 'a')
 			continue;
 		sb_adds(sb, "\nALTER SEQUENCE ");
-		quote_qualified(sb, cat_val(owned, i, 1), cat_val(owned, i, 2));
+		quote_qualified(sb, cat_val(owned, i, OWN_SCHEMA), cat_val(owned, i, OWN_NAME));
 		sb_addf(sb, " OWNED BY %s.", qn.buf);
-		quote_ident(sb, cat_val(owned, i, 0));
+		quote_ident(sb, cat_val(owned, i, OWN_COLUMN));
 		sb_adds(sb, ";\n");
 	}
 
@@ -302,42 +307,42 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 		struct strbuf t;
 		sb_init(&t);
 		sb_addf(&t, "%s.", qn.buf);
-		quote_ident(&t, cat_val(cols, i, 1));
-		ddl_comment(sb, "COLUMN", t.buf, cat_val(cols, i, 7));
+		quote_ident(&t, cat_val(cols, i, COL_NAME));
+		ddl_comment(sb, "COLUMN", t.buf, cat_val(cols, i, COL_COMMENT));
 		sb_free(&t);
 	}
 	for (int i = 0; i < cat_rows(cons); i++) {
-		if (!cat_bool(cons, i, 3) || cat_bool(cons, i, 16))
+		if (!cat_bool(cons, i, CON_LOCAL) || cat_bool(cons, i, CON_CLONE))
 			continue;
 		struct strbuf t;
 		sb_init(&t);
-		quote_ident(&t, cat_val(cons, i, 0));
+		quote_ident(&t, cat_val(cons, i, CON_NAME));
 		sb_addf(&t, " ON %s", qn.buf);
-		ddl_comment(sb, "CONSTRAINT", t.buf, cat_val(cons, i, 6));
+		ddl_comment(sb, "CONSTRAINT", t.buf, cat_val(cons, i, CON_COMMENT));
 		sb_free(&t);
 	}
 	for (int i = 0; i < cat_rows(idx); i++) {
 		struct strbuf t;
 		sb_init(&t);
-		quote_qualified(&t, j->schema, cat_val(idx, i, 0));
-		ddl_comment(sb, "INDEX", t.buf, cat_val(idx, i, 7));
+		quote_qualified(&t, j->schema, cat_val(idx, i, IDX_NAME));
+		ddl_comment(sb, "INDEX", t.buf, cat_val(idx, i, IDX_COMMENT));
 		sb_free(&t);
 	}
 	for (int i = 0; i < cat_rows(trg); i++) {
-		if (cat_bool(trg, i, 4))
+		if (cat_bool(trg, i, TRG_CLONE))
 			continue;
 		struct strbuf t;
 		sb_init(&t);
-		quote_ident(&t, cat_val(trg, i, 0));
+		quote_ident(&t, cat_val(trg, i, TRG_NAME));
 		sb_addf(&t, " ON %s", qn.buf);
-		ddl_comment(sb, "TRIGGER", t.buf, cat_val(trg, i, 3));
+		ddl_comment(sb, "TRIGGER", t.buf, cat_val(trg, i, TRG_COMMENT));
 		sb_free(&t);
 	}
 	for (int i = 0; i < cat_rows(owned); i++) {
 		struct strbuf t;
 		sb_init(&t);
-		quote_qualified(&t, cat_val(owned, i, 1), cat_val(owned, i, 2));
-		ddl_comment(sb, "SEQUENCE", t.buf, cat_val(owned, i, 11));
+		quote_qualified(&t, cat_val(owned, i, OWN_SCHEMA), cat_val(owned, i, OWN_NAME));
+		ddl_comment(sb, "SEQUENCE", t.buf, cat_val(owned, i, OWN_COMMENT));
 		sb_free(&t);
 	}
 	sb_free(&qn);
@@ -351,28 +356,28 @@ ddl_sequence(struct strbuf *sb, const struct job *j)
 	struct strbuf qn;
 	sb_init(&qn);
 	sb_qname(&qn, j);
-	const char *dep = cat_val(info, 0, 15);
+	const char *dep = cat_val(info, 0, SEQ_DEPTYPE);
 	if (dep && dep[0] == 'i')
 		sb_addf(sb, "-- %s is the identity sequence of ", qn.buf);
 	else
 		sb_addf(sb, "CREATE SEQUENCE %s", qn.buf);
 	if (dep && dep[0] == 'i') {
-		quote_qualified(sb, cat_val(info, 0, 12), cat_val(info, 0, 13));
+		quote_qualified(sb, cat_val(info, 0, SEQ_OWNER_SCHEMA), cat_val(info, 0, SEQ_OWNER_TABLE));
 		sb_adds(sb, ".");
-		quote_ident(sb, cat_val(info, 0, 14));
+		quote_ident(sb, cat_val(info, 0, SEQ_OWNER_COLUMN));
 		sb_adds(sb, ": its table's DDL creates it\n");
 	} else {
-		ddl_seq_options(sb, info, 0, 5, true);
+		ddl_seq_options(sb, info, 0, SEQ_TYPE, true);
 		sb_adds(sb, ";\n");
 		if (dep) {
 			sb_addf(sb, "\nALTER SEQUENCE %s OWNED BY ", qn.buf);
-			quote_qualified(sb, cat_val(info, 0, 12), cat_val(info, 0, 13));
+			quote_qualified(sb, cat_val(info, 0, SEQ_OWNER_SCHEMA), cat_val(info, 0, SEQ_OWNER_TABLE));
 			sb_adds(sb, ".");
-			quote_ident(sb, cat_val(info, 0, 14));
+			quote_ident(sb, cat_val(info, 0, SEQ_OWNER_COLUMN));
 			sb_adds(sb, ";\n");
 		}
 	}
-	ddl_comment(sb, "SEQUENCE", qn.buf, cat_val(info, 0, 4));
+	ddl_comment(sb, "SEQUENCE", qn.buf, cat_val(info, 0, SEQ_COMMENT));
 	sb_free(&qn);
 }
 
@@ -384,46 +389,47 @@ ddl_function(struct strbuf *sb, struct job *j)
 	struct strbuf sig;
 	sb_init(&sig);
 	sb_qname(&sig, j);
-	sb_addf(&sig, "(%s)", cat_val(info, 0, 7) ? cat_val(info, 0, 7) : "");
+	const char *args = cat_val(info, 0, FN_IDENTITY_ARGS);
+	sb_addf(&sig, "(%s)", args ? args : "");
 	if (j->okind != 'a') {
-		char *def = sql_trimmed(cat_val(info, 0, 8) ? cat_val(info, 0, 8) : "");
+		char *def = sql_trimmed(cat_val(info, 0, FN_DEF) ? cat_val(info, 0, FN_DEF) : "");
 		sb_addf(sb, "%s;\n", def);
 		free(def);
 	} else {
-		const char *ak = cat_val(info, 0, 9);
+		const char *ak = cat_val(info, 0, FN_AGGKIND);
 		if (ak && ak[0] != 'n')
 			cat_warn(j, xstrdup("the DDL of ordered-set and hypothetical-set aggregates is "
 			    "incomplete"));
 		sb_addf(sb, "CREATE AGGREGATE %s (\n    SFUNC = %s,\n    STYPE = %s", sig.buf,
-		    cat_val(info, 0, 10), cat_val(info, 0, 11));
-		if (cat_int(info, 0, 12, 0) > 0)
-			sb_addf(sb, ",\n    SSPACE = %lld", cat_int(info, 0, 12, 0));
-		if (cat_val(info, 0, 13))
-			sb_addf(sb, ",\n    FINALFUNC = %s", cat_val(info, 0, 13));
-		if (cat_bool(info, 0, 14))
+		    cat_val(info, 0, FN_SFUNC), cat_val(info, 0, FN_STYPE));
+		if (cat_int(info, 0, FN_SSPACE, 0) > 0)
+			sb_addf(sb, ",\n    SSPACE = %lld", cat_int(info, 0, FN_SSPACE, 0));
+		if (cat_val(info, 0, FN_FINALFUNC))
+			sb_addf(sb, ",\n    FINALFUNC = %s", cat_val(info, 0, FN_FINALFUNC));
+		if (cat_bool(info, 0, FN_FINALEXTRA))
 			sb_adds(sb, ",\n    FINALFUNC_EXTRA");
-		const char *fm = cat_val(info, 0, 21);
-		if (cat_val(info, 0, 13) && fm && fm[0] != 'r')
+		const char *fm = cat_val(info, 0, FN_FINALMODIFY);
+		if (cat_val(info, 0, FN_FINALFUNC) && fm && fm[0] != 'r')
 			sb_addf(sb, ",\n    FINALFUNC_MODIFY = %s", fm[0] == 's' ? "SHAREABLE" : "READ_WRITE");
-		if (cat_val(info, 0, 15))
-			sb_addf(sb, ",\n    COMBINEFUNC = %s", cat_val(info, 0, 15));
-		if (cat_val(info, 0, 16))
-			sb_addf(sb, ",\n    SERIALFUNC = %s", cat_val(info, 0, 16));
-		if (cat_val(info, 0, 17))
-			sb_addf(sb, ",\n    DESERIALFUNC = %s", cat_val(info, 0, 17));
-		if (cat_val(info, 0, 18)) {
+		if (cat_val(info, 0, FN_COMBINEFUNC))
+			sb_addf(sb, ",\n    COMBINEFUNC = %s", cat_val(info, 0, FN_COMBINEFUNC));
+		if (cat_val(info, 0, FN_SERIALFUNC))
+			sb_addf(sb, ",\n    SERIALFUNC = %s", cat_val(info, 0, FN_SERIALFUNC));
+		if (cat_val(info, 0, FN_DESERIALFUNC))
+			sb_addf(sb, ",\n    DESERIALFUNC = %s", cat_val(info, 0, FN_DESERIALFUNC));
+		if (cat_val(info, 0, FN_INITCOND)) {
 			sb_adds(sb, ",\n    INITCOND = ");
-			quote_literal(sb, cat_val(info, 0, 18));
+			quote_literal(sb, cat_val(info, 0, FN_INITCOND));
 		}
-		if (cat_val(info, 0, 19))
-			sb_addf(sb, ",\n    SORTOP = %s", cat_val(info, 0, 19));
-		const char *par = cat_val(info, 0, 20);
+		if (cat_val(info, 0, FN_SORTOP))
+			sb_addf(sb, ",\n    SORTOP = %s", cat_val(info, 0, FN_SORTOP));
+		const char *par = cat_val(info, 0, FN_PARALLEL);
 		if (par && par[0] != 'u')
 			sb_addf(sb, ",\n    PARALLEL = %s", par[0] == 's' ? "SAFE" : "RESTRICTED");
 		sb_adds(sb, "\n);\n");
 	}
 	ddl_comment(sb, j->okind == 'p' ? "PROCEDURE" : j->okind == 'a' ? "AGGREGATE" : "FUNCTION",
-	    sig.buf, cat_val(info, 0, 4));
+	    sig.buf, cat_val(info, 0, FN_COMMENT));
 	sb_free(&sig);
 }
 
@@ -440,7 +446,7 @@ ddl_type(struct strbuf *sb, const struct job *j)
 		sb_addf(sb, "CREATE TYPE %s AS ENUM (", qn.buf);
 		for (int i = 0; i < cat_rows(items); i++) {
 			sb_adds(sb, i ? ",\n    " : "\n    ");
-			quote_literal(sb, cat_val(items, i, 0));
+			quote_literal(sb, cat_val(items, i, ENUM_LABEL));
 		}
 		sb_adds(sb, "\n);\n");
 		break;
@@ -453,52 +459,52 @@ ddl_type(struct strbuf *sb, const struct job *j)
 		sb_adds(sb, "\n);\n");
 		break;
 	case 'd':
-		sb_addf(sb, "CREATE DOMAIN %s AS %s", qn.buf, cat_val(info, 0, 5));
-		if (cat_val(info, 0, 8))
-			sb_addf(sb, " COLLATE %s", cat_val(info, 0, 8));
-		if (cat_val(info, 0, 7))
-			sb_addf(sb, " DEFAULT %s", cat_val(info, 0, 7));
-		if (cat_bool(info, 0, 6))
+		sb_addf(sb, "CREATE DOMAIN %s AS %s", qn.buf, cat_val(info, 0, TY_BASE));
+		if (cat_val(info, 0, TY_COLLATION))
+			sb_addf(sb, " COLLATE %s", cat_val(info, 0, TY_COLLATION));
+		if (cat_val(info, 0, TY_DEFAULT))
+			sb_addf(sb, " DEFAULT %s", cat_val(info, 0, TY_DEFAULT));
+		if (cat_bool(info, 0, TY_NOTNULL))
 			sb_adds(sb, " NOT NULL");
 		for (int i = 0; i < cat_rows(items); i++) {
-			if (!cat_bool(items, i, 2))
+			if (!cat_bool(items, i, DCON_VALIDATED))
 				continue;
 			sb_adds(sb, "\n    CONSTRAINT ");
-			quote_ident(sb, cat_val(items, i, 0));
-			sb_addf(sb, " %s", cat_val(items, i, 1));
+			quote_ident(sb, cat_val(items, i, DCON_NAME));
+			sb_addf(sb, " %s", cat_val(items, i, DCON_DEF));
 		}
 		sb_adds(sb, ";\n");
 		for (int i = 0; i < cat_rows(items); i++) {
-			if (cat_bool(items, i, 2))
+			if (cat_bool(items, i, DCON_VALIDATED))
 				continue;
 			sb_addf(sb, "\nALTER DOMAIN %s ADD CONSTRAINT ", qn.buf);
-			quote_ident(sb, cat_val(items, i, 0));
-			sb_addf(sb, " %s;\n", cat_val(items, i, 1));
+			quote_ident(sb, cat_val(items, i, DCON_NAME));
+			sb_addf(sb, " %s;\n", cat_val(items, i, DCON_DEF));
 		}
 		break;
 	default:
-		sb_addf(sb, "CREATE TYPE %s AS RANGE (\n    subtype = %s", qn.buf, cat_val(info, 0, 9));
-		if (cat_val(info, 0, 10))
-			sb_addf(sb, ",\n    subtype_opclass = %s", cat_val(info, 0, 10));
-		if (cat_val(info, 0, 11))
-			sb_addf(sb, ",\n    collation = %s", cat_val(info, 0, 11));
-		if (cat_val(info, 0, 12))
-			sb_addf(sb, ",\n    canonical = %s", cat_val(info, 0, 12));
-		if (cat_val(info, 0, 13))
-			sb_addf(sb, ",\n    subtype_diff = %s", cat_val(info, 0, 13));
-		if (cat_val(info, 0, 14))
-			sb_addf(sb, ",\n    multirange_type_name = %s", cat_val(info, 0, 14));
+		sb_addf(sb, "CREATE TYPE %s AS RANGE (\n    subtype = %s", qn.buf, cat_val(info, 0, TY_SUBTYPE));
+		if (cat_val(info, 0, TY_OPCLASS))
+			sb_addf(sb, ",\n    subtype_opclass = %s", cat_val(info, 0, TY_OPCLASS));
+		if (cat_val(info, 0, TY_RANGE_COLLATION))
+			sb_addf(sb, ",\n    collation = %s", cat_val(info, 0, TY_RANGE_COLLATION));
+		if (cat_val(info, 0, TY_CANONICAL))
+			sb_addf(sb, ",\n    canonical = %s", cat_val(info, 0, TY_CANONICAL));
+		if (cat_val(info, 0, TY_SUBDIFF))
+			sb_addf(sb, ",\n    subtype_diff = %s", cat_val(info, 0, TY_SUBDIFF));
+		if (cat_val(info, 0, TY_MULTIRANGE))
+			sb_addf(sb, ",\n    multirange_type_name = %s", cat_val(info, 0, TY_MULTIRANGE));
 		sb_adds(sb, "\n);\n");
 		break;
 	}
-	ddl_comment(sb, j->okind == 'd' ? "DOMAIN" : "TYPE", qn.buf, cat_val(info, 0, 4));
+	ddl_comment(sb, j->okind == 'd' ? "DOMAIN" : "TYPE", qn.buf, cat_val(info, 0, TY_COMMENT));
 	if (j->okind == 'c') {
 		for (int i = 0; i < cat_rows(items); i++) {
 			struct strbuf t;
 			sb_init(&t);
 			sb_addf(&t, "%s.", qn.buf);
-			quote_ident(&t, cat_val(items, i, 1));
-			ddl_comment(sb, "COLUMN", t.buf, cat_val(items, i, 7));
+			quote_ident(&t, cat_val(items, i, COL_NAME));
+			ddl_comment(sb, "COLUMN", t.buf, cat_val(items, i, COL_COMMENT));
 			sb_free(&t);
 		}
 	}
@@ -506,9 +512,9 @@ ddl_type(struct strbuf *sb, const struct job *j)
 		for (int i = 0; i < cat_rows(items); i++) {
 			struct strbuf t;
 			sb_init(&t);
-			quote_ident(&t, cat_val(items, i, 0));
+			quote_ident(&t, cat_val(items, i, DCON_NAME));
 			sb_addf(&t, " ON DOMAIN %s", qn.buf);
-			ddl_comment(sb, "CONSTRAINT", t.buf, cat_val(items, i, 3));
+			ddl_comment(sb, "CONSTRAINT", t.buf, cat_val(items, i, DCON_COMMENT));
 			sb_free(&t);
 		}
 	}

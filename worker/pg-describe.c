@@ -349,20 +349,20 @@ pack_describe_columns(msgpack_packer *pk, const void *arg)
 	const PGresult *c = arg;
 	msgpack_pack_array(pk, (size_t)cat_rows(c));
 	for (int i = 0; i < cat_rows(c); i++) {
-		const char *ident = cat_val(c, i, 5), *gen = cat_val(c, i, 6);
+		const char *ident = cat_val(c, i, COL_IDENTITY), *gen = cat_val(c, i, COL_GENERATED);
 		bool is_gen = gen && *gen;
 		MP_PACK_FIELDS(pk,
-		    MPF_STR("name", cat_val(c, i, 1)),
-		    MPF_INT("position", cat_int(c, i, 0, 0)),
-		    MPF_STR("type", cat_val(c, i, 2)),
-		    MPF_BOOL("nullable", cat_bool(c, i, 3)),
-		    MPF_STR("default", is_gen ? NULL : cat_val(c, i, 4)),
-		    MPF_BOOL("primary_key", cat_bool(c, i, 14)),
+		    MPF_STR("name", cat_val(c, i, COL_NAME)),
+		    MPF_INT("position", cat_int(c, i, COL_NUM, 0)),
+		    MPF_STR("type", cat_val(c, i, COL_TYPE)),
+		    MPF_BOOL("nullable", cat_bool(c, i, COL_NULLABLE)),
+		    MPF_STR("default", is_gen ? NULL : cat_val(c, i, COL_DEFAULT)),
+		    MPF_BOOL("primary_key", cat_bool(c, i, COL_PKEY)),
 		    MPF_STR("identity", ident && *ident ? (ident[0] == 'a' ? "always" : "by_default") :
 		    NULL),
-		    MPF_STR("generated", is_gen ? cat_val(c, i, 4) : NULL),
-		    MPF_STR("collation", cat_val(c, i, 8)),
-		    MPF_STR("comment", cat_val(c, i, 7)));
+		    MPF_STR("generated", is_gen ? cat_val(c, i, COL_DEFAULT) : NULL),
+		    MPF_STR("collation", cat_val(c, i, COL_COLLATION)),
+		    MPF_STR("comment", cat_val(c, i, COL_COMMENT)));
 	}
 }
 
@@ -415,11 +415,11 @@ pack_primary_key(msgpack_packer *pk, const void *arg)
 	const struct job *j = arg;
 	const PGresult *cons = j->res[D_CONS];
 	for (int i = 0; j->oc == OC_REL && i < cat_rows(cons); i++) {
-		if (cat_val(cons, i, 1)[0] != 'p')
+		if (cat_val(cons, i, CON_TYPE)[0] != 'p')
 			continue;
 		struct cell cols = { cons, i, 9 };
 		MP_PACK_FIELDS(pk,
-		    MPF_STR("name", cat_val(cons, i, 0)),
+		    MPF_STR("name", cat_val(cons, i, CON_NAME)),
 		    MPF_FN("columns", pack_cell_array, &cols));
 		return;
 	}
@@ -434,14 +434,14 @@ pack_indexes(msgpack_packer *pk, const void *arg)
 	msgpack_pack_array(pk, (size_t)cat_rows(idx));
 	for (int i = 0; i < cat_rows(idx); i++)
 		MP_PACK_FIELDS(pk,
-		    MPF_STR("name", cat_val(idx, i, 0)),
-		    MPF_STR("definition", cat_val(idx, i, 1)),
-		    MPF_BOOL("primary", cat_bool(idx, i, 2)),
-		    MPF_BOOL("unique", cat_bool(idx, i, 3)),
-		    MPF_BOOL("valid", cat_bool(idx, i, 4)),
-		    MPF_STR("method", cat_val(idx, i, 10)),
-		    MPF_STR("constraint", cat_val(idx, i, 8)),
-		    MPF_STR("comment", cat_val(idx, i, 7)));
+		    MPF_STR("name", cat_val(idx, i, IDX_NAME)),
+		    MPF_STR("definition", cat_val(idx, i, IDX_DEF)),
+		    MPF_BOOL("primary", cat_bool(idx, i, IDX_PRIMARY)),
+		    MPF_BOOL("unique", cat_bool(idx, i, IDX_UNIQUE)),
+		    MPF_BOOL("valid", cat_bool(idx, i, IDX_VALID)),
+		    MPF_STR("method", cat_val(idx, i, IDX_METHOD)),
+		    MPF_STR("constraint", cat_val(idx, i, IDX_CONSTRAINT)),
+		    MPF_STR("comment", cat_val(idx, i, IDX_COMMENT)));
 }
 
 /* The constraints: a relation's (foreign keys too) or a domain's. */
@@ -454,20 +454,20 @@ pack_constraints(msgpack_packer *pk, const void *arg)
 	msgpack_pack_array(pk, (size_t)(cat_rows(cons) + cat_rows(dcons)));
 	for (int i = 0; i < cat_rows(cons); i++)
 		MP_PACK_FIELDS(pk,
-		    MPF_STR("name", cat_val(cons, i, 0)),
-		    MPF_STR("type", contype_name(cat_val(cons, i, 1)[0])),
-		    MPF_STR("definition", cat_val(cons, i, 2)),
-		    MPF_BOOL("validated", cat_bool(cons, i, 5)),
-		    MPF_BOOL("inherited", !cat_bool(cons, i, 3) || cat_bool(cons, i, 16)),
-		    MPF_STR("comment", cat_val(cons, i, 6)));
+		    MPF_STR("name", cat_val(cons, i, CON_NAME)),
+		    MPF_STR("type", contype_name(cat_val(cons, i, CON_TYPE)[0])),
+		    MPF_STR("definition", cat_val(cons, i, CON_DEF)),
+		    MPF_BOOL("validated", cat_bool(cons, i, CON_VALIDATED)),
+		    MPF_BOOL("inherited", !cat_bool(cons, i, CON_LOCAL) || cat_bool(cons, i, CON_CLONE)),
+		    MPF_STR("comment", cat_val(cons, i, CON_COMMENT)));
 	for (int i = 0; i < cat_rows(dcons); i++)
 		MP_PACK_FIELDS(pk,
-		    MPF_STR("name", cat_val(dcons, i, 0)),
+		    MPF_STR("name", cat_val(dcons, i, DCON_NAME)),
 		    MPF_STR("type", "check"),
-		    MPF_STR("definition", cat_val(dcons, i, 1)),
-		    MPF_BOOL("validated", cat_bool(dcons, i, 2)),
+		    MPF_STR("definition", cat_val(dcons, i, DCON_DEF)),
+		    MPF_BOOL("validated", cat_bool(dcons, i, DCON_VALIDATED)),
 		    MPF_BOOL("inherited", false),
-		    MPF_STR("comment", cat_val(dcons, i, 3)));
+		    MPF_STR("comment", cat_val(dcons, i, DCON_COMMENT)));
 }
 
 /* The foreign keys, with both ends' columns and their actions. */
@@ -477,25 +477,25 @@ pack_foreign_keys(msgpack_packer *pk, const void *arg)
 	const PGresult *cons = arg;
 	int n = 0;
 	for (int i = 0; i < cat_rows(cons); i++)
-		n += cat_val(cons, i, 1)[0] == 'f';
+		n += cat_val(cons, i, CON_TYPE)[0] == 'f';
 	msgpack_pack_array(pk, (size_t)n);
 	for (int i = 0; i < cat_rows(cons); i++) {
-		if (cat_val(cons, i, 1)[0] != 'f')
+		if (cat_val(cons, i, CON_TYPE)[0] != 'f')
 			continue;
-		const char *m = cat_val(cons, i, 13);
+		const char *m = cat_val(cons, i, CON_MATCH);
 		struct cell cols = { cons, i, 9 }, refcols = { cons, i, 10 };
 		MP_PACK_FIELDS(pk,
-		    MPF_STR("name", cat_val(cons, i, 0)),
+		    MPF_STR("name", cat_val(cons, i, CON_NAME)),
 		    MPF_FN("columns", pack_cell_array, &cols),
-		    MPF_STR("ref_schema", cat_val(cons, i, 7)),
-		    MPF_STR("ref_table", cat_val(cons, i, 8)),
+		    MPF_STR("ref_schema", cat_val(cons, i, CON_REF_SCHEMA)),
+		    MPF_STR("ref_table", cat_val(cons, i, CON_REF_TABLE)),
 		    MPF_FN("ref_columns", pack_cell_array, &refcols),
-		    MPF_STR("on_update", fk_action(cat_val(cons, i, 11))),
-		    MPF_STR("on_delete", fk_action(cat_val(cons, i, 12))),
+		    MPF_STR("on_update", fk_action(cat_val(cons, i, CON_ON_UPDATE))),
+		    MPF_STR("on_delete", fk_action(cat_val(cons, i, CON_ON_DELETE))),
 		    MPF_STR("match", m && m[0] == 'f' ? "FULL" : m && m[0] == 'p' ? "PARTIAL" : "SIMPLE"),
-		    MPF_BOOL("deferrable", cat_bool(cons, i, 14)),
-		    MPF_BOOL("deferred", cat_bool(cons, i, 15)),
-		    MPF_STR("definition", cat_val(cons, i, 2)));
+		    MPF_BOOL("deferrable", cat_bool(cons, i, CON_DEFERRABLE)),
+		    MPF_BOOL("deferred", cat_bool(cons, i, CON_DEFERRED)),
+		    MPF_STR("definition", cat_val(cons, i, CON_DEF)));
 	}
 }
 
@@ -508,12 +508,12 @@ pack_referenced_by(msgpack_packer *pk, const void *arg)
 	for (int i = 0; i < cat_rows(refby); i++) {
 		struct cell cols = { refby, i, 3 }, refcols = { refby, i, 4 };
 		MP_PACK_FIELDS(pk,
-		    MPF_STR("name", cat_val(refby, i, 0)),
-		    MPF_STR("schema", cat_val(refby, i, 1)),
-		    MPF_STR("table", cat_val(refby, i, 2)),
+		    MPF_STR("name", cat_val(refby, i, REF_NAME)),
+		    MPF_STR("schema", cat_val(refby, i, REF_SCHEMA)),
+		    MPF_STR("table", cat_val(refby, i, REF_TABLE)),
 		    MPF_FN("columns", pack_cell_array, &cols),
 		    MPF_FN("ref_columns", pack_cell_array, &refcols),
-		    MPF_STR("definition", cat_val(refby, i, 5)));
+		    MPF_STR("definition", cat_val(refby, i, REF_DEF)));
 	}
 }
 
@@ -524,14 +524,14 @@ pack_triggers(msgpack_packer *pk, const void *arg)
 	const PGresult *trg = arg;
 	msgpack_pack_array(pk, (size_t)cat_rows(trg));
 	for (int i = 0; i < cat_rows(trg); i++) {
-		const char *en = cat_val(trg, i, 2);
+		const char *en = cat_val(trg, i, TRG_ENABLED);
 		MP_PACK_FIELDS(pk,
-		    MPF_STR("name", cat_val(trg, i, 0)),
-		    MPF_STR("definition", cat_val(trg, i, 1)),
+		    MPF_STR("name", cat_val(trg, i, TRG_NAME)),
+		    MPF_STR("definition", cat_val(trg, i, TRG_DEF)),
 		    MPF_STR("enabled", en[0] == 'D' ? "disabled" : en[0] == 'R' ? "replica" :
 		    en[0] == 'A' ? "always" : "origin"),
-		    MPF_BOOL("inherited", cat_bool(trg, i, 4)),
-		    MPF_STR("comment", cat_val(trg, i, 3)));
+		    MPF_BOOL("inherited", cat_bool(trg, i, TRG_CLONE)),
+		    MPF_STR("comment", cat_val(trg, i, TRG_COMMENT)));
 	}
 }
 
@@ -543,10 +543,10 @@ pack_partitions(msgpack_packer *pk, const void *arg)
 	msgpack_pack_array(pk, (size_t)cat_rows(parts));
 	for (int i = 0; i < cat_rows(parts); i++)
 		MP_PACK_FIELDS(pk,
-		    MPF_STR("schema", cat_val(parts, i, 0)),
-		    MPF_STR("name", cat_val(parts, i, 1)),
-		    MPF_STR("bound", cat_val(parts, i, 2)),
-		    MPF_STR("kind", cat_kind_name(OC_REL, cat_val(parts, i, 3)[0])));
+		    MPF_STR("schema", cat_val(parts, i, PART_SCHEMA)),
+		    MPF_STR("name", cat_val(parts, i, PART_NAME)),
+		    MPF_STR("bound", cat_val(parts, i, PART_BOUND)),
+		    MPF_STR("kind", cat_kind_name(OC_REL, cat_val(parts, i, PART_KIND)[0])));
 }
 
 /* A partition's parent and bound, or nil. */
@@ -555,11 +555,11 @@ pack_partition_of(msgpack_packer *pk, const void *arg)
 {
 	const struct job *j = arg;
 	const PGresult *info = j->res[D_INFO];
-	if (j->oc == OC_REL && cat_val(info, 0, 10))
+	if (j->oc == OC_REL && cat_val(info, 0, REL_PARENT_SCHEMA))
 		MP_PACK_FIELDS(pk,
-		    MPF_STR("schema", cat_val(info, 0, 10)),
-		    MPF_STR("name", cat_val(info, 0, 11)),
-		    MPF_STR("bound", cat_val(info, 0, 12)));
+		    MPF_STR("schema", cat_val(info, 0, REL_PARENT_SCHEMA)),
+		    MPF_STR("name", cat_val(info, 0, REL_PARENT)),
+		    MPF_STR("bound", cat_val(info, 0, REL_BOUND)));
 	else
 		msgpack_pack_nil(pk);
 }
@@ -594,22 +594,24 @@ describe_pack(msgpack_packer *pk, struct job *j)
 	bool rel = j->oc == OC_REL, func = j->oc == OC_FUNC;
 	const PGresult *cols = rel ? j->res[D_COLS] :
 	    j->oc == OC_TYPE && j->okind == 'c' ? j->res[D_ITEMS] : NULL;
-	/* the object's names as the catalog has them */
+	/* the object's names as the catalog has them (the first five columns
+	 * of D_INFO are the same for every class) */
 	free(j->schema);
 	free(j->name);
-	j->schema = xstrdup(cat_val(info, 0, 0) ? cat_val(info, 0, 0) : "");
-	j->name = xstrdup(cat_val(info, 0, 1) ? cat_val(info, 0, 1) : "");
+	j->schema = xstrdup(cat_val(info, 0, REL_SCHEMA) ? cat_val(info, 0, REL_SCHEMA) : "");
+	j->name = xstrdup(cat_val(info, 0, REL_NAME) ? cat_val(info, 0, REL_NAME) : "");
 	struct strbuf ddl;
 	sb_init(&ddl);
 	ddl_build(&ddl, j);
-	const char *size = rel ? cat_val(info, 0, 6) : j->oc == OC_SEQ ? cat_val(info, 0, 16) : NULL;
-	const char *rows = rel ? cat_val(info, 0, 5) : NULL;
+	const char *size = rel ? cat_val(info, 0, REL_SIZE) :
+	    j->oc == OC_SEQ ? cat_val(info, 0, SEQ_SIZE) : NULL;
+	const char *rows = rel ? cat_val(info, 0, REL_ROWS) : NULL;
 	MP_PACK_FIELDS(pk,
 	    MPF_STR("schema", j->schema),
 	    MPF_STR("name", j->name),
 	    MPF_STR("kind", cat_kind_name(j->oc, j->okind)),
-	    MPF_STR("owner", cat_val(info, 0, 3)),
-	    MPF_STR("comment", cat_val(info, 0, 4)),
+	    MPF_STR("owner", cat_val(info, 0, REL_OWNER)),
+	    MPF_STR("comment", cat_val(info, 0, REL_COMMENT)),
 	    MPF_FN("columns", pack_describe_columns, cols),
 	    MPF_FN("primary_key", pack_primary_key, j),
 	    MPF_FN("indexes", pack_indexes, j->res[D_INDEXES]),
@@ -619,19 +621,21 @@ describe_pack(msgpack_packer *pk, struct job *j)
 	    MPF_FN("triggers", pack_triggers, j->res[D_TRIGGERS]),
 	    MPF_FN("partitions", pack_partitions, j->res[D_PARTS]),
 	    MPF_FN("partition_of", pack_partition_of, j),
-	    MPF_STR("partition_key", rel ? cat_val(info, 0, 9) : NULL),
+	    MPF_STR("partition_key", rel ? cat_val(info, 0, REL_PARTKEY) : NULL),
 	    MPF_FN("values", pack_values, j),
 	    MPF_INT_OPT("size_bytes", size ? strtoll(size, NULL, 10) : -1),
 	    MPF_INT_OPT("estimated_rows", rows ? strtoll(rows, NULL, 10) : -1),
-	    MPF_STR("definition", rel ? cat_val(info, 0, 13) : func ? cat_val(info, 0, 8) : NULL),
-	    MPF_STR("arguments", func ? cat_val(info, 0, 5) : NULL),
-	    MPF_STR("result", func ? cat_val(info, 0, 6) : NULL),
+	    MPF_STR("definition", rel ? cat_val(info, 0, REL_VIEWDEF) :
+	    func ? cat_val(info, 0, FN_DEF) : NULL),
+	    MPF_STR("arguments", func ? cat_val(info, 0, FN_ARGS) : NULL),
+	    MPF_STR("result", func ? cat_val(info, 0, FN_RESULT) : NULL),
 	    MPF_STR("ddl", ddl.buf ? ddl.buf : ""),
 	    MPF_FN("warnings", pack_describe_warnings, j));
 	sb_free(&ddl);
 }
 const char *const describe_what[D_NDESCRIBE] = {
-	"tables, views and sequences", "functions", "types", "the object's details", "columns", "constraints", "foreign keys to it",
+	"tables, views and sequences", "functions", "types", "the object's details", "columns",
+	"constraints", "foreign keys to it",
 	"indexes", "triggers", "partitions", "owned sequences", "members",
 };
 
