@@ -161,3 +161,15 @@ test('completion offers the schema\'s tables, then the columns of an alias', asy
   await until(async () => (await options()).includes('null'), 10000, 'a keyword');
   await shot(page, 'completion');
 });
+
+test('a schema larger than the gateway reads ahead (a 3 MB comment) reaches the page whole', async () => {
+  await fx.psql("do $$ begin execute format('comment on table orders is %L', repeat('x', 3000000)); end $$");
+  await page.evaluate((id) => {
+    window.tusk.rpc.call('get_schema', { connection_id: id, refresh: true }).then((s) => {
+      window.bigComment = s.schemas.find((x) => x.name === 'public').relations.find((r) => r.name === 'orders').comment.length;
+    });
+  }, connId);
+  const len = await until(() => page.evaluate(() => window.bigComment), 60000, 'the big schema in the page');
+  assert.equal(len, 3000000);
+  await fx.psql('comment on table orders is null');
+});
