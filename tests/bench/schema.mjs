@@ -2,8 +2,9 @@
 // Chromium through a real tusk-ui gateway and broker (run by bench.py's
 // `schema` section, which made the database):
 //   get_schema into the page (through the gateway, decoded), cold and cached;
-//   the tree's first level, then a schema's 5,000 tables, rendered;
-//   frame times while the filter narrows as you type;
+//   the tree's first level, then a schema's Tables group, each from the
+//   click to the next frame;
+//   frame intervals while the filter narrows as you type (a character a frame);
 //   completion lookups (the index built once per schema version).
 // Prints one JSON object on stdout.
 //   env: TUSK_HOME (the broker's), BENCH_PG_PORT, BENCH_DB
@@ -12,6 +13,7 @@ import { startGateway, launchBrowser, until } from '../e2e/lib.mjs';
 const home = process.env.TUSK_HOME;
 const port = Number(process.env.BENCH_PG_PORT);
 const db = process.env.BENCH_DB;
+const last = Number(process.env.BENCH_TABLES || 5000) - 1; // s_t0 .. s_t<last>
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 const stats = (xs) => ({ median_ms: med(xs), p95_ms: pct(xs, 0.95), max_ms: Math.max(...xs), n: xs.length });
@@ -44,47 +46,46 @@ try {
     return { cold, cached, tables };
   }, cid);
   await page.evaluate((id) => window.tusk.schemaFor(id).load(), cid);
+  await page.locator('[data-testid="object-tree"] .toggle').first().waitFor();
 
   /** ms from fn() to the end of the next frame (rendered). */
-  const frame = (fn) => page.evaluate(fn === 'open' ? () => new Promise((resolve) => {
-    const t0 = performance.now();
-    document.querySelector('[data-testid="object-tree"] .toggle').click();
-    requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0)));
-  }) : fn);
-
-  result.tree_first_level_ms = await frame('open');
-  result.tree_schemas = await page.locator('[data-testid="tree-schema"]').count();
-  result.tree_expand_ms = await page.evaluate(() => new Promise((resolve) => {
-    const t0 = performance.now();
-    document.querySelector('[data-testid="tree-schema"][data-name="public"]').click();
-    requestAnimationFrame(() => {
-      document.querySelector('[data-testid="tree-group"][data-name="Tables"]').click();
-      requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0)));
+  /** From a click (at the start of a frame) to the next frame. */
+  const clickFrame = (selector) => page.evaluate((sel) => new Promise((resolve) => {
+    requestAnimationFrame((t0) => {
+      document.querySelector(sel).click();
+      requestAnimationFrame((t1) => resolve(t1 - t0));
     });
-  }));
+  }), selector);
+
+  result.tree_first_level_ms = await clickFrame('[data-testid="object-tree"] .toggle');
+  result.tree_schemas = await page.locator('[data-testid="tree-schema"]').count();
+  await clickFrame('[data-testid="tree-schema"][data-name="public"]');
+  result.tree_expand_ms = await clickFrame('[data-testid="tree-group"][data-name="Tables"]');
   result.tree_items = await page.locator('[data-testid="tree-item"]').count();
 
-  // the filter, one character at a time (each keystroke: input event to
-  // the end of the frame that shows it), narrowing then widening
-  const word = 's_t4999';
+  // the filter, one character a frame (as the grid's bench scrolls): the
+  // interval between frames while it narrows and widens again
+  const word = `s_t${last}`;
   const steps = [...word].map((_, i) => word.slice(0, i + 1));
   const typing = [...steps, ...steps.slice(0, -1).reverse(), ''];
-  const frames = [];
-  for (let round = 0; round < 3; round++) {
-    for (const text of typing) {
-      frames.push(await page.evaluate((t) => new Promise((resolve) => {
-        const input = document.querySelector('[data-testid="object-tree"] input.filter');
-        const t0 = performance.now();
-        input.value = t;
-        input.dispatchEvent(new Event('input', { bubbles: true }));
-        requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0)));
-      }), text));
-    }
-  }
-  result.filter_frames = stats(frames);
+  result.filter_frames = stats(await page.evaluate((texts) => new Promise((resolve) => {
+    const input = document.querySelector('[data-testid="object-tree"] input.filter');
+    const all = [...texts, ...texts, ...texts];
+    const dts = [];
+    let i = 0, last = 0;
+    const tick = (now) => {
+      if (i > 0) dts.push(now - last);
+      last = now;
+      if (i === all.length) return resolve(dts);
+      input.value = all[i++];
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  }), typing));
 
   // completion: the index (once per schema version), then lookups
-  result.completion = await page.evaluate((id) => {
+  result.completion = await page.evaluate(([id, last]) => {
     const ctx = (doc, pos, explicit = false) => ({ state: { doc: { toString: () => doc } }, pos: pos ?? doc.length, explicit });
     const t0 = performance.now();
     window.tusk.complete(id, ctx('select * from s_t1'));
@@ -103,10 +104,10 @@ try {
     return {
       index_build_ms: build,
       tables: time('select * from s_t49'),
-      alias_columns: time('select x. from public.s_t4999 x join s_t4998 y on true', 'select x.'.length),
+      alias_columns: time(`select x. from public.s_t${last} x join s_t${last - 1} y on true`, 'select x.'.length),
       statement_columns: time('select c1, c from s_t10 a join s_t11 b on a.id = b.parent_id', 'select c1, c'.length),
     };
-  }, cid);
+  }, [cid, last]);
   process.stdout.write(JSON.stringify(result) + '\n');
 } finally {
   await br.close();
