@@ -18,6 +18,11 @@ const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 const stats = (xs) => ({ median_ms: med(xs), p95_ms: pct(xs, 0.95), max_ms: Math.max(...xs), n: xs.length });
 
+/** p, or a failure naming what did not finish within ms. */
+const deadline = (p, ms, what) => Promise.race([p, new Promise((_, reject) =>
+  setTimeout(() => reject(new Error(`${what}: not done within ${ms / 1000} s`)), ms).unref())]);
+const step = (what) => process.stderr.write(`schema.mjs: ${what}\n`);
+
 const gw = await startGateway(home);
 const br = await launchBrowser({ width: 1400, height: 900 });
 const { page } = br;
@@ -29,7 +34,8 @@ try {
     port: p, database: d, username: 'tusk', ssl_mode: 'disable' } }, 'tuskpw'), [port, db]);
 
   // get_schema into the page: the gateway hop and the page's msgpack decode
-  result.page_get_schema = await page.evaluate(async (id) => {
+  step('get_schema into the page');
+  result.page_get_schema = await deadline(page.evaluate(async (id) => {
     const time = async (refresh) => {
       const t0 = performance.now();
       const s = await window.tusk.rpc.call('get_schema', { connection_id: id, refresh });
@@ -44,7 +50,7 @@ try {
       tables = n;
     }
     return { cold, cached, tables };
-  }, cid);
+  }, cid), 600000, 'get_schema into the page');
   await page.evaluate((id) => window.tusk.schemaFor(id).load(), cid);
   await page.locator('[data-testid="object-tree"] .toggle').first().waitFor();
 
@@ -57,10 +63,11 @@ try {
     });
   }), selector);
 
-  result.tree_first_level_ms = await clickFrame('[data-testid="object-tree"] .toggle');
+  step('the tree');
+  result.tree_first_level_ms = await deadline(clickFrame('[data-testid="object-tree"] .toggle'), 60000, 'the first level');
   result.tree_schemas = await page.locator('[data-testid="tree-schema"]').count();
-  await clickFrame('[data-testid="tree-schema"][data-name="public"]');
-  result.tree_expand_ms = await clickFrame('[data-testid="tree-group"][data-name="Tables"]');
+  await deadline(clickFrame('[data-testid="tree-schema"][data-name="public"]'), 60000, 'a schema');
+  result.tree_expand_ms = await deadline(clickFrame('[data-testid="tree-group"][data-name="Tables"]'), 60000, 'a group');
   result.tree_items = await page.locator('[data-testid="tree-item"]').count();
 
   // the filter, one character a frame (as the grid's bench scrolls): the
@@ -68,7 +75,8 @@ try {
   const word = `s_t${last}`;
   const steps = [...word].map((_, i) => word.slice(0, i + 1));
   const typing = [...steps, ...steps.slice(0, -1).reverse(), ''];
-  result.filter_frames = stats(await page.evaluate((texts) => new Promise((resolve) => {
+  step('the filter');
+  result.filter_frames = stats(await deadline(page.evaluate((texts) => new Promise((resolve) => {
     const input = document.querySelector('[data-testid="object-tree"] input.filter');
     const all = [...texts, ...texts, ...texts];
     const dts = [];
@@ -82,9 +90,10 @@ try {
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
-  }), typing));
+  }), typing), 120000, 'the filter frames'));
 
   // completion: the index (once per schema version), then lookups
+  step('completion');
   result.completion = await page.evaluate(([id, last]) => {
     const ctx = (doc, pos, explicit = false) => ({ state: { doc: { toString: () => doc } }, pos: pos ?? doc.length, explicit });
     const t0 = performance.now();
