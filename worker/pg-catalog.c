@@ -404,7 +404,7 @@ job_next(struct pgq *q)
 			int nv = j->kind == JOB_SCHEMA ? 0 : j->step < D_INFO ? 2 : 1;
 			if (j->kind == JOB_DESCRIBE && j->step >= D_INFO)
 				values[0] = j->oid;
-			log_trace("catalog %s: step %d", q->id, j->step);
+			j->step_us = mono_us();
 			bool ok = job_send(q, sql, nv, nv ? values : NULL);
 			free(sql);
 			if (!ok)
@@ -444,6 +444,9 @@ static void
 job_step_over(struct pgq *q)
 {
 	struct job *j = q->ctx;
+	log_debug("catalog %s: %s read in %lld ms (%d rows)", q->id, j->kind == JOB_SCHEMA ?
+	    schema_what[j->step] : describe_what[j->step], (long long)(mono_us() - j->step_us) / 1000,
+	    cat_rows(j->res[j->step]));
 	if (!terr_isset(&q->err) && j->kind == JOB_DESCRIBE && j->step == D_RESOLVE_TYPE)
 		describe_resolved(q);
 	j->step++;

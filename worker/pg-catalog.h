@@ -7,6 +7,7 @@
 #define TUSK_WORKER_PG_CATALOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 #include <msgpack.h>
@@ -42,6 +43,7 @@ struct job {
 	int version;	     /* PQserverVersion */
 	char *schema, *name, *want;
 	int step;	     /* the running statement's index */
+	int64_t step_us;     /* when it was sent (mono_us) */
 	bool step_failed;    /* it failed in a way that becomes a warning */
 	bool steps[STEPS_MAX]; /* which statements this job runs */
 	PGresult *res[STEPS_MAX];

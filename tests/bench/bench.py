@@ -509,6 +509,7 @@ def bench_schema(pg, b):
     psql = ["psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "tusk", "-d", SCHEMA_DB]
     d_list = [timed(psql + ["-c", "\\d"], env=env) * 1000 for _ in range(3)]
     d_all = [timed(psql + ["-c", "\\d s_t*"], env=env) * 1000]
+    c.call("disconnect", connection_id=cid)
     c.close()
     env2 = dict(b.env, BENCH_PG_PORT=str(pg.port), BENCH_DB=SCHEMA_DB, TUSK_BIN=BIN,
                 BENCH_TABLES=str(SCHEMA_TABLES))

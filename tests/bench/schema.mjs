@@ -52,23 +52,26 @@ try {
     return { cold, cached, tables };
   }, cid), 600000, 'get_schema into the page');
   await page.evaluate((id) => window.tusk.schemaFor(id).load(), cid);
-  await page.locator('[data-testid="object-tree"] .toggle').first().waitFor();
+  const tree = `[data-testid="object-tree"][data-conn="${cid}"]`;
+  await page.locator(`${tree} .toggle`).waitFor();
 
   /** ms from fn() to the end of the next frame (rendered). */
   /** From a click (at the start of a frame) to the next frame. */
-  const clickFrame = (selector) => page.evaluate((sel) => new Promise((resolve) => {
+  const clickFrame = (selector) => page.evaluate((sel) => new Promise((resolve, reject) => {
     requestAnimationFrame((t0) => {
-      document.querySelector(sel).click();
+      const el = document.querySelector(sel);
+      if (!el) return reject(new Error('nothing matches ' + sel));
+      el.click();
       requestAnimationFrame((t1) => resolve(t1 - t0));
     });
   }), selector);
 
   step('the tree');
-  result.tree_first_level_ms = await deadline(clickFrame('[data-testid="object-tree"] .toggle'), 60000, 'the first level');
-  result.tree_schemas = await page.locator('[data-testid="tree-schema"]').count();
-  await deadline(clickFrame('[data-testid="tree-schema"][data-name="public"]'), 60000, 'a schema');
-  result.tree_expand_ms = await deadline(clickFrame('[data-testid="tree-group"][data-name="Tables"]'), 60000, 'a group');
-  result.tree_items = await page.locator('[data-testid="tree-item"]').count();
+  result.tree_first_level_ms = await deadline(clickFrame(`${tree} .toggle`), 60000, 'the first level');
+  result.tree_schemas = await page.locator(`${tree} [data-testid="tree-schema"]`).count();
+  await deadline(clickFrame(`${tree} [data-testid="tree-schema"][data-name="public"]`), 60000, 'a schema');
+  result.tree_expand_ms = await deadline(clickFrame(`${tree} [data-testid="tree-group"][data-name="Tables"]`), 60000, 'a group');
+  result.tree_items = await page.locator(`${tree} [data-testid="tree-item"]`).count();
 
   // the filter, one character a frame (as the grid's bench scrolls): the
   // interval between frames while it narrows and widens again
@@ -76,8 +79,8 @@ try {
   const steps = [...word].map((_, i) => word.slice(0, i + 1));
   const typing = [...steps, ...steps.slice(0, -1).reverse(), ''];
   step('the filter');
-  result.filter_frames = stats(await deadline(page.evaluate((texts) => new Promise((resolve) => {
-    const input = document.querySelector('[data-testid="object-tree"] input.filter');
+  result.filter_frames = stats(await deadline(page.evaluate(([texts, sel]) => new Promise((resolve) => {
+    const input = document.querySelector(`${sel} input.filter`);
     const all = [...texts, ...texts, ...texts];
     const dts = [];
     let i = 0, last = 0;
@@ -90,7 +93,7 @@ try {
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
-  }), typing), 120000, 'the filter frames'));
+  }), [typing, tree]), 120000, 'the filter frames'));
 
   // completion: the index (once per schema version), then lookups
   step('completion');
