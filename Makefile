@@ -182,6 +182,11 @@ $(BUILD)/tests/test_store: $(BUILD)/obj/tests/unit/test_store.o $(call obj,$(wil
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_BROKER) cmocka)
 
+# test_tablesql links the broker's statement builder (tablesql.c).
+$(BUILD)/tests/test_tablesql: $(BUILD)/obj/tests/unit/test_tablesql.o $(BUILD)/obj/broker/tablesql.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_BROKER) cmocka)
 $(BUILD)/bench/bare_client: tests/bench/bare_client.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"

@@ -413,6 +413,11 @@ void store_notice_pack(msgpack_packer *pk, const struct store_notice *n);
 
 /* --- the methods (each defined beside its handler; methods.c lists them) --- */
 
+extern const struct tusk_method m_open_table;
+extern const struct tusk_method m_apply_edits;
+extern const struct tusk_method m_get_server_activity;
+extern const struct tusk_method m_cancel_backend;
+extern const struct tusk_method m_terminate_backend;
 extern const struct tusk_method m_health_check;
 extern const struct tusk_method m_get_app_info;
 extern const struct tusk_method m_get_log_directory;

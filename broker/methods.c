@@ -44,6 +44,11 @@ const struct tusk_method *const method_table[] = {
 	&m_trust_host_key,
 	&m_get_schema,
 	&m_describe_object,
+	&m_open_table,
+	&m_apply_edits,
+	&m_get_server_activity,
+	&m_cancel_backend,
+	&m_terminate_backend,
 };
 
 const size_t method_table_len = nitems(method_table);

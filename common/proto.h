@@ -135,6 +135,7 @@
 #define W_CONNECT "connect"
 #define W_QUERY "query"	      /* {query_id, sql, max_rows?, timeout_ms?} -> totals */
 #define W_CANCEL "cancel"     /* {query_id} -> {sent} */
+#define W_EXEC_BATCH "exec_batch" /* {query_id, statements, timeout_ms?} -> {committed, ...} */
 #define W_PING "ping"	      /* {seq} -> {seq} */
 #define W_SET_LOG "set_log_level" /* {level} */
 #define W_CLOSE "close"	      /* {} -> nil, then exit */

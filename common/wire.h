@@ -25,6 +25,8 @@ extern const struct tusk_param wire_connect_reply[];
 extern const struct tusk_param wire_ssh_info[]; /* connect reply's ssh_tunnel */
 extern const struct tusk_param wire_query[];
 extern const struct tusk_param wire_query_reply[];
+extern const struct tusk_param wire_exec_batch[];
+extern const struct tusk_param wire_exec_batch_reply[];
 extern const struct tusk_param wire_cancel[];
 extern const struct tusk_param wire_cancel_reply[];
 extern const struct tusk_param wire_catalog[];

@@ -135,6 +135,7 @@ static const struct order {
 	{ W_QUERY, wire_query, pg_query },
 	{ W_CATALOG, wire_catalog, pg_catalog },
 	{ W_DESCRIBE, wire_describe, pg_describe },
+	{ W_EXEC_BATCH, wire_exec_batch, pg_exec_batch },
 	{ W_CANCEL, wire_cancel, pg_cancel },
 	{ W_CLOSE, wire_close, order_close },
 };

@@ -33,7 +33,7 @@
 #include "pg-catalog.h"
 #include "pg.h"
 #include "proto.h"
-#include "quote.h"
+#include "sqlident.h"
 #include "util.h"
 #include "worker.h"
 
@@ -378,9 +378,9 @@ job_close_sql(const struct job *j)
 
 /* Send a statement; on failure the job answers at once. */
 static bool
-job_send(struct pgq *q, const char *sql, int nvalues, const char *const *values)
+job_send(struct pgq *q, const char *sql, int nvalues, char *const *values)
 {
-	if (pg_send(q, sql, nvalues, values) == 0)
+	if (pg_send_query(q, sql, nvalues, values) == 0)
 		return true;
 	pg.q = NULL;
 	return false;
@@ -400,7 +400,7 @@ job_next(struct pgq *q)
 		if (j->step < n) {
 			char *sql = j->kind == JOB_SCHEMA ? schema_sql(j, j->step) :
 			    describe_sql(j, j->step);
-			const char *values[2] = { j->schema, j->name };
+			char *values[2] = { j->schema, j->name };
 			int nv = j->kind == JOB_SCHEMA ? 0 : j->step < D_INFO ? 2 : 1;
 			if (j->kind == JOB_DESCRIBE && j->step >= D_INFO)
 				values[0] = j->oid;
@@ -826,7 +826,7 @@ job_answer(struct pgq *q)
 	    (j->res[D_INFO] == NULL || cat_rows(j->res[D_INFO]) == 0)) {
 		struct strbuf what;
 		sb_init(&what);
-		quote_qualified(&what, j->schema, j->name);
+		sqlident_add_qualified(&what, j->schema, j->name);
 		terr_set(&q->err, TE_VALIDATION, "%s is gone, or this role may not see it", what.buf);
 		sb_free(&what);
 	}

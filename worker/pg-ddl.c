@@ -5,7 +5,8 @@
  * FUNCTION (pg_get_functiondef) or AGGREGATE, TYPE and DOMAIN. Run in an
  * empty database it gives what pg_dump --schema-only gives (the
  * integration suite checks that for every kind). Names are quoted with
- * quote.h; expressions come from the server's pg_get_*def functions.
+ * sqlident.h, literals with quote.h; expressions come from the server's
+ * pg_get_*def functions.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +15,14 @@
 
 #include "pg-catalog.h"
 #include "quote.h"
+#include "sqlident.h"
 #include "util.h"
 
 /* Append "schema.name" quoted. */
 static void
 sb_qname(struct strbuf *sb, const struct job *j)
 {
-	quote_qualified(sb, j->schema, j->name);
+	sqlident_add_qualified(sb, j->schema, j->name);
 }
 
 /* Append "COMMENT ON what target IS '...';" when there is a comment. */
@@ -78,7 +80,7 @@ ddl_column(struct strbuf *sb, const struct job *j, int i, bool composite)
 	const char *ident = cat_val(c, i, COL_IDENTITY), *gen = cat_val(c, i, COL_GENERATED);
 	const char *coll = cat_val(c, i, COL_COLLATION), *fdwopts = cat_val(c, i, COL_FDWOPTIONS);
 	sb_adds(sb, "    ");
-	quote_ident(sb, name);
+	sqlident_add(sb, name);
 	sb_addf(sb, " %s", cat_val(c, i, COL_TYPE));
 	if (fdwopts)
 		sb_addf(sb, " OPTIONS (%s)", fdwopts);
@@ -93,7 +95,7 @@ ddl_column(struct strbuf *sb, const struct job *j, int i, bool composite)
 		int o = owned_row(owned, name, 'i');
 		if (o >= 0) {
 			sb_adds(sb, " (SEQUENCE NAME ");
-			quote_qualified(sb, cat_val(owned, o, OWN_SCHEMA), cat_val(owned, o, OWN_NAME));
+			sqlident_add_qualified(sb, cat_val(owned, o, OWN_SCHEMA), cat_val(owned, o, OWN_NAME));
 			ddl_seq_options(sb, owned, o, OWN_TYPE, false);
 			sb_adds(sb, ")");
 		}
@@ -127,7 +129,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 			sb_addf(sb, " WITH (%s)", relopts);
 		if (k == 'm' && tablespace) {
 			sb_adds(sb, " TABLESPACE ");
-			quote_ident(sb, tablespace);
+			sqlident_add(sb, tablespace);
 		}
 		sb_addf(sb, " AS\n%s", def);
 		if (k == 'm')
@@ -140,7 +142,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 			if (cat_val(owned, i, OWN_DEPTYPE)[0] != 'a')
 				continue;
 			sb_adds(sb, "CREATE SEQUENCE ");
-			quote_qualified(sb, cat_val(owned, i, OWN_SCHEMA), cat_val(owned, i, OWN_NAME));
+			sqlident_add_qualified(sb, cat_val(owned, i, OWN_SCHEMA), cat_val(owned, i, OWN_NAME));
 			ddl_seq_options(sb, owned, i, OWN_TYPE, true);
 			sb_adds(sb, ";\n\n");
 		}
@@ -148,7 +150,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 		    k == 'f' ? "FOREIGN " : "", qn.buf);
 		if (is_part) {
 			sb_adds(sb, " PARTITION OF ");
-			quote_qualified(sb, cat_val(info, 0, REL_PARENT_SCHEMA), cat_val(info, 0, REL_PARENT));
+			sqlident_add_qualified(sb, cat_val(info, 0, REL_PARENT_SCHEMA), cat_val(info, 0, REL_PARENT));
 		}
 		/* columns (a partition's come from its parent), then table constraints */
 		struct strbuf items;
@@ -167,7 +169,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 				continue; /* inherited, not valid, a foreign key: later */
 			sb_adds(&items, items.len ? ",\n" : "\n");
 			sb_adds(&items, "    CONSTRAINT ");
-			quote_ident(&items, cat_val(cons, i, CON_NAME));
+			sqlident_add(&items, cat_val(cons, i, CON_NAME));
 			sb_addf(&items, " %s", cat_val(cons, i, CON_DEF));
 		}
 		if (items.len || !is_part) {
@@ -185,7 +187,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 			sb_addf(sb, "\nPARTITION BY %s", cat_val(info, 0, REL_PARTKEY));
 		if (cat_val(info, 0, REL_SERVER)) {
 			sb_adds(sb, "\nSERVER ");
-			quote_ident(sb, cat_val(info, 0, REL_SERVER));
+			sqlident_add(sb, cat_val(info, 0, REL_SERVER));
 		}
 		if (k == 'f' && cat_val(info, 0, REL_FTOPTIONS))
 			sb_addf(sb, "\nOPTIONS (%s)", cat_val(info, 0, REL_FTOPTIONS));
@@ -195,7 +197,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 			sb_addf(sb, "\nWITH (%s)", relopts);
 		if (tablespace) {
 			sb_adds(sb, "\nTABLESPACE ");
-			quote_ident(sb, tablespace);
+			sqlident_add(sb, tablespace);
 		}
 		sb_adds(sb, ";\n");
 	}
@@ -207,12 +209,12 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 			continue;
 		if (cat_val(cols, i, COL_DEFAULT)) {
 			sb_addf(sb, "\nALTER TABLE ONLY %s ALTER COLUMN ", qn.buf);
-			quote_ident(sb, cat_val(cols, i, COL_NAME));
+			sqlident_add(sb, cat_val(cols, i, COL_NAME));
 			sb_addf(sb, " SET DEFAULT %s;\n", cat_val(cols, i, COL_DEFAULT));
 		}
 		if (!cat_bool(cols, i, COL_NULLABLE)) {
 			sb_addf(sb, "\nALTER TABLE ONLY %s ALTER COLUMN ", qn.buf);
-			quote_ident(sb, cat_val(cols, i, COL_NAME));
+			sqlident_add(sb, cat_val(cols, i, COL_NAME));
 			sb_adds(sb, " SET NOT NULL;\n");
 		}
 	}
@@ -221,13 +223,13 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 		if (cat_val(cols, i, COL_STORAGE)) {
 			const char *st = cat_val(cols, i, COL_STORAGE);
 			sb_addf(sb, "\nALTER TABLE ONLY %s ALTER COLUMN ", qn.buf);
-			quote_ident(sb, cat_val(cols, i, COL_NAME));
+			sqlident_add(sb, cat_val(cols, i, COL_NAME));
 			sb_addf(sb, " SET STORAGE %s;\n", st[0] == 'p' ? "PLAIN" : st[0] == 'e' ?
 			    "EXTERNAL" : st[0] == 'm' ? "MAIN" : "EXTENDED");
 		}
 		if (cat_int(cols, i, COL_STATTARGET, -1) >= 0) {
 			sb_addf(sb, "\nALTER TABLE ONLY %s ALTER COLUMN ", qn.buf);
-			quote_ident(sb, cat_val(cols, i, COL_NAME));
+			sqlident_add(sb, cat_val(cols, i, COL_NAME));
 			sb_addf(sb, " SET STATISTICS %lld;\n", cat_int(cols, i, COL_STATTARGET, -1));
 		}
 	}
@@ -239,7 +241,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 		if (t[0] != 'f' && cat_bool(cons, i, CON_VALIDATED))
 			continue; /* in CREATE TABLE */
 		sb_addf(sb, "\nALTER TABLE %s%s ADD CONSTRAINT ", t[0] == 'f' ? "" : "ONLY ", qn.buf);
-		quote_ident(sb, cat_val(cons, i, CON_NAME));
+		sqlident_add(sb, cat_val(cons, i, CON_NAME));
 		sb_addf(sb, " %s;\n", cat_val(cons, i, CON_DEF));
 	}
 	/* indexes that no constraint and no parent index makes */
@@ -259,13 +261,13 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 	for (int i = 0; i < cat_rows(idx); i++) {
 		if (cat_bool(idx, i, IDX_CLUSTERED)) {
 			sb_addf(sb, "\nALTER TABLE %s CLUSTER ON ", qn.buf);
-			quote_ident(sb, cat_val(idx, i, IDX_NAME));
+			sqlident_add(sb, cat_val(idx, i, IDX_NAME));
 			sb_adds(sb, ";\n");
 		}
 		if (cat_bool(idx, i, IDX_REPLIDENT) && cat_val(info, 0, REL_REPLIDENT)[0] == 'i' &&
 		    (k == 'r' || k == 'p')) {
 			sb_addf(sb, "\nALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX ", qn.buf);
-			quote_ident(sb, cat_val(idx, i, IDX_NAME));
+			sqlident_add(sb, cat_val(idx, i, IDX_NAME));
 			sb_adds(sb, ";\n");
 		}
 	}
@@ -282,7 +284,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 		if (en[0] != 'O') {
 			sb_addf(sb, "\nALTER TABLE %s %s TRIGGER ", qn.buf, en[0] == 'D' ? "DISABLE" :
 			    en[0] == 'R' ? "ENABLE REPLICA" : "ENABLE ALWAYS");
-			quote_ident(sb, cat_val(trg, i, TRG_NAME));
+			sqlident_add(sb, cat_val(trg, i, TRG_NAME));
 			sb_adds(sb, ";\n");
 		}
 	}
@@ -294,9 +296,9 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 		if (cat_val(owned, i, OWN_DEPTYPE)[0] != 'a')
 			continue;
 		sb_adds(sb, "\nALTER SEQUENCE ");
-		quote_qualified(sb, cat_val(owned, i, OWN_SCHEMA), cat_val(owned, i, OWN_NAME));
+		sqlident_add_qualified(sb, cat_val(owned, i, OWN_SCHEMA), cat_val(owned, i, OWN_NAME));
 		sb_addf(sb, " OWNED BY %s.", qn.buf);
-		quote_ident(sb, cat_val(owned, i, OWN_COLUMN));
+		sqlident_add(sb, cat_val(owned, i, OWN_COLUMN));
 		sb_adds(sb, ";\n");
 	}
 
@@ -307,7 +309,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 		struct strbuf t;
 		sb_init(&t);
 		sb_addf(&t, "%s.", qn.buf);
-		quote_ident(&t, cat_val(cols, i, COL_NAME));
+		sqlident_add(&t, cat_val(cols, i, COL_NAME));
 		ddl_comment(sb, "COLUMN", t.buf, cat_val(cols, i, COL_COMMENT));
 		sb_free(&t);
 	}
@@ -316,7 +318,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 			continue;
 		struct strbuf t;
 		sb_init(&t);
-		quote_ident(&t, cat_val(cons, i, CON_NAME));
+		sqlident_add(&t, cat_val(cons, i, CON_NAME));
 		sb_addf(&t, " ON %s", qn.buf);
 		ddl_comment(sb, "CONSTRAINT", t.buf, cat_val(cons, i, CON_COMMENT));
 		sb_free(&t);
@@ -324,7 +326,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 	for (int i = 0; i < cat_rows(idx); i++) {
 		struct strbuf t;
 		sb_init(&t);
-		quote_qualified(&t, j->schema, cat_val(idx, i, IDX_NAME));
+		sqlident_add_qualified(&t, j->schema, cat_val(idx, i, IDX_NAME));
 		ddl_comment(sb, "INDEX", t.buf, cat_val(idx, i, IDX_COMMENT));
 		sb_free(&t);
 	}
@@ -333,7 +335,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 			continue;
 		struct strbuf t;
 		sb_init(&t);
-		quote_ident(&t, cat_val(trg, i, TRG_NAME));
+		sqlident_add(&t, cat_val(trg, i, TRG_NAME));
 		sb_addf(&t, " ON %s", qn.buf);
 		ddl_comment(sb, "TRIGGER", t.buf, cat_val(trg, i, TRG_COMMENT));
 		sb_free(&t);
@@ -341,7 +343,7 @@ ddl_relation(struct strbuf *sb, const struct job *j)
 	for (int i = 0; i < cat_rows(owned); i++) {
 		struct strbuf t;
 		sb_init(&t);
-		quote_qualified(&t, cat_val(owned, i, OWN_SCHEMA), cat_val(owned, i, OWN_NAME));
+		sqlident_add_qualified(&t, cat_val(owned, i, OWN_SCHEMA), cat_val(owned, i, OWN_NAME));
 		ddl_comment(sb, "SEQUENCE", t.buf, cat_val(owned, i, OWN_COMMENT));
 		sb_free(&t);
 	}
@@ -362,18 +364,18 @@ ddl_sequence(struct strbuf *sb, const struct job *j)
 	else
 		sb_addf(sb, "CREATE SEQUENCE %s", qn.buf);
 	if (dep && dep[0] == 'i') {
-		quote_qualified(sb, cat_val(info, 0, SEQ_OWNER_SCHEMA), cat_val(info, 0, SEQ_OWNER_TABLE));
+		sqlident_add_qualified(sb, cat_val(info, 0, SEQ_OWNER_SCHEMA), cat_val(info, 0, SEQ_OWNER_TABLE));
 		sb_adds(sb, ".");
-		quote_ident(sb, cat_val(info, 0, SEQ_OWNER_COLUMN));
+		sqlident_add(sb, cat_val(info, 0, SEQ_OWNER_COLUMN));
 		sb_adds(sb, ": its table's DDL creates it\n");
 	} else {
 		ddl_seq_options(sb, info, 0, SEQ_TYPE, true);
 		sb_adds(sb, ";\n");
 		if (dep) {
 			sb_addf(sb, "\nALTER SEQUENCE %s OWNED BY ", qn.buf);
-			quote_qualified(sb, cat_val(info, 0, SEQ_OWNER_SCHEMA), cat_val(info, 0, SEQ_OWNER_TABLE));
+			sqlident_add_qualified(sb, cat_val(info, 0, SEQ_OWNER_SCHEMA), cat_val(info, 0, SEQ_OWNER_TABLE));
 			sb_adds(sb, ".");
-			quote_ident(sb, cat_val(info, 0, SEQ_OWNER_COLUMN));
+			sqlident_add(sb, cat_val(info, 0, SEQ_OWNER_COLUMN));
 			sb_adds(sb, ";\n");
 		}
 	}
@@ -470,7 +472,7 @@ ddl_type(struct strbuf *sb, const struct job *j)
 			if (!cat_bool(items, i, DCON_VALIDATED))
 				continue;
 			sb_adds(sb, "\n    CONSTRAINT ");
-			quote_ident(sb, cat_val(items, i, DCON_NAME));
+			sqlident_add(sb, cat_val(items, i, DCON_NAME));
 			sb_addf(sb, " %s", cat_val(items, i, DCON_DEF));
 		}
 		sb_adds(sb, ";\n");
@@ -478,7 +480,7 @@ ddl_type(struct strbuf *sb, const struct job *j)
 			if (cat_bool(items, i, DCON_VALIDATED))
 				continue;
 			sb_addf(sb, "\nALTER DOMAIN %s ADD CONSTRAINT ", qn.buf);
-			quote_ident(sb, cat_val(items, i, DCON_NAME));
+			sqlident_add(sb, cat_val(items, i, DCON_NAME));
 			sb_addf(sb, " %s;\n", cat_val(items, i, DCON_DEF));
 		}
 		break;
@@ -503,7 +505,7 @@ ddl_type(struct strbuf *sb, const struct job *j)
 			struct strbuf t;
 			sb_init(&t);
 			sb_addf(&t, "%s.", qn.buf);
-			quote_ident(&t, cat_val(items, i, COL_NAME));
+			sqlident_add(&t, cat_val(items, i, COL_NAME));
 			ddl_comment(sb, "COLUMN", t.buf, cat_val(items, i, COL_COMMENT));
 			sb_free(&t);
 		}
@@ -512,7 +514,7 @@ ddl_type(struct strbuf *sb, const struct job *j)
 		for (int i = 0; i < cat_rows(items); i++) {
 			struct strbuf t;
 			sb_init(&t);
-			quote_ident(&t, cat_val(items, i, DCON_NAME));
+			sqlident_add(&t, cat_val(items, i, DCON_NAME));
 			sb_addf(&t, " ON DOMAIN %s", qn.buf);
 			ddl_comment(sb, "CONSTRAINT", t.buf, cat_val(items, i, DCON_COMMENT));
 			sb_free(&t);

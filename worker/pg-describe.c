@@ -13,6 +13,7 @@
 #include "pg-catalog.h"
 #include "pg.h"
 #include "quote.h"
+#include "sqlident.h"
 #include "util.h"
 
 /* Names of a text[] of attribute numbers' columns of relation rel (SQL). */
@@ -303,7 +304,7 @@ describe_resolved(struct pgq *q)
 	struct strbuf names, what;
 	sb_init(&names);
 	sb_init(&what);
-	quote_qualified(&what, j->schema, j->name);
+	sqlident_add_qualified(&what, j->schema, j->name);
 	enum obj_class oc = OC_NONE;
 	char ok = 0;
 	for (int step = D_RESOLVE; step <= D_RESOLVE_TYPE; step++) {

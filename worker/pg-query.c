@@ -27,7 +27,7 @@
 #include "worker.h"
 
 static void query_finish(void);
-static int start_user_query(struct qorder *o);
+
 
 static int
 type_cmp(const void *a, const void *b)
@@ -501,12 +501,13 @@ pg_query_free(struct pgq *q)
 	terr_clear(&q->err);
 	obuf_free(&q->cols);
 	obuf_free(&q->rows);
+	pg_batch_free(q->batch);
 	free(q);
 }
 
 /* Transaction status after the query, for the client's display. */
-static const char *
-tx_status(void)
+const char *
+pg_tx_status(void)
 {
 	switch (PQtransactionStatus(pg.conn)) {
 	case PQTRANS_IDLE: return "idle";
@@ -547,6 +548,10 @@ static void
 query_finish(void)
 {
 	struct pgq *q = pg.q;
+	if (q->batch) {
+		pg_batch_step();
+		return;
+	}
 	pg.q = NULL;
 	if (q->ops) {
 		q->ops->done(q); /* the next statement (pg.q again), or answered and freed */
@@ -580,11 +585,18 @@ query_finish(void)
 		    MPF_STR("command_tag", q->command_tag),
 		    has_ra ? (struct mp_field)MPF_INT("rows_affected", ra) : (struct mp_field)MPF_NIL("rows_affected"),
 		    MPF_INT("result_sets", q->result_index),
-		    MPF_STR("transaction", tx_status()));
+		    MPF_STR("transaction", pg_tx_status()));
 		log_debug("query %s done: %llu rows in %.1f ms", q->id, (unsigned long long)q->row_count,
 		    elapsed);
 		pg_query_free(q);
 	}
+	pg_query_after();
+}
+
+/* A query is answered and pg.q is free: start what waits. */
+void
+pg_query_after(void)
+{
 	if (pg.types_stale) {
 		pg_types_load();
 		return;
@@ -592,7 +604,7 @@ query_finish(void)
 	if (pg.pending) {
 		struct qorder *o = pg.pending;
 		pg.pending = NULL;
-		start_user_query(o);
+		pg_order_start(o);
 		return;
 	}
 	if (pg.waiting) {
@@ -640,13 +652,14 @@ query_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	pg_cancel_send(0);
 }
 
+/* Send a query (or one statement of a batch) to the server. */
 int
-pg_send(struct pgq *q, const char *sql, int nvalues, const char *const *values)
+pg_send_query(struct pgq *q, const char *sql, int nvalues, char *const *values)
 {
 	pg.q = q;
 	q->started_us = mono_us();
-	int ok = values ? PQsendQueryParams(pg.conn, sql, nvalues, NULL, values, NULL, NULL, 0) :
-	    PQsendQuery(pg.conn, sql);
+	int ok = values ? PQsendQueryParams(pg.conn, sql, nvalues, NULL, (const char *const *)values,
+	    NULL, NULL, 0) : PQsendQuery(pg.conn, sql);
 	if (!ok) {
 		char *m = pg_clean_message(PQerrorMessage(pg.conn));
 		terr_set(&q->err, TE_CONNECTION, "%s", m);
@@ -673,7 +686,7 @@ pg_types_load(void)
 	q->id = xstrdup("types");
 	q->internal = true;
 	q->max_rows = -1;
-	if (pg_send(q, "select oid::int8, typname::text from pg_catalog.pg_type", 0, NULL) < 0) {
+	if (pg_send_query(q, "select oid::int8, typname::text from pg_catalog.pg_type", 0, NULL) < 0) {
 		log_warn("cannot load type names: %s", q->err.message);
 		pg.q = NULL;
 		pg_query_free(q);
@@ -691,12 +704,13 @@ qorder_free(struct qorder *o)
 	for (int i = 0; i < o->nvalues; i++)
 		free(o->values[i]);
 	free(o->values);
+	pg_batch_free(o->batch);
 	free(o);
 }
 
-/* A user's query (takes the order). */
-static int
-start_user_query(struct qorder *o)
+/* A user's query or batch (takes the order). */
+int
+pg_order_start(struct qorder *o)
 {
 	struct pgq *q = xcalloc(1, sizeof *q);
 	q->id = o->id;
@@ -704,7 +718,9 @@ start_user_query(struct qorder *o)
 	q->msgid = o->msgid;
 	q->max_rows = o->max_rows;
 	q->timeout_ms = o->timeout_ms;
-	int r = pg_send(q, o->sql, o->nvalues, (const char *const *)o->values);
+	q->batch = o->batch;
+	o->batch = NULL;
+	int r = pg_send_query(q, o->sql, o->nvalues, o->values);
 	qorder_free(o);
 	if (r < 0) {
 		pg.q = NULL;
@@ -758,6 +774,6 @@ pg_query(uint32_t msgid, const struct params *params)
 		pg.pending = o;
 		return;
 	}
-	start_user_query(o);
+	pg_order_start(o);
 }
 

@@ -21,6 +21,7 @@
 
 struct evbuffer;
 struct resolve;
+struct pgbatch;
 
 /* Built-in type OIDs (stable across PostgreSQL versions). */
 #define BOOLOID 16
@@ -55,7 +56,7 @@ struct pgq;
  * Work the worker does on its own account for an order (catalog reads,
  * pg-catalog.c): its statements' results come whole (no single-row mode)
  * to result(), and done() runs once every result of a statement is in
- * (it may send the next statement with pg_send, or answer and free the
+ * (it may send the next statement with pg_send_query, or answer and free the
  * query). start() sends the first statement when the session is free.
  */
 struct pgq_ops {
@@ -93,6 +94,7 @@ struct pgq {
 	bool ddl;	      /* a statement changed the schema (schema_touched) */
 	const struct pgq_ops *ops; /* NULL: a user's query or the type names */
 	void *ctx;
+	struct pgbatch *batch; /* exec_batch: the statements (pg-edit.c), or NULL */
 };
 
 /* A query order as the broker gave it (wire_query), owned. */
@@ -104,6 +106,7 @@ struct qorder {
 	int64_t timeout_ms; /* -1: none */
 	char **values;	    /* $1..$n as text, NULL for SQL NULL; NULL: not bound */
 	int nvalues;
+	struct pgbatch *batch; /* exec_batch: sql is its BEGIN (pg-edit.c) */
 };
 
 struct typename {
@@ -181,8 +184,14 @@ void qorder_free(struct qorder *o);
 /* Load the type names (pg_type) on our own account. */
 void pg_types_load(void);
 void pg_types_free(void);
-/* Send a statement for q (pg.q becomes q); -1 with q->err set. */
-int pg_send(struct pgq *q, const char *sql, int nvalues, const char *const *values);
+/* Send one statement of q (values bound when not NULL); -1 with q->err set. */
+int pg_send_query(struct pgq *q, const char *sql, int nvalues, char *const *values);
+/* A query is answered and pg.q is free: start what waits. */
+void pg_query_after(void);
+/* Start a user's query or batch (takes the order); -1 when answered with an error. */
+int pg_order_start(struct qorder *o);
+/* The transaction status as the contract names it. */
+const char *pg_tx_status(void);
 /* A server error (a PGresult) into e, with hints by SQLSTATE. */
 void pg_result_error(struct tusk_error *e, const PGresult *res);
 /* Run q (with ops) now, or after the type names load. */
@@ -190,6 +199,11 @@ void pg_run(struct pgq *q);
 /* Is the session free for an order? Sets e when not. */
 bool pg_ready_for_order(struct tusk_error *e);
 
+/* pg-edit.c */
+/* All results of the running batch statement are in: go on, or answer
+ * (then pg.q is freed and cleared). */
+void pg_batch_step(void);
+void pg_batch_free(struct pgbatch *b);
 
 /* pg-value.c */
 /* One value of row `row`, column `col` in the contract's mapping. */

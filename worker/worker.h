@@ -50,6 +50,8 @@ void pg_query(uint32_t msgid, const struct params *p);
  * {query_id, schema, name, kind?} (describe_object) */
 void pg_catalog(uint32_t msgid, const struct params *p);
 void pg_describe(uint32_t msgid, const struct params *p);
+/* exec_batch {query_id, statements, timeout_ms?}: one transaction (pg-edit.c) */
+void pg_exec_batch(uint32_t msgid, const struct params *p);
 /* cancel {query_id} */
 void pg_cancel(uint32_t msgid, const struct params *p);
 /* The broker drained our output: resume reading the server. */

@@ -127,9 +127,10 @@ _tuskctl()
 	# the subcommand: the word after the command
 	local sub=""
 	case $cmd in
-	connections | prefs | keychain)
+	connections | prefs | keychain | backend)
 		if [[ $cword -eq $((cmd_at + 1)) ]]; then
 			case $cmd in
+			backend) COMPREPLY=($(compgen -W 'cancel terminate' -- "$cur")) ;;
 			connections) COMPREPLY=($(compgen -W 'list show add edit rm test help' -- "$cur")) ;;
 			prefs) COMPREPLY=($(compgen -W 'get set list' -- "$cur")) ;;
 			keychain) COMPREPLY=($(compgen -W 'status' -- "$cur")) ;;
@@ -143,7 +144,7 @@ _tuskctl()
 	# values of options that take one (short options mean different things
 	# to different commands, hence command:option)
 	case $cmd:$prev in
-	query:-c | running:-c | schema:-c | describe:-c | *:--connection)
+	query:-c | running:-c | table:-c | activity:-c | backend:-c | schema:-c | describe:-c | *:--connection)
 		mapfile -t COMPREPLY < <(_tuskctl_conns "$ctl" | _tuskctl_match "$cur")
 		return 0
 		;;
@@ -166,7 +167,7 @@ _tuskctl()
 		      routine type' -- "$cur"))
 		return 0
 		;;
-	query:-f | *:--format)
+	query:-f | table:-f | *:--format)
 		COMPREPLY=($(compgen -W 'table csv json' -- "$cur"))
 		return 0
 		;;
@@ -273,6 +274,15 @@ _tuskctl()
 		;;
 	describe)
 		opts='--connection --kind --ddl'
+		;;
+	table)
+		opts='--connection --order --filter --limit --all --format'
+		;;
+	activity)
+		opts='--connection --watch --interval --all'
+		;;
+	backend)
+		opts='--connection'
 		;;
 	workers)
 		opts='--all'

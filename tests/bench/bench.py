@@ -410,6 +410,64 @@ def bench_supervision(pg):
     b.cleanup()
 
 
+def psql_timings(pg, sql, n):
+    """psql's own \\timing of one statement, run n times in one session (ms)."""
+    script = "\\timing on\n" + (sql + ";\n") * n
+    env = dict(os.environ, PGPASSWORD="tuskpw")
+    r = subprocess.run(["psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "tusk", "-d", "tuskdb"],
+                       input=script, env=env, stdout=subprocess.PIPE, text=True, check=True)
+    return [float(x) for x in re.findall(r"^Time: ([0-9.]+) ms", r.stdout, re.M)]
+
+
+def bench_table(pg, b):
+    """open_table's keyset paging over 1,000,000 rows: the first page and the
+    page at row 999,000 cost the same; psql's keyset query for comparison."""
+    pg.psql("""
+        DROP TABLE IF EXISTS bench_keyset;
+        CREATE TABLE bench_keyset (id int8 PRIMARY KEY, name text NOT NULL, amount numeric(12, 2),
+                                   at timestamptz, note text);
+        INSERT INTO bench_keyset SELECT g, md5(g::text), (g %% 100000) / 100.0, now() - g * interval '1 s',
+               CASE WHEN g %% 10 = 0 THEN NULL ELSE 'note ' || g END FROM generate_series(1, %d) g;
+        CREATE INDEX ON bench_keyset (name);
+        ALTER TABLE bench_keyset OWNER TO tusk;
+    """ % ROWS, db="tuskdb")
+    pg.psql("VACUUM (FREEZE, ANALYZE) bench_keyset", db="tuskdb")
+    c = b.client()
+    cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+    deep = ROWS - 1000
+    name_at = pg.psql("SELECT name || '|' || id FROM bench_keyset ORDER BY name DESC, id DESC OFFSET %d LIMIT 1"
+                      % (deep - 1), db="tuskdb").strip().split("|")
+    cases = [
+        ("by key, first page", {}, "SELECT * FROM bench_keyset ORDER BY id LIMIT 101"),
+        ("by key, page at row %d" % deep, {"after": [str(deep)]},
+         "SELECT * FROM bench_keyset WHERE id > %d ORDER BY id LIMIT 101" % deep),
+        ("by name desc, first page", {"order_by": [{"column": "name", "desc": True}]},
+         "SELECT * FROM bench_keyset ORDER BY name DESC, id DESC LIMIT 101"),
+        ("by name desc, page at row %d" % deep,
+         {"order_by": [{"column": "name", "desc": True}], "after": name_at},
+         "SELECT * FROM bench_keyset WHERE (name, id) < ('%s', %s) ORDER BY name DESC, id DESC LIMIT 101"
+         % tuple(name_at)),
+    ]
+    out("### Table data: `open_table` keyset paging over %d rows, 100-row pages (median of 20)" % ROWS)
+    out()
+    out("| page | Tusk open_table (catalog + page, client → broker → worker → server) | psql, the same keyset query (\\timing) |")
+    out("|---|---|---|")
+    worst = 0
+    for label, kw, psql_sql in cases:
+        times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            r = c.call("open_table", connection_id=cid, schema="public", table="bench_keyset", limit=100, **kw)
+            times.append((time.perf_counter() - t0) * 1000)
+            assert len(r["rows"]) == 100
+        worst = max(worst, med(times))
+        out("| %s | %.1f ms | %.1f ms |" % (label, med(times), med(psql_timings(pg, psql_sql, 20))))
+    c.call("disconnect", connection_id=cid)
+    out()
+    out("Slowest page: **%.1f ms** (target < 50 ms a page, the deepest as fast as the first)." % worst)
+    out()
+
+
 def bench_frontend(pg, b):
     """The web frontend in Chromium on bench_1m (tests/bench/frontend.mjs)."""
     if not pg.psql("select to_regclass('bench_1m')", db="tuskdb").strip():
@@ -554,8 +612,8 @@ def bench_schema(pg, b):
 
 
 def main():
-    which = sys.argv[1:] or ["stream", "cancel", "connect", "cold", "memory", "valgrind", "supervision", "frontend",
-                             "schema"]
+    which = sys.argv[1:] or ["stream", "cancel", "connect", "cold", "memory", "valgrind", "supervision", "table",
+                             "frontend", "schema"]
     pg = Cluster()
     b = Broker()
     try:
@@ -579,6 +637,8 @@ def main():
             bench_valgrind(pg)
         if "supervision" in which:
             bench_supervision(pg)
+        if "table" in which:
+            bench_table(pg, b)
         if "frontend" in which:
             bench_frontend(pg, b)
         if "schema" in which:

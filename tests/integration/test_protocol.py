@@ -173,6 +173,26 @@ def test_schema_family(c, pg):
     c.call("describe_object", connection_id=cid, schema="public", name="proto_f(integer)")
     c.query(cid, "create table proto_more (id int)")
     assert any(n == "schema_changed" and p["connection_id"] == cid for n, p in c.notifications)
+def test_table_data_and_server_activity(c, pg):
+    pg.psql("DROP TABLE IF EXISTS proto_t; CREATE TABLE proto_t (id int PRIMARY KEY, v text); "
+            "INSERT INTO proto_t VALUES (1, 'a'), (2, NULL), (3, 'c'); ALTER TABLE proto_t OWNER TO tusk",
+            db="tuskdb")
+    cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+    page = c.call("open_table", connection_id=cid, schema="public", table="proto_t", limit=2,
+                  order_by=[{"column": "v", "desc": True}], filter=[{"column": "id", "op": "<", "value": 9}])
+    assert len(page["rows"]) == 2 and page["next"] is not None and page["editable"]
+    r = c.call("apply_edits", connection_id=cid, schema="public", table="proto_t", edits=[
+        {"op": "update", "key": page["keys"][0], "xmin": page["xmins"][0], "values": {"v": "b"}},
+        {"op": "insert", "values": {"id": 4, "v": "d"}}])
+    assert r["applied"] == 2 and r["conflicts"] == []
+    # a conflict: the row changed since it was read
+    r = c.call("apply_edits", connection_id=cid, schema="public", table="proto_t", edits=[
+        {"op": "delete", "key": page["keys"][0], "xmin": page["xmins"][0]}])
+    assert r["applied"] == 0 and r["conflicts"][0]["reason"] == "changed"
+    acts = c.call("get_server_activity", connection_id=cid)
+    assert any(a.get("tusk_connection_id") == cid for a in acts)
+    assert c.call("cancel_backend", connection_id=cid, pid=2147483000)["ok"] is False
+    assert c.call("terminate_backend", connection_id=cid, pid=2147483000)["ok"] is False
     c.call("disconnect", connection_id=cid)
 
 

@@ -326,20 +326,25 @@ def test_a_catalog_read_is_queued_listed_and_cancelled_like_a_query(sconn, broke
         other.close()
 
 
-def test_quote_ident_is_the_servers(pg):
-    """common/quote.c quotes every keyword and tricky name as the server's
-    quote_ident() does (its keyword list against pg_get_keywords())."""
-    tool = os.path.join(BIN, "..", "tests", "test_quote")
-    words = pg.psql("select word from pg_get_keywords() order by word").split()
-    tricky = ["orders", "Orders", "Order Items", "Ünïcode", "a\"b", "1abc", "_x", "x$", "名前"]
-    names = words + tricky
-    ours = subprocess.run([tool, "--print"], input="\n".join(names) + "\n", check=True,
-                          stdout=subprocess.PIPE, text=True).stdout.splitlines()
-    values = ", ".join("(%d, %s)" % (i, "'" + n.replace("'", "''") + "'") for i, n in enumerate(names))
-    theirs = pg.psql("select quote_ident(n) from (values %s) v(i, n) order by i" % values).splitlines()
-    assert ours == theirs
-    reserved = set(pg.psql("select word from pg_get_keywords() where catcode <> 'U'").split())
-    assert reserved and all(ours[i].startswith('"') for i, w in enumerate(words) if w in reserved)
+def test_literals_in_ddl_read_back_as_written(client, pg):
+    """Comments and enum labels with quotes, backslashes and unicode come
+    back from the server exactly after running describe_object's DDL."""
+    pg.psql("DROP DATABASE IF EXISTS litdb")
+    pg.psql("CREATE DATABASE litdb OWNER tusk")
+    tricky = "it's a \\ back\\slash, \"quoted\", Ünïcode\nnew line"
+    lit = "E'" + tricky.replace("\\", "\\\\").replace("'", "''").replace("\n", "\\n") + "'"
+    pg.psql("create type \"My Enum\" as enum (%s, 'plain'); comment on type \"My Enum\" is %s"
+            % (lit, lit), db="litdb", user=ROLE, password=ROLE_PW)
+    cid = client.call("connect", config=pg.config(database="litdb"), password="tuskpw")["connection_id"]
+    try:
+        d = client.call("describe_object", connection_id=cid, schema="public", name="My Enum")
+        assert d["values"] == [tricky, "plain"] and d["comment"] == tricky
+        pg.psql('drop type "My Enum"', db="litdb")
+        pg.psql(d["ddl"], db="litdb", user=ROLE, password=ROLE_PW)
+        again = client.call("describe_object", connection_id=cid, schema="public", name="My Enum")
+        assert again["values"] == [tricky, "plain"] and again["comment"] == tricky
+    finally:
+        client.call("disconnect", connection_id=cid)
 
 
 def test_a_revoked_catalog_gives_what_is_visible_and_says_what_is_not(client, pg):

@@ -15,6 +15,7 @@
 #include "msg.h"
 #include "proto.h"
 #include "quote.h"
+#include "sqlident.h"
 #include "util.h"
 
 /* Wildcards in a compiled pattern (never in a name: names hold no
@@ -245,7 +246,7 @@ item_details(const char *family, const msgpack_object *it)
 		if (parent && parent->type == MSGPACK_OBJECT_MAP) {
 			char *ps = field(parent, "schema"), *pn = field(parent, "name");
 			sb_adds(&sb, "partition of ");
-			quote_qualified(&sb, ps, pn);
+			sqlident_add_qualified(&sb, ps, pn);
 			free(ps);
 			free(pn);
 		}
@@ -587,7 +588,7 @@ describe_print(const msgpack_object *o)
 	struct strbuf qn, sb;
 	sb_init(&qn);
 	sb_init(&sb);
-	quote_qualified(&qn, schema, name);
+	sqlident_add_qualified(&qn, schema, name);
 	printf("%s \"%s.%s\"\n", describe_title(kind), schema, name);
 	const msgpack_object *cols = array_field(o, "columns");
 	if (cols && cols->via.array.size)
@@ -597,7 +598,7 @@ describe_print(const msgpack_object *o)
 		char *ps = field(parent, "schema"), *pn = field(parent, "name"), *b = field(parent, "bound");
 		struct strbuf p;
 		sb_init(&p);
-		quote_qualified(&p, ps, pn);
+		sqlident_add_qualified(&p, ps, pn);
 		printf("Partition of: %s %s\n", p.buf, b);
 		sb_free(&p);
 		free(ps);
@@ -663,7 +664,7 @@ describe_print(const msgpack_object *o)
 		char *def = field(r, "definition");
 		struct strbuf t;
 		sb_init(&t);
-		quote_qualified(&t, rs, rt);
+		sqlident_add_qualified(&t, rs, rt);
 		sb_addf(&sb, "    TABLE %s CONSTRAINT \"%s\" %s\n", t.buf, n, def);
 		sb_free(&t);
 		free(rs);
@@ -687,7 +688,7 @@ describe_print(const msgpack_object *o)
 		const msgpack_object *p = &parts->via.array.ptr[i];
 		char *ps = field(p, "schema"), *pn = field(p, "name"), *b = field(p, "bound");
 		sb_adds(&sb, "    ");
-		quote_qualified(&sb, ps, pn);
+		sqlident_add_qualified(&sb, ps, pn);
 		sb_addf(&sb, " %s\n", b);
 		free(ps);
 		free(pn);

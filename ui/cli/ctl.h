@@ -160,5 +160,8 @@ int cmd_keychain(int, char **);
 int cmd_connections(int, char **);
 int cmd_prefs(int, char **);
 int cmd_trust_host_key(int, char **);
+int cmd_table(int, char **);
+int cmd_activity(int, char **);
+int cmd_backend(int, char **);
 
 #endif

@@ -12,6 +12,7 @@ import { QueryTab } from './tab.svelte';
 import { SchemaStore } from './schema.svelte';
 import { completeAt } from './complete';
 import type { CompletionContext, CompletionResult } from '@codemirror/autocomplete';
+import { TableTab } from './table.svelte';
 
 export type Theme = 'light' | 'dark' | 'system';
 
@@ -66,12 +67,13 @@ export class AppState {
   killResult = $state<string | null>(null);
   prefs = $state<Prefs>({ ...DEFAULT_PREFS });
   prefsSaved = $state(false);
-  tabs = $state<QueryTab[]>([]);
+  tabs = $state<(QueryTab | TableTab)[]>([]);
   current = $state(0);
   passwordAsk = $state<PasswordAsk | null>(null);
   confirmAsk = $state<ConfirmAsk | null>(null);
   editing = $state<{ config: ConnConfig | null } | null>(null);
   prefsOpen = $state(false);
+  openTableAsk = $state(false);
   /** configs of quick connections this page opened (for Reconnect) */
   quick = new Map<string, ConnConfig>();
   /** each open connection's schema (object tree, completion) */
@@ -111,7 +113,7 @@ export class AppState {
   /** A new tab on a connection with this SQL; run it at once when run. */
   openSqlTab(id: string, sql: string, run: boolean): QueryTab {
     this.newTab(id);
-    const t = this.tabs[this.current];
+    const t = this.tabs[this.current] as QueryTab;
     t.sql = sql;
     if (run) t.run(sql, 0).catch(() => {});
     return t;
@@ -294,6 +296,19 @@ export class AppState {
     const t = new QueryTab(this, connectionId);
     this.tabs.push(t);
     this.current = this.tabs.length - 1;
+  }
+
+  /** A table's data in a tab of its own (the one already open, if any). */
+  openTable(connectionId: string, schema: string, table: string): TableTab {
+    const i = this.tabs.findIndex((t) => t instanceof TableTab && t.connectionId === connectionId && t.schema === schema && t.table === table);
+    if (i >= 0) {
+      this.current = i;
+      return this.tabs[i] as TableTab;
+    }
+    const t = new TableTab(this, connectionId, schema, table);
+    this.tabs.push(t);
+    this.current = this.tabs.length - 1;
+    return t;
   }
 
   closeTab(i: number): void {

@@ -1,8 +1,8 @@
 // quote.ts — names in SQL the page builds, quoted as PostgreSQL's
-// quote_ident() would (the same rules and keyword list as common/quote.c;
+// quote_ident() would (the same rules and keyword list as common/sqlident.c;
 // test/quote.test.ts checks that the two lists agree).
 
-/** PostgreSQL's keywords in every category but unreserved (17's list). */
+/** PostgreSQL's keywords in every category but unreserved. */
 export const KEYWORDS: ReadonlySet<string> = new Set([
   'all', 'analyse', 'analyze', 'and', 'any', 'array', 'as', 'asc', 'asymmetric', 'authorization',
   'between', 'bigint', 'binary', 'bit', 'boolean', 'both', 'case', 'cast', 'char', 'character',
@@ -12,18 +12,15 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   'distinct', 'do', 'else', 'end', 'except', 'exists', 'extract', 'false', 'fetch', 'float', 'for',
   'foreign', 'freeze', 'from', 'full', 'grant', 'greatest', 'group', 'grouping', 'having', 'ilike',
   'in', 'initially', 'inner', 'inout', 'int', 'integer', 'intersect', 'interval', 'into', 'is',
-  'isnull', 'join', 'json', 'json_array', 'json_arrayagg', 'json_exists', 'json_object',
-  'json_objectagg', 'json_query', 'json_scalar', 'json_serialize', 'json_table', 'json_value',
-  'lateral', 'leading', 'least', 'left', 'like', 'limit', 'localtime', 'localtimestamp',
-  'merge_action', 'national', 'natural', 'nchar', 'none', 'normalize', 'not', 'notnull', 'null',
+  'isnull', 'join', 'lateral', 'leading', 'least', 'left', 'like', 'limit', 'localtime',
+  'localtimestamp', 'national', 'natural', 'nchar', 'none', 'normalize', 'not', 'notnull', 'null',
   'nullif', 'numeric', 'offset', 'on', 'only', 'or', 'order', 'out', 'outer', 'overlaps',
   'overlay', 'placing', 'position', 'precision', 'primary', 'real', 'references', 'returning',
   'right', 'row', 'select', 'session_user', 'setof', 'similar', 'smallint', 'some', 'substring',
-  'symmetric', 'system_user', 'table', 'tablesample', 'then', 'time', 'timestamp', 'to',
-  'trailing', 'treat', 'trim', 'true', 'union', 'unique', 'user', 'using', 'values', 'varchar',
-  'variadic', 'verbose', 'when', 'where', 'window', 'with', 'xmlattributes', 'xmlconcat',
-  'xmlelement', 'xmlexists', 'xmlforest', 'xmlnamespaces', 'xmlparse', 'xmlpi', 'xmlroot',
-  'xmlserialize', 'xmltable',
+  'symmetric', 'table', 'tablesample', 'then', 'time', 'timestamp', 'to', 'trailing', 'treat',
+  'trim', 'true', 'union', 'unique', 'user', 'using', 'values', 'varchar', 'variadic', 'verbose',
+  'when', 'where', 'window', 'with', 'xmlattributes', 'xmlconcat', 'xmlelement', 'xmlexists',
+  'xmlforest', 'xmlnamespaces', 'xmlparse', 'xmlpi', 'xmlroot', 'xmlserialize', 'xmltable',
 ]);
 
 /** Would quote_ident() quote this name? */
