@@ -557,7 +557,8 @@ def bench_schema(pg, b):
         return [float(x[0]) for x in rows], int(rows[-1][1])
 
     cold, size = timed_schema(max(ROUNDS, 3), True)
-    cached, _ = timed_schema(30, False)
+    cached, _ = timed_schema(31, False)
+    cached = cached[1:]  # the first round finds the answer's size
     time.sleep(0.3)
     rss_cached = rss_kb(b.proc.pid)
     s = c.call("get_schema", connection_id=cid)
