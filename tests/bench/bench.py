@@ -581,7 +581,8 @@ def bench_schema(pg, b):
     out("### Knowing the database: %s tables, %s columns, %s indexes, %s foreign keys"
         % (format(nrels, ","), format(ncols, ","), format(2 * SCHEMA_TABLES, ","), format(SCHEMA_TABLES - 1, ",")))
     out()
-    out("(made in %.0f s; get_schema's answer is %.1f MB of msgpack)" % (made_s, size / 1048576))
+    out("(made in %.0f s; get_schema's answer is %.1f MB of msgpack; load average %.1f on %d CPUs)"
+        % (made_s, size / 1048576, os.getloadavg()[0], os.cpu_count()))
     out()
     out("| what | median | target | ratio |")
     out("|---|---|---|---|")
