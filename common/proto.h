@@ -104,6 +104,7 @@
 #define M_GET_SERVER_ACTIVITY "get_server_activity"
 #define M_CANCEL_BACKEND "cancel_backend"
 #define M_TERMINATE_BACKEND "terminate_backend"
+#define M_SET_CONNECTION_LABEL "set_connection_label"
 
 /* Notifications the broker sends clients (their shapes: common/methods.c). */
 #define N_QUERY_COLUMNS "query_columns"   /* {query_id, result_index, columns} */

@@ -288,6 +288,97 @@ def bench_idle_and_cycles(pg, b):
     out()
 
 
+def proc_cpu_s(pid):
+    """User + system CPU seconds of a process (all its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_history(pg, b):
+    """10,000 `select 1` in a loop with the query history on and 10,000 with
+    it off, in the same run: recording must cost under 3%. The machine is
+    shared, so the two loops are cut into blocks that alternate (on, off,
+    off, on, ...): drift in the machine's load falls on both alike, and the
+    median of the block pairs' ratios is not moved by a block that another
+    process happened to slow down. The broker's own CPU time (its loop and
+    the history thread) is measured too."""
+    c = b.client()
+    cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+    n = int(os.environ.get("TUSK_BENCH_HISTORY_N", "10000"))
+    block = 250
+
+    def loop(k):
+        t0 = time.perf_counter()
+        for _ in range(k):
+            c.query(cid, "select 1")
+        return time.perf_counter() - t0
+
+    loop(2000)  # warm up
+    c.call("delete_history", all=True)
+    times = {True: [], False: []}
+    cpu = {True: 0.0, False: 0.0}
+    for r in range(n // block):
+        for on in ((True, False) if r % 2 == 0 else (False, True)):
+            c.call("set_preference", key="history.enabled", value=on)
+            c0 = proc_cpu_s(b.proc.pid)
+            times[on].append(loop(block))
+            if on:
+                c.call("get_history", limit=1)  # what is still queued is written now, on this block's account
+            cpu[on] += proc_cpu_s(b.proc.pid) - c0
+    c.call("set_preference", key="history.enabled", value=True)
+    kept = len(c.call("get_history", search="select", limit=10000))
+    c.call("delete_history", all=True)
+    c.call("disconnect", connection_id=cid)
+    c.close()
+    on, off = sum(times[True]), sum(times[False])
+    pairs = sorted(a / b_ for a, b_ in zip(times[True], times[False]))
+    out("### Query history")
+    out()
+    out("| %d × `select 1` with history on, %d with it off (blocks of %d, alternating) | on | off | on / off |"
+        % (n, n, block))
+    out("|---|---|---|---|")
+    out("| wall time, median of the %d block pairs' ratios (target < 1.03) | | | **%.3f** |" % (len(pairs), med(pairs)))
+    out("| wall time, all blocks | %.0f ms (%.0f µs/query) | %.0f ms (%.0f µs/query) | %.3f |"
+        % (on * 1000, on * 1e6 / n, off * 1000, off * 1e6 / n, on / off))
+    out("| the broker's CPU (loop and history thread) | %.1f µs/query | %.1f µs/query | %.3f |"
+        % (cpu[True] * 1e6 / n, cpu[False] * 1e6 / n, cpu[True] / cpu[False] if cpu[False] else float("nan")))
+    out()
+    out("Entries recorded: %d (every statement run while on). Recording is a few copies on the" % kept)
+    out("broker's loop; masking and the SQLite writes happen in batches on the history thread.")
+    out()
+
+
+def bench_sessions(pg, b):
+    """20 query tabs on one saved connection: 20 sessions (workers). What
+    they cost in private memory (USS) and proportional set size (PSS)."""
+    c = b.client()
+    sid = c.call("save_connection", config=pg.config(name="bench sessions"), password="tuskpw")["config"]["id"]
+    ids = [c.call("connect", id=sid, new_session=True, label="Query %d" % (i + 1))["connection_id"]
+           for i in range(20)]
+    for cid in ids:
+        c.query(cid, "select * from pg_class limit 100")
+    time.sleep(0.5)
+    pids = [w["pid"] for w in c.call("list_workers") if w["connection_id"] in ids and w["state"] != "dead"]
+    assert len(pids) == 20, pids
+    m = [smaps(p) for p in pids]
+    uss = sum(x["Uss"] for x in m) / 1024
+    pss = sum(x["Pss"] for x in m) / 1024
+    rss = sum(x["Rss"] for x in m) / 1024
+    for cid in ids:
+        c.call("disconnect", connection_id=cid)
+    c.call("delete_connection", id=sid)
+    c.close()
+    out("### A session per tab")
+    out()
+    out("| 20 sessions (workers) on one saved connection, connected, each ran a query | total | per session |")
+    out("|---|---|---|")
+    out("| private memory (USS; target < 60 MB, 3 MB a session) | **%.1f MB** | %.2f MB |" % (uss, uss / 20))
+    out("| PSS (shared pages divided among the processes that map them) | %.1f MB | %.2f MB |" % (pss, pss / 20))
+    out("| RSS (counts shared libraries in each) | %.1f MB | %.2f MB |" % (rss, rss / 20))
+    out()
+
+
 def bench_valgrind(pg):
     home = tempfile.mkdtemp(prefix="tv.", dir="/tmp")
     env = dict(os.environ, TUSK_HOME=home)
@@ -614,8 +705,8 @@ def bench_schema(pg, b):
 
 
 def main():
-    which = sys.argv[1:] or ["stream", "cancel", "connect", "cold", "memory", "valgrind", "supervision", "table",
-                             "frontend", "schema"]
+    which = sys.argv[1:] or ["stream", "cancel", "connect", "cold", "memory", "history", "sessions", "valgrind",
+                             "supervision", "table", "frontend", "schema"]
     pg = Cluster()
     b = Broker()
     try:
@@ -635,6 +726,10 @@ def main():
             bench_cold_start()
         if "memory" in which:
             bench_idle_and_cycles(pg, b)
+        if "history" in which:
+            bench_history(pg, b)
+        if "sessions" in which:
+            bench_sessions(pg, b)
         if "valgrind" in which:
             bench_valgrind(pg)
         if "supervision" in which:

@@ -31,6 +31,10 @@ static const struct cmd cmds[] = {
 	    "query [-c CONN] [-f table|csv|json] [--max-rows N] [--timeout MS] [--query-id ID]\n"
 	    "          [--null TEXT] [--no-header] SQL|-",
 	    "run SQL and stream the rows (^C cancels it on the server)" },
+	{ "history", cmd_history, "history [SEARCH] [--connection CONN] [--limit N] [--status ok|error|cancelled]",
+	    "statements run through Tusk by any client, newest last (SEARCH: words of the SQL)" },
+	{ "saved", cmd_saved, "saved list|show|add|rm|run ... (saved help)",
+	    "saved queries: list, show, add (or replace), delete, run on a connection" },
 	{ "cancel", cmd_cancel, "cancel QUERY_ID", "cancel a running query" },
 	{ "running", cmd_running, "running [-c CONN]", "queries queued or running" },
 	{ "table", cmd_table,

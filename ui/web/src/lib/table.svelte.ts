@@ -6,6 +6,7 @@
 // what the user changed.
 
 import type { AppState } from './app.svelte';
+import type { Methods } from './protocol.gen';
 import { RpcError } from './rpc';
 
 export interface TColumn {
@@ -161,9 +162,9 @@ export class TableTab {
     this.version++;
   }
 
-  private params(): Record<string, unknown> {
-    const p: Record<string, unknown> = {
-      connection_id: this.connectionId, schema: this.schema, table: this.table, limit: PAGE,
+  private params(): Methods['open_table']['params'] {
+    const p: Methods['open_table']['params'] = {
+      connection_id: this.connectionId ?? '', schema: this.schema, table: this.table, limit: PAGE,
     };
     if (this.orderBy.length) p.order_by = this.orderBy;
     const f = this.filters.map((x) => {
@@ -318,8 +319,8 @@ export class TableTab {
   }
 
   /** The edits for apply_edits, and the row each one is about. */
-  edits(): { edits: Record<string, unknown>[]; rows: TRow[] } {
-    const edits: Record<string, unknown>[] = [];
+  edits(): { edits: Methods['apply_edits']['params']['edits']; rows: TRow[] } {
+    const edits: Methods['apply_edits']['params']['edits'] = [];
     const rows: TRow[] = [];
     const values = (r: TRow) => Object.fromEntries(Object.entries(r.changes).map(([c, v]) => [this.columns[+c].name, v]));
     for (const r of this.rows) {
@@ -327,9 +328,9 @@ export class TableTab {
         if (r.deleted) continue;
         edits.push({ op: 'insert', values: values(r) });
       } else if (r.deleted) {
-        edits.push({ op: 'delete', key: r.key, xmin: r.xmin });
+        edits.push({ op: 'delete', key: r.key ?? undefined, xmin: r.xmin ?? undefined });
       } else if (Object.keys(r.changes).length) {
-        edits.push({ op: 'update', key: r.key, xmin: r.xmin, values: values(r) });
+        edits.push({ op: 'update', key: r.key ?? undefined, xmin: r.xmin ?? undefined, values: values(r) });
       } else {
         continue;
       }
@@ -345,7 +346,7 @@ export class TableTab {
     this.error = null;
     try {
       const r = await this.app.rpc.call('apply_edits', {
-        connection_id: this.connectionId, schema: this.schema, table: this.table, edits, dry_run: true,
+        connection_id: this.connectionId ?? '', schema: this.schema, table: this.table, edits, dry_run: true,
       });
       this.preview = r.statements;
     } catch (e) {
@@ -363,14 +364,14 @@ export class TableTab {
     for (const r of this.rows) r.conflict = null;
     try {
       const r = await this.app.rpc.call('apply_edits', {
-        connection_id: this.connectionId, schema: this.schema, table: this.table, edits,
+        connection_id: this.connectionId ?? '', schema: this.schema, table: this.table, edits,
       });
       if (r.conflicts.length === 0) {
         const n = r.applied;
         await this.load();
         this.status = `Applied ${n} change${n === 1 ? '' : 's'}`;
       } else {
-        for (const c of r.conflicts) rows[c.index].conflict = { reason: c.reason, message: c.message, current: c.current, xmin: c.xmin };
+        for (const c of r.conflicts) rows[c.index].conflict = { reason: c.reason, message: c.message, current: c.current as Cell[] | null, xmin: c.xmin };
         const n = r.conflicts.length;
         this.status = `Nothing applied: ${n} row${n === 1 ? '' : 's'} changed by another session since read`;
         this.touch();
