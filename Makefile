@@ -64,7 +64,7 @@ COMMON_LIB = $(BUILD)/lib/libtuskcommon.a
 BINS = $(BUILD)/bin/tuskd $(BUILD)/bin/tusk-worker $(BUILD)/bin/tuskctl $(BUILD)/bin/tusk-ui \
        $(BUILD)/bin/tusk
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-BENCH_BINS = $(BUILD)/bench/bare_client
+BENCH_BINS = $(BUILD)/bench/bare_client $(BUILD)/bench/schema_client
 
 .SECONDARY:
 
@@ -226,6 +226,12 @@ $(BUILD)/bench/bare_client: tests/bench/bare_client.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) -std=c17 -D_GNU_SOURCE -O2 -g $(WARN) $(WERROR) $(call pkg_cflags,libpq) -o $@ $< $(call pkg_libs,libpq)
+
+# schema_client times get_schema at the broker's socket with Tusk's scanner.
+$(BUILD)/bench/schema_client: tests/bench/schema_client.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) -O2 -g $(call pkg_cflags,$(PKGS_COMMON)) -std=c17 $(WARN) $(WERROR) -o $@ $< $(COMMON_LIB) $(call pkg_libs,$(PKGS_COMMON))
 
 unit: $(UNIT_BINS)
 

@@ -335,7 +335,8 @@ struct query_ops {
 	void (*pack)(struct query *q, msgpack_packer *pk);
 	/* A worker message of this query (a notification with its query_id, or
 	 * its success reply) at the head of in, len bytes: return true after
-	 * draining exactly len to take it; false for the default handling. */
+	 * draining exactly len to take it; false for the default handling. A
+	 * success reply taken ends the query (q->req must be answered then). */
 	bool (*raw)(struct query *q, struct evbuffer *in, size_t len, const struct rpc_peek *pk);
 	/* The success reply (decoded), instead of passing it to the client.
 	 * The request (q->req, if any) must be answered here. */
@@ -506,6 +507,8 @@ extern const struct tusk_method m_list_preferences;
 extern const struct tusk_method m_check_database_health;
 extern const struct tusk_method m_dismiss_storage_notice;
 extern const struct tusk_method m_trust_host_key;
+extern const struct tusk_method m_get_schema;
+extern const struct tusk_method m_describe_object;
 extern const struct tusk_method m_get_history;
 extern const struct tusk_method m_delete_history;
 extern const struct tusk_method m_list_saved_queries;
@@ -541,6 +544,13 @@ void hostkeys_free(void);
 void keychain_status_stale(void);
 void keychain_status_free(void);
 
+/* --- m-schema.c: the schema cache --------------------------------------- */
+
+/* A user's query on c ran DDL: the cached schema is stale, clients hear
+ * schema_changed. */
+void schema_touched(struct conn *c);
+/* Drop the cache (at exit). */
+void schema_cache_free(void);
 /* --- history.c: the query history recorder ------------------------------ */
 
 struct store_history_entry;

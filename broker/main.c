@@ -248,6 +248,7 @@ broker_cleanup(void)
 	secrets_shutdown();
 	hostkeys_free();
 	workers_finish_all();
+	schema_cache_free();
 	struct worker *w;
 	while ((w = TAILQ_FIRST(&tuskd.workers)) != NULL) {
 		TAILQ_REMOVE(&tuskd.workers, w, entry);

@@ -42,6 +42,8 @@ const struct tusk_method *const method_table[] = {
 	&m_check_database_health,
 	&m_dismiss_storage_notice,
 	&m_trust_host_key,
+	&m_get_schema,
+	&m_describe_object,
 	&m_get_history,
 	&m_delete_history,
 	&m_list_saved_queries,

@@ -591,8 +591,14 @@ queries_worker_raw(struct worker *w, struct conn *c, struct evbuffer *in, size_t
 	if (pk.type == RPC_RESPONSE) {
 		if (q == NULL || !pk.success || pk.msgid != q->worker_msgid)
 			return false; /* not the query's success: decode it */
-		if (q->ops && q->ops->raw && q->ops->raw(q, in, len, &pk))
+		if (q->ops && q->ops->raw && q->ops->raw(q, in, len, &pk)) {
+			/* taken as bytes (and answered): the query is over */
+			rpc_call_forget(w->peer, q->worker_msgid);
+			event_query("finished", q, NULL);
+			query_free(q);
+			queries_kick(c);
 			return true;
+		}
 		if (q->ops && q->ops->done)
 			return false; /* decoded for ops->done (query_reply) */
 		rpc_call_forget(w->peer, q->worker_msgid);

@@ -540,6 +540,7 @@ static const struct worker_note {
 	{ W_HELLO, wire_hello, WSB(WS_STARTING) | WSB(WS_CONNECTING) },
 	{ W_LOG, wire_log, WS_LIVE },
 	{ W_HOST_KEY, wire_host_key, WSB(WS_CONNECTING) },
+	{ W_SCHEMA_TOUCHED, wire_schema_touched, WS_RUNNING },
 	{ N_QUERY_COLUMNS, NULL, WS_RUNNING },
 	{ N_QUERY_ROWS, NULL, WS_RUNNING },
 	{ N_QUERY_NOTICE, NULL, WSB(WS_CONNECTING) | WSB(WS_IDLE) | WS_RUNNING },
@@ -764,6 +765,8 @@ worker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
 		worker_log(w, &prm);
 	else if (n->fields == wire_host_key)
 		hostkeys_offer(w, &prm);
+	else if (n->fields == wire_schema_touched && w->role == WR_CONN && w->arg)
+		schema_touched(w->arg);
 }
 
 /* The worker's socket closed. */

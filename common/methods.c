@@ -52,6 +52,33 @@ const struct tusk_shape_def tusk_shapes[] = {
 	    "id: str | nil, folder: str | nil, created_at: str, updated_at: str}" },
 	{ "storage_notice", "{at: str, action: str, message: str, hint: str | nil, errors: [str], "
 	    "backup_path: str | nil, salvaged_rows: int, lost_rows: int}" },
+	{ "schema", "{name: str, owner: str | nil, comment: str | nil, relations: [@relation], "
+	    "functions: [{name: str, arguments: str, result: str | nil, kind: \"function\" | \"procedure\" | \"aggregate\" | \"window\", "
+	    "identity_arguments: str, comment?: str}], sequences: [str], "
+	    "types: [{name: str, kind: \"enum\" | \"domain\" | \"composite\" | \"range\", values?: [str], base_type?: str, comment?: str}]}" },
+	{ "relation", "{name: str, kind: \"table\" | \"partitioned_table\" | \"view\" | \"materialized_view\" | \"foreign_table\", comment: str | nil, estimated_rows: int | nil, "
+	    "columns: [{name: str, type: str, nullable: bool, default: str | nil, primary_key: bool, "
+	    "identity?: \"always\" | \"by_default\", generated?: str, comment?: str}], "
+	    "parent?: {schema: str, name: str}}" },
+	{ "object", "{schema: str, name: str, kind: str, owner: str | nil, comment: str | nil, "
+	    "columns: [{name: str, position: int, type: str, nullable: bool, default: str | nil, "
+	    "primary_key: bool, identity: str | nil, generated: str | nil, collation: str | nil, "
+	    "comment: str | nil}], primary_key: {name: str, columns: [str]} | nil, "
+	    "indexes: [{name: str, definition: str, primary: bool, unique: bool, valid: bool, "
+	    "method: str, constraint: str | nil, comment: str | nil}], "
+	    "constraints: [{name: str, type: str, definition: str, validated: bool, inherited: bool, "
+	    "comment: str | nil}], "
+	    "foreign_keys: [{name: str, columns: [str], ref_schema: str, ref_table: str, "
+	    "ref_columns: [str], on_update: str, on_delete: str, match: str, deferrable: bool, "
+	    "deferred: bool, definition: str}], "
+	    "referenced_by: [{name: str, schema: str, table: str, columns: [str], ref_columns: [str], "
+	    "definition: str}], "
+	    "triggers: [{name: str, definition: str, enabled: str, inherited: bool, comment: str | nil}], "
+	    "partitions: [{schema: str, name: str, bound: str | nil, kind: str}], "
+	    "partition_of: {schema: str, name: str, bound: str | nil} | nil, partition_key: str | nil, "
+	    "values: [str] | nil, size_bytes: int | nil, estimated_rows: int | nil, "
+	    "definition: str | nil, arguments: str | nil, result: str | nil, ddl: str, "
+	    "warnings: [str]}" },
 	{ NULL, NULL },
 };
 
@@ -63,6 +90,10 @@ const struct tusk_notification tusk_notifications[] = {
 	{ N_QUERY_NOTICE, "{query_id: str | nil, severity: str | nil, message: str | nil, "
 	    "code: str | nil, detail: str | nil, hint: str | nil}",
 	    "A notice or warning the server sent while the query ran." },
+	{ N_SCHEMA_CHANGED, "{connection_id: str, version: int}",
+	    "DDL ran through Tusk (or a refresh found the catalog changed) on the server, database "
+	    "and user of a connection this client called get_schema on: the schema's new version; "
+	    "get_schema reads it again." },
 	{ N_EVENT, "{topic: \"workers\", type: str, at: str, dropped?: int, worker: @worker} | "
 	    "{topic: \"connections\", type: str, at: str, dropped?: int, connection_id: str, "
 	    "name: str | nil, reason: str | nil} | "

@@ -47,7 +47,7 @@ struct tusk_param {
 /* A method that takes no parameters. */
 extern const struct tusk_param params_none[];
 
-#define PARAMS_MAX 16
+#define PARAMS_MAX 32 /* describe's reply from a worker has 23 fields */
 
 struct params {
 	const struct tusk_param *spec; /* terminated by a NULL name */

@@ -140,6 +140,10 @@
 #define W_PING "ping"	      /* {seq} -> {seq} */
 #define W_SET_LOG "set_log_level" /* {level} */
 #define W_CLOSE "close"	      /* {} -> nil, then exit */
+/* {query_id, system} -> get_schema's result without version and fetched_at */
+#define W_CATALOG "catalog"
+/* {query_id, schema, name, kind?} -> describe_object's result */
+#define W_DESCRIBE "describe"
 
 /* Worker -> broker notifications. */
 /* First message, once the worker is sandboxed and serving: {pid, version}.
@@ -149,6 +153,10 @@
 /* Before a connect fails on an unknown SSH host key: what trust_host_key
  * would record. {host, port, key_type, fingerprint, line} */
 #define W_HOST_KEY "host_key"
+/* A user's query ran DDL (or ended a transaction that did), just before
+ * its answer: {query_id}. Not forwarded: the broker marks its cached
+ * schema stale and tells clients schema_changed. */
+#define W_SCHEMA_TOUCHED "schema_touched"
 /* query_columns, query_rows and query_notice are forwarded to the client. */
 
 #endif

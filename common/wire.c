@@ -121,3 +121,63 @@ const struct tusk_param wire_host_key[] = {
 	{ "line", TT_STR, 0, "the known_hosts line trusting it", NULL },
 	PARAMS_END,
 };
+
+const struct tusk_param wire_catalog[] = {
+	{ "query_id", TT_STR, 0, "the read's id (cancel_query)", NULL },
+	{ "system", TT_BOOL, 0, "include pg_catalog and information_schema", NULL },
+	PARAMS_END,
+};
+
+/* get_schema's result less version and fetched_at: the broker keeps these
+ * bytes and packs the two around them (broker/m-schema.c). */
+const struct tusk_param wire_catalog_reply[] = {
+	{ "schemas", TT_ARRAY, 0, "", NULL },
+	{ "extensions", TT_ARRAY, 0, "", NULL },
+	{ "search_path", TT_ARRAY, 0, "", NULL },
+	{ "database", TT_STR, 0, "", NULL },
+	{ "user", TT_STR, 0, "", NULL },
+	{ "server_version", TT_INT, 0, "", NULL },
+	{ "system", TT_BOOL, 0, "", NULL },
+	{ "warnings", TT_ARRAY, 0, "", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_describe[] = {
+	{ "query_id", TT_STR, 0, "the read's id (cancel_query)", NULL },
+	{ "schema", TT_STR, 0, "the object's schema", NULL },
+	{ "name", TT_STR, 0, "its name (a function's may carry its argument types)", NULL },
+	{ "kind", TT_STR, P_OPT, "only an object of this kind", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_describe_reply[] = {
+	{ "schema", TT_STR, 0, "", NULL },
+	{ "name", TT_STR, 0, "", NULL },
+	{ "kind", TT_STR, 0, "", NULL },
+	{ "owner", TT_STR, P_OPT, "", NULL },
+	{ "comment", TT_STR, P_OPT, "", NULL },
+	{ "columns", TT_ARRAY, 0, "", NULL },
+	{ "primary_key", TT_MAP, P_OPT, "", NULL },
+	{ "indexes", TT_ARRAY, 0, "", NULL },
+	{ "constraints", TT_ARRAY, 0, "", NULL },
+	{ "foreign_keys", TT_ARRAY, 0, "", NULL },
+	{ "referenced_by", TT_ARRAY, 0, "", NULL },
+	{ "triggers", TT_ARRAY, 0, "", NULL },
+	{ "partitions", TT_ARRAY, 0, "", NULL },
+	{ "partition_of", TT_MAP, P_OPT, "", NULL },
+	{ "partition_key", TT_STR, P_OPT, "", NULL },
+	{ "values", TT_ARRAY, P_OPT, "", NULL },
+	{ "size_bytes", TT_INT, P_OPT, "", NULL },
+	{ "estimated_rows", TT_INT, P_OPT, "", NULL },
+	{ "definition", TT_STR, P_OPT, "", NULL },
+	{ "arguments", TT_STR, P_OPT, "", NULL },
+	{ "result", TT_STR, P_OPT, "", NULL },
+	{ "ddl", TT_STR, 0, "", NULL },
+	{ "warnings", TT_ARRAY, 0, "", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_schema_touched[] = {
+	{ "query_id", TT_STR, 0, "the user's query that ran DDL", NULL },
+	PARAMS_END,
+};

@@ -29,6 +29,10 @@ extern const struct tusk_param wire_exec_batch[];
 extern const struct tusk_param wire_exec_batch_reply[];
 extern const struct tusk_param wire_cancel[];
 extern const struct tusk_param wire_cancel_reply[];
+extern const struct tusk_param wire_catalog[];
+extern const struct tusk_param wire_catalog_reply[];
+extern const struct tusk_param wire_describe[];
+extern const struct tusk_param wire_describe_reply[];
 extern const struct tusk_param wire_ping[];
 extern const struct tusk_param wire_close[];
 /* Broker -> worker notification. */
@@ -37,5 +41,6 @@ extern const struct tusk_param wire_set_log[];
 extern const struct tusk_param wire_hello[];
 extern const struct tusk_param wire_log[];
 extern const struct tusk_param wire_host_key[];
+extern const struct tusk_param wire_schema_touched[];
 
 #endif

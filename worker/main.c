@@ -3,7 +3,7 @@
  *
  * It finds its socketpair end on fd 3 and nothing else open, locks itself
  * down before reading any order (sandbox-linux.c), then serves the broker's
- * requests: connect, query, cancel, ping, close. It logs by sending records
+ * requests: connect, query, catalog, describe, cancel, ping, close. It logs by sending records
  * to the broker. It ends when told to close, on SIGTERM, or when the broker
  * goes away (EOF on the socket, or the parent-death signal).
  */
@@ -133,6 +133,8 @@ static const struct order {
 	{ W_PING, wire_ping, order_ping },
 	{ W_CONNECT, wire_connect, pg_connect },
 	{ W_QUERY, wire_query, pg_query },
+	{ W_CATALOG, wire_catalog, pg_catalog },
+	{ W_DESCRIBE, wire_describe, pg_describe },
 	{ W_EXEC_BATCH, wire_exec_batch, pg_exec_batch },
 	{ W_CANCEL, wire_cancel, pg_cancel },
 	{ W_CLOSE, wire_close, order_close },

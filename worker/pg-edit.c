@@ -115,10 +115,8 @@ pg_exec_batch(uint32_t msgid, const struct params *params)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
 	const msgpack_object *arr = params_get(params, "statements");
-	if (pg.state != PG_READY || pg.close_done)
-		terr_set(&e, TE_INTERNAL, "worker: not connected");
-	else if ((pg.q && !pg.q->internal) || pg.pending)
-		terr_set(&e, TE_INTERNAL, "worker: a query is already running");
+	if (!pg_ready_for_order(&e))
+		;
 	else if (arr->via.array.size > BATCH_MAX)
 		terr_set(&e, TE_INTERNAL, "worker: more than %d statements in a batch", BATCH_MAX);
 	else if (PQtransactionStatus(pg.conn) != PQTRANS_IDLE) {

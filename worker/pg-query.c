@@ -60,9 +60,8 @@ pg_types_free(void)
 	pg.ntypes = 0;
 }
 
-/* A server error (a PGresult) into a tusk_error. */
-static void
-result_error(struct tusk_error *e, const PGresult *res)
+void
+pg_result_error(struct tusk_error *e, const PGresult *res)
 {
 	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -337,6 +336,62 @@ copy_out_begin(void)
 	q->copy_out = true;
 }
 
+/*
+ * Does a command tag say the schema changed? DDL (CREATE, ALTER, DROP,
+ * COMMENT, GRANT, REVOKE, SECURITY LABEL, IMPORT FOREIGN SCHEMA, REFRESH
+ * MATERIALIZED VIEW), CREATE TABLE AS / SELECT INTO (a "SELECT n" tag on a
+ * command that returned no rows), and DO and CALL, whose bodies may run
+ * DDL. Inside a transaction its end (COMMIT, ROLLBACK, ...) counts too,
+ * once DDL ran in it: other sessions see the change then, or it is undone.
+ */
+static bool
+tag_is_ddl(const char *tag)
+{
+	static const char *const words[] = { "CREATE ", "ALTER ", "DROP ", "COMMENT", "GRANT",
+		"REVOKE", "SECURITY LABEL", "IMPORT FOREIGN SCHEMA", "REFRESH MATERIALIZED VIEW",
+		"SELECT ", "DO", "CALL" };
+	for (size_t i = 0; i < nitems(words); i++) {
+		size_t n = strlen(words[i]);
+		if (strncmp(tag, words[i], n) == 0 && (words[i][n - 1] == ' ' || tag[n] == '\0' ||
+		    tag[n] == ' '))
+			return true;
+	}
+	return false;
+}
+
+/* A command finished with this tag: note DDL for schema_touched. */
+static void
+ddl_note(struct pgq *q, const char *tag)
+{
+	if (tag_is_ddl(tag)) {
+		q->ddl = true;
+	} else if (pg.ddl_in_tx && (strcmp(tag, "COMMIT") == 0 || strcmp(tag, "ROLLBACK") == 0 ||
+	    strcmp(tag, "PREPARE TRANSACTION") == 0)) {
+		q->ddl = true;
+	}
+}
+
+/* Before a user query's answer: tell the broker the schema changed (it
+ * bumps its cached schema's version and tells the clients). */
+static void
+schema_touched_send(struct pgq *q)
+{
+	PGTransactionStatusType ts = PQtransactionStatus(pg.conn);
+	bool in_tx = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
+	if (pg.ddl_in_tx && !in_tx) {
+		q->ddl = true; /* the transaction ended however it did */
+		pg.ddl_in_tx = false;
+	}
+	if (!q->ddl || wk.peer == NULL || rpc_peer_closing(wk.peer))
+		return;
+	if (in_tx)
+		pg.ddl_in_tx = true;
+	msgpack_packer *pk = rpc_peer_packer(wk.peer);
+	rpc_pack_notify_begin(pk, W_SCHEMA_TOUCHED);
+	msgpack_pack_array(pk, 1);
+	MP_PACK_FIELDS(pk, MPF_STR("query_id", q->id));
+}
+
 /* Take every result libpq has ready, within backpressure. */
 void
 pg_process_results(void)
@@ -358,6 +413,11 @@ pg_process_results(void)
 		if (res == NULL) {
 			query_finish();
 			return;
+		}
+		if (q->ops) {
+			if (!q->ops->result(q, res))
+				PQclear(res);
+			continue;
 		}
 		switch (PQresultStatus(res)) {
 		case PGRES_SINGLE_TUPLE:
@@ -387,6 +447,8 @@ pg_process_results(void)
 		case PGRES_COMMAND_OK:
 			free(q->command_tag);
 			q->command_tag = xstrdup(PQcmdStatus(res));
+			if (!q->internal)
+				ddl_note(q, q->command_tag);
 			free(q->rows_affected);
 			q->rows_affected = xstrdup(PQcmdTuples(res));
 			break;
@@ -407,7 +469,7 @@ pg_process_results(void)
 			break;
 		case PGRES_FATAL_ERROR:
 			if (!terr_isset(&q->err))
-				result_error(&q->err, res);
+				pg_result_error(&q->err, res);
 			q->in_rows = false;
 			break;
 		default:
@@ -432,6 +494,8 @@ pg_query_free(struct pgq *q)
 		event_free(q->ev_timeout);
 	if (q->ev_recancel)
 		event_free(q->ev_recancel);
+	if (q->ops && q->ops->free)
+		q->ops->free(q);
 	free(q->id);
 	free(q->types);
 	free(q->command_tag);
@@ -491,14 +555,20 @@ query_finish(void)
 		return;
 	}
 	pg.q = NULL;
-	if (q->internal) {
+	if (q->ops) {
+		q->ops->done(q); /* the next statement (pg.q again), or answered and freed */
+		if (pg.q)
+			return;
+	} else if (q->internal) {
 		pg_query_free(q);
 	} else if (terr_isset(&q->err)) {
+		schema_touched_send(q);
 		batch_flush(q);
 		wk_reply_error(q->msgid, &q->err);
 		log_debug("query %s failed: %s", q->id, q->err.message);
 		pg_query_free(q);
 	} else {
+		schema_touched_send(q);
 		batch_flush(q);
 		double elapsed = (double)(mono_us() - q->started_us) / 1000.0;
 		struct evbuffer *out = rpc_peer_output(wk.peer);
@@ -537,6 +607,12 @@ pg_query_after(void)
 		pg_pending_start();
 		return;
 	}
+	if (pg.waiting) {
+		struct pgq *w = pg.waiting;
+		pg.waiting = NULL;
+		w->ops->start(w);
+		return;
+	}
 	pg_watch_query();
 }
 
@@ -550,6 +626,30 @@ pg_pending_start(void)
 	struct qorder *o = pg.pending;
 	pg.pending = NULL;
 	pg_order_start(o);
+}
+
+/* Start an internal query now, or next when the type names are loading. */
+void
+pg_run(struct pgq *q)
+{
+	if (pg.q) {
+		pg.waiting = q; /* the type names are loading: this goes next */
+		return;
+	}
+	q->ops->start(q);
+}
+
+/* Can an order that runs SQL start (connected, nothing else running)? */
+bool
+pg_ready_for_order(struct tusk_error *e)
+{
+	if (pg.state != PG_READY || pg.close_done)
+		terr_set(e, TE_INTERNAL, "worker: not connected");
+	else if ((pg.q && !pg.q->internal) || pg.pending || pg.waiting)
+		terr_set(e, TE_INTERNAL, "worker: a query is already running");
+	else
+		return true;
+	return false;
 }
 
 /* The query ran past its timeout_ms: cancel it, report a timeout. */
@@ -581,7 +681,7 @@ pg_send_query(struct pgq *q, const char *sql, int nvalues, char *const *values)
 		terr_hint(&q->err, "the connection to the server is broken; connect again");
 		return -1;
 	}
-	if (!q->internal)
+	if (!q->internal && !q->ops)
 		PQsetSingleRowMode(pg.conn);
 	if (q->timeout_ms > 0 && q->ev_timeout == NULL) {
 		q->ev_timeout = evtimer_new(wk.base, query_timeout_cb, NULL);
@@ -670,10 +770,7 @@ void
 pg_query(uint32_t msgid, const struct params *params)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
-	if (pg.state != PG_READY || pg.close_done)
-		terr_set(&e, TE_INTERNAL, "worker: not connected");
-	else if ((pg.q && !pg.q->internal) || pg.pending)
-		terr_set(&e, TE_INTERNAL, "worker: a query is already running");
+	pg_ready_for_order(&e);
 	struct qorder *o = xcalloc(1, sizeof *o);
 	o->msgid = msgid;
 	o->id = params_strdup(params, "query_id");

@@ -293,6 +293,21 @@ pg_cancel(uint32_t msgid, const struct params *params)
 		msgpack_pack_true(pk);
 		return;
 	}
+	if (pg.waiting && mo_str_eq(id, pg.waiting->id)) {
+		/* an order's own work that never reached the server */
+		struct tusk_error e = TUSK_ERROR_INIT;
+		terr_set(&e, TE_QUERY_CANCELLED, "canceling statement due to user request");
+		terr_code(&e, "57014");
+		wk_reply_error(pg.waiting->msgid, &e);
+		terr_clear(&e);
+		pg_query_free(pg.waiting);
+		pg.waiting = NULL;
+		msgpack_packer *pk = wk_reply_begin(msgid);
+		msgpack_pack_map(pk, 1);
+		mp_pack_key(pk, "sent");
+		msgpack_pack_true(pk);
+		return;
+	}
 	if (pg.q && !pg.q->internal && mo_str_eq(id, pg.q->id) && pg.cancel && !pg.close_done) {
 		if (pg.q->cancel == CANCEL_NONE)
 			pg.q->cancel = CANCEL_USER;
@@ -359,6 +374,8 @@ broken: {
 		wk_reply_error(pg.q->msgid, &e);
 	if (pg.pending)
 		wk_reply_error(pg.pending->msgid, &e);
+	if (pg.waiting)
+		wk_reply_error(pg.waiting->msgid, &e);
 	terr_clear(&e);
 	if (pg.q) {
 		pg_query_free(pg.q);
@@ -441,6 +458,10 @@ pg_shutdown(void)
 	}
 	qorder_free(pg.pending);
 	pg.pending = NULL;
+	if (pg.waiting) {
+		pg_query_free(pg.waiting);
+		pg.waiting = NULL;
+	}
 	resolve_cancel(pg.resolve);
 	pg.resolve = NULL;
 	secret_free(pg.password);

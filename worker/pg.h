@@ -51,6 +51,24 @@ struct obuf {
 	size_t cap;
 };
 
+struct pgq;
+
+/*
+ * Work the worker does on its own account for an order (catalog reads,
+ * pg-catalog.c): its statements' results come whole (no single-row mode)
+ * to result(), and done() runs once every result of a statement is in
+ * (it may send the next statement with pg_send_query, or answer and free the
+ * query). start() sends the first statement when the session is free.
+ */
+struct pgq_ops {
+	void (*start)(struct pgq *q);
+	/* Take res (return true) or leave it to be cleared. */
+	bool (*result)(struct pgq *q, PGresult *res);
+	void (*done)(struct pgq *q);
+	/* Free ctx (also when the session ends under it). */
+	void (*free)(struct pgq *q);
+};
+
 struct pgq {
 	char *id;
 	uint32_t msgid;
@@ -75,6 +93,9 @@ struct pgq {
 	Oid *types;
 	struct obuf cols;     /* the current result's columns, encoded */
 	struct obuf rows;     /* the batch, or the kept rows */
+	bool ddl;	      /* a statement changed the schema (schema_touched) */
+	const struct pgq_ops *ops; /* NULL: a user's query or the type names */
+	void *ctx;
 	struct pgbatch *batch; /* exec_batch: the statements (pg-edit.c), or NULL */
 };
 
@@ -122,6 +143,10 @@ struct pg_session {
 	struct pgq *q;
 	/* a user query that waits while the type names load */
 	struct qorder *pending;
+	/* an order's own work (pgq_ops) that waits likewise */
+	struct pgq *waiting;
+	/* DDL ran inside the open transaction: its end changes the schema too */
+	bool ddl_in_tx;
 	bool paused;
 	bool types_stale;
 	struct typename *types;
@@ -171,6 +196,12 @@ void pg_query_after(void);
 int pg_order_start(struct qorder *o);
 /* The transaction status as the contract names it. */
 const char *pg_tx_status(void);
+/* A server error (a PGresult) into e, with hints by SQLSTATE. */
+void pg_result_error(struct tusk_error *e, const PGresult *res);
+/* Run q (with ops) now, or after the type names load. */
+void pg_run(struct pgq *q);
+/* Is the session free for an order? Sets e when not. */
+bool pg_ready_for_order(struct tusk_error *e);
 
 /* pg-edit.c */
 /* All results of the running batch statement are in: go on, or answer

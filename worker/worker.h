@@ -46,6 +46,10 @@ void pg_init(void);
 void pg_connect(uint32_t msgid, const struct params *p);
 /* query {query_id, sql, max_rows?, timeout_ms?} */
 void pg_query(uint32_t msgid, const struct params *p);
+/* pg-catalog.c: catalog {query_id, system} (get_schema) and describe
+ * {query_id, schema, name, kind?} (describe_object) */
+void pg_catalog(uint32_t msgid, const struct params *p);
+void pg_describe(uint32_t msgid, const struct params *p);
 /* exec_batch {query_id, statements, timeout_ms?}: one transaction (pg-edit.c) */
 void pg_exec_batch(uint32_t msgid, const struct params *p);
 /* cancel {query_id} */

@@ -152,8 +152,27 @@ _tuskctl()
 	# values of options that take one (short options mean different things
 	# to different commands, hence command:option)
 	case $cmd:$prev in
-	query:-c | running:-c | history:-c | saved:-c | table:-c | activity:-c | backend:-c | *:--connection)
+	query:-c | running:-c | history:-c | saved:-c | table:-c | activity:-c | backend:-c | schema:-c | describe:-c | *:--connection)
 		mapfile -t COMPREPLY < <(_tuskctl_conns "$ctl" | _tuskctl_match "$cur")
+		return 0
+		;;
+	schema:-k | *:--kind)
+		if [[ $cmd == schema ]]; then
+			local pre=""
+			[[ $cur == *,* ]] && pre=${cur%,*},
+			COMPREPLY=($(compgen -P "$pre" -W 'schema table view matview foreign sequence function type' -- "${cur##*,}"))
+			compopt -o nospace 2>/dev/null
+		else
+			COMPREPLY=($(compgen -W 'table partitioned_table view materialized_view foreign_table
+			      sequence function procedure aggregate window enum domain composite range relation
+			      routine type' -- "$cur"))
+		fi
+		return 0
+		;;
+	describe:-k)
+		COMPREPLY=($(compgen -W 'table partitioned_table view materialized_view foreign_table
+		      sequence function procedure aggregate window enum domain composite range relation
+		      routine type' -- "$cur"))
 		return 0
 		;;
 	query:-f | saved:-f | table:-f | *:--format)
@@ -261,6 +280,12 @@ _tuskctl()
 		;;
 	running)
 		opts='--connection'
+		;;
+	schema)
+		opts='--connection --kind --system --refresh'
+		;;
+	describe)
+		opts='--connection --kind --ddl'
 		;;
 	history)
 		opts='--connection --limit --status'

@@ -636,9 +636,113 @@ def bench_keychain():
         kr.stop()
 
 
+SCHEMA_TABLES = int(os.environ.get("TUSK_BENCH_TABLES", "5000"))
+SCHEMA_DB = "schemabench"
+
+
+def setup_schema(pg):
+    """A database of SCHEMA_TABLES tables x 20 columns, each with a primary
+    key, a foreign key to the previous table and one more index."""
+    pg.psql("DROP DATABASE IF EXISTS %s" % SCHEMA_DB)
+    pg.psql("CREATE DATABASE %s OWNER tusk" % SCHEMA_DB)
+    types = ["int not null default 0", "text", "numeric(12,2)", "timestamptz default now()", "boolean",
+             "jsonb", "bigint", "varchar(40)", "date", "uuid"]
+    stmts = []
+    for i in range(SCHEMA_TABLES):
+        cols = ["id int primary key",
+                "parent_id int" + (" references s_t%d (id)" % (i - 1) if i else "")]
+        cols += ["c%d %s" % (c, types[c % len(types)]) for c in range(1, 19)]
+        stmts.append("create table s_t%d (%s); create index on s_t%d (c1);" % (i, ", ".join(cols), i))
+    path = os.path.join(tempfile.mkdtemp(prefix="tbs."), "schema.sql")
+    with open(path, "w") as f:
+        for k in range(0, len(stmts), 100):
+            f.write("begin;\n" + "\n".join(stmts[k:k + 100]) + "\ncommit;\n")
+    env = dict(os.environ, PGPASSWORD="tuskpw")
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(pg.port),
+                    "-U", "tusk", "-d", SCHEMA_DB, "-f", path], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    os.unlink(path)
+    os.rmdir(os.path.dirname(path))
+
+
+def bench_schema(pg, b):
+    """get_schema on SCHEMA_TABLES x 20 columns, beside psql's \\d; the
+    broker's memory with it cached; the tree and completion in Chromium."""
+    t0 = time.monotonic()
+    setup_schema(pg)
+    made_s = time.monotonic() - t0
+    c = b.client()
+    cid = c.call("connect", config=pg.config(database=SCHEMA_DB), password="tuskpw")["connection_id"]
+    time.sleep(0.3)
+    rss_before = rss_kb(b.proc.pid)
+    client = os.path.join(ROOT, "build", "bench", "schema_client")
+
+    def timed_schema(rounds, refresh):
+        r = subprocess.run([client, b.sock, cid, str(rounds), "1" if refresh else "0"], check=True,
+                           stdout=subprocess.PIPE, text=True).stdout.split("\n")
+        rows = [ln.split() for ln in r if ln.strip()]
+        return [float(x[0]) for x in rows], int(rows[-1][1])
+
+    cold, size = timed_schema(max(ROUNDS, 3), True)
+    cached, _ = timed_schema(31, False)
+    cached = cached[1:]  # the first round finds the answer's size
+    time.sleep(0.3)
+    rss_cached = rss_kb(b.proc.pid)
+    s = c.call("get_schema", connection_id=cid)
+    ncols = sum(len(r["columns"]) for sc in s["schemas"] for r in sc["relations"])
+    nrels = sum(len(sc["relations"]) for sc in s["schemas"])
+    env = dict(os.environ, PGPASSWORD="tuskpw")
+    psql = ["psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "tusk", "-d", SCHEMA_DB]
+    d_list = [timed(psql + ["-c", "\\d"], env=env) * 1000 for _ in range(3)]
+    d_all = [timed(psql + ["-c", "\\d s_t*"], env=env) * 1000]
+    c.call("disconnect", connection_id=cid)
+    c.close()
+    env2 = dict(b.env, BENCH_PG_PORT=str(pg.port), BENCH_DB=SCHEMA_DB, TUSK_BIN=BIN,
+                BENCH_TABLES=str(SCHEMA_TABLES))
+    r = subprocess.run(["node", os.path.join(HERE, "schema.mjs")], env=env2, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=1800)
+    if r.returncode != 0:
+        raise RuntimeError("schema.mjs failed: %s" % r.stderr.decode()[-3000:])
+    m = json.loads(r.stdout.decode().strip().splitlines()[-1])
+    pc = m["page_get_schema"]
+    out("### Knowing the database: %s tables, %s columns, %s indexes, %s foreign keys"
+        % (format(nrels, ","), format(ncols, ","), format(2 * SCHEMA_TABLES, ","), format(SCHEMA_TABLES - 1, ",")))
+    out()
+    out("(made in %.0f s; get_schema's answer is %.1f MB of msgpack; load average %.1f on %d CPUs)"
+        % (made_s, size / 1048576, os.getloadavg()[0], os.cpu_count()))
+    out()
+    out("| what | median | target | ratio |")
+    out("|---|---|---|---|")
+    out("| `get_schema` cold (reads the catalog), at the broker's socket | **%.0f ms** | < 1 s | |" % med(cold))
+    out("| `get_schema` from the cache, at the broker's socket (p95 %.1f ms) | **%.1f ms** | < 20 ms | |"
+        % (sorted(cached)[int(len(cached) * 0.95)], med(cached)))
+    out("| psql `\\d` (the list of relations, no columns) | %.0f ms | | get_schema cold: %.2f× |"
+        % (med(d_list), med(cold) / med(d_list)))
+    out("| psql `\\d s_t*` (every table with its columns, indexes, keys) | %.1f s | | get_schema cold: %.3f× |"
+        % (med(d_all) / 1000, med(cold) / med(d_all)))
+    out("| `get_schema` into the page (gateway + decode), cold | %.0f ms | | |" % med(pc["cold"]))
+    out("| `get_schema` into the page (gateway + decode), cached | %.0f ms | | |" % med(pc["cached"]))
+    out("| the tree's first level (click to the next frame; %d schemas) | **%.1f ms** | < 100 ms | |"
+        % (m["tree_schemas"], m["tree_first_level_ms"]))
+    out("| a schema's Tables group opened (click to the next frame; %d rows drawn of %s) | %.1f ms | | |"
+        % (m["tree_items"], format(SCHEMA_TABLES, ","), m["tree_expand_ms"]))
+    f = m["filter_frames"]
+    out("| frame interval while the filter takes `s_t%d` a character a frame, and back: median / p95 / max | **%.1f / %.1f / %.1f ms** (%d frames) | 16.7 ms (60 fps) | |"
+        % (SCHEMA_TABLES - 1, f["median_ms"], f["p95_ms"], f["max_ms"], f["n"]))
+    cm = m["completion"]
+    out("| completion: index of the schema (once per version) | %.1f ms | | |" % cm["index_build_ms"])
+    for k, what in (("tables", "`select * from s_t49|` (%d options)"), ("alias_columns", "`select x.| from s_tN x` (%d options)"),
+                    ("statement_columns", "`select c1, c| from s_t10 a join s_t11 b` (%d options)")):
+        out("| completion lookup %s: median / max | **%.2f / %.2f ms** | < 16 ms | |"
+            % (what % cm[k]["options"], cm[k]["median_ms"], cm[k]["max_ms"]))
+    out("| broker RSS with the connection open | %.1f MB | | |" % (rss_before / 1024))
+    out("| broker RSS with the schema cached | **%.1f MB** | < 32 MB | |" % (rss_cached / 1024))
+    out()
+
+
 def main():
     which = sys.argv[1:] or ["stream", "cancel", "connect", "cold", "memory", "history", "sessions", "valgrind",
-                             "supervision", "keychain", "table", "frontend"]
+                             "supervision", "keychain", "table", "frontend", "schema"]
     pg = Cluster()
     b = Broker()
     try:
@@ -672,6 +776,8 @@ def main():
             bench_table(pg, b)
         if "frontend" in which:
             bench_frontend(pg, b)
+        if "schema" in which:
+            bench_schema(pg, b)
     finally:
         b.stop(check=False)
         b.cleanup()

@@ -156,6 +156,23 @@ def test_queries_streamed_and_whole(c, pg):
     c.call("disconnect", connection_id=cid)
 
 
+def test_schema_family(c, pg):
+    """get_schema (read, cached, with system schemas), describe_object, and
+    schema_changed after DDL."""
+    pg.psql("CREATE DATABASE protoschema OWNER tusk")
+    cid = c.call("connect", config=pg.config(database="protoschema"), password="tuskpw")["connection_id"]
+    c.query(cid, "create table \"Proto T\" (id int primary key, \"user\" text default 'x'); "
+                 "create type proto_mood as enum ('a', 'b'); "
+                 "create function proto_f(x int) returns int language sql as 'select x'")
+    first = c.call("get_schema", connection_id=cid)
+    assert c.call("get_schema", connection_id=cid)["version"] == first["version"]
+    c.call("get_schema", connection_id=cid, system=True, refresh=True)
+    d = c.call("describe_object", connection_id=cid, schema="public", name="Proto T")
+    assert d["kind"] == "table" and d["ddl"].startswith("CREATE TABLE")
+    c.call("describe_object", connection_id=cid, schema="public", name="proto_mood", kind="enum")
+    c.call("describe_object", connection_id=cid, schema="public", name="proto_f(integer)")
+    c.query(cid, "create table proto_more (id int)")
+    assert any(n == "schema_changed" and p["connection_id"] == cid for n, p in c.notifications)
 def test_history_saved_queries_workspace_sessions(c, pg):
     saved = c.call("save_connection", config=pg.config(name="proto sessions"), password="tuskpw")["config"]["id"]
     first = c.call("connect", id=saved, label="Query 1")["connection_id"]

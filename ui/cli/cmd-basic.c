@@ -270,7 +270,7 @@ describe_result(const msgpack_object *r, void *arg)
 }
 
 int
-cmd_describe(int argc, char **argv)
+cmd_methods(int argc, char **argv)
 {
 	UNUSED(argv);
 	if (argc != 1)

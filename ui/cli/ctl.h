@@ -161,6 +161,8 @@ int cmd_health(int, char **);
 int cmd_status(int, char **);
 int cmd_log_level(int, char **);
 int cmd_describe(int, char **);
+int cmd_methods(int, char **);
+int cmd_schema(int, char **);
 int cmd_shutdown(int, char **);
 int cmd_logs(int, char **);
 int cmd_connect(int, char **);

@@ -57,7 +57,11 @@ static const struct cmd cmds[] = {
 	{ "log-level", cmd_log_level, "log-level [error|warn|info|debug|trace]",
 	    "show or change the log level at run time" },
 	{ "logs", cmd_logs, "logs [--path] [-n LINES] [-f]", "the log directory, today's last lines, or follow them" },
-	{ "describe", cmd_describe, "describe", "every method the broker speaks" },
+	{ "schema", cmd_schema, "schema [-c CONN] [--kind LIST] [--system] [--refresh] [PATTERN]",
+	  "a database's schemas, tables, views, functions, sequences and types (psql's \\d, \\dt, \\df, \\dn)" },
+	{ "describe", cmd_describe, "describe [-c CONN] [--kind KIND] [--ddl] NAME",
+	  "one object as psql's \\d NAME shows it, or the DDL that recreates it (no NAME: the methods)" },
+	{ "methods", cmd_methods, "methods", "every method the broker speaks" },
 	{ "shutdown", cmd_shutdown, "shutdown", "stop the broker (connections are closed)" },
 };
 

@@ -146,11 +146,14 @@ pump(struct session *s)
 {
 	if (s->fd < 0)
 		return;
+	bool partial = false; /* a message has begun and not ended */
 	while (s->sent - s->acked < GW_WINDOW) {
 		size_t len;
 		int r = mp_scan_evbuffer(&s->scan, s->in, &len);
-		if (r == MP_MORE)
+		if (r == MP_MORE) {
+			partial = evbuffer_get_length(s->in) > 0;
 			break;
+		}
 		if (r < 0) {
 			log_error("session %llu: the broker sent a bad message: %s",
 			    (unsigned long long)s->id, mp_scan_strerror(r));
@@ -172,7 +175,10 @@ pump(struct session *s)
 		}
 		return;
 	}
-	bool want = s->sent - s->acked < GW_WINDOW && evbuffer_get_length(s->in) < GW_READ_HIGH;
+	/* a message larger than GW_READ_HIGH (a big schema) is read to its end:
+	 * the scanner bounds it (BROKER_MAX_MSG) */
+	bool want = s->sent - s->acked < GW_WINDOW &&
+	    (evbuffer_get_length(s->in) < GW_READ_HIGH || partial);
 	if (want && s->in_watch == 0)
 		s->in_watch = g_unix_fd_add(s->fd, G_IO_IN, in_cb, s);
 	else if (!want && s->in_watch) {

@@ -10,6 +10,9 @@
 import { RpcClient, RpcError, type LinkState, type Params, type Result } from './rpc';
 import type { Config, ConfigInput, HostKey, Notifications, SavedQuery, WireWorker } from './protocol.gen';
 import { QueryTab } from './tab.svelte';
+import { SchemaStore } from './schema.svelte';
+import { completeAt } from './complete';
+import type { CompletionContext, CompletionResult } from '@codemirror/autocomplete';
 import { Workspace } from './workspace.svelte';
 import { inShell, openFile, readFile, saveFile, statFiles } from './files';
 import { TableTab } from './table.svelte';
@@ -137,6 +140,8 @@ export class AppState {
   editing = $state<{ config: Config | null } | null>(null);
   prefsOpen = $state(false);
   openTableAsk = $state(false);
+  /** each open connection's schema (object tree, completion) */
+  schemas = new Map<string, SchemaStore>();
   /** configs of open connections that are not saved (quick ones this page
    * opened, deleted saved ones), for Reconnect */
   quick = new Map<string, ConfigInput>();
@@ -157,6 +162,34 @@ export class AppState {
       this.linkWhy = why;
     });
     this.rpc.on('event', (ev) => this.onEvent(ev));
+    this.rpc.on('schema_changed', (p) => this.schemas.get(p?.connection_id)?.changed(p.version));
+  }
+
+  /** A connection's schema store (made on first use; loads when asked). */
+  schemaFor(id: string): SchemaStore {
+    let s = this.schemas.get(id);
+    if (!s) this.schemas.set(id, (s = new SchemaStore(this, id)));
+    return s;
+  }
+
+  /** The editor's completion for a tab's connection. */
+  complete(id: string | null, ctx: CompletionContext): CompletionResult | null {
+    if (!id || !this.has('get_schema') || this.item(id)?.state !== 'connected') return null;
+    const store = this.schemaFor(id);
+    const ix = store.completion();
+    if (!ix) {
+      if (!store.loading) store.load().catch(() => {});
+      return null;
+    }
+    return completeAt(ix, ctx.state.doc.toString(), ctx.pos, ctx.explicit);
+  }
+
+  /** A new tab on a connection with this SQL; run it at once when run. */
+  openSqlTab(id: string, sql: string, run: boolean): QueryTab {
+    const t = this.newTab(id, sql);
+    t.dirty = false; // made from the schema: nothing to lose
+    if (run) t.run(sql, 0).catch(() => {});
+    return t;
   }
 
   has(method: string): boolean {
