@@ -471,6 +471,8 @@ static const struct worker_note {
 	{ N_QUERY_COLUMNS, NULL, WS_RUNNING },
 	{ N_QUERY_ROWS, NULL, WS_RUNNING },
 	{ N_QUERY_NOTICE, NULL, WSB(WS_CONNECTING) | WSB(WS_IDLE) | WS_RUNNING },
+	{ W_EXPORT_DATA, wire_export_data, WS_RUNNING },
+	{ W_IMPORT_READY, wire_import_ready, WS_RUNNING },
 };
 
 /* The table's entry for a method name, or NULL. */
@@ -641,6 +643,8 @@ worker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
 		worker_log(w, &prm);
 	else if (n->fields == wire_host_key)
 		hostkeys_offer(w, &prm);
+	else if (w->ops && w->ops->notify)
+		w->ops->notify(w, m, w->arg); /* a query's (export_data, ...) */
 }
 
 /* The worker's socket closed. */

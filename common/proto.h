@@ -138,6 +138,17 @@
 #define W_PING "ping"	      /* {seq} -> {seq} */
 #define W_SET_LOG "set_log_level" /* {level} */
 #define W_CLOSE "close"	      /* {} -> nil, then exit */
+/* export_query: run sql, stream the file's bytes as export_data
+ * notifications (mode "copy": COPY's own bytes; "json"/"ndjson": binary
+ * COPY of row_to_json rows; "sql"/"markdown": rows formatted by the worker)
+ * -> {row_count} */
+#define W_EXPORT "export"
+/* import_file: run a COPY ... FROM STDIN (sql), say import_ready, take the
+ * file as copy_data orders -> {row_count} */
+#define W_IMPORT "import"
+/* {query_id, data, last} -> {} once libpq has handed the bytes to the
+ * kernel (the broker's window of outstanding chunks) */
+#define W_COPY_DATA "copy_data"
 
 /* Worker -> broker notifications. */
 /* First message, once the worker is sandboxed and serving: {pid, version}.
@@ -147,6 +158,8 @@
 /* Before a connect fails on an unknown SSH host key: what trust_host_key
  * would record. {host, port, key_type, fingerprint, line} */
 #define W_HOST_KEY "host_key"
+#define W_EXPORT_DATA "export_data"   /* {query_id, rows, data} */
+#define W_IMPORT_READY "import_ready" /* {query_id}: the server takes COPY data */
 /* query_columns, query_rows and query_notice are forwarded to the client. */
 
 #endif

@@ -3,7 +3,8 @@
  *
  * It finds its socketpair end on fd 3 and nothing else open, locks itself
  * down before reading any order (sandbox-linux.c), then serves the broker's
- * requests: connect, query, cancel, ping, close. It logs by sending records
+ * requests: connect, query, export, import (and its copy_data), cancel,
+ * ping, close. It logs by sending records
  * to the broker. It ends when told to close, on SIGTERM, or when the broker
  * goes away (EOF on the socket, or the parent-death signal).
  */
@@ -134,6 +135,9 @@ static const struct order {
 	{ W_CONNECT, wire_connect, pg_connect },
 	{ W_QUERY, wire_query, pg_query },
 	{ W_CANCEL, wire_cancel, pg_cancel },
+	{ W_EXPORT, wire_export, pg_export },
+	{ W_IMPORT, wire_import, pg_import },
+	{ W_COPY_DATA, wire_copy_data, pg_copy_data },
 	{ W_CLOSE, wire_close, order_close },
 };
 
