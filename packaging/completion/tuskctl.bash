@@ -143,12 +143,25 @@ _tuskctl()
 	# values of options that take one (short options mean different things
 	# to different commands, hence command:option)
 	case $cmd:$prev in
-	query:-c | running:-c | *:--connection)
+	query:-c | running:-c | export:-c | import:-c | *:--connection)
 		mapfile -t COMPREPLY < <(_tuskctl_conns "$ctl" | _tuskctl_match "$cur")
+		return 0
+		;;
+	export:-f | export:--format)
+		COMPREPLY=($(compgen -W 'csv tsv json ndjson sql markdown' -- "$cur"))
+		return 0
+		;;
+	import:-f | import:--format)
+		COMPREPLY=($(compgen -W 'csv tsv' -- "$cur"))
 		return 0
 		;;
 	query:-f | *:--format)
 		COMPREPLY=($(compgen -W 'table csv json' -- "$cur"))
+		return 0
+		;;
+	export:-o | *:--output)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;
 	top:-s | *:--sort)
@@ -184,7 +197,8 @@ _tuskctl()
 		[[ $cur == *@* ]] && COMPREPLY=($(compgen -P "${cur%%@*}@" -A hostname -- "${cur#*@}"))
 		return 0
 		;;
-	connect:-[pUdnt] | connections:-[pUdnt] | query:-[mtqN] | top:-i | logs:-n | *:--port | \
+	connect:-[pUdnt] | connections:-[pUdnt] | query:-[mtqN] | export:-[tdNQq] | import:-[tdNQCq] | \
+		top:-i | logs:-n | *:--port | *:--table | *:--delimiter | *:--quote | *:--columns | \
 		*:--username | *:--dbname | *:--name | *:--statement-timeout | *:--max-rows | *:--timeout | \
 		*:--query-id | *:--null | *:--interval | *:--lines | *:--ssh-port | *:--ssh-user | \
 		*:--ssh-local-port)
@@ -243,6 +257,12 @@ _tuskctl()
 	query)
 		opts='--connection --format --max-rows --timeout --query-id --null --no-header'
 		;;
+	export)
+		opts='--connection --format --output --no-header --delimiter --null --quote --table --query-id'
+		;;
+	import)
+		opts='--connection --table --format --no-header --delimiter --null --quote --columns --query-id'
+		;;
 	cancel)
 		[[ $cword -eq $((cmd_at + 1)) ]] && names=_tuskctl_queries
 		;;
@@ -267,6 +287,9 @@ _tuskctl()
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	elif [[ $cmd == import ]]; then
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
 	elif [[ -n $names ]]; then
 		mapfile -t COMPREPLY < <("$names" "$ctl" | _tuskctl_match "$cur")
 	else

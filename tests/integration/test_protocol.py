@@ -156,6 +156,21 @@ def test_queries_streamed_and_whole(c, pg):
     c.call("disconnect", connection_id=cid)
 
 
+def test_export_and_import(c, pg, tmp_path):
+    """export_query with query_progress on the way, then import_file."""
+    cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+    path = str(tmp_path / "p.csv")
+    res = c.call("export_query", connection_id=cid, path=path, format="csv",
+                 sql="select g, repeat('x', 100) as s from generate_series(1, 100000) g")
+    assert res["row_count"] == 100000 and os.path.getsize(path) == res["bytes"]
+    assert any(n[0] == "query_progress" for n in c.notifications)
+    c.query(cid, "create temp table p (g int, s text)")
+    res = c.call("import_file", connection_id=cid, table="p", path=path, format="csv",
+                 options={"header": True})
+    assert res["row_count"] == 100000
+    c.call("disconnect", connection_id=cid)
+
+
 def test_events_and_kill(c, pb, pg):
     watcher = CheckedClient(pb.sock)
     assert watcher.call("subscribe") is None

@@ -183,28 +183,16 @@ stdin_all(void)
 	return sb_detach(&sb);
 }
 
-/* export and import: their options, then the call. */
+/* export and import: their options (opts), then the call. */
 static int
-copy_run(int argc, char **argv, bool import)
+copy_run(int argc, char **argv, bool import, const struct option *opts)
 {
-	static const struct option opts[] = {
-		{ "connection", required_argument, NULL, 'c' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "table", required_argument, NULL, 't' },
-		{ "delimiter", required_argument, NULL, 'd' },
-		{ "null", required_argument, NULL, 'N' },
-		{ "quote", required_argument, NULL, 'Q' },
-		{ "columns", required_argument, NULL, 'C' },
-		{ "query-id", required_argument, NULL, 'q' },
-		{ "no-header", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct copy_cmd c = { .import = import, .format = "csv" };
 	const char *conn_arg = NULL, *out = NULL, *qid = NULL;
 	int ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:f:o:t:d:N:Q:C:q:H", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, import ? "c:f:t:d:N:Q:C:q:H" : "c:f:o:t:d:N:Q:q:H", opts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c': conn_arg = optarg; break;
 		case 'f': c.format = optarg; break;
@@ -261,11 +249,35 @@ copy_run(int argc, char **argv, bool import)
 int
 cmd_export(int argc, char **argv)
 {
-	return copy_run(argc, argv, false);
+	static const struct option opts[] = {
+		{ "connection", required_argument, NULL, 'c' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "table", required_argument, NULL, 't' },
+		{ "delimiter", required_argument, NULL, 'd' },
+		{ "null", required_argument, NULL, 'N' },
+		{ "quote", required_argument, NULL, 'Q' },
+		{ "query-id", required_argument, NULL, 'q' },
+		{ "no-header", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	return copy_run(argc, argv, false, opts);
 }
 
 int
 cmd_import(int argc, char **argv)
 {
-	return copy_run(argc, argv, true);
+	static const struct option opts[] = {
+		{ "connection", required_argument, NULL, 'c' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "table", required_argument, NULL, 't' },
+		{ "delimiter", required_argument, NULL, 'd' },
+		{ "null", required_argument, NULL, 'N' },
+		{ "quote", required_argument, NULL, 'Q' },
+		{ "columns", required_argument, NULL, 'C' },
+		{ "query-id", required_argument, NULL, 'q' },
+		{ "no-header", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	return copy_run(argc, argv, true, opts);
 }
