@@ -122,7 +122,8 @@ client_closed(struct rpc_peer *p, const char *reason, void *arg)
 	client_unref(c);
 }
 
-/* A protocol fault closes only this client: logged once here. */
+/* A new client socket: only our own uid (SO_PEERCRED) is let in; it becomes
+ * a peer whose protocol faults close this client alone. */
 static void
 client_accept_fd(int fd)
 {

@@ -20,6 +20,13 @@
 #include "util.h"
 #include "wire.h"
 
+/* A config as an mpf_fn. */
+static void
+pack_config(msgpack_packer *pk, const void *cfg)
+{
+	config_pack(pk, cfg);
+}
+
 /* Pack the worker's connect order: config and secrets, privately. */
 void
 send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_secrets *s,
@@ -31,27 +38,17 @@ send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_
 	    getenv("SSH_AUTH_SOCK") : NULL;
 	msgpack_packer *pk = rpc_call_private(w->peer, W_CONNECT, cb, arg, NULL, &priv);
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 10);
-	mp_pack_key(pk, "config");
-	config_pack(pk, cfg);
-	mp_pack_key(pk, "password");
-	mp_pack_cstr(pk, s->password);
-	mp_pack_key(pk, "ssh_password");
-	mp_pack_cstr(pk, s->ssh_password);
-	mp_pack_key(pk, "ssh_key_passphrase");
-	mp_pack_cstr(pk, s->ssh_key_passphrase);
-	mp_pack_key(pk, "ssl_key_passphrase");
-	mp_pack_cstr(pk, s->ssl_key_passphrase);
-	mp_pack_key(pk, "connect_timeout_s");
-	msgpack_pack_int(pk, tuskd.set.connect_timeout_s);
-	mp_pack_key(pk, "ssh_keepalive_s");
-	msgpack_pack_int(pk, tuskd.set.ssh_keepalive_s);
-	mp_pack_key(pk, "known_hosts");
-	mp_pack_cstr(pk, cfg->ssh ? hostkeys_file() : NULL);
-	mp_pack_key(pk, "user_known_hosts");
-	mp_pack_cstr(pk, user_kh);
-	mp_pack_key(pk, "ssh_auth_sock");
-	mp_pack_cstr(pk, agent);
+	MP_PACK_FIELDS(pk,
+	    MPF_FN("config", pack_config, cfg),
+	    MPF_STR("password", s->password),
+	    MPF_STR("ssh_password", s->ssh_password),
+	    MPF_STR("ssh_key_passphrase", s->ssh_key_passphrase),
+	    MPF_STR("ssl_key_passphrase", s->ssl_key_passphrase),
+	    MPF_INT("connect_timeout_s", tuskd.set.connect_timeout_s),
+	    MPF_INT("ssh_keepalive_s", tuskd.set.ssh_keepalive_s),
+	    MPF_STR("known_hosts", cfg->ssh ? hostkeys_file() : NULL),
+	    MPF_STR("user_known_hosts", user_kh),
+	    MPF_STR("ssh_auth_sock", agent));
 	rpc_private_send(w->peer, &priv);
 	free(user_kh);
 	worker_set_state(w, WS_CONNECTING);

@@ -380,6 +380,60 @@ conns_close_all(void)
 		conn_close(c, "broker shutting down");
 }
 
+/* An open connection's SSH tunnel, or nil (an mpf_fn). */
+static void
+pack_tunnel(msgpack_packer *pk, const void *arg)
+{
+	const struct conn *c = arg;
+	const struct tusk_ssh *t = c->cfg.ssh;
+	if (t == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	MP_PACK_FIELDS(pk,
+	    MPF_STR("host", t->host),
+	    MPF_INT("port", t->port),
+	    MPF_STR("username", t->username),
+	    MPF_STR("auth_method", t->auth_type),
+	    c->tunnel_local_port > 0 ? (struct mp_field)MPF_INT("local_port", c->tunnel_local_port) :
+	    (struct mp_field)MPF_NIL("local_port"),
+	    MPF_STR("host_key", c->tunnel_host_key));
+}
+
+/* The get_active_connections entry of c. */
+static void
+conn_pack(msgpack_packer *pk, const struct conn *c)
+{
+	char ts[40];
+	unsigned active = 0;
+	const struct query *q;
+	TAILQ_FOREACH(q, &c->queue, centry)
+		active++;
+	if (c->connected_wall_ms > 0)
+		iso8601_utc(c->connected_wall_ms, ts, sizeof ts);
+	bool live = c->worker && c->worker->state != WS_DEAD;
+	MP_PACK_FIELDS(pk,
+	    MPF_STR("connection_id", c->id),
+	    MPF_STR("name", c->cfg.name),
+	    MPF_STR("host", c->cfg.host),
+	    MPF_INT("port", c->cfg.port),
+	    MPF_STR("database", c->cfg.database),
+	    MPF_STR("username", c->cfg.username),
+	    MPF_STR("state", conn_state_names[c->state]),
+	    MPF_STR("connected_at", c->connected_wall_ms > 0 ? ts : NULL),
+	    MPF_UINT("active_queries", active),
+	    MPF_STR("server_version", c->server_version),
+	    MPF_INT_OPT("backend_pid", c->backend_pid > 0 ? c->backend_pid : -1),
+	    live ? (struct mp_field)MPF_INT("worker_pid", c->worker->pid) : (struct mp_field)MPF_NIL("worker_pid"),
+	    c->worker ? (struct mp_field)MPF_UINT("worker_id", c->worker->id) : (struct mp_field)MPF_NIL("worker_id"),
+	    MPF_BOOL("tls", c->tls),
+	    MPF_STR("tls_version", c->tls_version),
+	    MPF_STR("tls_cipher", c->tls_cipher),
+	    MPF_FN("ssh_tunnel", pack_tunnel, c),
+	    MPF_BOOL("read_only", c->cfg.read_only),
+	    MPF_STR("lost_reason", c->lost_reason));
+}
+
 /* get_active_connections */
 static int
 h_get_active_connections(struct request *req, const struct params *p, struct tusk_error *e)
@@ -392,92 +446,8 @@ h_get_active_connections(struct request *req, const struct params *p, struct tus
 		n++;
 	msgpack_packer *pk = req_result(req);
 	msgpack_pack_array(pk, n);
-	TAILQ_FOREACH(c, &tuskd.conns, entry) {
-		char ts[40];
-		unsigned active = 0;
-		struct query *q;
-		TAILQ_FOREACH(q, &c->queue, centry)
-			active++;
-		msgpack_pack_map(pk, 19);
-		mp_pack_key(pk, "connection_id");
-		mp_pack_cstr(pk, c->id);
-		mp_pack_key(pk, "name");
-		mp_pack_cstr(pk, c->cfg.name);
-		mp_pack_key(pk, "host");
-		mp_pack_cstr(pk, c->cfg.host);
-		mp_pack_key(pk, "port");
-		msgpack_pack_int(pk, c->cfg.port);
-		mp_pack_key(pk, "database");
-		mp_pack_cstr(pk, c->cfg.database);
-		mp_pack_key(pk, "username");
-		mp_pack_cstr(pk, c->cfg.username);
-		mp_pack_key(pk, "state");
-		mp_pack_cstr(pk, conn_state_names[c->state]);
-		mp_pack_key(pk, "connected_at");
-		if (c->connected_wall_ms > 0) {
-			iso8601_utc(c->connected_wall_ms, ts, sizeof ts);
-			mp_pack_cstr(pk, ts);
-		} else {
-			msgpack_pack_nil(pk);
-		}
-		mp_pack_key(pk, "active_queries");
-		msgpack_pack_unsigned_int(pk, active);
-		mp_pack_key(pk, "server_version");
-		mp_pack_cstr(pk, c->server_version);
-		mp_pack_key(pk, "backend_pid");
-		if (c->backend_pid > 0)
-			msgpack_pack_int(pk, c->backend_pid);
-		else
-			msgpack_pack_nil(pk);
-		mp_pack_key(pk, "worker_pid");
-		if (c->worker && c->worker->state != WS_DEAD)
-			msgpack_pack_int(pk, c->worker->pid);
-		else
-			msgpack_pack_nil(pk);
-		mp_pack_key(pk, "worker_id");
-		if (c->worker)
-			msgpack_pack_uint64(pk, c->worker->id);
-		else
-			msgpack_pack_nil(pk);
-		mp_pack_key(pk, "tls");
-		if (c->tls)
-			msgpack_pack_true(pk);
-		else
-			msgpack_pack_false(pk);
-		mp_pack_key(pk, "tls_version");
-		mp_pack_cstr(pk, c->tls_version);
-		mp_pack_key(pk, "tls_cipher");
-		mp_pack_cstr(pk, c->tls_cipher);
-		mp_pack_key(pk, "ssh_tunnel");
-		if (c->cfg.ssh) {
-			const struct tusk_ssh *t = c->cfg.ssh;
-			msgpack_pack_map(pk, 6);
-			mp_pack_key(pk, "host");
-			mp_pack_cstr(pk, t->host);
-			mp_pack_key(pk, "port");
-			msgpack_pack_int(pk, t->port);
-			mp_pack_key(pk, "username");
-			mp_pack_cstr(pk, t->username);
-			mp_pack_key(pk, "auth_method");
-			mp_pack_cstr(pk, t->auth_type);
-			mp_pack_key(pk, "local_port");
-			if (c->tunnel_local_port > 0)
-				msgpack_pack_int(pk, c->tunnel_local_port);
-			else
-				msgpack_pack_nil(pk);
-			mp_pack_key(pk, "host_key");
-			mp_pack_cstr(pk, c->tunnel_host_key);
-		} else {
-			msgpack_pack_nil(pk);
-		}
-		mp_pack_key(pk, "read_only");
-		if (c->cfg.read_only)
-			msgpack_pack_true(pk);
-		else
-			msgpack_pack_false(pk);
-		mp_pack_key(pk, "lost_reason");
-		mp_pack_cstr(pk, c->lost_reason);
-	}
+	TAILQ_FOREACH(c, &tuskd.conns, entry)
+		conn_pack(pk, c);
 	return H_DONE;
 }
 

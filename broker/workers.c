@@ -818,10 +818,11 @@ static const char *const role_names[] = {
 	[WR_HELPER] = "helper",
 };
 
-/* Pack a time as ISO 8601, or nil for 0. */
+/* A wall-clock time as ISO 8601, or nil for 0 (an mpf_fn). */
 static void
-pack_time(msgpack_packer *pk, int64_t wall)
+pack_time(msgpack_packer *pk, const void *arg)
 {
+	int64_t wall = *(const int64_t *)arg;
 	char ts[40];
 	if (wall <= 0) {
 		msgpack_pack_nil(pk);
@@ -837,52 +838,29 @@ worker_pack(msgpack_packer *pk, const struct worker *w)
 {
 	int64_t now = mono_ms();
 	bool dead = w->state == WS_DEAD;
-	msgpack_pack_map(pk, 18);
-	mp_pack_key(pk, "worker_id");
-	msgpack_pack_uint64(pk, w->id);
-	mp_pack_key(pk, "pid");
-	msgpack_pack_int(pk, w->pid);
-	mp_pack_key(pk, "role");
-	mp_pack_cstr(pk, role_names[w->role]);
-	mp_pack_key(pk, "state");
-	mp_pack_cstr(pk, state_names[w->state]);
-	mp_pack_key(pk, "backend_pid");
-	if (w->backend_pid > 0)
-		msgpack_pack_int(pk, w->backend_pid);
-	else
-		msgpack_pack_nil(pk);
-	mp_pack_key(pk, "connection_id");
-	mp_pack_cstr(pk, w->conn_id);
-	mp_pack_key(pk, "connection_name");
-	mp_pack_cstr(pk, w->conn_name);
-	mp_pack_key(pk, "query_id");
-	mp_pack_cstr(pk, dead ? NULL : w->query_id);
-	mp_pack_key(pk, "query_sql");
-	mp_pack_cstr(pk, dead ? NULL : w->query_sql);
-	mp_pack_key(pk, "query_elapsed_ms");
-	if (!dead && w->query_id)
-		msgpack_pack_int64(pk, now - w->query_started_mono_ms);
-	else
-		msgpack_pack_nil(pk);
-	mp_pack_key(pk, "rows_streamed");
-	msgpack_pack_uint64(pk, w->rows_streamed);
-	mp_pack_key(pk, "bytes_streamed");
-	msgpack_pack_uint64(pk, w->bytes_streamed);
-	mp_pack_key(pk, "rss_bytes");
-	msgpack_pack_int64(pk, w->rss_bytes);
-	mp_pack_key(pk, "cpu_ms");
-	msgpack_pack_int64(pk, w->cpu_ms);
-	mp_pack_key(pk, "heartbeat_age_ms");
-	if (dead)
-		msgpack_pack_nil(pk);
-	else
-		msgpack_pack_int64(pk, now - w->last_pong_mono_ms);
-	mp_pack_key(pk, "started_at");
-	pack_time(pk, w->started_wall_ms);
-	mp_pack_key(pk, "died_at");
-	pack_time(pk, dead ? w->died_wall_ms : 0);
-	mp_pack_key(pk, "death_reason");
-	mp_pack_cstr(pk, dead ? w->death_reason : NULL);
+	bool querying = !dead && w->query_id;
+	int64_t died = dead ? w->died_wall_ms : 0;
+	MP_PACK_FIELDS(pk,
+	    MPF_UINT("worker_id", w->id),
+	    MPF_INT("pid", w->pid),
+	    MPF_STR("role", role_names[w->role]),
+	    MPF_STR("state", state_names[w->state]),
+	    MPF_INT_OPT("backend_pid", w->backend_pid > 0 ? w->backend_pid : -1),
+	    MPF_STR("connection_id", w->conn_id),
+	    MPF_STR("connection_name", w->conn_name),
+	    MPF_STR("query_id", dead ? NULL : w->query_id),
+	    MPF_STR("query_sql", dead ? NULL : w->query_sql),
+	    querying ? (struct mp_field)MPF_INT("query_elapsed_ms", now - w->query_started_mono_ms) :
+	    (struct mp_field)MPF_NIL("query_elapsed_ms"),
+	    MPF_UINT("rows_streamed", w->rows_streamed),
+	    MPF_UINT("bytes_streamed", w->bytes_streamed),
+	    MPF_INT("rss_bytes", w->rss_bytes),
+	    MPF_INT("cpu_ms", w->cpu_ms),
+	    dead ? (struct mp_field)MPF_NIL("heartbeat_age_ms") :
+	    (struct mp_field)MPF_INT("heartbeat_age_ms", now - w->last_pong_mono_ms),
+	    MPF_FN("started_at", pack_time, &w->started_wall_ms),
+	    MPF_FN("died_at", pack_time, &died),
+	    MPF_STR("death_reason", dead ? w->death_reason : NULL));
 }
 
 /* Second step of a user's kill: SIGTERM, and SIGKILL after the grace. */

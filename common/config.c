@@ -365,61 +365,53 @@ config_validate(const struct tusk_config *c, bool need_name, struct tusk_error *
 	return 0;
 }
 
-/* Pack a string field or nil. */
+/* The SSH tunnel block (an mpf_fn). */
 static void
-kv_str(msgpack_packer *pk, const char *k, const char *v)
+pack_auth(msgpack_packer *pk, const void *arg)
 {
-	mp_pack_key(pk, k);
-	mp_pack_cstr(pk, v);
+	const struct tusk_ssh *t = arg;
+	if (t->key_path)
+		MP_PACK_FIELDS(pk, MPF_STR("type", t->auth_type), MPF_STR("path", t->key_path));
+	else
+		MP_PACK_FIELDS(pk, MPF_STR("type", t->auth_type));
+}
+
+/* ssh_tunnel: its map, or nil (an mpf_fn). */
+static void
+pack_ssh(msgpack_packer *pk, const void *arg)
+{
+	const struct tusk_ssh *t = arg;
+	if (t == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	MP_PACK_FIELDS(pk,
+	    MPF_STR("host", t->host),
+	    MPF_INT("port", t->port),
+	    MPF_STR("username", t->username),
+	    MPF_FN("auth_method", pack_auth, t),
+	    MPF_INT_OPT("local_port", t->local_port));
 }
 
 void
 config_pack(msgpack_packer *pk, const struct tusk_config *c)
 {
-	msgpack_pack_map(pk, 15);
-	kv_str(pk, "id", c->id);
-	kv_str(pk, "name", c->name);
-	kv_str(pk, "host", c->host);
-	mp_pack_key(pk, "port");
-	msgpack_pack_int(pk, c->port);
-	kv_str(pk, "database", c->database);
-	kv_str(pk, "username", c->username);
-	kv_str(pk, "ssl_mode", c->ssl_mode);
-	kv_str(pk, "ssl_ca_cert", c->ssl_ca_cert);
-	kv_str(pk, "ssl_client_cert", c->ssl_client_cert);
-	kv_str(pk, "ssl_client_key", c->ssl_client_key);
-	mp_pack_key(pk, "ssh_tunnel");
-	if (c->ssh == NULL) {
-		msgpack_pack_nil(pk);
-	} else {
-		msgpack_pack_map(pk, 5);
-		kv_str(pk, "host", c->ssh->host);
-		mp_pack_key(pk, "port");
-		msgpack_pack_int(pk, c->ssh->port);
-		kv_str(pk, "username", c->ssh->username);
-		mp_pack_key(pk, "auth_method");
-		msgpack_pack_map(pk, c->ssh->key_path ? 2 : 1);
-		kv_str(pk, "type", c->ssh->auth_type);
-		if (c->ssh->key_path)
-			kv_str(pk, "path", c->ssh->key_path);
-		mp_pack_key(pk, "local_port");
-		if (c->ssh->local_port < 0)
-			msgpack_pack_nil(pk);
-		else
-			msgpack_pack_int(pk, c->ssh->local_port);
-	}
-	mp_pack_key(pk, "read_only");
-	if (c->read_only)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-	mp_pack_key(pk, "statement_timeout_ms");
-	if (c->statement_timeout_ms < 0)
-		msgpack_pack_nil(pk);
-	else
-		msgpack_pack_int64(pk, c->statement_timeout_ms);
-	kv_str(pk, "created_at", c->created_at);
-	kv_str(pk, "updated_at", c->updated_at);
+	MP_PACK_FIELDS(pk,
+	    MPF_STR("id", c->id),
+	    MPF_STR("name", c->name),
+	    MPF_STR("host", c->host),
+	    MPF_INT("port", c->port),
+	    MPF_STR("database", c->database),
+	    MPF_STR("username", c->username),
+	    MPF_STR("ssl_mode", c->ssl_mode),
+	    MPF_STR("ssl_ca_cert", c->ssl_ca_cert),
+	    MPF_STR("ssl_client_cert", c->ssl_client_cert),
+	    MPF_STR("ssl_client_key", c->ssl_client_key),
+	    MPF_FN("ssh_tunnel", pack_ssh, c->ssh),
+	    MPF_BOOL("read_only", c->read_only),
+	    MPF_INT_OPT("statement_timeout_ms", c->statement_timeout_ms),
+	    MPF_STR("created_at", c->created_at),
+	    MPF_STR("updated_at", c->updated_at));
 }
 
 /* The C.UTF-8 locale for case folding (created once; NULL: ASCII only). */

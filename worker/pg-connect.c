@@ -390,6 +390,80 @@ connect_resolved(int err, const char *message, char *const *addrs, size_t n, voi
 	}
 	connect_begin(addrs, n);
 }
+/*
+ * The connection's own sandbox layer, before any byte goes to the network:
+ * an SSH tunnel's local end is made first (the layer then lets libpq reach
+ * it), and the known_hosts files the tunnel reads are let in. 0, or the
+ * exit status connect_fail takes: 0 when the tunnel's end could not be
+ * made (the worker lives on to report it), TUSK_EXIT_SANDBOX when the
+ * sandbox could not be applied.
+ */
+static int
+connect_lock_down(const struct params *params, struct tusk_error *e)
+{
+	struct sbx_tunnel sbt = { 0 };
+	char *kh = NULL, *ukh = NULL;
+	if (pg.cfg.ssh) {
+		if (tunnel_listen(e) < 0)
+			return 0;
+		kh = params_strdup(params, "known_hosts");
+		ukh = params_strdup(params, "user_known_hosts");
+		sbt.local_port = tunnel_local_port();
+		sbt.known_hosts = kh;
+		sbt.user_known_hosts = ukh;
+	}
+	int r = sandbox_connection(&pg.cfg, pg.cfg.ssh ? &sbt : NULL, e);
+	free(kh);
+	free(ukh);
+	return r < 0 ? TUSK_EXIT_SANDBOX : 0;
+}
+
+/* Hand the tunnel what it needs (its secrets move to it). */
+static void
+connect_tunnel_setup(const struct params *params)
+{
+	char *kh = params_strdup(params, "known_hosts"), *ukh = params_strdup(params, "user_known_hosts");
+	char *agent = params_strdup(params, "ssh_auth_sock");
+	struct tunnel_opts o = {
+		.cfg = &pg.cfg,
+		.password = params_strdup(params, "ssh_password"),
+		.passphrase = params_strdup(params, "ssh_key_passphrase"),
+		.known_hosts = kh,
+		.user_known_hosts = ukh,
+		.agent_sock = agent,
+	};
+	int64_t kas = params_int(params, "ssh_keepalive_s", 0);
+	if (kas > 0 && kas <= 3600)
+		o.keepalive_s = (int)kas;
+	tunnel_setup(wk.base, &o, &tunnel_callbacks, NULL);
+	free(kh);
+	free(ukh);
+	free(agent);
+}
+
+/* Go: resolve the name first if it needs it, else tunnel or connect now. */
+static void
+connect_route(void)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	const char *tcp_host = pg.cfg.ssh ? pg.cfg.ssh->host : pg.cfg.host;
+	if (sandbox_host_needs_resolve(tcp_host)) {
+		pg.state = PG_RESOLVING;
+		pg.resolve = resolve_start(wk.base, tcp_host, connect_resolved, NULL, &e);
+		if (pg.resolve == NULL)
+			connect_fail(&e, 0);
+		terr_clear(&e);
+		return;
+	}
+	if (pg.cfg.ssh) {
+		pg.state = PG_TUNNELLING;
+		if (tunnel_start(NULL, 0, &e) < 0 && pg.state == PG_TUNNELLING)
+			connect_fail(&e, 0);
+		terr_clear(&e);
+		return;
+	}
+	connect_begin(NULL, 0);
+}
 
 void
 pg_connect(uint32_t msgid, const struct params *params)
@@ -403,10 +477,7 @@ pg_connect(uint32_t msgid, const struct params *params)
 	}
 	pg.connect_msgid = msgid;
 	pg.connect_started_us = mono_us();
-	const msgpack_object *cfgo = params_get(params, "config");
-	if (config_parse(cfgo, &pg.cfg, &e) < 0) {
-		if (!terr_isset(&e))
-			terr_set(&e, TE_INTERNAL, "worker: connect without a config");
+	if (config_parse(params_get(params, "config"), &pg.cfg, &e) < 0) {
 		connect_fail(&e, 0);
 		return;
 	}
@@ -415,65 +486,17 @@ pg_connect(uint32_t msgid, const struct params *params)
 	pg.ssl_key_given = pg.ssl_passphrase != NULL;
 	int64_t tos = params_int(params, "connect_timeout_s", 10);
 	pg.connect_timeout_s = (int)MAX(1, MIN(tos, 3600));
-
-	struct sbx_tunnel sbt = { 0 };
-	char *kh = NULL, *ukh = NULL;
-	if (pg.cfg.ssh) {
-		/* the tunnel's local end exists before the sandbox narrows the network */
-		if (tunnel_listen(&e) < 0) {
-			connect_fail(&e, 0);
-			return;
-		}
-		kh = params_strdup(params, "known_hosts");
-		ukh = params_strdup(params, "user_known_hosts");
-		sbt.local_port = tunnel_local_port();
-		sbt.known_hosts = kh;
-		sbt.user_known_hosts = ukh;
-	}
-	/* lock down to this connection before any byte goes to the network */
-	if (sandbox_connection(&pg.cfg, pg.cfg.ssh ? &sbt : NULL, &e) < 0) {
-		free(kh);
-		free(ukh);
-		connect_fail(&e, TUSK_EXIT_SANDBOX);
+	int status = connect_lock_down(params, &e);
+	if (terr_isset(&e)) {
+		connect_fail(&e, status);
 		return;
 	}
-
+	/* the deadline covers name resolution and the tunnel too */
 	pg.ev_connect_timeout = evtimer_new(wk.base, connect_timeout_cb, NULL);
 	struct timeval tv = { pg.connect_timeout_s, 0 };
-	evtimer_add(pg.ev_connect_timeout, &tv);
-	const char *tcp_host = pg.cfg.host;
-	if (pg.cfg.ssh) {
-		char *agent = params_strdup(params, "ssh_auth_sock");
-		struct tunnel_opts o = {
-			.cfg = &pg.cfg,
-			.password = params_strdup(params, "ssh_password"),
-			.passphrase = params_strdup(params, "ssh_key_passphrase"),
-			.known_hosts = kh,
-			.user_known_hosts = ukh,
-			.agent_sock = agent,
-		};
-		int64_t kas = params_int(params, "ssh_keepalive_s", 0);
-		if (kas > 0 && kas <= 3600)
-			o.keepalive_s = (int)kas;
-		tunnel_setup(wk.base, &o, &tunnel_callbacks, NULL);
-		free(kh);
-		free(ukh);
-		free(agent);
-		tcp_host = pg.cfg.ssh->host;
-	}
-	if (sandbox_host_needs_resolve(tcp_host)) {
-		pg.state = PG_RESOLVING;
-		pg.resolve = resolve_start(wk.base, tcp_host, connect_resolved, NULL, &e);
-		if (pg.resolve == NULL)
-			connect_fail(&e, 0);
-		return;
-	}
-	if (pg.cfg.ssh) {
-		pg.state = PG_TUNNELLING;
-		if (tunnel_start(NULL, 0, &e) < 0 && pg.state == PG_TUNNELLING)
-			connect_fail(&e, 0);
-		terr_clear(&e);
-		return;
-	}
-	connect_begin(NULL, 0);
+	if (pg.ev_connect_timeout == NULL || evtimer_add(pg.ev_connect_timeout, &tv) < 0)
+		wk_exit(TUSK_EXIT_OOM);
+	if (pg.cfg.ssh)
+		connect_tunnel_setup(params);
+	connect_route();
 }

@@ -544,6 +544,31 @@ pg_tx_status(void)
 	}
 }
 
+/* The reply's columns: the last result set's, encoded already (an mpf_fn). */
+static void
+pack_reply_columns(msgpack_packer *pk, const void *arg)
+{
+	const struct pgq *q = arg;
+	if (q->cols.len)
+		evbuffer_add(rpc_peer_output(wk.peer), q->cols.data, q->cols.len);
+	else
+		msgpack_pack_array(pk, 0);
+}
+
+/* The reply's rows: the kept ones for max_rows, else none (an mpf_fn). */
+static void
+pack_reply_rows(msgpack_packer *pk, const void *arg)
+{
+	const struct pgq *q = arg;
+	if (q->max_rows < 0) {
+		msgpack_pack_array(pk, 0);
+		return;
+	}
+	struct evbuffer *out = rpc_peer_output(wk.peer);
+	pack_array32(out, (uint32_t)q->kept_rows);
+	evbuffer_add(out, q->rows.data, q->rows.len);
+}
+
 /* All results are in: answer the broker, start what waits. */
 static void
 query_finish(void)
@@ -564,42 +589,19 @@ query_finish(void)
 		msgpack_packer pk;
 		rpc_packer_init(&pk, out);
 		rpc_pack_reply_begin(&pk, q->msgid);
-		msgpack_pack_map(&pk, 10);
-		mp_pack_key(&pk, "query_id");
-		mp_pack_cstr(&pk, q->id);
-		mp_pack_key(&pk, "columns");
-		if (q->cols.len)
-			evbuffer_add(out, q->cols.data, q->cols.len);
-		else
-			msgpack_pack_array(&pk, 0);
-		mp_pack_key(&pk, "rows");
-		if (q->max_rows >= 0) {
-			pack_array32(out, (uint32_t)q->kept_rows);
-			evbuffer_add(out, q->rows.data, q->rows.len);
-		} else {
-			msgpack_pack_array(&pk, 0);
-		}
-		mp_pack_key(&pk, "row_count");
-		msgpack_pack_uint64(&pk, q->row_count);
-		mp_pack_key(&pk, "truncated");
-		if (q->truncated)
-			msgpack_pack_true(&pk);
-		else
-			msgpack_pack_false(&pk);
-		mp_pack_key(&pk, "elapsed_ms");
-		msgpack_pack_double(&pk, elapsed);
-		mp_pack_key(&pk, "command_tag");
-		mp_pack_cstr(&pk, q->command_tag);
-		mp_pack_key(&pk, "rows_affected");
 		long long ra;
-		if (q->rows_affected && parse_ll(q->rows_affected, 0, INT64_MAX, &ra) == 0)
-			msgpack_pack_int64(&pk, ra);
-		else
-			msgpack_pack_nil(&pk);
-		mp_pack_key(&pk, "result_sets");
-		msgpack_pack_int(&pk, q->result_index);
-		mp_pack_key(&pk, "transaction");
-		mp_pack_cstr(&pk, pg_tx_status());
+		bool has_ra = q->rows_affected && parse_ll(q->rows_affected, 0, INT64_MAX, &ra) == 0;
+		MP_PACK_FIELDS(&pk,
+		    MPF_STR("query_id", q->id),
+		    MPF_FN("columns", pack_reply_columns, q),
+		    MPF_FN("rows", pack_reply_rows, q),
+		    MPF_UINT("row_count", q->row_count),
+		    MPF_BOOL("truncated", q->truncated),
+		    MPF_DOUBLE("elapsed_ms", elapsed),
+		    MPF_STR("command_tag", q->command_tag),
+		    has_ra ? (struct mp_field)MPF_INT("rows_affected", ra) : (struct mp_field)MPF_NIL("rows_affected"),
+		    MPF_INT("result_sets", q->result_index),
+		    MPF_STR("transaction", pg_tx_status()));
 		log_debug("query %s done: %llu rows in %.1f ms", q->id, (unsigned long long)q->row_count,
 		    elapsed);
 		pg_query_free(q);

@@ -415,13 +415,11 @@ link_open(struct link *l)
 	return 1;
 }
 
-/* Move bytes both ways until neither side can take more; free a finished link. */
-static void
-link_pump(struct link *l)
+/* Channel -> local socket, as far as both go now; -1 when the link broke
+ * (and was freed). */
+static int
+link_pump_down(struct link *l)
 {
-	if (l->fd < 0 || !l->open)
-		return;
-	/* channel -> local */
 	for (;;) {
 		if (l->down_off < l->down_len) {
 			ssize_t n = write(l->fd, l->down + l->down_off, l->down_len - l->down_off);
@@ -430,7 +428,7 @@ link_pump(struct link *l)
 			if (n < 0) {
 				log_debug("tunnel: local write: %s", strerror(errno));
 				link_free(l);
-				return;
+				return -1;
 			}
 			l->down_off += (size_t)n;
 			if (l->down_off < l->down_len)
@@ -451,7 +449,7 @@ link_pump(struct link *l)
 		if (n < 0) {
 			log_debug("tunnel: channel read: %s", ssh_error());
 			link_free(l);
-			return;
+			return -1;
 		}
 		break;
 	}
@@ -459,7 +457,14 @@ link_pump(struct link *l)
 		shutdown(l->fd, SHUT_WR); /* the server is done: tell the local side */
 		l->shut_wr = true;
 	}
-	/* local -> channel */
+	return 0;
+}
+
+/* Local socket -> channel, as far as the channel's window lets; -1 when the
+ * link broke (and was freed). */
+static int
+link_pump_up(struct link *l)
+{
 	for (;;) {
 		if (l->up_off < l->up_len) {
 			if (ssh_channel_is_closed(l->ch)) {
@@ -470,7 +475,7 @@ link_pump(struct link *l)
 			if (w == SSH_ERROR) {
 				log_debug("tunnel: channel write: %s", ssh_error());
 				link_free(l);
-				return;
+				return -1;
 			}
 			l->up_off += (size_t)w;
 			if (l->up_off < l->up_len)
@@ -494,6 +499,17 @@ link_pump(struct link *l)
 		ssh_channel_send_eof(l->ch);
 		l->eof_sent = true;
 	}
+	return 0;
+}
+
+/* Move what can move both ways; free the link once both sides are done. */
+static void
+link_pump(struct link *l)
+{
+	if (l->fd < 0 || !l->open)
+		return;
+	if (link_pump_down(l) < 0 || link_pump_up(l) < 0)
+		return;
 	if (l->local_eof && l->up_off == l->up_len &&
 	    ((l->remote_eof && l->down_off == l->down_len) || ssh_channel_is_closed(l->ch))) {
 		link_free(l); /* both sides are done */
@@ -985,135 +1001,177 @@ tcp_next(struct tusk_error *e)
 	return -1;
 }
 
-/* One step of whatever the tunnel is doing; called on socket events. */
+/* What one step of the tunnel's set-up did. */
+#define STEP_FAIL (-1)	 /* e says why */
+#define STEP_WAIT 0	 /* wait for the SSH socket to be readable */
+#define STEP_NEXT 1	 /* tun.state moved on: run the next step now */
+#define STEP_RETURN 2	 /* nothing more to do here (waits elsewhere, or done) */
+
+/* T_TCP: the non-blocking connect finished (or try the next address). */
+static int
+step_tcp(struct tusk_error *e)
+{
+	int err = 0;
+	socklen_t el = sizeof err;
+	if (getsockopt(tun.fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+		err = errno;
+	if (err == EINPROGRESS || err == EALREADY)
+		return STEP_RETURN;
+	if (err != 0) {
+		snprintf(tun.tcp_error, sizeof tun.tcp_error, "%s", strerror(err));
+		return tcp_next(e) < 0 ? STEP_FAIL : STEP_RETURN;
+	}
+	addrs_free();
+	return session_begin(e) < 0 ? STEP_FAIL : STEP_NEXT; /* now T_HANDSHAKE */
+}
+
+/* T_HANDSHAKE: SSH's key exchange, then the server's host key is checked. */
+static int
+step_handshake(struct tusk_error *e)
+{
+	tun.fd_given = true;
+	int r = ssh_connect(tun.s);
+	if (r == SSH_AGAIN)
+		return STEP_WAIT;
+	if (r != SSH_OK) {
+		terr_set(e, TE_CONNECTION, "the SSH handshake with %s failed: %s", server_name(), ssh_error());
+		terr_hint(e, "check that %s:%d is an SSH server (and not, say, the database itself)",
+		    tun.cfg->ssh->host, tun.cfg->ssh->port);
+		return STEP_FAIL;
+	}
+	if (host_key_check(e) < 0)
+		return STEP_FAIL;
+	tun.state = T_AUTH_NONE;
+	return STEP_NEXT;
+}
+
+/* Authenticated: open the first channel (the one libpq connects through). */
+static int
+begin_opening(struct tusk_error *e)
+{
+	tun.state = T_OPENING;
+	tun.first = link_new(-1);
+	if (tun.first == NULL) {
+		terr_set(e, TE_INTERNAL, "libssh could not allocate a channel");
+		return STEP_FAIL;
+	}
+	return STEP_NEXT;
+}
+
+/* T_AUTH_NONE: ask for "none" first (a server may let us in, and it lists
+ * the methods it takes). */
+static int
+step_auth_none(struct tusk_error *e)
+{
+	int r = ssh_userauth_none(tun.s, NULL);
+	if (r == SSH_AUTH_AGAIN)
+		return STEP_WAIT;
+	if (r == SSH_AUTH_ERROR) {
+		terr_set(e, TE_CONNECTION, "SSH authentication with %s failed: %s", server_name(),
+		    ssh_error());
+		return STEP_FAIL;
+	}
+	if (r == SSH_AUTH_SUCCESS) {
+		log_debug("tunnel: %s let %s in without authentication", server_name(),
+		    tun.cfg->ssh->username);
+		return begin_opening(e);
+	}
+	if (auth_prepare(e) < 0)
+		return STEP_FAIL;
+	tun.state = T_AUTH;
+	return STEP_NEXT;
+}
+
+/* T_AUTH: the configured method (password, key file, agent). */
+static int
+step_auth(struct tusk_error *e)
+{
+	int r = auth_run();
+	if (r == SSH_AUTH_AGAIN)
+		return STEP_WAIT;
+	if (r == SSH_AUTH_ERROR) {
+		terr_set(e, TE_CONNECTION, "SSH authentication with %s failed: %s", server_name(),
+		    ssh_error());
+		return STEP_FAIL;
+	}
+	if (r != SSH_AUTH_SUCCESS) {
+		auth_denied(e, r);
+		return STEP_FAIL;
+	}
+	secrets_wipe();
+	return begin_opening(e);
+}
+
+/* T_OPENING: the first direct-tcpip channel; then the tunnel is ready. */
+static int
+step_opening(struct tusk_error *e)
+{
+	int r = link_open(tun.first);
+	if (r == 0)
+		return STEP_WAIT;
+	if (r < 0) {
+		open_error(e);
+		return STEP_FAIL;
+	}
+	ready();
+	return STEP_RETURN;
+}
+
+/* T_READY: move bytes both ways on every channel; notice a closed session. */
+static int
+step_ready(void)
+{
+	struct link *l, *tmp;
+	for (int i = 0; i < DOPOLL_ROUNDS && tun.sev; i++)
+		if (ssh_event_dopoll(tun.sev, 0) != SSH_OK)
+			break;
+	TAILQ_FOREACH_SAFE(l, &tun.links, entry, tmp) {
+		if (!l->open) {
+			int r = link_open(l);
+			if (r < 0) {
+				log_warn("tunnel: a channel for a local connection was refused: %s",
+				    ssh_error());
+				link_free(l);
+				continue;
+			}
+			if (r == 0)
+				continue;
+		}
+		link_pump(l);
+	}
+	int st = ssh_get_status(tun.s);
+	if ((st & (SSH_CLOSED | SSH_CLOSED_ERROR)) || !ssh_is_connected(tun.s)) {
+		const char *m = ssh_get_disconnect_message(tun.s);
+		lost(m && *m ? m : ssh_error());
+		return STEP_RETURN;
+	}
+	return STEP_WAIT;
+}
+
+/* Run the tunnel's state machine as far as it goes without waiting. */
 static void
 tunnel_step(void)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
 	int r;
 
-	switch (tun.state) {
-	case T_TCP: {
-		int err = 0;
-		socklen_t el = sizeof err;
-		if (getsockopt(tun.fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-			err = errno;
-		if (err == EINPROGRESS || err == EALREADY)
-			return;
-		if (err != 0) {
-			snprintf(tun.tcp_error, sizeof tun.tcp_error, "%s", strerror(err));
-			if (tcp_next(&e) < 0)
-				goto failed;
-			return;
+	do {
+		switch (tun.state) {
+		case T_TCP: r = step_tcp(&e); break;
+		case T_HANDSHAKE: r = step_handshake(&e); break;
+		case T_AUTH_NONE: r = step_auth_none(&e); break;
+		case T_AUTH: r = step_auth(&e); break;
+		case T_OPENING: r = step_opening(&e); break;
+		case T_READY: r = step_ready(); break;
+		default: return;
 		}
-		addrs_free();
-		if (session_begin(&e) < 0)
-			goto failed;
+	} while (r == STEP_NEXT);
+	if (r == STEP_WAIT) {
+		ssh_watch(EV_READ);
+	} else if (r == STEP_FAIL) {
+		fail(&e);
+		terr_clear(&e);
 	}
-	/* fall through */
-	case T_HANDSHAKE:
-		tun.fd_given = true;
-		r = ssh_connect(tun.s);
-		if (r == SSH_AGAIN)
-			break;
-		if (r != SSH_OK) {
-			terr_set(&e, TE_CONNECTION, "the SSH handshake with %s failed: %s", server_name(),
-			    ssh_error());
-			terr_hint(&e, "check that %s:%d is an SSH server (and not, say, the database itself)",
-			    tun.cfg->ssh->host, tun.cfg->ssh->port);
-			goto failed;
-		}
-		if (host_key_check(&e) < 0)
-			goto failed;
-		tun.state = T_AUTH_NONE;
-	/* fall through */
-	case T_AUTH_NONE:
-		r = ssh_userauth_none(tun.s, NULL);
-		if (r == SSH_AUTH_AGAIN)
-			break;
-		if (r == SSH_AUTH_ERROR) {
-			terr_set(&e, TE_CONNECTION, "SSH authentication with %s failed: %s", server_name(),
-			    ssh_error());
-			goto failed;
-		}
-		if (r != SSH_AUTH_SUCCESS) {
-			if (auth_prepare(&e) < 0)
-				goto failed;
-			tun.state = T_AUTH;
-		} else {
-			log_debug("tunnel: %s let %s in without authentication", server_name(),
-			    tun.cfg->ssh->username);
-			tun.state = T_OPENING;
-			goto opening;
-		}
-	/* fall through */
-	case T_AUTH:
-		r = auth_run();
-		if (r == SSH_AUTH_AGAIN)
-			break;
-		if (r == SSH_AUTH_ERROR) {
-			terr_set(&e, TE_CONNECTION, "SSH authentication with %s failed: %s", server_name(),
-			    ssh_error());
-			goto failed;
-		}
-		if (r != SSH_AUTH_SUCCESS) {
-			auth_denied(&e, r);
-			goto failed;
-		}
-		secrets_wipe();
-		tun.state = T_OPENING;
-	opening:
-		tun.first = link_new(-1);
-		if (tun.first == NULL) {
-			terr_set(&e, TE_INTERNAL, "libssh could not allocate a channel");
-			goto failed;
-		}
-	/* fall through */
-	case T_OPENING:
-		r = link_open(tun.first);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			open_error(&e);
-			goto failed;
-		}
-		ready();
-		return;
-	case T_READY: {
-		struct link *l, *tmp;
-		for (int i = 0; i < DOPOLL_ROUNDS && tun.sev; i++)
-			if (ssh_event_dopoll(tun.sev, 0) != SSH_OK)
-				break;
-		TAILQ_FOREACH_SAFE(l, &tun.links, entry, tmp) {
-			if (!l->open) {
-				r = link_open(l);
-				if (r < 0) {
-					log_warn("tunnel: a channel for a local connection was refused: %s",
-					    ssh_error());
-					link_free(l);
-					continue;
-				}
-				if (r == 0)
-					continue;
-			}
-			link_pump(l);
-		}
-		int st = ssh_get_status(tun.s);
-		if ((st & (SSH_CLOSED | SSH_CLOSED_ERROR)) || !ssh_is_connected(tun.s)) {
-			const char *m = ssh_get_disconnect_message(tun.s);
-			lost(m && *m ? m : ssh_error());
-			return;
-		}
-		break;
-	}
-	default:
-		return;
-	}
-	ssh_watch(EV_READ);
-	return;
-failed:
-	fail(&e);
-	terr_clear(&e);
 }
 
 /* The SSH socket is ready. */
