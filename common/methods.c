@@ -16,7 +16,8 @@
 const struct tusk_shape_def tusk_shapes[] = {
 	{ "error", "{kind: str, message: str, detail: str | nil, hint: str | nil, "
 	    "position: int | nil, code: str | nil, elapsed_ms: int | nil, reason?: str, "
-	    "host_key?: @host_key, line?: int, column?: str}" },
+	    "host_key?: @host_key, line?: int, column?: str, "
+	    "transaction?: \"idle\" | \"in_transaction\" | \"failed_transaction\" | \"active\" | \"unknown\"}" },
 	{ "host_key", "{status: \"unknown\" | \"changed\" | str, host: str | nil, port: int | nil, "
 	    "key_type: str | nil, fingerprint: str | nil, known_fingerprint: str | nil, "
 	    "connection_id: str | nil}" },

@@ -579,6 +579,7 @@ query_finish(void)
 		pg_query_free(q);
 	} else if (terr_isset(&q->err)) {
 		batch_flush(q);
+		q->err.transaction = pg_tx_status(); /* e.g. failed_transaction now */
 		wk_reply_error(q->msgid, &q->err);
 		log_debug("query %s failed: %s", q->id, q->err.message);
 		pg_query_free(q);

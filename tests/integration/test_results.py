@@ -355,3 +355,19 @@ def test_tuskctl_export_and_import(broker, conn, pg, tmp_path):
                str(tmp_path / "p.txt"), check=True)
     assert c.query(cid, "select * from ctl_imp where a = 9")[1] == [[9, "v9"]]
     assert broker.ctl("export", "-c", spec, "select 1").returncode == 2
+
+
+def test_transaction_state_after_success_and_error(conn):
+    """Each answer says where the session's transaction stands, errors too."""
+    c, cid = conn
+    assert c.query(cid, "begin")[0]["transaction"] == "in_transaction"
+    with pytest.raises(TuskError) as e:
+        c.query(cid, "select 1/0")
+    assert e.value.err["transaction"] == "failed_transaction"
+    with pytest.raises(TuskError) as e:
+        c.query(cid, "select 1")
+    assert e.value["code"] == "25P02" and e.value.err["transaction"] == "failed_transaction"
+    assert c.query(cid, "rollback")[0]["transaction"] == "idle"
+    with pytest.raises(TuskError) as e:
+        c.query(cid, "select 1/0")
+    assert e.value.err["transaction"] == "idle"

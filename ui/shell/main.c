@@ -16,6 +16,12 @@
  * launch's token) never reaches the disk, and navigation away from the
  * gateway's origin is refused (links open in the user's browser).
  * --automation lets WebKitWebDriver drive the window (tests).
+ *
+ * The page may ask for a file: a script message handler `tuskFile` (with
+ * reply) opens GTK's file chooser (save, with its overwrite question, or
+ * open) and answers the chosen path or null (ui/web/src/lib/native.ts).
+ * Closing the window goes through the page first (try_close), so a tab
+ * inside a transaction can ask (beforeunload) before it is lost.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -210,6 +216,81 @@ title_changed(GObject *obj, GParamSpec *ps, gpointer arg)
 	gtk_window_set_title(GTK_WINDOW(shell.window), t && *t ? t : "Tusk");
 }
 
+/* A file request waiting for its chooser (both referenced). */
+struct file_ask {
+	WebKitScriptMessageReply *reply;
+	JSCContext *ctx; /* the message's: the answer is made in it */
+};
+
+/* The chooser was answered: give the page the path (or null). */
+static void
+chooser_response(GtkNativeDialog *d, gint response, gpointer arg)
+{
+	struct file_ask *a = arg;
+	char *path = response == GTK_RESPONSE_ACCEPT ? gtk_file_chooser_get_filename(GTK_FILE_CHOOSER(d)) : NULL;
+	JSCValue *v = path ? jsc_value_new_string(a->ctx, path) : jsc_value_new_null(a->ctx);
+	webkit_script_message_reply_return_value(a->reply, v);
+	g_object_unref(v);
+	g_free(path);
+	webkit_script_message_reply_unref(a->reply);
+	g_object_unref(a->ctx);
+	g_free(a);
+	g_object_unref(d);
+}
+
+/* A string property of a message from the page (a new string, or NULL). */
+static char *
+message_str(JSCValue *msg, const char *name)
+{
+	JSCValue *v = jsc_value_object_get_property(msg, name);
+	char *s = v && jsc_value_is_string(v) ? jsc_value_to_string(v) : NULL;
+	if (v)
+		g_object_unref(v);
+	return s;
+}
+
+/* tuskFile {mode: "save" | "open", title, name}: GTK's file chooser. */
+static gboolean
+file_request(WebKitUserContentManager *m, JSCValue *msg, WebKitScriptMessageReply *reply, gpointer arg)
+{
+	UNUSED(m);
+	UNUSED(arg);
+	char *mode = jsc_value_is_object(msg) ? message_str(msg, "mode") : NULL;
+	char *title = jsc_value_is_object(msg) ? message_str(msg, "title") : NULL;
+	char *name = jsc_value_is_object(msg) ? message_str(msg, "name") : NULL;
+	bool save = mode && strcmp(mode, "save") == 0;
+	GtkFileChooserNative *d = gtk_file_chooser_native_new(title ? title : (save ? "Save" : "Open"),
+	    GTK_WINDOW(shell.window), save ? GTK_FILE_CHOOSER_ACTION_SAVE : GTK_FILE_CHOOSER_ACTION_OPEN,
+	    save ? "_Save" : "_Open", "_Cancel");
+	if (save) {
+		gtk_file_chooser_set_do_overwrite_confirmation(GTK_FILE_CHOOSER(d), TRUE);
+		if (name && *name && !strchr(name, '/'))
+			gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d), name);
+	}
+	gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(d), TRUE);
+	struct file_ask *a = g_new0(struct file_ask, 1);
+	a->reply = webkit_script_message_reply_ref(reply);
+	a->ctx = g_object_ref(jsc_value_get_context(msg));
+	g_signal_connect(d, "response", G_CALLBACK(chooser_response), a);
+	gtk_native_dialog_show(GTK_NATIVE_DIALOG(d));
+	g_free(mode);
+	g_free(title);
+	g_free(name);
+	return TRUE;
+}
+
+/* The window's close button: ask the page (beforeunload) first; it closes
+ * the view, and that the window, when it agrees. */
+static gboolean
+window_delete(GtkWidget *w, GdkEvent *ev, gpointer arg)
+{
+	UNUSED(w);
+	UNUSED(ev);
+	UNUSED(arg);
+	webkit_web_view_try_close(shell.view);
+	return TRUE;
+}
+
 /* Open the window on the gateway's address. */
 static void
 window_open(bool automation)
@@ -232,6 +313,10 @@ window_open(bool automation)
 	gtk_window_set_icon_name(GTK_WINDOW(shell.window), TUSK_APP_ID);
 	gtk_container_add(GTK_CONTAINER(shell.window), GTK_WIDGET(shell.view));
 	g_signal_connect(shell.window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
+	g_signal_connect(shell.window, "delete-event", G_CALLBACK(window_delete), NULL);
+	WebKitUserContentManager *ucm = webkit_web_view_get_user_content_manager(shell.view);
+	if (webkit_user_content_manager_register_script_message_handler_with_reply(ucm, "tuskFile", NULL))
+		g_signal_connect(ucm, "script-message-with-reply-received::tuskFile", G_CALLBACK(file_request), NULL);
 	g_signal_connect_swapped(shell.view, "close", G_CALLBACK(gtk_widget_destroy), shell.window);
 	g_signal_connect(shell.view, "decide-policy", G_CALLBACK(decide_policy), NULL);
 	g_signal_connect(shell.view, "notify::title", G_CALLBACK(title_changed), NULL);

@@ -24,6 +24,9 @@ export interface WireError {
   code?: string | null;
   elapsed_ms?: number | null;
   reason?: string | null;
+  line?: number | null;
+  column?: string | null;
+  transaction?: string | null;
 }
 
 /** An error answered by the broker (or made up here when it is gone). */
@@ -35,6 +38,9 @@ export class RpcError extends Error {
   code: string | null;
   elapsed_ms: number | null;
   reason: string | null;
+  line: number | null; // import_file: the file's line the server named
+  column: string | null;
+  transaction: string | null; // the session's transaction state after a query's error
 
   constructor(e: WireError) {
     super(e.message);
@@ -45,6 +51,9 @@ export class RpcError extends Error {
     this.code = e.code ?? null;
     this.elapsed_ms = e.elapsed_ms ?? null;
     this.reason = e.reason ?? null;
+    this.line = e.line ?? null;
+    this.column = e.column ?? null;
+    this.transaction = e.transaction ?? null;
   }
 }
 

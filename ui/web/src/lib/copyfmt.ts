@@ -1,0 +1,86 @@
+// copyfmt.ts — a range of the grid as text for the clipboard: TSV with a
+// header row (what spreadsheets paste into cells: fields with a tab, a
+// newline or a quote are quoted, quotes doubled), CSV (RFC 4180, NULL as an
+// empty field and '' as ""), a Markdown table, or INSERT statements whose
+// names are quoted as quote_ident would and values as quote_literal would.
+
+import { valueText, type Column, type Value } from './rows';
+
+export type CopyFormat = 'tsv' | 'csv' | 'markdown' | 'sql';
+
+// what quote_ident quotes (all but the unreserved keywords; common/sqlident.c)
+const KEYWORDS = new Set(('all analyse analyze and any array as asc asymmetric authorization between bigint binary bit ' +
+  'boolean both case cast char character check coalesce collate collation column concurrently constraint create cross ' +
+  'current_catalog current_date current_role current_schema current_time current_timestamp current_user dec decimal ' +
+  'default deferrable desc distinct do else end except exists extract false fetch float for foreign freeze from full ' +
+  'grant greatest group grouping having ilike in initially inner inout int integer intersect interval into is isnull ' +
+  'join json json_array json_arrayagg json_exists json_object json_objectagg json_query json_scalar json_serialize ' +
+  'json_table json_value lateral leading least left like limit localtime localtimestamp merge_action national natural ' +
+  'nchar none normalize not notnull null nullif numeric offset on only or order out outer overlaps overlay placing ' +
+  'position precision primary real references returning right row select session_user setof similar smallint some ' +
+  'substring symmetric system_user table tablesample then time timestamp to trailing treat trim true union unique user ' +
+  'using values varchar variadic verbose when where window with xmlattributes xmlconcat xmlelement xmlexists xmlforest ' +
+  'xmlnamespaces xmlparse xmlpi xmlroot xmlserialize xmltable').split(' '));
+
+/** A name as quote_ident writes it. */
+export function quoteIdent(name: string): string {
+  if (/^[a-z_][a-z0-9_]*$/.test(name) && !KEYWORDS.has(name)) return name;
+  return '"' + name.replace(/"/g, '""') + '"';
+}
+
+/** A value as quote_literal writes it. */
+export function quoteLiteral(s: string): string {
+  const body = "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "''") + "'";
+  return s.includes('\\') ? 'E' + body : body;
+}
+
+const NUMERIC = /^(smallint|integer|bigint|oid|real|double precision|numeric(\(.*\))?)$/;
+
+/** A value as an SQL literal for a column of this type. */
+export function sqlValue(v: Value, type: string): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? String(v) : quoteLiteral(String(Object.is(v, -0) ? '-0' : v));
+  if (v instanceof Uint8Array) return quoteLiteral(valueText(v));
+  if (NUMERIC.test(type) && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v)) return v;
+  return quoteLiteral(v);
+}
+
+function tsvField(s: string): string {
+  return /[\t\n\r"]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+}
+
+function csvField(v: Value): string {
+  if (v === null) return '';
+  const s = valueText(v);
+  return s === '' || /[,"\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+}
+
+function mdField(s: string): string {
+  return s.replace(/[\\|]/g, (m) => '\\' + m).replace(/\r?\n/g, '<br>');
+}
+
+/** rows (of the given columns) as text in format; table names the INSERTs' target. */
+export function formatRows(format: CopyFormat, columns: Column[], rows: Value[][], table = 'exported'): string {
+  const text = (v: Value) => (v === null ? '' : valueText(v));
+  switch (format) {
+    case 'tsv':
+      return [columns.map((c) => tsvField(c.name)).join('\t'),
+        ...rows.map((r) => r.map((v) => tsvField(text(v))).join('\t'))].join('\n') + '\n';
+    case 'csv':
+      return [columns.map((c) => csvField(c.name)).join(','), ...rows.map((r) => r.map(csvField).join(','))].join('\n') + '\n';
+    case 'markdown': {
+      const num = (c: Column) => NUMERIC.test(c.data_type);
+      const line = (cells: string[]) => '| ' + cells.join(' | ') + ' |';
+      return [line(columns.map((c) => mdField(c.name))), '|' + columns.map((c) => (num(c) ? ' ---: |' : ' --- |')).join(''),
+        ...rows.map((r) => line(r.map((v) => (v === null ? 'NULL' : mdField(valueText(v))))))].join('\n') + '\n';
+    }
+    case 'sql': {
+      const target = table.split('.').map(quoteIdent).join('.');
+      const cols = columns.map((c) => quoteIdent(c.name)).join(', ');
+      return rows.map((r) => `INSERT INTO ${target} (${cols}) VALUES (${r.map((v, i) => sqlValue(v, columns[i]?.data_type ?? '')).join(', ')});`)
+        .join('\n') + (rows.length ? '\n' : '');
+    }
+  }
+}
