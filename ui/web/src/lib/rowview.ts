@@ -3,7 +3,9 @@
 // so that sorting or filtering a million rows never holds a frame (each
 // slice yields to the browser). Sorting reads one column of every row
 // (RowStore.cell), sorts runs natively and merges them step by step; NULLs
-// go last either way. Filtering keeps the rows where any cell's text holds
+// go last either way. Text sorts by code point (PostgreSQL's C collation:
+// a locale-aware compare is ~20 times slower, too slow for a million rows),
+// numbers and numeric's text by value. Filtering keeps the rows where any cell's text holds
 // the needle (case-insensitive), in the current order.
 
 import { RowStore, valueText, type Value } from './rows';
@@ -24,27 +26,25 @@ export class Superseded extends Error {}
 
 type Key = number | string | bigint | null;
 
-function keyOf(v: Value): Key {
+/** A value's sort key; numeric's text (numeric) as the number it is. */
+function keyOf(v: Value, numeric: boolean): Key {
   if (v === null) return null;
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string') return v;
+  if (typeof v === 'string') {
+    if (numeric) {
+      const n = Number(v);
+      return Number.isNaN(n) && v !== 'NaN' ? v : n;
+    }
+    return v;
+  }
+  if (typeof v === 'number' || typeof v === 'bigint') return v;
   if (typeof v === 'boolean') return v ? 1 : 0;
   return valueText(v);
 }
 
-const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
-
-function cmpKeys(a: Key, b: Key): number {
-  if (a === b) return 0;
-  if (a === null) return 1;
-  if (b === null) return -1;
-  if (typeof a === 'string' && typeof b === 'string') {
-    // numeric's text sorts as the number it is
-    const na = Number(a), nb = Number(b);
-    if (a !== '' && b !== '' && !Number.isNaN(na) && !Number.isNaN(nb)) return na < nb ? -1 : na > nb ? 1 : 0;
-    return collator.compare(a, b);
-  }
-  if (typeof a !== 'string' && typeof b !== 'string') return a < b ? -1 : a > b ? 1 : 0;
-  return collator.compare(String(a), String(b));
+function cmpKeys(a: Exclude<Key, null>, b: Exclude<Key, null>): number {
+  if (typeof a === 'string' && typeof b !== 'string') return 1; // text after numbers (a mixed column)
+  if (typeof b === 'string' && typeof a !== 'string') return -1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Make row views, one request at a time (a new one supersedes the old). */
@@ -71,8 +71,9 @@ export class RowViewer {
     for (let i = 0; i < n; i++) idx[i] = i;
     if (spec) {
       const keys: Key[] = new Array(n);
+      const numeric = /^numeric(\(.*\))?$/.test(store.columns[spec.col]?.data_type ?? '');
       for (let i = 0; i < n; i++) {
-        keys[i] = keyOf(store.cell(i, spec.col));
+        keys[i] = keyOf(store.cell(i, spec.col), numeric);
         if ((i & 1023) === 0) await tick((0.5 * i) / n);
       }
       const sign = spec.desc ? -1 : 1;
