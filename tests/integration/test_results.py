@@ -355,6 +355,10 @@ def test_tuskctl_export_and_import(broker, conn, pg, tmp_path):
                str(tmp_path / "p.txt"), check=True)
     assert c.query(cid, "select * from ctl_imp where a = 9")[1] == [[9, "v9"]]
     assert broker.ctl("export", "-c", spec, "select 1").returncode == 2
+    # tuskctl shows the column types as PostgreSQL prints them
+    r = broker.ctl("--json", "query", "-c", spec, "select '{1}'::int[] a, 1.5::numeric(5,2) b", check=True)
+    cols = json.loads(r.stdout)["result_sets"][0]["columns"]
+    assert [x["data_type"] for x in cols] == ["integer[]", "numeric(5,2)"]
 
 
 def test_transaction_state_after_success_and_error(conn):
