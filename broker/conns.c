@@ -271,15 +271,8 @@ conn_open(struct request *req, struct tusk_config *cfg_in, struct tusk_secrets *
 	return H_ASYNC;
 }
 
-/* connect or test_connection of a saved connection, waiting for its secrets. */
-
 static const struct tusk_param p_connect[] = {
-	{ "id", TT_STR, P_OPT, "a saved connection's id (its stored secrets are used)" , NULL },
-	{ "config", TT_MAP, P_OPT, "a connection config: quick connect (give id or config)", "@config" },
-	{ "password", TT_STR, P_OPT, "database password (never stored in the config)" , NULL },
-	{ "ssh_password", TT_STR, P_OPT, "SSH password" , NULL },
-	{ "ssh_key_passphrase", TT_STR, P_OPT, "passphrase of the SSH private key" , NULL },
-	{ "ssl_key_passphrase", TT_STR, P_OPT, "passphrase of the TLS client key (ssl_client_key)" , NULL },
+	CONNECT_PARAMS("a connection config: quick connect (give id or config)"),
 	PARAMS_END,
 };
 

@@ -22,6 +22,16 @@ struct saved_ctx {
 	bool test;
 };
 
+/* The parameters connect and test_connection share: a saved id or a config,
+ * and the secrets that travel beside it. */
+#define CONNECT_PARAMS(config_doc) \
+	{ "id", TT_STR, P_OPT, "a saved connection's id (its stored secrets are used)", NULL }, \
+	{ "config", TT_MAP, P_OPT, config_doc, "@config" }, \
+	{ "password", TT_STR, P_OPT, "database password (never stored in the config)", NULL }, \
+	{ "ssh_password", TT_STR, P_OPT, "SSH password", NULL }, \
+	{ "ssh_key_passphrase", TT_STR, P_OPT, "passphrase of the SSH private key", NULL }, \
+	{ "ssl_key_passphrase", TT_STR, P_OPT, "passphrase of the TLS client key (ssl_client_key)", NULL }
+
 /* conn-setup.c */
 /* Pack the worker's connect order (config and secrets, privately). */
 void send_connect(struct worker *w, const struct tusk_config *cfg, const struct tusk_secrets *s,
