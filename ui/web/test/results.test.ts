@@ -137,3 +137,20 @@ describe('plan node names', () => {
     expect(textPlan(p).split('\n')[0]).toBe('Delete on t  (cost=0.00..1.00 rows=0 width=0)');
   });
 });
+
+import { Encoder } from '@msgpack/msgpack';
+describe('RowStore.cell', () => {
+  it('reads one value in place as the decoder would', () => {
+    const row: Value[] = [null, true, false, 5, -3, 200, 70000, -200, -70000, 2 ** 40, -(2 ** 40), 12345678901234567890n,
+      -9007199254740993n, 1.5, 'ascii', 'ünïcode ✓', 'x'.repeat(100), new Uint8Array([1, 2])];
+    const enc = new Encoder({ useBigInt64: true });
+    const body = enc.encode(row);
+    const bytes = new Uint8Array(body.length + 5);
+    bytes.set([0xdd, 0, 0, 0, 1]);
+    bytes.set(body, 5);
+    const s = new RowStore(row.map((_, i) => ({ name: 'c' + i, data_type: 'text' })));
+    s.add(bytes, 5, 1);
+    row.forEach((v, i) => expect(s.cell(0, i)).toEqual(v));
+    expect(s.row(0)).toEqual(row);
+  });
+});

@@ -132,6 +132,8 @@ export class RowStore {
     const n = cur.array();
     if (c >= n) return null;
     for (let j = 0; j < c; j++) cur.skip();
+    const v = cur.scalar();
+    if (v !== undefined) return v;
     const at = cur.pos;
     cur.skip();
     return rowDecoder.decode(b.bytes.subarray(at, cur.pos)) as Value;
