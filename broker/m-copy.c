@@ -522,15 +522,16 @@ import_acked(struct rpc_peer *p, const msgpack_object *err, const msgpack_object
 {
 	struct query *q = arg;
 	struct import_ctx *x = q->ctx;
-	UNUSED(p);
-	UNUSED(res);
+	struct params prm;
 	if (x->nwindow == 0)
 		return;
 	struct chunk c = x->window[0];
 	memmove(&x->window[0], &x->window[1], (size_t)(x->nwindow - 1) * sizeof x->window[0]);
 	x->nwindow--;
-	if (err != NULL)
+	if (err != NULL || res == NULL)
 		return; /* the import's own answer says why */
+	if (worker_reply_read(p, W_COPY_DATA, wire_copy_data_reply, res, &prm) < 0)
+		return; /* malformed: the worker is dropped, the import fails */
 	x->bytes += c.bytes;
 	x->rows += c.rows;
 	/* the header line is no row */

@@ -98,6 +98,9 @@ const struct tusk_param wire_copy_data[] = {
 	PARAMS_END,
 };
 
+/* copy_data's success reply: nothing, once the bytes left. */
+const struct tusk_param wire_copy_data_reply[] = { PARAMS_END };
+
 /* export's and import's success reply. */
 const struct tusk_param wire_copy_reply[] = {
 	{ "row_count", TT_INT, 0, "rows the server reported", NULL },
