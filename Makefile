@@ -68,7 +68,7 @@ BENCH_BINS = $(BUILD)/bench/bare_client
 
 .SECONDARY:
 
-.PHONY: all test run bench clean setup unit asan fuzz fuzz-smoke check-deps tools web web-test
+.PHONY: all test run bench clean setup unit asan fuzz fuzz-smoke check-deps tools web web-test web-check
 
 all: $(BINS) web
 
@@ -144,14 +144,31 @@ $(BUILD)/bin/tusk: $(call obj,$(SHELL_SRC)) $(COMMON_LIB)
 # sanitizer build shares the one bundle through a symlink.
 WEB_DEPS = ui/web/node_modules/.tusk-npm-ci
 WEB_SRC = $(shell find ui/web/src -type f 2>/dev/null) ui/web/index.html ui/web/vite.config.ts \
-          ui/web/tsconfig.json $(wildcard ui/web/public/*)
+          ui/web/tsconfig.json ui/web/svelte.config.js $(wildcard ui/web/public/*)
 
 $(WEB_DEPS): ui/web/package-lock.json ui/web/package.json
 	@echo "  NPM     ci (ui/web)"
 	@cd ui/web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-build/web/index.html: $(WEB_DEPS) $(WEB_SRC)
+# The page's protocol types (methods, params, results, notifications, named
+# shapes, flags) are generated from the broker's own table: `tuskd
+# --describe` read by ui/web/scripts/gen-protocol.mjs. The file is rewritten
+# only when its text changes, so a rebuilt tuskd with the same protocol does
+# not rebuild the bundle.
+# (The stamp says when it was last checked.)
+WEB_GEN = ui/web/src/lib/protocol.gen.ts
+WEB_GEN_STAMP = $(BUILD)/web-protocol.stamp
+
+$(WEB_GEN_STAMP): $(BUILD)/bin/tuskd ui/web/scripts/gen-protocol.mjs $(WEB_DEPS)
+	@echo "  GEN     $(WEB_GEN)"
+	@node ui/web/scripts/gen-protocol.mjs $(BUILD)/bin/tuskd $(WEB_GEN)
+	@touch $@
+
+$(WEB_GEN): $(WEB_GEN_STAMP)
+	@test -f $@ || node ui/web/scripts/gen-protocol.mjs $(BUILD)/bin/tuskd $@
+
+build/web/index.html: $(WEB_DEPS) $(WEB_GEN) $(WEB_SRC)
 	@echo "  VITE    build/web"
 	@cd ui/web && node_modules/.bin/vite build --logLevel warn --outDir ../../build/web --emptyOutDir
 
@@ -163,8 +180,14 @@ web: build/web/index.html
 	@ln -sfn ../web $(BUILD)/web
 endif
 
-web-test: $(WEB_DEPS)
+web-test: $(WEB_DEPS) $(WEB_GEN)
 	cd ui/web && node_modules/.bin/vitest run
+
+# Type checks of the page (tests/run.sh runs them as a suite): zero errors
+# and zero warnings from svelte-check (components and modules) and tsc.
+web-check: $(WEB_DEPS) $(WEB_GEN)
+	cd ui/web && node_modules/.bin/svelte-check --tsconfig ./tsconfig.json --fail-on-warnings
+	cd ui/web && node_modules/.bin/tsc --noEmit -p tsconfig.json
 
 # Unit tests link the module they test from its folder (see tests/unit/*.mk-style
 # comments at the top of each test file); all link libtuskcommon.
@@ -182,6 +205,11 @@ $(BUILD)/tests/test_store: $(BUILD)/obj/tests/unit/test_store.o $(call obj,$(wil
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_BROKER) cmocka)
 
+# test_tablesql links the broker's statement builder (tablesql.c).
+$(BUILD)/tests/test_tablesql: $(BUILD)/obj/tests/unit/test_tablesql.o $(BUILD)/obj/broker/tablesql.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(PKGS_BROKER) cmocka)
 $(BUILD)/bench/bare_client: tests/bench/bare_client.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
@@ -364,4 +392,6 @@ deb: all data
 clean:
 	rm -rf build
 
--include $(shell find build -path build/deb -prune -o -name '*.d' -print 2>/dev/null)
+# the compilers' dependency files: only under the object trees (build/ may
+# also hold a whole Debian tree, tests/fresh-debian.sh's, with its own *.d)
+-include $(shell find build/obj build/asan/obj -name '*.d' -type f -print 2>/dev/null)

@@ -107,6 +107,7 @@ struct client {
 	uid_t uid;
 	int refs;
 	bool gone;
+	const char *kind;  /* "window" (tusk-ui), "tuskctl" or "other": its executable */
 	unsigned topics;   /* subscribed event topics */
 	uint64_t dropped;  /* events dropped while it did not read */
 };
@@ -196,6 +197,8 @@ struct worker {
 	int backend_pid;
 	char *conn_name;
 	char *conn_id;
+	char *saved_id;		 /* its connection's saved connection, or NULL */
+	char *conn_label;	 /* its connection's label (a tab's title), or NULL */
 	char *query_id;
 	char *query_sql;
 	int64_t query_started_mono_ms;
@@ -264,15 +267,21 @@ struct conn {
 	char *tunnel_host_key;	   /* "type SHA256:..." of the SSH server */
 	char *lost_reason;
 	struct request *connect_req;
+	char *saved_id;		   /* the saved connection it was opened from, or NULL */
+	char *label;		   /* what the client calls this session (a tab's title) */
 	TAILQ_HEAD(conn_queue, query) queue; /* queued and running, in order */
 	struct query *running;
 };
+
+#define CONN_LABEL_MAX 200
 
 struct conn *conn_find(const char *id);
 /* Find an open connection for a request, or set a Validation error. */
 struct conn *conn_lookup(const char *id, struct tusk_error *e);
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
+/* A saved connection was renamed: the open one follows (its worker, events). */
+void conn_rename(struct conn *c, const char *name);
 void conns_close_all(void);
 /* backend.c: end an orphaned server backend from a short-lived helper
  * worker on the same settings. result: 1 ended (or already gone), 0 still running,
@@ -331,6 +340,10 @@ struct query {
 	uint64_t rows;
 	uint64_t bytes;
 	bool cancel_sent;
+	bool record;		    /* a statement the user ran: kept in the history
+				     * once it reached the worker (execute_query sets
+				     * it; other work sets it for SQL a user typed) */
+	int64_t started_us;	    /* monotonic, when it was sent to the worker */
 	const struct query_ops *ops; /* NULL: execute_query */
 	void *ctx;		     /* the ops' own state */
 };
@@ -419,6 +432,11 @@ void store_notice_pack(msgpack_packer *pk, const struct store_notice *n);
 
 /* --- the methods (each defined beside its handler; methods.c lists them) --- */
 
+extern const struct tusk_method m_open_table;
+extern const struct tusk_method m_apply_edits;
+extern const struct tusk_method m_get_server_activity;
+extern const struct tusk_method m_cancel_backend;
+extern const struct tusk_method m_terminate_backend;
 extern const struct tusk_method m_health_check;
 extern const struct tusk_method m_get_app_info;
 extern const struct tusk_method m_get_log_directory;
@@ -452,6 +470,14 @@ extern const struct tusk_method m_list_preferences;
 extern const struct tusk_method m_check_database_health;
 extern const struct tusk_method m_dismiss_storage_notice;
 extern const struct tusk_method m_trust_host_key;
+extern const struct tusk_method m_get_history;
+extern const struct tusk_method m_delete_history;
+extern const struct tusk_method m_list_saved_queries;
+extern const struct tusk_method m_save_query;
+extern const struct tusk_method m_delete_saved_query;
+extern const struct tusk_method m_get_workspace;
+extern const struct tusk_method m_save_workspace;
+extern const struct tusk_method m_set_connection_label;
 
 /* The table (methods.c). */
 extern const struct tusk_method *const method_table[];
@@ -478,6 +504,27 @@ void hostkeys_free(void);
 /* m-keychain.c: the keychain status get_keychain_status answers */
 void keychain_status_stale(void);
 void keychain_status_free(void);
+
+/* --- history.c: the query history recorder ------------------------------ */
+
+struct store_history_entry;
+/* Open the history's own connection to st's file and start its thread. */
+int history_start(struct store *st, struct tusk_error *e);
+/* Write what is waiting and stop (at exit). */
+void history_stop(void);
+bool history_enabled(void);
+/* Record an entry (strings moved in); written within a fraction of a second. */
+void history_record(struct store_history_entry *h);
+/* The history's connection with all recorded entries written; then
+ * history_unlock(entries deleted meanwhile). NULL with e set. */
+struct store *history_lock(struct tusk_error *e);
+void history_unlock(int64_t deleted);
+/* Around a repair that may replace the file. */
+void history_detach(void);
+void history_attach(struct store *st);
+bool history_is_key(const char *key);
+int history_check_preference(const char *key, const msgpack_object *v, struct tusk_error *e);
+void history_preference_set(const char *key, const msgpack_object *v);
 
 /* --- main.c ------------------------------------------------------------- */
 

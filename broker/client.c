@@ -122,6 +122,32 @@ client_closed(struct rpc_peer *p, const char *reason, void *arg)
 	client_unref(c);
 }
 
+/*
+ * What kind of client a process is, by its executable (SO_PEERCRED's pid,
+ * /proc/PID/exe): the gateway serves the window and `tusk --browser`, then
+ * tuskctl, then anything else (scripts). Read once, when it connects.
+ */
+static const char *
+client_kind(pid_t pid)
+{
+	char link[64], exe[PATH_MAX];
+	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+	ssize_t n = pid > 0 ? readlink(link, exe, sizeof exe - 1) : -1;
+	if (n <= 0)
+		return "other";
+	exe[n] = '\0';
+	char *del = strstr(exe, " (deleted)");
+	if (del && del[10] == '\0')
+		*del = '\0'; /* rebuilt or upgraded while it ran */
+	const char *base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	if (strcmp(base, "tusk-ui") == 0)
+		return "window";
+	if (strcmp(base, "tuskctl") == 0)
+		return "tuskctl";
+	return "other";
+}
+
 /* A new client socket: only our own uid (SO_PEERCRED) is let in; it becomes
  * a peer whose protocol faults close this client alone. */
 static void
@@ -144,6 +170,7 @@ client_accept_fd(int fd)
 	c->id = ++tuskd.next_client_id;
 	c->pid = cred.pid;
 	c->uid = cred.uid;
+	c->kind = client_kind(cred.pid);
 	c->refs = 1;
 	struct mp_limits lim = { CLIENT_MAX_MSG, CLIENT_MAX_DEPTH, CLIENT_MAX_STR };
 	/* room for a few row batches on their way to the client */
@@ -158,7 +185,7 @@ client_accept_fd(int fd)
 	rpc_peer_watch_output(c->peer, tuskd.set.client_low);
 	TAILQ_INSERT_TAIL(&tuskd.clients, c, entry);
 	tuskd.nclients++;
-	log_debug("client %llu connected (pid %d)", (unsigned long long)c->id, (int)c->pid);
+	log_debug("client %llu connected (pid %d, %s)", (unsigned long long)c->id, (int)c->pid, c->kind);
 }
 
 /* libevent accepted a connection. */

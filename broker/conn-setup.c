@@ -147,7 +147,7 @@ saved_next(struct saved_ctx *x)
 		r = terr_set(&e, TE_CONNECTION, "the broker is shutting down");
 	else
 		r = x->test ? test_start(x->req, &x->cfg, &x->sec, &e) :
-			      conn_open(x->req, &x->cfg, &x->sec, &e);
+			      conn_open(x->req, &x->cfg, &x->sec, x->new_session, x->label, &e);
 	if (r < 0) {
 		req_error(x->req, &e);
 		req_free(x->req);
@@ -157,6 +157,7 @@ saved_next(struct saved_ctx *x)
 	terr_clear(&e);
 	config_free(&x->cfg);
 	secrets_free(&x->sec);
+	free(x->label);
 	free(x);
 }
 

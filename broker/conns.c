@@ -92,6 +92,22 @@ conn_ref(struct conn *c)
 	c->refs++;
 }
 
+/* The saved connection's new name, for the open one too. */
+void
+conn_rename(struct conn *c, const char *name)
+{
+	if (name == NULL || (c->cfg.name && strcmp(c->cfg.name, name) == 0))
+		return;
+	log_info("open connection %s renamed to %s", c->cfg.name, name);
+	free(c->cfg.name);
+	c->cfg.name = xstrdup(name);
+	if (c->worker) {
+		free(c->worker->conn_name);
+		c->worker->conn_name = xstrdup(name);
+	}
+	event_conn("renamed", c, NULL);
+}
+
 /* Drop a reference; the last frees the connection and wipes its secrets. */
 void
 conn_unref(struct conn *c)
@@ -106,6 +122,8 @@ conn_unref(struct conn *c)
 	free(c->tls_cipher);
 	free(c->tunnel_host_key);
 	free(c->lost_reason);
+	free(c->saved_id);
+	free(c->label);
 	if (c->worker)
 		worker_unref(c->worker);
 	free(cp);
@@ -206,6 +224,10 @@ conn_start(struct conn *c, struct tusk_error *e)
 	w->conn_id = xstrdup(c->id);
 	free(w->conn_name);
 	w->conn_name = xstrdup(c->cfg.name);
+	free(w->saved_id);
+	w->saved_id = c->saved_id ? xstrdup(c->saved_id) : NULL;
+	free(w->conn_label);
+	w->conn_label = c->label ? xstrdup(c->label) : NULL;
 	c->state = CS_CONNECTING;
 	free(c->lost_reason);
 	c->lost_reason = NULL;
@@ -220,11 +242,11 @@ conn_start(struct conn *c, struct tusk_error *e)
  */
 int
 conn_open(struct request *req, struct tusk_config *cfg_in, struct tusk_secrets *s,
-    struct tusk_error *e)
+    bool new_session, const char *label, struct tusk_error *e)
 {
 	struct tusk_config cfg = *cfg_in;
 	config_init(cfg_in);
-	struct conn *c = cfg.id ? conn_find(cfg.id) : NULL;
+	struct conn *c = cfg.id && !new_session ? conn_find(cfg.id) : NULL;
 	if (tuskd.shutting_down) {
 		config_free(&cfg);
 		secrets_free(s);
@@ -248,12 +270,18 @@ conn_open(struct request *req, struct tusk_config *cfg_in, struct tusk_secrets *
 		c->refs = 1; /* the registry's */
 		c->backend_pid = -1;
 		TAILQ_INIT(&c->queue);
-		if (cfg.id && uuid_valid(cfg.id, strlen(cfg.id)))
+		if (cfg.id && !new_session && uuid_valid(cfg.id, strlen(cfg.id)))
 			snprintf(c->id, sizeof c->id, "%s", cfg.id);
 		else
 			uuid_v4(c->id);
 		config_init(&c->cfg);
 		TAILQ_INSERT_TAIL(&tuskd.conns, c, entry);
+	}
+	free(c->saved_id);
+	c->saved_id = s->saved && cfg.id ? xstrdup(cfg.id) : NULL;
+	if (label) {
+		free(c->label);
+		c->label = xstrdup(label);
 	}
 	config_free(&c->cfg);
 	c->cfg = cfg;
@@ -273,10 +301,24 @@ conn_open(struct request *req, struct tusk_config *cfg_in, struct tusk_secrets *
 
 static const struct tusk_param p_connect[] = {
 	CONNECT_PARAMS("a connection config: quick connect (give id or config)"),
+	{ "new_session", TT_BOOL, P_OPT, "true: open another session (worker) of this saved connection, with a new connection_id, even when one is open", NULL },
+	{ "label", TT_STR, P_OPT, "what this session is for (a tab's title), shown in list_workers and get_active_connections", NULL },
 	PARAMS_END,
 };
 
-/* connect {id | config, password?, ...} */
+/* A session label: printable, short. */
+static int
+label_check(const char *label, struct tusk_error *e)
+{
+	if (label && strlen(label) > CONN_LABEL_MAX)
+		return terr_set(e, TE_VALIDATION, "label: longer than %d bytes", CONN_LABEL_MAX);
+	for (const char *p = label; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return terr_set(e, TE_VALIDATION, "label: control characters are not allowed");
+	return 0;
+}
+
+/* connect {id | config, password?, ..., new_session?, label?} */
 static int
 h_connect(struct request *req, const struct params *p, struct tusk_error *e)
 {
@@ -285,13 +327,23 @@ h_connect(struct request *req, const struct params *p, struct tusk_error *e)
 	struct saved_ctx *x = NULL;
 	if (tuskd.shutting_down)
 		return terr_set(e, TE_CONNECTION, "the broker is shutting down");
-	int r = conn_request_config(req, p, false, &cfg, &s, &x, e);
-	if (r < 0)
+	bool new_session = params_bool(p, "new_session", false);
+	char *label = params_strdup(p, "label");
+	if (label_check(label, e) < 0) {
+		free(label);
 		return -1;
-	if (r == 0)
-		return conn_open(req, &cfg, &s, e);
+	}
+	int r = conn_request_config(req, p, false, &cfg, &s, &x, e);
+	if (r <= 0) {
+		if (r == 0)
+			r = conn_open(req, &cfg, &s, new_session, label, e);
+		free(label);
+		return r;
+	}
+	x->new_session = new_session;
+	x->label = label;
 	/* a saved connection that is open answers at once, without secrets */
-	struct conn *c = conn_find(x->cfg.id);
+	struct conn *c = new_session ? NULL : conn_find(x->cfg.id);
 	if (c && (c->state == CS_CONNECTED || c->state == CS_CONNECTING)) {
 		x->step = SECRET__COUNT;
 		secrets_free(&x->sec);
@@ -307,6 +359,48 @@ const struct tusk_method m_connect = {
 	.flags = 0,
 	.doc = "Open a connection: one sandboxed worker process, one server session.",
 	.handler = h_connect,
+};
+
+static const struct tusk_param p_set_connection_label[] = {
+	{ "connection_id", TT_STR, 0, "an open (or lost) connection's id", NULL },
+	{ "label", TT_STR, P_OPT, "what this session is for (a tab's title); nil clears it", NULL },
+	PARAMS_END,
+};
+
+/* set_connection_label {connection_id, label?} */
+static int
+h_set_connection_label(struct request *req, const struct params *p, struct tusk_error *e)
+{
+	char *id = params_strdup(p, "connection_id");
+	struct conn *c = conn_find(id);
+	free(id);
+	if (c == NULL) {
+		terr_set(e, TE_VALIDATION, "connection_id: no open connection with that id");
+		terr_hint(e, "get_active_connections lists the open ones");
+		return -1;
+	}
+	char *label = params_strdup(p, "label");
+	if (label_check(label, e) < 0) {
+		free(label);
+		return -1;
+	}
+	free(c->label);
+	c->label = label;
+	if (c->worker) {
+		free(c->worker->conn_label);
+		c->worker->conn_label = label ? xstrdup(label) : NULL;
+	}
+	req_nil(req);
+	return H_DONE;
+}
+
+const struct tusk_method m_set_connection_label = {
+	.name = M_SET_CONNECTION_LABEL,
+	.params = p_set_connection_label,
+	.result = "nil",
+	.flags = 0,
+	.doc = "Name a session (a tab's title): list_workers and get_active_connections show it.",
+	.handler = h_set_connection_label,
 };
 
 /* Close a connection: queued queries are cancelled, the worker exits. */
@@ -424,7 +518,9 @@ conn_pack(msgpack_packer *pk, const struct conn *c)
 	    MPF_STR("tls_cipher", c->tls_cipher),
 	    MPF_FN("ssh_tunnel", pack_tunnel, c),
 	    MPF_BOOL("read_only", c->cfg.read_only),
-	    MPF_STR("lost_reason", c->lost_reason));
+	    MPF_STR("lost_reason", c->lost_reason),
+	    MPF_STR("saved_id", c->saved_id),
+	    MPF_STR("label", c->label));
 }
 
 /* get_active_connections */
@@ -454,7 +550,8 @@ const struct tusk_method m_get_active_connections = {
 	    "backend_pid: int | nil, worker_pid: int | nil, worker_id: int | nil, tls: bool, "
 	    "tls_version: str | nil, tls_cipher: str | nil, ssh_tunnel: {host: str, "
 	    "port: int, username: str, auth_method: str, local_port: int | nil, "
-	    "host_key: str | nil} | nil, read_only: bool, lost_reason: str | nil}]",
+	    "host_key: str | nil} | nil, read_only: bool, lost_reason: str | nil, "
+	    "saved_id: str | nil, label: str | nil}]",
 	.flags = MF_READ_ONLY,
 	.doc = "The open connections.",
 	.handler = h_get_active_connections,

@@ -20,13 +20,15 @@ struct saved_ctx {
 	struct tusk_secrets sec;
 	int step; /* the next enum secret_kind to look up */
 	bool test;
+	bool new_session; /* connect: another session, not the one that is open */
+	char *label;	  /* connect: the session's label */
 };
 
 /* The parameters connect and test_connection share: a saved id or a config,
  * and the secrets that travel beside it. */
 #define CONNECT_PARAMS(config_doc) \
 	{ "id", TT_STR, P_OPT, "a saved connection's id (its stored secrets are used)", NULL }, \
-	{ "config", TT_MAP, P_OPT, config_doc, "@config" }, \
+	{ "config", TT_MAP, P_OPT, config_doc, "@config_input" }, \
 	{ "password", TT_STR, P_OPT, "database password (never stored in the config)", NULL }, \
 	{ "ssh_password", TT_STR, P_OPT, "SSH password", NULL }, \
 	{ "ssh_key_passphrase", TT_STR, P_OPT, "passphrase of the SSH private key", NULL }, \
@@ -49,9 +51,11 @@ int conn_request_config(struct request *req, const struct params *p, bool test,
 void saved_next(struct saved_ctx *x);
 
 /* conns.c */
-/* Open a connection with cfg and s (moved in): answers req when connected. */
+/* Open a connection with cfg and s (moved in): answers req when connected.
+ * new_session: a session of its own even when cfg's saved connection is
+ * open; label (may be NULL) names it. */
 int conn_open(struct request *req, struct tusk_config *cfg, struct tusk_secrets *s,
-    struct tusk_error *e);
+    bool new_session, const char *label, struct tusk_error *e);
 
 /* conn-test.c */
 /* Test cfg with s (moved in) in a throwaway worker; answers req. */

@@ -213,7 +213,7 @@ ssh_secret_check(const struct tusk_config *c, const struct params *p, struct tus
 }
 
 static const struct tusk_param p_save_connection[] = {
-	{ "config", TT_MAP, 0, "the connection config; with a known id it updates that connection", "@config" },
+	{ "config", TT_MAP, 0, "the connection config; with a known id it updates that connection", "@config_input" },
 	{ "password", TT_STR, P_OPT, "database password to keep in the keychain (\"\" forgets it)" , NULL },
 	{ "ssh_password", TT_STR, P_OPT, "SSH password to keep (\"\" forgets it)" , NULL },
 	{ "ssh_key_passphrase", TT_STR, P_OPT, "SSH key passphrase to keep (\"\" forgets it)" , NULL },
@@ -231,15 +231,26 @@ h_save_connection(struct request *req, const struct params *p, struct tusk_error
 		return -1;
 	if (cfg.name)
 		trim(cfg.name);
-	if (config_validate(&cfg, true, e) < 0 || ssh_secret_check(&cfg, p, e) < 0 ||
+	if (config_validate(&cfg, CONFIG_NEED_NAME | CONFIG_KEY_LATER, e) < 0 ||
+	    ssh_secret_check(&cfg, p, e) < 0 ||
 	    store_connection_save(tuskd.store, &cfg, &created, e) < 0) {
 		config_free(&cfg);
 		return -1;
 	}
 	log_info("%s saved connection %s (%s)", created ? "created" : "updated", cfg.name, cfg.id);
+	struct conn *open = created ? NULL : conn_find(cfg.id);
+	if (open)
+		conn_rename(open, cfg.name);
 	struct save_ctx *x = xcalloc(1, sizeof *x);
 	x->req = req;
 	x->cfg = cfg;
+	/* a key file that cannot be read now may be on a drive not mounted yet:
+	 * saved, with a warning; connect and test_connection refuse it */
+	struct tusk_error ke = TUSK_ERROR_INIT;
+	if (config_key_check(&x->cfg, &ke) < 0)
+		save_warn(x, xasprintf("%s (saved anyway; connecting needs the file)", ke.message),
+		    "check the path, or connect once the drive that holds the key is mounted");
+	terr_clear(&ke);
 	x->sec.password = params_strdup(p, "password");
 	x->sec.ssh_password = params_strdup(p, "ssh_password");
 	x->sec.ssh_key_passphrase = params_strdup(p, "ssh_key_passphrase");
@@ -263,11 +274,18 @@ const struct tusk_method m_save_connection = {
 	.handler = h_save_connection,
 };
 
-/* The secrets of a deleted connection are gone (or could not be). */
+/* A delete_connection waiting for the secrets layer. */
+struct delete_ctx {
+	struct request *req;
+	char *open_name; /* the connection is open: its name, for the warning */
+};
+
+/* The secrets of a deleted connection are gone (or could not be): answer
+ * {warnings}. */
 static void
 delete_secrets_done(const struct tusk_error *e, const char *warning, void *arg)
 {
-	struct request *req = arg;
+	struct delete_ctx *x = arg;
 	UNUSED(warning);
 	if (e) {
 		struct tusk_error err = TUSK_ERROR_INIT;
@@ -275,12 +293,24 @@ delete_secrets_done(const struct tusk_error *e, const char *warning, void *arg)
 		    e->message);
 		if (e->hint)
 			terr_hint(&err, "%s", e->hint);
-		req_error(req, &err);
+		req_error(x->req, &err);
 		terr_clear(&err);
 	} else {
-		req_nil(req);
+		msgpack_packer *pk = req_result(x->req);
+		msgpack_pack_map(pk, 1);
+		mp_pack_key(pk, "warnings");
+		msgpack_pack_array(pk, x->open_name ? 1 : 0);
+		if (x->open_name) {
+			char *msg = xasprintf("'%s' is still open: its session goes on, unsaved, "
+			    "until it is disconnected", x->open_name);
+			MP_PACK_FIELDS(pk, MPF_STR("message", msg),
+			    MPF_STR("hint", "disconnect it to end the session; save it again to keep it"));
+			free(msg);
+		}
 	}
-	req_free(req);
+	req_free(x->req);
+	free(x->open_name);
+	free(x);
 }
 
 static const struct tusk_param p_delete_connection[] = {
@@ -302,8 +332,16 @@ h_delete_connection(struct request *req, const struct params *p, struct tusk_err
 		free(id);
 		return -1;
 	}
-	log_info("deleted saved connection %s", id);
-	secret_delete_all(id, delete_secrets_done, req);
+	struct delete_ctx *x = xcalloc(1, sizeof *x);
+	x->req = req;
+	const struct conn *open = conn_find(id);
+	if (open && open->state != CS_CLOSING) {
+		x->open_name = xstrdup(open->cfg.name);
+		log_info("deleted saved connection %s; its open session goes on", id);
+	} else {
+		log_info("deleted saved connection %s", id);
+	}
+	secret_delete_all(id, delete_secrets_done, x);
 	free(id);
 	return H_ASYNC;
 }
@@ -311,9 +349,10 @@ h_delete_connection(struct request *req, const struct params *p, struct tusk_err
 const struct tusk_method m_delete_connection = {
 	.name = M_DELETE_CONNECTION,
 	.params = p_delete_connection,
-	.result = "nil",
+	.result = "{warnings: [@warning]}",
 	.flags = 0,
-	.doc = "Delete a saved connection and its stored passwords (an open session stays open).",
+	.doc = "Delete a saved connection and its stored passwords; an open session of it stays "
+	    "open, unsaved, and the answer warns about it.",
 	.handler = h_delete_connection,
 };
 
@@ -386,10 +425,14 @@ h_set_preference(struct request *req, const struct params *p, struct tusk_error 
 		goto out;
 	if (settings_is_key(key) && settings_check_preference(key, v, e) < 0)
 		goto out;
+	if (history_is_key(key) && history_check_preference(key, v, e) < 0)
+		goto out;
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_object(&pk, *v);
 	if (store_preference_set(tuskd.store, key, sb.data, sb.size, e) < 0)
 		goto out;
+	if (history_is_key(key))
+		history_preference_set(key, v);
 	log_debug("preference %s set (%zu bytes)", key, sb.size);
 	req_nil(req);
 	r = H_DONE;
@@ -490,7 +533,11 @@ h_check_database_health(struct request *req, const struct params *p, struct tusk
 {
 	struct store_health h;
 	UNUSED(p);
-	if (store_check(tuskd.store, &h, e) < 0)
+	/* a repair may replace the file under the history's connection */
+	history_detach();
+	int r = store_check(tuskd.store, &h, e);
+	history_attach(tuskd.store);
+	if (r < 0)
 		return -1;
 	const struct store_notice *n = store_notice_get(tuskd.store);
 	msgpack_packer *pk = req_result(req);

@@ -249,6 +249,7 @@ broker_cleanup(void)
 		c->gone = true;
 		client_unref(c);
 	}
+	history_stop(); /* what is still waiting is written */
 	event_free(tuskd.ev_sigterm);
 	event_free(tuskd.ev_sigint);
 	event_free(tuskd.ev_sigchld);
@@ -404,6 +405,11 @@ main(int argc, char **argv)
 		die_init(&e);
 	}
 	tuskd.discard = evbuffer_new();
+	if (history_start(tuskd.store, &e) < 0) {
+		/* queries run without it; get_history says why */
+		log_error("query history not available: %s", e.message);
+		terr_clear(&e);
+	}
 	if (keychain_init(tuskd.base, tuskd.set.keychain_timeout_ms) < 0) {
 		terr_set(&e, TE_INITIALIZATION, "cannot set up the keychain's thread");
 		die_init(&e);

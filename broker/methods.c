@@ -44,6 +44,19 @@ const struct tusk_method *const method_table[] = {
 	&m_check_database_health,
 	&m_dismiss_storage_notice,
 	&m_trust_host_key,
+	&m_get_history,
+	&m_delete_history,
+	&m_list_saved_queries,
+	&m_save_query,
+	&m_delete_saved_query,
+	&m_get_workspace,
+	&m_save_workspace,
+	&m_set_connection_label,
+	&m_open_table,
+	&m_apply_edits,
+	&m_get_server_activity,
+	&m_cancel_backend,
+	&m_terminate_backend,
 };
 
 const size_t method_table_len = nitems(method_table);

@@ -23,7 +23,9 @@
 
 #include "broker.h"
 #include "log.h"
+#include "mpscan.h"
 #include "proto.h"
+#include "store.h"
 #include "util.h"
 #include "wire.h"
 
@@ -56,6 +58,88 @@ query_id_valid(const char *id)
 		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.' || *s == ':'))
 			return false;
 	return true;
+}
+
+/*
+ * Keep a statement the user ran in the history (q->record), once it ended
+ * after reaching the worker: a query cancelled while still queued never ran.
+ * rows < 0: unknown (0 is kept).
+ */
+static void
+query_record(struct query *q, const char *status, const struct tusk_error *e, int64_t rows)
+{
+	if (!q->record || q->state != QS_RUNNING || !history_enabled())
+		return;
+	struct conn *c = q->conn;
+	const char *code = e && e->code && strlen(e->code) <= 16 && *e->code ? e->code : NULL;
+	struct store_history_entry h = {
+		.sql = xstrdup(q->sql),
+		.connection_name = xstrdup(c->cfg.name ? c->cfg.name : c->id),
+		.saved_id = c->saved_id ? xstrdup(c->saved_id) : NULL,
+		.connection_id = xstrdup(c->id),
+		.database = c->cfg.database ? xstrdup(c->cfg.database) : NULL,
+		.started_ms = q->started_wall_ms,
+		.elapsed_ms = (double)(mono_us() - q->started_us) / 1000.0,
+		.row_count = rows > 0 ? rows : 0,
+		.status = status,
+		.error_code = code ? xstrdup(code) : NULL,
+		.client = q->req && q->req->client && q->req->client->kind ? q->req->client->kind : "other",
+	};
+	history_record(&h);
+}
+
+/* The rows a result map reports (rows_affected, else row_count); -1 unknown. */
+static int64_t
+result_rows_obj(const msgpack_object *res)
+{
+	int64_t rows = -1;
+	if (res == NULL || res->type != MSGPACK_OBJECT_MAP)
+		return -1;
+	for (uint32_t i = 0; i < res->via.map.size; i++) {
+		const msgpack_object_kv *kv = &res->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR || kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			continue;
+		const msgpack_object_str *k = &kv->key.via.str;
+		if (k->size == 13 && memcmp(k->ptr, "rows_affected", 13) == 0)
+			return (int64_t)kv->val.via.u64;
+		if (k->size == 9 && memcmp(k->ptr, "row_count", 9) == 0)
+			rows = (int64_t)kv->val.via.u64;
+	}
+	return rows;
+}
+
+/* The same read from the encoded result map (len bytes), without decoding it. */
+static int64_t
+result_rows_raw(const void *p, size_t len)
+{
+	static const struct mp_limits lim = { WORKER_MAX_MSG, WORKER_MAX_DEPTH, WORKER_MAX_STR };
+	struct mp_cur c = { p, (const uint8_t *)p + len };
+	uint32_t n;
+	int64_t rows = -1;
+	if (mp_cur_map(&c, &n) < 0)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		uint32_t kl;
+		size_t vl = 0;
+		if (mp_cur_str(&c, &k, &kl) < 0)
+			return rows;
+		bool affected = kl == 13 && memcmp(k, "rows_affected", 13) == 0;
+		if (affected || (kl == 9 && memcmp(k, "row_count", 9) == 0)) {
+			struct mp_val v;
+			if (mp_cur_scalar(&c, &v) < 0)
+				return rows;
+			if (v.type == MPV_UINT && affected)
+				return (int64_t)v.u;
+			if (v.type == MPV_UINT)
+				rows = (int64_t)v.u;
+			continue;
+		}
+		if (mp_scan_buf(&lim, c.p, (size_t)(c.end - c.p), &vl) != MP_DONE)
+			return rows;
+		c.p += vl;
+	}
+	return rows;
 }
 
 /* Forget a query (its request already answered or dropped). */
@@ -98,6 +182,7 @@ query_free(struct query *q)
 static void
 query_fail(struct query *q, const struct tusk_error *e)
 {
+	query_record(q, e->kind == TE_QUERY_CANCELLED ? "cancelled" : "error", e, (int64_t)q->rows);
 	event_query(e->kind == TE_QUERY_CANCELLED ? "cancelled" : "failed", q, e);
 	bool answered = q->ops && q->ops->failed && q->ops->failed(q, e);
 	if (q->req && !answered)
@@ -130,6 +215,7 @@ queries_kick(struct conn *c)
 	q->state = QS_RUNNING;
 	q->started_wall_ms = wall_ms();
 	q->started_mono_ms = mono_ms();
+	q->started_us = mono_us();
 	c->running = q;
 	worker_set_state(w, WS_BUSY);
 	free(w->query_id);
@@ -165,11 +251,13 @@ query_reply(struct rpc_peer *p, const msgpack_object *err, const msgpack_object 
 		query_fail(q, &e);
 		terr_clear(&e);
 	} else if (q->ops && q->ops->done) {
+		query_record(q, "ok", NULL, result_rows_obj(res));
 		q->ops->done(q, res);
 		event_query("finished", q, NULL);
 		query_free(q);
 	} else {
 		/* a success that was not taken raw: pass the result on */
+		query_record(q, "ok", NULL, result_rows_obj(res));
 		if (q->req)
 			msgpack_pack_object(req_result(q->req), *res);
 		event_query("finished", q, NULL);
@@ -246,6 +334,7 @@ h_execute_query(struct request *req, const struct params *p, struct tusk_error *
 		return -1;
 	q->max_rows = max_rows;
 	q->timeout_ms = timeout_ms;
+	q->record = true;
 	queries_kick(c);
 	return H_ASYNC;
 }
@@ -467,6 +556,10 @@ queries_worker_raw(struct worker *w, struct conn *c, struct evbuffer *in, size_t
 		if (q->ops && q->ops->done)
 			return false; /* decoded for ops->done (query_reply) */
 		rpc_call_forget(w->peer, q->worker_msgid);
+		if (q->record && history_enabled()) {
+			const uint8_t *m = evbuffer_pullup(in, (ssize_t)len);
+			query_record(q, "ok", NULL, m ? result_rows_raw(m + pk.result_at, len - pk.result_at) : -1);
+		}
 		struct evbuffer *out = client_output(q->req ? q->req->client : NULL);
 		if (q->req)
 			rpc_pack_reply_begin(packer_on(out), q->req->msgid);

@@ -94,7 +94,6 @@ conn_from_row(sqlite3_stmt *st, struct tusk_config *c, int64_t *created_ms, int6
 		c->ssh->username = ssh_user;
 		c->ssh->auth_type = ssh_auth;
 		c->ssh->key_path = ssh_key;
-		c->ssh->local_port = (int)ssh_local;
 		ssh_host = ssh_user = ssh_auth = ssh_key = NULL;
 	} else if (ssh_user || ssh_auth || ssh_key) {
 		goto bad;
@@ -152,9 +151,10 @@ conn_bind(sqlite3_stmt *st, const struct tusk_config *c, const char *name_key, i
 		bind_text(st, 13, c->ssh->username);
 		bind_text(st, 14, c->ssh->auth_type);
 		bind_text(st, 15, c->ssh->key_path);
-		if (c->ssh->local_port >= 0)
-			sqlite3_bind_int(st, 16, c->ssh->local_port);
 	}
+	/* 16, ssh_local_port: no longer a setting; NULL (an old file's value is
+	 * read and ignored) */
+	sqlite3_bind_null(st, 16);
 	sqlite3_bind_int(st, 17, c->read_only ? 1 : 0);
 	if (c->statement_timeout_ms >= 0)
 		sqlite3_bind_int64(st, 18, c->statement_timeout_ms);

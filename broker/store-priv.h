@@ -21,6 +21,10 @@
 	"ssh_local_port, read_only, statement_timeout_ms, created_ms, updated_ms"
 #define CONN_NCOLS 20
 #define PREF_COLS "key, value, updated_ms"
+#define HIST_COLS \
+	"id, sql, connection_name, saved_id, connection_id, database, started_ms, elapsed_ms, " \
+	"row_count, status, error_code, client"
+#define SAVED_COLS "id, name, sql, description, connection_id, folder, created_ms, updated_ms"
 #define NOTICE_COLS "created_ms, action, message, errors, backup_path, salvaged_rows, lost_rows"
 
 enum st_id {
@@ -40,6 +44,28 @@ enum st_id {
 	ST_NOTICE_CURRENT,
 	ST_NOTICE_DISMISS,
 	ST_ROW_COUNT,
+	ST_HIST_INSERT,
+	ST_HIST_LIST,
+	ST_HIST_SEARCH,
+	ST_HIST_COUNT,
+	ST_HIST_MAX_ID,
+	ST_HIST_FTS_ADD,
+	ST_HIST_PRUNE_FTS,
+	ST_HIST_PRUNE,
+	ST_HIST_DELETE_FTS,
+	ST_HIST_DELETE,
+	ST_HIST_FTS_CLEAR,
+	ST_HIST_DELETE_ALL,
+	ST_HIST_FTS_REBUILD,
+	ST_SAVED_LIST,
+	ST_SAVED_GET,
+	ST_SAVED_BY_KEY,
+	ST_SAVED_INSERT,
+	ST_SAVED_UPDATE,
+	ST_SAVED_DELETE,
+	ST_SAVED_SALVAGE,
+	ST_WS_GET,
+	ST_WS_SET,
 	ST__COUNT
 };
 
@@ -125,6 +151,16 @@ void conn_bind(sqlite3_stmt *st, const struct tusk_config *c, const char *name_k
 int st_write(struct store *s, sqlite3_stmt *st, struct tusk_error *e);
 /* Is this one complete msgpack object of exactly len bytes? */
 bool msgpack_complete(const void *p, size_t len);
+/* The same with a larger bound (the workspace). */
+bool msgpack_complete_max(const void *p, size_t len, size_t max);
+/* Bind one history row (the order of ST_HIST_INSERT; id 0 binds NULL: a new id). */
+void hist_bind(sqlite3_stmt *st, const struct store_history_entry *h);
+/* Read one row of HIST_COLS; -1 when it does not read back. */
+int hist_from_row(sqlite3_stmt *st, struct store_history_entry *h);
+/* Read one row of SAVED_COLS; -1 when it does not read back. */
+int saved_from_row(sqlite3_stmt *st, struct store_saved_query *q);
+/* Bind one saved query (the order of ST_SAVED_INSERT and ST_SAVED_UPDATE). */
+void saved_bind(sqlite3_stmt *st, const struct store_saved_query *q, const char *name_key);
 /* The file is damaged: back it up, repair or salvage it, say what happened. */
 int recover(struct store *s, sqlite3 *db, struct strlist *problems, struct store_notice **ret, struct tusk_error *e);
 /* Keep a new notice in the database (best effort: memory holds it anyway). */

@@ -65,10 +65,79 @@ salvage_conn(struct store *dst, sqlite3_stmt *row)
 bool
 msgpack_complete(const void *p, size_t len)
 {
-	static const struct mp_limits lim = { STORE_PREF_VALUE_MAX, MP_MAX_DEPTH, STORE_PREF_VALUE_MAX };
+	return msgpack_complete_max(p, len, STORE_PREF_VALUE_MAX);
+}
+
+/* The same with a larger bound (the workspace). */
+bool
+msgpack_complete_max(const void *p, size_t len, size_t max)
+{
+	const struct mp_limits lim = { max, MP_MAX_DEPTH, max };
 	size_t n = 0;
-	return len > 0 && len <= STORE_PREF_VALUE_MAX && mp_scan_buf(&lim, p, len, &n) == MP_DONE &&
-	    n == len;
+	return len > 0 && len <= max && mp_scan_buf(&lim, p, len, &n) == MP_DONE && n == len;
+}
+
+/* Re-check and insert one history row into the fresh database. */
+static int
+salvage_history(struct store *dst, sqlite3_stmt *row)
+{
+	struct store_history_entry h;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	if (hist_from_row(row, &h) < 0)
+		return -1;
+	sqlite3_stmt *st = st_get(dst, ST_HIST_INSERT, &e);
+	int r = -1;
+	if (st) {
+		hist_bind(st, &h);
+		r = st_write(dst, st, &e);
+	}
+	terr_clear(&e);
+	store_history_clear(&h);
+	return r;
+}
+
+/* Re-check and insert one saved query (its connection kept if it survived). */
+static int
+salvage_saved(struct store *dst, sqlite3_stmt *row)
+{
+	struct store_saved_query q;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	if (saved_from_row(row, &q) < 0)
+		return -1;
+	char *key = config_name_fold(q.name);
+	sqlite3_stmt *st = st_get(dst, ST_SAVED_SALVAGE, &e);
+	int r = -1;
+	if (st) {
+		saved_bind(st, &q, key);
+		r = st_write(dst, st, &e);
+	}
+	terr_clear(&e);
+	free(key);
+	store_saved_clear(&q);
+	return r;
+}
+
+/* Re-check and insert the workspace row. */
+static int
+salvage_workspace(struct store *dst, sqlite3_stmt *row)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	int64_t ms;
+	bool has;
+	const void *v = sqlite3_column_blob(row, 0);
+	size_t len = (size_t)sqlite3_column_bytes(row, 0);
+	if (sqlite3_column_type(row, 0) != SQLITE_BLOB || col_int(row, 1, false, &ms, &has) < 0 ||
+	    !msgpack_complete_max(v, len, STORE_WORKSPACE_MAX))
+		return -1;
+	sqlite3_stmt *st = st_get(dst, ST_WS_SET, &e);
+	int r = -1;
+	if (st) {
+		sqlite3_bind_blob(st, 1, v, (int)len, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, ms);
+		r = st_write(dst, st, &e);
+	}
+	terr_clear(&e);
+	return r;
 }
 
 /* Re-check and insert one preference row into the fresh database. */
@@ -116,6 +185,28 @@ static const struct salvage_table salvage_tables[] = {
 	    "SELECT max(rowid) FROM preferences",
 	    "SELECT " PREF_COLS " FROM preferences WHERE rowid = ?1",
 	    salvage_pref },
+	/* after connections: a saved query keeps its connection if that survived */
+	{ "saved_queries",
+	    "SELECT rowid FROM saved_queries NOT INDEXED",
+	    { "SELECT rowid FROM saved_queries INDEXED BY sqlite_autoindex_saved_queries_1",
+		"SELECT rowid FROM saved_queries INDEXED BY saved_queries_name_key" },
+	    "SELECT max(rowid) FROM saved_queries",
+	    "SELECT " SAVED_COLS " FROM saved_queries WHERE rowid = ?1",
+	    salvage_saved },
+	{ "workspace",
+	    "SELECT rowid FROM workspace NOT INDEXED",
+	    { NULL, NULL },
+	    "SELECT max(rowid) FROM workspace",
+	    "SELECT value, saved_ms FROM workspace WHERE rowid = ?1",
+	    salvage_workspace },
+	/* its FTS index is rebuilt after (ST_HIST_FTS_REBUILD) */
+	{ "history",
+	    "SELECT rowid FROM history NOT INDEXED",
+	    { "SELECT rowid FROM history INDEXED BY history_saved",
+		"SELECT rowid FROM history INDEXED BY history_connection" },
+	    "SELECT max(rowid) FROM history",
+	    "SELECT " HIST_COLS " FROM history WHERE rowid = ?1",
+	    salvage_history },
 };
 
 /* A rowid to try, and whether a scan or an index vouched that it existed. */
@@ -330,6 +421,9 @@ salvage(struct store *s, const char *backup, int64_t *saved, int64_t *lost, stru
 	if (src) {
 		for (size_t i = 0; i < nitems(salvage_tables); i++)
 			salvage_one(src, &dst, &salvage_tables[i], saved, lost);
+		/* the history's words, indexed again from its salvaged rows */
+		if (st_run(&dst, ST_HIST_FTS_REBUILD, e) < 0)
+			goto out;
 	} else {
 		log_warn("salvage: nothing in %s can be read as a database", backup);
 	}

@@ -2,7 +2,9 @@
  * store.c — the local store in SQLite (see store.h): opening the file,
  * schema and migrations, the statement cache, closing. Its other files:
  * store-conns.c (saved connections), store-prefs.c (preferences),
- * store-repair.c (what happens when the file is damaged).
+ * store-history.c (query history), store-saved.c (saved queries and the
+ * window's workspace), store-repair.c (what happens when the file is
+ * damaged).
  *
  * Every statement is fixed text, prepared once and kept (values are bound,
  * never pasted into SQL). Tables are STRICT with CHECK constraints, so a row
@@ -105,8 +107,57 @@ static const char schema_v1[] =
     " dismissed_ms INTEGER"
     ") STRICT;";
 
+/*
+ * Version 2. Query history (written in batches from the history thread on a
+ * connection of its own, see broker/history.c) with an FTS5 index over its
+ * SQL (external content: the text is stored once). The index is kept by
+ * store-history.c in bulk, one INSERT ... SELECT per batch, not by triggers:
+ * a trigger costs some 15 µs a row, the bulk statement next to nothing. Saved
+ * queries, whose connection is forgotten (not the query) when the saved
+ * connection is deleted; the window's workspace, one msgpack map.
+ */
+static const char schema_v2[] =
+    "CREATE TABLE history ("
+    " id INTEGER PRIMARY KEY,"
+    " sql TEXT NOT NULL,"
+    " connection_name TEXT NOT NULL,"
+    " saved_id TEXT CHECK (saved_id IS NULL OR length(saved_id) = 36),"
+    " connection_id TEXT NOT NULL CHECK (length(connection_id) BETWEEN 1 AND 64),"
+    " database TEXT,"
+    " started_ms INTEGER NOT NULL,"
+    " elapsed_ms REAL NOT NULL CHECK (elapsed_ms >= 0),"
+    " row_count INTEGER NOT NULL CHECK (row_count >= 0),"
+    /* = ... OR, not IN (...): an IN list costs every insert an ephemeral
+     * table (allocated and freed: measurable at thousands of rows a second) */
+    " status TEXT NOT NULL CHECK (status = 'ok' OR status = 'error' OR status = 'cancelled'),"
+    " error_code TEXT CHECK (error_code IS NULL OR length(error_code) BETWEEN 1 AND 16),"
+    " client TEXT NOT NULL CHECK (client = 'window' OR client = 'tuskctl' OR client = 'other')"
+    ") STRICT;"
+    "CREATE INDEX history_saved ON history (saved_id, id);"
+    "CREATE INDEX history_connection ON history (connection_id, id);"
+    "CREATE VIRTUAL TABLE history_fts USING fts5(sql, content = 'history', content_rowid = 'id',"
+    " tokenize = 'unicode61 remove_diacritics 2');"
+    "CREATE TABLE saved_queries ("
+    " id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 36),"
+    " name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),"
+    " name_key TEXT NOT NULL,"
+    " sql TEXT NOT NULL,"
+    " description TEXT,"
+    " connection_id TEXT REFERENCES connections (id) ON DELETE SET NULL,"
+    " folder TEXT CHECK (folder IS NULL OR length(folder) BETWEEN 1 AND 200),"
+    " created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE UNIQUE INDEX saved_queries_name_key ON saved_queries (name_key);"
+    "CREATE TABLE workspace ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " value BLOB NOT NULL CHECK (length(value) BETWEEN 1 AND 16777216),"
+    " saved_ms INTEGER NOT NULL"
+    ") STRICT;";
+
 const struct store_migration store_migrations[] = {
 	{ 1, "saved connections, preferences, storage notices", schema_v1 },
+	{ 2, "query history (FTS5), saved queries, workspace", schema_v2 },
 };
 const size_t store_migrations_count = nitems(store_migrations);
 
@@ -136,7 +187,42 @@ const char *const st_sql[ST__COUNT] = {
 	[ST_NOTICE_CURRENT] = "SELECT " NOTICE_COLS " FROM storage_notices WHERE dismissed_ms IS NULL"
 			      " ORDER BY id DESC LIMIT 1",
 	[ST_NOTICE_DISMISS] = "UPDATE storage_notices SET dismissed_ms = ?1 WHERE dismissed_ms IS NULL",
-	[ST_ROW_COUNT] = "SELECT (SELECT count(*) FROM connections) + (SELECT count(*) FROM preferences)",
+	[ST_ROW_COUNT] = "SELECT (SELECT count(*) FROM connections) + (SELECT count(*) FROM preferences)"
+			 " + (SELECT count(*) FROM saved_queries) + (SELECT count(*) FROM workspace)"
+			 " + (SELECT count(*) FROM history)",
+	[ST_HIST_INSERT] = "INSERT INTO history (" HIST_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_HIST_LIST] = "SELECT " HIST_COLS " FROM history WHERE (?2 IS NULL OR saved_id = ?2)"
+			 " AND (?3 IS NULL OR connection_id = ?3) AND (?4 IS NULL OR status = ?4)"
+			 " AND id < ?5 ORDER BY id DESC LIMIT ?6",
+	[ST_HIST_SEARCH] = "SELECT " HIST_COLS " FROM history WHERE id IN"
+			   " (SELECT rowid FROM history_fts WHERE history_fts MATCH ?1)"
+			   " AND (?2 IS NULL OR saved_id = ?2)"
+			   " AND (?3 IS NULL OR connection_id = ?3) AND (?4 IS NULL OR status = ?4)"
+			   " AND id < ?5 ORDER BY id DESC LIMIT ?6",
+	[ST_HIST_COUNT] = "SELECT count(*) FROM history",
+	[ST_HIST_MAX_ID] = "SELECT coalesce(max(id), 0) FROM history",
+	[ST_HIST_FTS_ADD] = "INSERT INTO history_fts (rowid, sql) SELECT id, sql FROM history WHERE id > ?1",
+	[ST_HIST_PRUNE_FTS] = "INSERT INTO history_fts (history_fts, rowid, sql) SELECT 'delete', id, sql FROM history"
+			      " WHERE id <= (SELECT id FROM history ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+	[ST_HIST_PRUNE] = "DELETE FROM history WHERE id <= (SELECT id FROM history ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+	[ST_HIST_DELETE_FTS] = "INSERT INTO history_fts (history_fts, rowid, sql) SELECT 'delete', id, sql FROM history"
+			       " WHERE id = ?1",
+	[ST_HIST_DELETE] = "DELETE FROM history WHERE id = ?1",
+	[ST_HIST_FTS_CLEAR] = "INSERT INTO history_fts (history_fts) VALUES ('delete-all')",
+	[ST_HIST_DELETE_ALL] = "DELETE FROM history",
+	[ST_HIST_FTS_REBUILD] = "INSERT INTO history_fts (history_fts) VALUES ('rebuild')",
+	[ST_SAVED_LIST] = "SELECT " SAVED_COLS " FROM saved_queries ORDER BY coalesce(folder, ''), name_key, id",
+	[ST_SAVED_GET] = "SELECT " SAVED_COLS " FROM saved_queries WHERE id = ?1",
+	[ST_SAVED_BY_KEY] = "SELECT " SAVED_COLS " FROM saved_queries WHERE name_key = ?1",
+	[ST_SAVED_INSERT] = "INSERT INTO saved_queries (" SAVED_COLS ", name_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_SAVED_UPDATE] = "UPDATE saved_queries SET name = ?2, sql = ?3, description = ?4, connection_id = ?5,"
+			    " folder = ?6, created_ms = ?7, updated_ms = ?8, name_key = ?9 WHERE id = ?1",
+	[ST_SAVED_DELETE] = "DELETE FROM saved_queries WHERE id = ?1",
+	[ST_SAVED_SALVAGE] = "INSERT INTO saved_queries (" SAVED_COLS ", name_key) VALUES (?1, ?2, ?3, ?4,"
+			     " (SELECT id FROM connections WHERE id = ?5), ?6, ?7, ?8, ?9)",
+	[ST_WS_GET] = "SELECT value, saved_ms FROM workspace WHERE id = 1",
+	[ST_WS_SET] = "INSERT INTO workspace (id, value, saved_ms) VALUES (1, ?1, ?2)"
+		      " ON CONFLICT (id) DO UPDATE SET value = excluded.value, saved_ms = excluded.saved_ms",
 };
 
 

@@ -117,6 +117,8 @@ worker_unref(struct worker *w)
 	free(w->death_reason);
 	free(w->conn_name);
 	free(w->conn_id);
+	free(w->saved_id);
+	free(w->conn_label);
 	free(w->query_id);
 	free(w->query_sql);
 	host_key_offer_free(w->host_key);
@@ -860,7 +862,9 @@ worker_pack(msgpack_packer *pk, const struct worker *w)
 	    (struct mp_field)MPF_INT("heartbeat_age_ms", now - w->last_pong_mono_ms),
 	    MPF_FN("started_at", pack_time, &w->started_wall_ms),
 	    MPF_FN("died_at", pack_time, &died),
-	    MPF_STR("death_reason", dead ? w->death_reason : NULL));
+	    MPF_STR("death_reason", dead ? w->death_reason : NULL),
+	    MPF_STR("saved_id", w->saved_id),
+	    MPF_STR("label", w->conn_label));
 }
 
 /* Second step of a user's kill: SIGTERM, and SIGKILL after the grace. */

@@ -43,7 +43,9 @@ static const struct tusk_param ssh_spec[] = {
 	{ "port", TT_INT, P_OPT, "default 22" , NULL },
 	{ "username", TT_STR, 0, "SSH user" , NULL },
 	{ "auth_method", TT_MAP, 0, "{type: password | key_file | agent, path?}" , NULL },
-	{ "local_port", TT_INT, P_OPT, "ignored: the tunnel's local end is an ephemeral loopback port only the worker may use" , NULL },
+	/* a setting of old versions that never did anything: nil (as they
+	 * packed it) passes, a value is refused with why */
+	{ "local_port", TT_ANY, P_OPT, "removed", NULL },
 	PARAMS_END,
 };
 
@@ -113,7 +115,6 @@ config_copy(struct tusk_config *dst, const struct tusk_config *src)
 		dst->ssh->username = xstrdup(src->ssh->username);
 		dst->ssh->auth_type = xstrdup(src->ssh->auth_type);
 		dst->ssh->key_path = xstrdup(src->ssh->key_path);
-		dst->ssh->local_port = src->ssh->local_port;
 	}
 	dst->read_only = src->read_only;
 	dst->statement_timeout_ms = src->statement_timeout_ms;
@@ -169,12 +170,16 @@ config_parse(const msgpack_object *map, struct tusk_config *c, struct tusk_error
 	if (ssh) {
 		if (params_parse_map(&sp, ssh_spec, ssh, "config.ssh_tunnel.", e) < 0)
 			goto fail;
+		if (params_has(&sp, "local_port")) {
+			terr_set(e, TE_VALIDATION, "config.ssh_tunnel.local_port: not a setting: the "
+			    "tunnel's local end is always a free loopback port only the connection's worker may use");
+			terr_hint(e, "leave local_port out");
+			goto fail;
+		}
 		c->ssh = xcalloc(1, sizeof *c->ssh);
 		c->ssh->host = params_strdup(&sp, "host");
 		c->ssh->username = params_strdup(&sp, "username");
-		if (int_field(&sp, "port", "config.ssh_tunnel.", 22, 1, 65535, &c->ssh->port, e) < 0 ||
-		    int_field(&sp, "local_port", "config.ssh_tunnel.", -1, 0, 65535, &c->ssh->local_port,
-			e) < 0)
+		if (int_field(&sp, "port", "config.ssh_tunnel.", 22, 1, 65535, &c->ssh->port, e) < 0)
 			goto fail;
 		if (params_parse_map(&ap, auth_spec, params_get(&sp, "auth_method"),
 			"config.ssh_tunnel.auth_method.", e) < 0)
@@ -276,9 +281,17 @@ file_check(const char *field, const char *path, struct tusk_error *e)
 }
 
 int
-config_validate(const struct tusk_config *c, bool need_name, struct tusk_error *e)
+config_key_check(const struct tusk_config *c, struct tusk_error *e)
 {
-	if (need_name && (c->name == NULL || c->name[strspn(c->name, " \t")] == '\0'))
+	if (c->ssh == NULL || c->ssh->key_path == NULL || strcmp(c->ssh->auth_type, "key_file") != 0)
+		return 0;
+	return file_check("ssh_tunnel.auth_method.path", c->ssh->key_path, e);
+}
+
+int
+config_validate(const struct tusk_config *c, unsigned flags, struct tusk_error *e)
+{
+	if ((flags & CONFIG_NEED_NAME) && (c->name == NULL || c->name[strspn(c->name, " \t")] == '\0'))
 		return terr_set(e, TE_VALIDATION, "name: must not be empty");
 	if (c->name && strlen(c->name) > 200)
 		return terr_set(e, TE_VALIDATION, "name: at most 200 characters");
@@ -336,16 +349,19 @@ config_validate(const struct tusk_config *c, bool need_name, struct tusk_error *
 			return terr_set(e, TE_VALIDATION, "ssh_tunnel.port: %d is not between 1 and 65535", s->port);
 		if (s->username == NULL || *s->username == '\0')
 			return terr_set(e, TE_VALIDATION, "ssh_tunnel.username: must not be empty");
-		if (s->local_port != -1 && (s->local_port < 0 || s->local_port > 65535))
-			return terr_set(e, TE_VALIDATION, "ssh_tunnel.local_port: %d is not between 0 and 65535",
-			    s->local_port);
 		if (strcmp(s->auth_type, "key_file") == 0) {
 			if (s->key_path == NULL || *s->key_path == '\0') {
 				terr_set(e, TE_VALIDATION, "ssh_tunnel.auth_method.path: required for key_file");
 				terr_hint(e, "give the private key file, e.g. ~/.ssh/id_ed25519 as a full path");
 				return -1;
 			}
-			if (file_check("ssh_tunnel.auth_method.path", s->key_path, e) < 0)
+			if (s->key_path[0] != '/') {
+				terr_set(e, TE_VALIDATION,
+				    "ssh_tunnel.auth_method.path: '%s' must be an absolute path", s->key_path);
+				terr_hint(e, "give the full path of the file");
+				return -1;
+			}
+			if (!(flags & CONFIG_KEY_LATER) && config_key_check(c, e) < 0)
 				return -1;
 		} else if (s->key_path != NULL && (strcmp(s->auth_type, "password") == 0 ||
 			       strcmp(s->auth_type, "agent") == 0)) {
@@ -389,8 +405,7 @@ pack_ssh(msgpack_packer *pk, const void *arg)
 	    MPF_STR("host", t->host),
 	    MPF_INT("port", t->port),
 	    MPF_STR("username", t->username),
-	    MPF_FN("auth_method", pack_auth, t),
-	    MPF_INT_OPT("local_port", t->local_port));
+	    MPF_FN("auth_method", pack_auth, t));
 }
 
 void

@@ -22,7 +22,6 @@ struct tusk_ssh {
 	char *username;
 	char *auth_type;     /* password | key_file | agent */
 	char *key_path;	     /* key_file */
-	int local_port;	     /* -1: automatic */
 };
 
 struct tusk_config {
@@ -59,8 +58,14 @@ void config_free(struct tusk_config *c);
 void config_copy(struct tusk_config *dst, const struct tusk_config *src);
 /* Types of every field; defaults filled in. */
 int config_parse(const msgpack_object *map, struct tusk_config *c, struct tusk_error *e);
-/* Meaning of every field. need_name: a saved connection needs a name. */
-int config_validate(const struct tusk_config *c, bool need_name, struct tusk_error *e);
+/* What config_validate asks beyond the fields' meaning. */
+#define CONFIG_NEED_NAME 0x1 /* a saved connection needs a name */
+#define CONFIG_KEY_LATER 0x2 /* the SSH key file may be unreadable now (saving: it may be on
+			      * a drive not mounted yet); config_key_check says why */
+/* Meaning of every field (flags: CONFIG_*). */
+int config_validate(const struct tusk_config *c, unsigned flags, struct tusk_error *e);
+/* Can the SSH key file be read now? 0 (or no key file), or -1 with why. */
+int config_key_check(const struct tusk_config *c, struct tusk_error *e);
 void config_pack(msgpack_packer *pk, const struct tusk_config *c);
 /* "user@host:port/db" (caller frees). */
 char *config_display(const struct tusk_config *c);

@@ -27,8 +27,15 @@ const struct tusk_shape_def tusk_shapes[] = {
 	    "read_only: bool, statement_timeout_ms: int | nil, created_at: str | nil, "
 	    "updated_at: str | nil}" },
 	{ "ssh_tunnel", "{host: str, port: int, username: str, "
-	    "auth_method: {type: \"password\" | \"key_file\" | \"agent\", path?: str}, "
-	    "local_port: int | nil}" },
+	    "auth_method: {type: \"password\" | \"key_file\" | \"agent\", path?: str}}" },
+	/* what config_parse takes (common/config.c): absent or nil is the default */
+	{ "config_input", "{id?: str | nil, name?: str | nil, host: str, port?: int | nil, database: str, "
+	    "username: str, ssl_mode?: \"disable\" | \"prefer\" | \"require\" | \"verify-ca\" | "
+	    "\"verify-full\" | nil, ssl_ca_cert?: str | nil, ssl_client_cert?: str | nil, "
+	    "ssl_client_key?: str | nil, ssh_tunnel?: @ssh_tunnel_input | nil, read_only?: bool | nil, "
+	    "statement_timeout_ms?: int | nil, created_at?: str | nil, updated_at?: str | nil}" },
+	{ "ssh_tunnel_input", "{host: str, port?: int | nil, username: str, "
+	    "auth_method: {type: \"password\" | \"key_file\" | \"agent\", path?: str | nil}}" },
 	{ "warning", "{message: str, hint: str | nil}" },
 	{ "column", "{name: str, data_type: str}" },
 	{ "worker", "{worker_id: int, pid: int, role: \"connection\" | \"test\" | \"helper\", "
@@ -37,15 +44,16 @@ const struct tusk_shape_def tusk_shapes[] = {
 	    "query_id: str | nil, query_sql: str | nil, query_elapsed_ms: int | nil, "
 	    "rows_streamed: int, bytes_streamed: int, rss_bytes: int, cpu_ms: int, "
 	    "heartbeat_age_ms: int | nil, started_at: str | nil, died_at: str | nil, "
-	    "death_reason: str | nil}" },
+	    "death_reason: str | nil, saved_id: str | nil, label: str | nil}" },
+	{ "history_entry", "{history_id: int, sql: str, connection_name: str, id?: str, "
+	    "connection_id: str, database: str | nil, started_at: str, elapsed_ms: float, "
+	    "row_count: int, status: \"ok\" | \"error\" | \"cancelled\", error_code?: str, "
+	    "client: \"window\" | \"tuskctl\" | \"other\"}" },
+	{ "saved_query", "{saved_query_id: str, name: str, sql: str, description: str | nil, "
+	    "id: str | nil, folder: str | nil, created_at: str, updated_at: str}" },
 	{ "storage_notice", "{at: str, action: str, message: str, hint: str | nil, errors: [str], "
 	    "backup_path: str | nil, salvaged_rows: int, lost_rows: int}" },
 	{ NULL, NULL },
-};
-
-const char *const tusk_shape_names[] = {
-	"error", "host_key", "config", "ssh_tunnel", "warning", "column", "worker", "storage_notice",
-	NULL,
 };
 
 const struct tusk_notification tusk_notifications[] = {
@@ -69,6 +77,15 @@ const struct tusk_notification tusk_notifications[] = {
 	{ NULL, NULL, NULL },
 };
 
+bool
+tusk_shape_known(const char *name, size_t len)
+{
+	for (size_t i = 0; tusk_shapes[i].name; i++)
+		if (strlen(tusk_shapes[i].name) == len && memcmp(tusk_shapes[i].name, name, len) == 0)
+			return true;
+	return false;
+}
+
 const struct tusk_method *
 methods_find(const struct tusk_method *const *table, size_t n, const char *name, size_t len)
 {
@@ -83,7 +100,7 @@ static int
 check_shape(const char *what, const char *name, const char *shape, char *why, size_t whylen)
 {
 	char err[200];
-	if (shape_valid(shape, tusk_shape_names, err, sizeof err))
+	if (shape_valid(shape, tusk_shape_known, err, sizeof err))
 		return 0;
 	snprintf(why, whylen, "%s %s: shape: %s", what, name, err);
 	return -1;
@@ -93,9 +110,11 @@ int
 methods_check(const struct tusk_method *const *table, size_t n, char *why, size_t whylen)
 {
 	for (size_t i = 0; tusk_shapes[i].name; i++) {
-		if (tusk_shape_names[i] == NULL || strcmp(tusk_shape_names[i], tusk_shapes[i].name) != 0) {
-			snprintf(why, whylen, "shape %s is not listed in tusk_shape_names", tusk_shapes[i].name);
-			return -1;
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(tusk_shapes[j].name, tusk_shapes[i].name) == 0) {
+				snprintf(why, whylen, "shape %s is declared twice", tusk_shapes[i].name);
+				return -1;
+			}
 		}
 		if (check_shape("shape", tusk_shapes[i].name, tusk_shapes[i].shape, why, whylen) < 0)
 			return -1;

@@ -57,8 +57,8 @@ struct tusk_shape_def {
 extern const struct tusk_notification tusk_notifications[];
 /* The named shapes; NULL-name terminated. */
 extern const struct tusk_shape_def tusk_shapes[];
-/* The names of tusk_shapes, NULL terminated (for shape_valid). */
-extern const char *const tusk_shape_names[];
+/* Is name (len bytes) one of tusk_shapes? (shape_valid's check of @name) */
+bool tusk_shape_known(const char *name, size_t len);
 
 /*
  * Is the table sound: names unique and at most RPC_MAX_METHOD bytes,

@@ -104,6 +104,7 @@
 #define M_GET_SERVER_ACTIVITY "get_server_activity"
 #define M_CANCEL_BACKEND "cancel_backend"
 #define M_TERMINATE_BACKEND "terminate_backend"
+#define M_SET_CONNECTION_LABEL "set_connection_label"
 
 /* Notifications the broker sends clients (their shapes: common/methods.c). */
 #define N_QUERY_COLUMNS "query_columns"   /* {query_id, result_index, columns} */
@@ -135,6 +136,7 @@
 #define W_CONNECT "connect"
 #define W_QUERY "query"	      /* {query_id, sql, max_rows?, timeout_ms?} -> totals */
 #define W_CANCEL "cancel"     /* {query_id} -> {sent} */
+#define W_EXEC_BATCH "exec_batch" /* {query_id, statements, timeout_ms?} -> {committed, ...} */
 #define W_PING "ping"	      /* {seq} -> {seq} */
 #define W_SET_LOG "set_log_level" /* {level} */
 #define W_CLOSE "close"	      /* {} -> nil, then exit */

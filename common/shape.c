@@ -35,7 +35,7 @@ struct shape_parser {
 	struct shape_node *nodes;
 	int n;
 	int depth;
-	const char *const *known;
+	shape_known_fn known;
 	char err[160];
 };
 
@@ -214,13 +214,8 @@ parse_alt(struct shape_parser *sp)
 			n++;
 		if (n == 0)
 			return fail(sp, "expected a shape name after @");
-		if (sp->known) {
-			bool found = false;
-			for (const char *const *k = sp->known; *k && !found; k++)
-				found = strlen(*k) == n && memcmp(*k, sp->p, n) == 0;
-			if (!found)
-				return fail(sp, "unknown named shape");
-		}
+		if (sp->known && !sp->known(sp->p, n))
+			return fail(sp, "unknown named shape");
 		int r = node_new(sp, SK_REF, sp->p, n);
 		sp->p += n;
 		return r;
@@ -266,7 +261,7 @@ parse_type(struct shape_parser *sp)
 
 /* Parse all of text; the root node, or -1. */
 static int
-parse_all(struct shape_parser *sp, const char *text, const char *const *known)
+parse_all(struct shape_parser *sp, const char *text, shape_known_fn known)
 {
 	memset(sp, 0, sizeof *sp);
 	sp->s = sp->p = text;
@@ -282,7 +277,7 @@ parse_all(struct shape_parser *sp, const char *text, const char *const *known)
 }
 
 bool
-shape_valid(const char *text, const char *const *known, char *why, size_t whylen)
+shape_valid(const char *text, shape_known_fn known, char *why, size_t whylen)
 {
 	struct shape_parser sp;
 	int root = parse_all(&sp, text ? text : "", known);

@@ -30,9 +30,11 @@
 
 #include <msgpack.h>
 
+/* Is this @name known? */
+typedef bool (*shape_known_fn)(const char *name, size_t len);
 /* Does text parse? On failure, why (with the offset) goes into why. Named
- * shapes are checked against known (NULL: any name is accepted). */
-bool shape_valid(const char *text, const char *const *known, char *why, size_t whylen);
+ * shapes are checked with known (NULL: any name is accepted). */
+bool shape_valid(const char *text, shape_known_fn known, char *why, size_t whylen);
 /* Pack the tree of a valid shape (nil when it does not parse). */
 void shape_pack(msgpack_packer *pk, const char *text);
 

@@ -1,87 +1,101 @@
 /*
- * sqlident.c — quote_ident, quote_literal and qualified names (sqlident.h).
- *
- * The keyword list is every keyword PostgreSQL's quote_ident quotes (all but
- * the unreserved ones) as of PostgreSQL 15 (pg_get_keywords() where catcode
- * <> 'U'), plus the ones later releases added (system_user, the SQL/JSON
- * words, merge_action): quoting a word an older server would not is harmless,
- * missing one a newer server needs is not.
+ * sqlident.c — quote_ident() and quote_literal() rules, and names read as
+ * the server reads them (sqlident.h).
  */
-#include "sqlident.h"
-
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const keywords[] = {
+#include "sqlident.h"
+
+/*
+ * The keywords quote_ident() quotes: every pg_get_keywords() word whose
+ * catcode is not 'U' (unreserved), PostgreSQL 15, and the ones later
+ * releases added (json and the SQL/JSON functions, merge_action,
+ * system_user): quoting a word an older server would not is harmless,
+ * missing one a newer server needs is not. Sorted for bsearch.
+ */
+static const char *const quoted_keywords[] = {
 	"all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric",
-	"authorization", "between", "bigint", "binary", "bit", "boolean", "both", "case", "cast",
-	"char", "character", "check", "coalesce", "collate", "collation", "column", "concurrently",
-	"constraint", "create", "cross", "current_catalog", "current_date", "current_role",
-	"current_schema", "current_time", "current_timestamp", "current_user", "dec", "decimal",
-	"default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "exists",
-	"extract", "false", "fetch", "float", "for", "foreign", "freeze", "from", "full", "grant",
-	"greatest", "group", "grouping", "having", "ilike", "in", "initially", "inner", "inout", "int",
-	"integer", "intersect", "interval", "into", "is", "isnull", "join", "json", "json_array",
-	"json_arrayagg", "json_exists", "json_object", "json_objectagg", "json_query", "json_scalar",
-	"json_serialize", "json_table", "json_value", "lateral", "leading", "least", "left", "like",
-	"limit", "localtime", "localtimestamp", "merge_action", "national", "natural", "nchar", "none",
-	"normalize", "not", "notnull", "null", "nullif", "numeric", "offset", "on", "only", "or",
-	"order", "out", "outer", "overlaps", "overlay", "placing", "position", "precision", "primary",
-	"real", "references", "returning", "right", "row", "select", "session_user", "setof",
-	"similar", "smallint", "some", "substring", "symmetric", "system_user", "table",
-	"tablesample", "then", "time", "timestamp", "to", "trailing", "treat", "trim", "true", "union",
+	"authorization", "between", "bigint", "binary", "bit", "boolean", "both", "case",
+	"cast", "char", "character", "check", "coalesce", "collate", "collation", "column",
+	"concurrently", "constraint", "create", "cross", "current_catalog", "current_date",
+	"current_role", "current_schema", "current_time", "current_timestamp", "current_user",
+	"dec", "decimal", "default", "deferrable", "desc", "distinct", "do", "else", "end",
+	"except", "exists", "extract", "false", "fetch", "float", "for", "foreign", "freeze",
+	"from", "full", "grant", "greatest", "group", "grouping", "having", "ilike", "in",
+	"initially", "inner", "inout", "int", "integer", "intersect", "interval", "into", "is",
+	"isnull", "join", "json", "json_array", "json_arrayagg", "json_exists", "json_object",
+	"json_objectagg", "json_query", "json_scalar", "json_serialize", "json_table", "json_value",
+	"lateral", "leading", "least", "left", "like", "limit", "localtime",
+	"localtimestamp", "merge_action", "national", "natural", "nchar", "none", "normalize", "not",
+	"notnull", "null", "nullif", "numeric", "offset", "on", "only", "or", "order", "out",
+	"outer", "overlaps", "overlay", "placing", "position", "precision", "primary", "real",
+	"references", "returning", "right", "row", "select", "session_user", "setof",
+	"similar", "smallint", "some", "substring", "symmetric", "system_user", "table", "tablesample",
+	"then", "time", "timestamp", "to", "trailing", "treat", "trim", "true", "union",
 	"unique", "user", "using", "values", "varchar", "variadic", "verbose", "when", "where",
 	"window", "with", "xmlattributes", "xmlconcat", "xmlelement", "xmlexists", "xmlforest",
 	"xmlnamespaces", "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "xmltable",
 };
 
-/* bsearch comparator: a counted name against a keyword. */
-struct counted {
-	const char *s;
-	size_t len;
-};
-
+/* bsearch comparator: a word against a table entry. */
 static int
-kw_cmp(const void *key, const void *elem)
+kw_cmp(const void *key, const void *ent)
 {
-	const struct counted *k = key;
-	const char *w = *(const char *const *)elem;
-	size_t wl = strlen(w);
-	int c = memcmp(k->s, w, k->len < wl ? k->len : wl);
-	if (c != 0)
-		return c;
-	return k->len < wl ? -1 : k->len > wl;
+	return strcmp(key, *(const char *const *)ent);
 }
 
 bool
-sqlident_needs_quotes(const char *name, size_t len)
+sqlident_is_keyword(const char *word)
 {
-	if (len == 0 || !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
-		return true;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-			return true;
-	}
-	struct counted k = { name, len };
-	return bsearch(&k, keywords, sizeof keywords / sizeof keywords[0], sizeof keywords[0],
+	return bsearch(word, quoted_keywords, nitems(quoted_keywords), sizeof quoted_keywords[0],
 	    kw_cmp) != NULL;
 }
 
-void
-sqlident_quote(struct strbuf *sb, const char *name, size_t len)
+bool
+sqlident_needs_quotes(const char *name)
 {
-	if (!sqlident_needs_quotes(name, len)) {
-		sb_add(sb, name, len);
+	if (name == NULL || name[0] == '\0')
+		return true;
+	if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return true;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return true;
+	return sqlident_is_keyword(name);
+}
+
+void
+sqlident_add(struct strbuf *sb, const char *name)
+{
+	if (!sqlident_needs_quotes(name)) {
+		sb_adds(sb, name);
 		return;
 	}
 	sb_addc(sb, '"');
-	for (size_t i = 0; i < len; i++) {
-		if (name[i] == '"')
+	for (const char *p = name ? name : ""; *p; p++) {
+		if (*p == '"')
 			sb_addc(sb, '"');
-		sb_addc(sb, name[i]);
+		sb_addc(sb, *p);
 	}
 	sb_addc(sb, '"');
+}
+
+void
+sqlident_add_qualified(struct strbuf *sb, const char *schema, const char *name)
+{
+	sqlident_add(sb, schema);
+	sb_addc(sb, '.');
+	sqlident_add(sb, name);
+}
+
+char *
+sqlident_quote(const char *name)
+{
+	struct strbuf sb;
+	sb_init(&sb);
+	sqlident_add(&sb, name);
+	return sb_detach(&sb);
 }
 
 void
@@ -171,11 +185,10 @@ sqlname_parse(struct sqlname *n, const char *text, const char *field, struct tus
 void
 sqlname_quote(struct strbuf *sb, const struct sqlname *n)
 {
-	if (n->schema) {
-		sqlident_quote(sb, n->schema, strlen(n->schema));
-		sb_addc(sb, '.');
-	}
-	sqlident_quote(sb, n->name, strlen(n->name));
+	if (n->schema)
+		sqlident_add_qualified(sb, n->schema, n->name);
+	else
+		sqlident_add(sb, n->name);
 }
 
 void

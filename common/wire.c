@@ -104,6 +104,23 @@ const struct tusk_param wire_copy_data_reply[] = { PARAMS_END };
 /* export's and import's success reply. */
 const struct tusk_param wire_copy_reply[] = {
 	{ "row_count", TT_INT, 0, "rows the server reported", NULL },
+/* Several bound statements in one transaction (apply_edits; worker/pg-edit.c). */
+const struct tusk_param wire_exec_batch[] = {
+	{ "query_id", TT_STR, 0, "the batch's id (cancel names it)", NULL },
+	{ "statements", TT_ARRAY, 0, "run in order between BEGIN and COMMIT; one statement each, values bound",
+	    "[{sql: str, params?: [str | nil], expect_rows?: int}]" },
+	{ "timeout_ms", TT_INT, P_OPT, "cancel after this long", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_exec_batch_reply[] = {
+	{ "query_id", TT_STR, 0, "", NULL },
+	{ "committed", TT_BOOL, 0, "false: nothing was applied", NULL },
+	{ "results", TT_ARRAY, 0, "per statement: rows_affected (nil: not run)", "[{rows_affected: int | nil}]" },
+	{ "mismatches", TT_ARRAY, 0, "statements that touched another number of rows than expect_rows", "[int]" },
+	{ "elapsed_ms", TT_FLOAT, 0, "", NULL },
+	{ "failed", TT_INT, P_OPT, "the statement that raised the error (nil: BEGIN or COMMIT)", NULL },
+	{ "error", TT_MAP, P_OPT, "why it was rolled back, when a statement failed", "@error" },
 	PARAMS_END,
 };
 

@@ -30,6 +30,8 @@ extern const struct tusk_param wire_import[];
 extern const struct tusk_param wire_copy_data[];
 extern const struct tusk_param wire_copy_data_reply[];
 extern const struct tusk_param wire_copy_reply[]; /* export's and import's */
+extern const struct tusk_param wire_exec_batch[];
+extern const struct tusk_param wire_exec_batch_reply[];
 extern const struct tusk_param wire_cancel[];
 extern const struct tusk_param wire_cancel_reply[];
 extern const struct tusk_param wire_ping[];

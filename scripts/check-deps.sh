@@ -7,7 +7,7 @@ for m in libpq libevent msgpack sqlite3 libseccomp libssh libsecret-1 cmocka lib
 	pkg-config --exists "$m" 2>/dev/null || missing="$missing $m(pkg-config)"
 done
 for c in cc clang make pkg-config /usr/bin/python3 /usr/lib/postgresql/15/bin/initdb psql openssl \
-    gnome-keyring-daemon dbus-run-session /usr/sbin/sshd ssh-keygen chromium Xvfb node npm valgrind \
+    gnome-keyring-daemon dbus-run-session /usr/sbin/sshd ssh-keygen chromium Xvfb xdotool node npm valgrind \
     rsvg-convert systemd-socket-activate dpkg-buildpackage dh lintian desktop-file-validate appstreamcli man; do
 	command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
 done

@@ -15,7 +15,7 @@ PKGS="
  postgresql postgresql-client
  gnome-keyring dbus libsecret-tools
  openssh-server openssh-client
- chromium xvfb xauth imagemagick webkit2gtk-driver
+ chromium xvfb xauth imagemagick webkit2gtk-driver xdotool
  python3 python3-pytest python3-msgpack
  tmux procps psmisc iproute2 util-linux time
  desktop-file-utils appstream debhelper dpkg-dev fakeroot lintian man-db librsvg2-bin systemd

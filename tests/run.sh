@@ -3,6 +3,8 @@
 #   unit tests (cmocka) in the release and ASan+UBSan builds,
 #   the fuzz targets for a bounded time,
 #   the integration suites (pytest) against the sanitizer build,
+#   the web UI's unit tests (vitest) and type checks (svelte-check, tsc),
+#   the end-to-end tests (Chromium, the window under Xvfb),
 # Exit status: non-zero if anything failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -95,6 +97,26 @@ pass=$((pass + p))
 fail=$((fail + f))
 [ "$f" -ne 0 ] && failed_suites="$failed_suites web-unit"
 printf '  %-40s %3d passed, %d failed\n' "vitest" "$p" "$f"
+
+# the web UI's type checks: svelte-check (components and modules) and tsc,
+# against the protocol types generated from this build's tuskd; zero errors
+# and zero warnings, or the check fails
+echo "== web type checks (svelte-check, tsc)"
+webcheck() {
+	name=$1
+	shift
+	if out=$(cd ui/web && "$@" 2>&1); then
+		pass=$((pass + 1))
+		printf '  %-40s ok\n' "$name"
+	else
+		printf '%s\n' "$out" | tail -40 | sed 's/^/    /'
+		fail=$((fail + 1))
+		failed_suites="$failed_suites $name"
+		printf '  %-40s FAILED\n' "$name"
+	fi
+}
+webcheck svelte-check node_modules/.bin/svelte-check --tsconfig ./tsconfig.json --fail-on-warnings
+webcheck tsc node_modules/.bin/tsc --noEmit -p tsconfig.json
 
 # end-to-end: Debian's Chromium, the desktop window under Xvfb, against a
 # real gateway, broker and PostgreSQL (sanitizer build); counts from TAP

@@ -134,6 +134,7 @@ static const struct order {
 	{ W_PING, wire_ping, order_ping },
 	{ W_CONNECT, wire_connect, pg_connect },
 	{ W_QUERY, wire_query, pg_query },
+	{ W_EXEC_BATCH, wire_exec_batch, pg_exec_batch },
 	{ W_CANCEL, wire_cancel, pg_cancel },
 	{ W_EXPORT, wire_export, pg_export },
 	{ W_IMPORT, wire_import, pg_import },

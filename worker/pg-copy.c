@@ -239,7 +239,7 @@ rows_begin(struct pgcopy *c, const PGresult *res)
 		const char *name = PQfname(res, i);
 		if (i)
 			sb_adds(&sb, ", ");
-		sqlident_quote(&sb, name, strlen(name));
+		sqlident_add(&sb, name);
 		Oid t = PQftype(res, i);
 		c->quoted[i] = !type_is_number(t) && t != BOOLOID;
 	}
@@ -400,7 +400,7 @@ copy_finish(struct pgq *q)
 		    (unsigned long long)n);
 	}
 	pg_query_free(q);
-	pg_query_next();
+	pg_query_after();
 }
 
 /* Tell the broker the server takes the file now. */
@@ -486,6 +486,17 @@ pg_copy_process(void)
 		pg_watch_query();
 }
 
+/* Start an order now, or once the type names have loaded. */
+static void
+copy_order_go(struct qorder *o)
+{
+	if (pg.q) {
+		pg.pending = o;
+		return;
+	}
+	pg_order_start(o);
+}
+
 /* A copy order's common part: the order, or NULL after an error reply. */
 static struct qorder *
 copy_order(uint32_t msgid, const struct params *p, enum pgq_kind kind)
@@ -527,7 +538,7 @@ pg_export(uint32_t msgid, const struct params *p)
 		qorder_free(o);
 		return;
 	}
-	pg_order_start(o);
+	copy_order_go(o);
 }
 
 void
@@ -535,7 +546,7 @@ pg_import(uint32_t msgid, const struct params *p)
 {
 	struct qorder *o = copy_order(msgid, p, PQK_IMPORT);
 	if (o)
-		pg_order_start(o);
+		copy_order_go(o);
 }
 
 void

@@ -27,7 +27,7 @@
 #include "worker.h"
 
 static void query_finish(void);
-static int start_user_query(struct qorder *o);
+
 
 static int
 type_cmp(const void *a, const void *b)
@@ -528,6 +528,7 @@ pg_query_free(struct pgq *q)
 	terr_clear(&q->err);
 	obuf_free(&q->cols);
 	obuf_free(&q->rows);
+	pg_batch_free(q->batch);
 	free(q);
 }
 
@@ -574,6 +575,10 @@ static void
 query_finish(void)
 {
 	struct pgq *q = pg.q;
+	if (q->batch) {
+		pg_batch_step();
+		return;
+	}
 	pg.q = NULL;
 	if (q->internal) {
 		pg_query_free(q);
@@ -607,11 +612,12 @@ query_finish(void)
 		    elapsed);
 		pg_query_free(q);
 	}
-	pg_query_next();
+	pg_query_after();
 }
 
+/* A query is answered and pg.q is free: start what waits. */
 void
-pg_query_next(void)
+pg_query_after(void)
 {
 	if (pg.types_stale) {
 		pg_types_load();
@@ -640,9 +646,9 @@ query_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	pg_cancel_send(0);
 }
 
-/* Send a query to the server. */
-static int
-send_query(struct pgq *q, const char *sql, int nvalues, char *const *values)
+/* Send a query (or one statement of a batch) to the server. */
+int
+pg_send_query(struct pgq *q, const char *sql, int nvalues, char *const *values)
 {
 	pg.q = q;
 	q->started_us = mono_us();
@@ -657,7 +663,7 @@ send_query(struct pgq *q, const char *sql, int nvalues, char *const *values)
 	}
 	if (!q->internal)
 		PQsetSingleRowMode(pg.conn);
-	if (q->timeout_ms > 0) {
+	if (q->timeout_ms > 0 && q->ev_timeout == NULL) {
 		q->ev_timeout = evtimer_new(wk.base, query_timeout_cb, NULL);
 		struct timeval tv = { q->timeout_ms / 1000, (q->timeout_ms % 1000) * 1000 };
 		evtimer_add(q->ev_timeout, &tv);
@@ -697,7 +703,7 @@ pg_types_load(void)
 	q->max_rows = -1;
 	/* a "true" array (as format_type decides) keeps its element type, so
 	 * a modifier can be printed inside it: character varying(20)[] */
-	if (send_query(q, "select oid::int8, pg_catalog.format_type(oid, -1), "
+	if (pg_send_query(q, "select oid::int8, pg_catalog.format_type(oid, -1), "
 	    "case when typelem <> 0 and typlen = -1 and typstorage <> 'p' then typelem else 0 end::int8 "
 	    "from pg_catalog.pg_type", 0, NULL) < 0) {
 		log_warn("cannot load type names: %s", q->err.message);
@@ -718,20 +724,27 @@ qorder_free(struct qorder *o)
 	for (int i = 0; i < o->nvalues; i++)
 		free(o->values[i]);
 	free(o->values);
+	pg_batch_free(o->batch);
 	free(o);
 }
 
-/* A user's query (takes the order). */
-static int
-start_user_query(struct qorder *o)
+/* A user's query, batch, export or import (takes the order). */
+int
+pg_order_start(struct qorder *o)
 {
+	if (o->kind != PQK_QUERY) {
+		pg_copy_start(o);
+		return 0;
+	}
 	struct pgq *q = xcalloc(1, sizeof *q);
 	q->id = o->id;
 	o->id = NULL;
 	q->msgid = o->msgid;
 	q->max_rows = o->max_rows;
 	q->timeout_ms = o->timeout_ms;
-	int r = send_query(q, o->sql, o->nvalues, o->values);
+	q->batch = o->batch;
+	o->batch = NULL;
+	int r = pg_send_query(q, o->sql, o->nvalues, o->values);
 	qorder_free(o);
 	if (r < 0) {
 		pg.q = NULL;
@@ -779,20 +792,6 @@ pg_order_allowed(uint32_t msgid)
 }
 
 void
-pg_order_start(struct qorder *o)
-{
-	if (pg.q) {
-		/* the type names are loading: this one goes next */
-		pg.pending = o;
-		return;
-	}
-	if (o->kind == PQK_QUERY)
-		start_user_query(o);
-	else
-		pg_copy_start(o);
-}
-
-void
 pg_query(uint32_t msgid, const struct params *params)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
@@ -808,6 +807,11 @@ pg_query(uint32_t msgid, const struct params *params)
 		wk_reply_error(msgid, &e);
 		terr_clear(&e);
 		qorder_free(o);
+		return;
+	}
+	if (pg.q) {
+		/* the type names are loading: this one goes next */
+		pg.pending = o;
 		return;
 	}
 	pg_order_start(o);

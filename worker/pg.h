@@ -21,6 +21,7 @@
 
 struct evbuffer;
 struct resolve;
+struct pgbatch;
 
 /* Built-in type OIDs (stable across PostgreSQL versions). */
 #define BOOLOID 16
@@ -101,6 +102,7 @@ struct pgq {
 	Oid *types;
 	struct obuf cols;     /* the current result's columns, encoded */
 	struct obuf rows;     /* the batch, or the kept rows */
+	struct pgbatch *batch; /* exec_batch: the statements (pg-edit.c), or NULL */
 };
 
 /* A query order as the broker gave it (wire_query, or wire_export /
@@ -115,6 +117,7 @@ struct qorder {
 	int64_t timeout_ms; /* -1: none */
 	char **values;	    /* $1..$n as text, NULL for SQL NULL; NULL: not bound */
 	int nvalues;
+	struct pgbatch *batch; /* exec_batch: sql is its BEGIN (pg-edit.c) */
 };
 
 struct typename {
@@ -190,21 +193,29 @@ void qorder_free(struct qorder *o);
 void pg_types_load(void);
 /* A server error (a PGresult) into e, with the hints Tusk adds. */
 void pg_result_error(struct tusk_error *e, const PGresult *res);
-/* Start an order now or after the type names load (takes o). */
-void pg_order_start(struct qorder *o);
 /* Is the session free for an order? (an error reply to msgid otherwise) */
 bool pg_order_allowed(uint32_t msgid);
-/* A query is over (answered and freed): load stale type names, start what
- * waits, watch the socket. */
-void pg_query_next(void);
 /* Send q (kind set) to the server: 0, or -1 with q->err set. */
 int pg_send(struct pgq *q, const char *sql, bool params, bool single_row);
-/* "idle", "in_transaction", ... for a reply. */
-const char *pg_tx_status(void);
 /* A column's type as PostgreSQL prints it: format_type(oid, typmod), from
  * the loaded names (a new type's number otherwise). */
 const char *pg_type_format(Oid oid, int typmod, char *buf, size_t len);
 void pg_types_free(void);
+/* Send one statement of q (values bound when not NULL); -1 with q->err set. */
+int pg_send_query(struct pgq *q, const char *sql, int nvalues, char *const *values);
+/* A query is answered and pg.q is free: start what waits. */
+void pg_query_after(void);
+/* Start a user's query, batch, export or import (takes the order); -1 when
+ * answered with an error. */
+int pg_order_start(struct qorder *o);
+/* The transaction status as the contract names it. */
+const char *pg_tx_status(void);
+
+/* pg-edit.c */
+/* All results of the running batch statement are in: go on, or answer
+ * (then pg.q is freed and cleared). */
+void pg_batch_step(void);
+void pg_batch_free(struct pgbatch *b);
 
 /* pg-copy.c */
 /* Send an export or import order to the server (takes o). */

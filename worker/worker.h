@@ -46,6 +46,8 @@ void pg_init(void);
 void pg_connect(uint32_t msgid, const struct params *p);
 /* query {query_id, sql, max_rows?, timeout_ms?} */
 void pg_query(uint32_t msgid, const struct params *p);
+/* exec_batch {query_id, statements, timeout_ms?}: one transaction (pg-edit.c) */
+void pg_exec_batch(uint32_t msgid, const struct params *p);
 /* cancel {query_id} */
 void pg_cancel(uint32_t msgid, const struct params *p);
 /* pg-copy.c: export_query's and import_file's orders. */

@@ -52,6 +52,12 @@ _tuskctl_pref_keys()
 	timeout 1 "$tuskd" --help 2>/dev/null | sed -n 's/^  \([a-z][a-z]*_[a-z_]*\) .*/broker.\1/p'
 }
 
+# Saved queries: names.
+_tuskctl_saved_queries()
+{
+	_tuskctl_ask "$1" saved list | _tuskctl_json_values name
+}
+
 # Queries queued or running: their ids.
 _tuskctl_queries()
 {
@@ -79,7 +85,7 @@ _tuskctl_operands()
 		case ${words[i - 1]} in
 		-[hpUdnsCEKt] | --host | --port | --username | --dbname | --name | --ssl-mode | --ssl-ca | \
 			--ssl-cert | --ssl-key | --statement-timeout | --ssh | --ssh-key | --ssh-host | --ssh-port | \
-			--ssh-user | --ssh-auth | --ssh-local-port) ;;
+			--ssh-user | --ssh-auth) ;;
 		*) n=$((n + 1)) ;;
 		esac
 	done
@@ -127,10 +133,12 @@ _tuskctl()
 	# the subcommand: the word after the command
 	local sub=""
 	case $cmd in
-	connections | prefs | keychain)
+	connections | prefs | keychain | saved | backend)
 		if [[ $cword -eq $((cmd_at + 1)) ]]; then
 			case $cmd in
+			backend) COMPREPLY=($(compgen -W 'cancel terminate' -- "$cur")) ;;
 			connections) COMPREPLY=($(compgen -W 'list show add edit rm test help' -- "$cur")) ;;
+			saved) COMPREPLY=($(compgen -W 'list show add rm run help' -- "$cur")) ;;
 			prefs) COMPREPLY=($(compgen -W 'get set list' -- "$cur")) ;;
 			keychain) COMPREPLY=($(compgen -W 'status' -- "$cur")) ;;
 			esac
@@ -143,7 +151,7 @@ _tuskctl()
 	# values of options that take one (short options mean different things
 	# to different commands, hence command:option)
 	case $cmd:$prev in
-	query:-c | running:-c | export:-c | import:-c | *:--connection)
+	query:-c | running:-c | history:-c | saved:-c | table:-c | activity:-c | backend:-c | export:-c | import:-c | *:--connection)
 		mapfile -t COMPREPLY < <(_tuskctl_conns "$ctl" | _tuskctl_match "$cur")
 		return 0
 		;;
@@ -155,8 +163,12 @@ _tuskctl()
 		COMPREPLY=($(compgen -W 'csv tsv' -- "$cur"))
 		return 0
 		;;
-	query:-f | *:--format)
+	query:-f | saved:-f | table:-f | *:--format)
 		COMPREPLY=($(compgen -W 'table csv json' -- "$cur"))
+		return 0
+		;;
+	history:-s | *:--status)
+		COMPREPLY=($(compgen -W 'ok error cancelled' -- "$cur"))
 		return 0
 		;;
 	export:-o | *:--output)
@@ -201,7 +213,7 @@ _tuskctl()
 		top:-i | logs:-n | *:--port | *:--table | *:--delimiter | *:--quote | *:--columns | \
 		*:--username | *:--dbname | *:--name | *:--statement-timeout | *:--max-rows | *:--timeout | \
 		*:--query-id | *:--null | *:--interval | *:--lines | *:--ssh-port | *:--ssh-user | \
-		*:--ssh-local-port)
+		history:-n | *:--limit | saved:-[dF] | *:--description | *:--folder)
 		return 0
 		;;
 	esac
@@ -210,7 +222,7 @@ _tuskctl()
 	local opts="" args="" names=""
 	local settings='--host --port --username --dbname --name --ssl-mode --ssl-ca --ssl-cert --ssl-key
 	      --read-only --statement-timeout --ssh --ssh-host --ssh-port --ssh-user --ssh-auth --ssh-key
-	      --ssh-agent --ssh-local-port'
+	      --ssh-agent'
 	local secrets='--password-stdin --password --forget-password --ssh-secret-stdin --ssh-password-stdin --ssh-passphrase-stdin --ssh-secret
 	      --forget-ssh-secret'
 	case $cmd in
@@ -267,6 +279,33 @@ _tuskctl()
 		[[ $cword -eq $((cmd_at + 1)) ]] && names=_tuskctl_queries
 		;;
 	running)
+		opts='--connection'
+		;;
+	history)
+		opts='--connection --limit --status'
+		;;
+	saved)
+		case $sub in
+		add | save)
+			opts='--description --folder --connection'
+			;;
+		run)
+			opts='--connection --format'
+			;;
+		esac
+		case $sub in
+		show | rm | run)
+			[[ $cword -eq $((cmd_at + 2)) ]] && names=_tuskctl_saved_queries
+			;;
+		esac
+		;;
+	table)
+		opts='--connection --order --filter --limit --all --format'
+		;;
+	activity)
+		opts='--connection --watch --interval --all'
+		;;
+	backend)
 		opts='--connection'
 		;;
 	workers)

@@ -352,6 +352,97 @@ def bench_idle_and_cycles(pg, b):
     out()
 
 
+def proc_cpu_s(pid):
+    """User + system CPU seconds of a process (all its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_history(pg, b):
+    """10,000 `select 1` in a loop with the query history on and 10,000 with
+    it off, in the same run: recording must cost under 3%. The machine is
+    shared, so the two loops are cut into blocks that alternate (on, off,
+    off, on, ...): drift in the machine's load falls on both alike, and the
+    median of the block pairs' ratios is not moved by a block that another
+    process happened to slow down. The broker's own CPU time (its loop and
+    the history thread) is measured too."""
+    c = b.client()
+    cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+    n = int(os.environ.get("TUSK_BENCH_HISTORY_N", "10000"))
+    block = 250
+
+    def loop(k):
+        t0 = time.perf_counter()
+        for _ in range(k):
+            c.query(cid, "select 1")
+        return time.perf_counter() - t0
+
+    loop(2000)  # warm up
+    c.call("delete_history", all=True)
+    times = {True: [], False: []}
+    cpu = {True: 0.0, False: 0.0}
+    for r in range(n // block):
+        for on in ((True, False) if r % 2 == 0 else (False, True)):
+            c.call("set_preference", key="history.enabled", value=on)
+            c0 = proc_cpu_s(b.proc.pid)
+            times[on].append(loop(block))
+            if on:
+                c.call("get_history", limit=1)  # what is still queued is written now, on this block's account
+            cpu[on] += proc_cpu_s(b.proc.pid) - c0
+    c.call("set_preference", key="history.enabled", value=True)
+    kept = len(c.call("get_history", search="select", limit=10000))
+    c.call("delete_history", all=True)
+    c.call("disconnect", connection_id=cid)
+    c.close()
+    on, off = sum(times[True]), sum(times[False])
+    pairs = sorted(a / b_ for a, b_ in zip(times[True], times[False]))
+    out("### Query history")
+    out()
+    out("| %d × `select 1` with history on, %d with it off (blocks of %d, alternating) | on | off | on / off |"
+        % (n, n, block))
+    out("|---|---|---|---|")
+    out("| wall time, median of the %d block pairs' ratios (target < 1.03) | | | **%.3f** |" % (len(pairs), med(pairs)))
+    out("| wall time, all blocks | %.0f ms (%.0f µs/query) | %.0f ms (%.0f µs/query) | %.3f |"
+        % (on * 1000, on * 1e6 / n, off * 1000, off * 1e6 / n, on / off))
+    out("| the broker's CPU (loop and history thread) | %.1f µs/query | %.1f µs/query | %.3f |"
+        % (cpu[True] * 1e6 / n, cpu[False] * 1e6 / n, cpu[True] / cpu[False] if cpu[False] else float("nan")))
+    out()
+    out("Entries recorded: %d (every statement run while on). Recording is a few copies on the" % kept)
+    out("broker's loop; masking and the SQLite writes happen in batches on the history thread.")
+    out()
+
+
+def bench_sessions(pg, b):
+    """20 query tabs on one saved connection: 20 sessions (workers). What
+    they cost in private memory (USS) and proportional set size (PSS)."""
+    c = b.client()
+    sid = c.call("save_connection", config=pg.config(name="bench sessions"), password="tuskpw")["config"]["id"]
+    ids = [c.call("connect", id=sid, new_session=True, label="Query %d" % (i + 1))["connection_id"]
+           for i in range(20)]
+    for cid in ids:
+        c.query(cid, "select * from pg_class limit 100")
+    time.sleep(0.5)
+    pids = [w["pid"] for w in c.call("list_workers") if w["connection_id"] in ids and w["state"] != "dead"]
+    assert len(pids) == 20, pids
+    m = [smaps(p) for p in pids]
+    uss = sum(x["Uss"] for x in m) / 1024
+    pss = sum(x["Pss"] for x in m) / 1024
+    rss = sum(x["Rss"] for x in m) / 1024
+    for cid in ids:
+        c.call("disconnect", connection_id=cid)
+    c.call("delete_connection", id=sid)
+    c.close()
+    out("### A session per tab")
+    out()
+    out("| 20 sessions (workers) on one saved connection, connected, each ran a query | total | per session |")
+    out("|---|---|---|")
+    out("| private memory (USS; target < 60 MB, 3 MB a session) | **%.1f MB** | %.2f MB |" % (uss, uss / 20))
+    out("| PSS (shared pages divided among the processes that map them) | %.1f MB | %.2f MB |" % (pss, pss / 20))
+    out("| RSS (counts shared libraries in each) | %.1f MB | %.2f MB |" % (rss, rss / 20))
+    out()
+
+
 def bench_valgrind(pg):
     home = tempfile.mkdtemp(prefix="tv.", dir="/tmp")
     env = dict(os.environ, TUSK_HOME=home)
@@ -474,6 +565,64 @@ def bench_supervision(pg):
     b.cleanup()
 
 
+def psql_timings(pg, sql, n):
+    """psql's own \\timing of one statement, run n times in one session (ms)."""
+    script = "\\timing on\n" + (sql + ";\n") * n
+    env = dict(os.environ, PGPASSWORD="tuskpw")
+    r = subprocess.run(["psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "tusk", "-d", "tuskdb"],
+                       input=script, env=env, stdout=subprocess.PIPE, text=True, check=True)
+    return [float(x) for x in re.findall(r"^Time: ([0-9.]+) ms", r.stdout, re.M)]
+
+
+def bench_table(pg, b):
+    """open_table's keyset paging over 1,000,000 rows: the first page and the
+    page at row 999,000 cost the same; psql's keyset query for comparison."""
+    pg.psql("""
+        DROP TABLE IF EXISTS bench_keyset;
+        CREATE TABLE bench_keyset (id int8 PRIMARY KEY, name text NOT NULL, amount numeric(12, 2),
+                                   at timestamptz, note text);
+        INSERT INTO bench_keyset SELECT g, md5(g::text), (g %% 100000) / 100.0, now() - g * interval '1 s',
+               CASE WHEN g %% 10 = 0 THEN NULL ELSE 'note ' || g END FROM generate_series(1, %d) g;
+        CREATE INDEX ON bench_keyset (name);
+        ALTER TABLE bench_keyset OWNER TO tusk;
+    """ % ROWS, db="tuskdb")
+    pg.psql("VACUUM (FREEZE, ANALYZE) bench_keyset", db="tuskdb")
+    c = b.client()
+    cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+    deep = ROWS - 1000
+    name_at = pg.psql("SELECT name || '|' || id FROM bench_keyset ORDER BY name DESC, id DESC OFFSET %d LIMIT 1"
+                      % (deep - 1), db="tuskdb").strip().split("|")
+    cases = [
+        ("by key, first page", {}, "SELECT * FROM bench_keyset ORDER BY id LIMIT 101"),
+        ("by key, page at row %d" % deep, {"after": [str(deep)]},
+         "SELECT * FROM bench_keyset WHERE id > %d ORDER BY id LIMIT 101" % deep),
+        ("by name desc, first page", {"order_by": [{"column": "name", "desc": True}]},
+         "SELECT * FROM bench_keyset ORDER BY name DESC, id DESC LIMIT 101"),
+        ("by name desc, page at row %d" % deep,
+         {"order_by": [{"column": "name", "desc": True}], "after": name_at},
+         "SELECT * FROM bench_keyset WHERE (name, id) < ('%s', %s) ORDER BY name DESC, id DESC LIMIT 101"
+         % tuple(name_at)),
+    ]
+    out("### Table data: `open_table` keyset paging over %d rows, 100-row pages (median of 20)" % ROWS)
+    out()
+    out("| page | Tusk open_table (catalog + page, client → broker → worker → server) | psql, the same keyset query (\\timing) |")
+    out("|---|---|---|")
+    worst = 0
+    for label, kw, psql_sql in cases:
+        times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            r = c.call("open_table", connection_id=cid, schema="public", table="bench_keyset", limit=100, **kw)
+            times.append((time.perf_counter() - t0) * 1000)
+            assert len(r["rows"]) == 100
+        worst = max(worst, med(times))
+        out("| %s | %.1f ms | %.1f ms |" % (label, med(times), med(psql_timings(pg, psql_sql, 20))))
+    c.call("disconnect", connection_id=cid)
+    out()
+    out("Slowest page: **%.1f ms** (target < 50 ms a page, the deepest as fast as the first)." % worst)
+    out()
+
+
 def bench_frontend(pg, b):
     """The web frontend in Chromium on bench_1m (tests/bench/frontend.mjs)."""
     if not pg.psql("select to_regclass('bench_1m')", db="tuskdb").strip():
@@ -527,8 +676,8 @@ def bench_frontend(pg, b):
 
 
 def main():
-    which = sys.argv[1:] or ["stream", "copy", "cancel", "connect", "cold", "memory", "valgrind",
-                             "supervision", "frontend"]
+    which = sys.argv[1:] or ["stream", "copy", "cancel", "connect", "cold", "memory", "history", "sessions", "valgrind",
+                             "supervision", "table", "frontend"]
     pg = Cluster()
     b = Broker()
     try:
@@ -550,10 +699,16 @@ def main():
             bench_cold_start()
         if "memory" in which:
             bench_idle_and_cycles(pg, b)
+        if "history" in which:
+            bench_history(pg, b)
+        if "sessions" in which:
+            bench_sessions(pg, b)
         if "valgrind" in which:
             bench_valgrind(pg)
         if "supervision" in which:
             bench_supervision(pg)
+        if "table" in which:
+            bench_table(pg, b)
         if "frontend" in which:
             bench_frontend(pg, b)
     finally:

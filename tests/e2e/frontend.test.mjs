@@ -248,7 +248,7 @@ test('the theme survives a reload (stored with set_preference)', async (t) => {
   if (!need(t, 'set_preference')) return;
   await page.getByRole('button', { name: 'Preferences' }).click();
   await page.getByLabel('Theme').selectOption('dark');
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Save', exact: true }).click();
   assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
   await page.reload();
   await until(async () => (await page.getByTestId('broker-health').textContent()).includes('Broker ok'), 20000, 'reloaded');
@@ -266,7 +266,7 @@ test('server notices show in the messages; the row cap and font size from Prefer
     await page.getByRole('button', { name: 'Preferences' }).click();
     await page.getByLabel('Row cap').fill(String(rowCap));
     await page.getByLabel('Editor font size').fill(String(fontSize));
-    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Save', exact: true }).click();
   };
   await setPrefs(1000, 18);
   const size = await tabView().locator('.cm-editor').evaluate((el) => getComputedStyle(el).fontSize);

@@ -156,14 +156,23 @@ test('a page that stops acknowledging stops the stream at the gateway window, an
     const done = slow.call('execute_query', { connection_id, query_id: 'bp',
       sql: "select g, repeat('x', 200) from generate_series(1, 3000000) g" }).catch((e) => e.kind);
     const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
-    await sleep(3000);
+    // conditions with deadlines, not a fixed wait (the machine may be busy):
+    // rows flow, then stop (nothing new for a second)
+    const flowedBy = Date.now() + 60000;
+    while (bytes <= 4 * 1048576 && Date.now() < flowedBy) await sleep(50);
+    const stopBy = Date.now() + 60000;
+    for (let last = -1; bytes !== last && Date.now() < stopBy;) {
+      last = bytes;
+      await sleep(1000);
+    }
     const stalled1 = { bytes, rows };
     await sleep(1000);
     const stalled2 = { bytes, rows };
     // the broker sees a query still running, held back
     const running = await window.tusk.rpc.call('get_running_queries', {});
     slow.flushAck();
-    await sleep(1000);
+    const resumeBy = Date.now() + 30000;
+    while (bytes === stalled2.bytes && Date.now() < resumeBy) await sleep(50);
     const resumed = { bytes, rows };
     slow.close();
     const end = await done;

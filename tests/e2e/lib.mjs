@@ -7,8 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+// (import.meta.dirname is Node 20's; Debian 12 has Node 18)
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(HERE, '..', '..');
 export const BIN = path.resolve(ROOT, process.env.TUSK_BIN || 'build/bin');
 export const SHOTS = path.join(ROOT, 'build', 'e2e-shots');
 const require = createRequire(path.join(ROOT, 'ui', 'web', 'package.json'));
@@ -24,12 +27,18 @@ function firstLine(child, ms, what) {
   });
 }
 
-/** PostgreSQL + broker. stop() resolves with the fixture's exit code. */
-export async function startFixture() {
-  const child = spawn('/usr/bin/python3', [path.join(import.meta.dirname, 'fixture.py')], {
+/** PostgreSQL + broker (and with opts.sshd an SSH server, opts.tls a TLS
+ * cluster, opts.damagedStore a salvaged local database: fixture.py). stop()
+ * resolves with the fixture's exit code. */
+export async function startFixture(opts = {}) {
+  const args = [path.join(HERE, 'fixture.py')];
+  if (opts.sshd) args.push('--sshd');
+  if (opts.tls) args.push('--tls');
+  if (opts.damagedStore) args.push('--damaged-store');
+  const child = spawn('/usr/bin/python3', args, {
     env: { ...process.env, TUSK_BIN: BIN }, stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const { line, rl } = await firstLine(child, 60000, 'fixture');
+  const { line, rl } = await firstLine(child, 120000, 'fixture');
   const info = JSON.parse(line);
   const lines = [];
   let waiter = null;
@@ -49,6 +58,13 @@ export async function startFixture() {
       child.stdin.write('call ' + JSON.stringify({ method, params }) + '\n');
       const r = JSON.parse(await next());
       if (!r.ok) throw new Error(JSON.stringify(r.error));
+      return r.out;
+    },
+    /** Stop the broker (cleanly) and start it again on the same home. */
+    async restart() {
+      child.stdin.write('restart\n');
+      const r = JSON.parse(await next());
+      if (!r.ok) throw new Error(r.error);
       return r.out;
     },
     stop() {
@@ -99,10 +115,19 @@ export async function launchBrowser(viewport = { width: 1400, height: 900 }) {
   });
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   return {
-    ctx, page,
+    ctx, page, tmp,
     async close() {
-      await ctx.close();
+      await ctx.close().catch(() => {});
       fs.rmSync(tmp, { recursive: true, force: true });
+    },
+    /** kill -9 every process of this browser (its pages die with it). */
+    kill() {
+      for (const d of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(d)) continue;
+        try {
+          if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(tmp)) process.kill(Number(d), 'SIGKILL');
+        } catch { /* gone */ }
+      }
     },
   };
 }

@@ -59,8 +59,7 @@ round_trip(const struct tusk_config *c)
 	pack(&r, &sb2);
 	if (!same(&sb1, &sb2))
 		__builtin_trap();
-	/* a valid config stays valid (an invalid one may be normalised: a
-	 * negative local_port packs as nil, "automatic") */
+	/* a valid config stays valid */
 	struct tusk_error e1 = TUSK_ERROR_INIT, e2 = TUSK_ERROR_INIT;
 	if (config_validate(c, false, &e1) == 0 && config_validate(&r, false, &e2) != 0)
 		__builtin_trap();

@@ -25,6 +25,7 @@ static const struct {
 	const struct tusk_param *spec;
 } specs[] = {
 	{ W_CONNECT, wire_connect }, { W_QUERY, wire_query }, { W_CANCEL, wire_cancel },
+	{ W_EXEC_BATCH, wire_exec_batch }, { W_EXEC_BATCH, wire_exec_batch_reply },
 	{ W_PING, wire_ping }, { W_CLOSE, wire_close }, { W_SET_LOG, wire_set_log },
 	{ W_HELLO, wire_hello }, { W_LOG, wire_log }, { W_HOST_KEY, wire_host_key },
 };

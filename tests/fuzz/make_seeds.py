@@ -34,7 +34,7 @@ FULL = {
     "ssl_ca_cert": "/etc/ssl/certs/ca-certificates.crt", "ssl_client_cert": "/c",
     "ssl_client_key": "/k", "read_only": True, "statement_timeout_ms": 30000,
     "created_at": "2026-01-01T00:00:00.000Z", "updated_at": None,
-    "ssh_tunnel": {"host": "bastion", "port": 22, "username": "j", "local_port": None,
+    "ssh_tunnel": {"host": "bastion", "port": 22, "username": "j",
                    "auth_method": {"type": "key_file", "path": "/root/.ssh/id"}},
 }
 

@@ -15,7 +15,7 @@ import msgpack
 import pytest
 
 from pgcluster import Cluster, free_port
-from tusk import BIN, Broker, Client, TuskError, rss_kb
+from tusk import BIN, Broker, Client, TuskError, rss_kb, running
 
 METHODS = ["health_check", "get_app_info", "get_log_directory", "describe", "get_log_level",
            "set_log_level", "shutdown", "test_connection", "connect", "disconnect",
@@ -277,8 +277,7 @@ def test_active_connections_and_disconnect(client, pg):
     assert client.call("disconnect", connection_id=cid) is None
     assert cid not in [c["connection_id"] for c in client.call("get_active_connections")]
     deadline = time.time() + 5
-    while time.time() < deadline and (os.path.exists("/proc/%d/status" % worker) and
-                                      "State:\tZ" not in open("/proc/%d/status" % worker).read()):
+    while time.time() < deadline and running(worker):
         time.sleep(0.05)
     assert me["backend_pid"] not in pg.backends()
 
@@ -498,7 +497,7 @@ def test_sigterm_closes_workers_and_backends(pg):
     b.stop()
     assert not os.path.exists(b.sock)
     for w in workers:
-        assert not os.path.exists("/proc/%d" % w) or "State:\tZ" in open("/proc/%d/status" % w).read()
+        assert not running(w)
     deadline = time.time() + 5
     while mine & set(pg.backends()) and time.time() < deadline:
         time.sleep(0.1)
@@ -516,8 +515,7 @@ def test_broker_sigkill_workers_exit(pg):
     deadline = time.time() + 5
     alive = workers
     while alive and time.time() < deadline:
-        alive = [w for w in workers if os.path.exists("/proc/%d" % w) and
-                 "State:\tZ" not in open("/proc/%d/status" % w).read()]
+        alive = [w for w in workers if running(w)]
         time.sleep(0.05)
     assert alive == []
     b.out.close()

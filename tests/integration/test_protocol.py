@@ -128,7 +128,7 @@ def test_saved_connections(c, pg):
     assert c.call("test_connection", config=pg.config(), password="wrong")["success"] is False
     assert c.call("connect", id=cid)["connection_id"] == cid
     assert c.call("disconnect", connection_id=cid) is None
-    assert c.call("delete_connection", id=cid) is None
+    assert c.call("delete_connection", id=cid) == {"warnings": []}
 
 
 def test_queries_streamed_and_whole(c, pg):
@@ -168,6 +168,57 @@ def test_export_and_import(c, pg, tmp_path):
     res = c.call("import_file", connection_id=cid, table="p", path=path, format="csv",
                  options={"header": True})
     assert res["row_count"] == 100000
+
+
+def test_history_saved_queries_workspace_sessions(c, pg):
+    saved = c.call("save_connection", config=pg.config(name="proto sessions"), password="tuskpw")["config"]["id"]
+    first = c.call("connect", id=saved, label="Query 1")["connection_id"]
+    other = c.call("connect", id=saved, new_session=True, label="Query 2")["connection_id"]
+    assert first == saved and other != saved
+    assert c.call("set_connection_label", connection_id=other, label="report.sql") is None
+    c.call("execute_query", connection_id=other, sql="select 42 as proto_history", max_rows=1)
+    with pytest.raises(TuskError):
+        c.call("execute_query", connection_id=other, sql="select * from proto_no_such_table")
+    h = c.call("get_history", search="proto_history")
+    assert h and h[0]["sql"] == "select 42 as proto_history" and h[0]["id"] == saved
+    e = c.call("get_history", connection_id=other, status="error", limit=5)
+    assert e[0]["error_code"] == "42P01"
+    assert c.call("delete_history", history_ids=[h[0]["history_id"]])["deleted"] == 1
+    q = c.call("save_query", name="proto saved query", sql="select 1", description="d", id=saved, folder="f")
+    assert c.call("save_query", saved_query_id=q["saved_query_id"], name="proto saved query",
+                  sql="select 2")["sql"] == "select 2"
+    assert any(x["saved_query_id"] == q["saved_query_id"] for x in c.call("list_saved_queries"))
+    assert c.call("delete_saved_query", saved_query_id=q["saved_query_id"]) is None
+    c.call("get_workspace")
+    ws = {"tabs": [{"title": "Query 1", "sql": "select 1"}], "active": 0}
+    assert "saved_at" in c.call("save_workspace", workspace=ws)
+    assert c.call("get_workspace") == ws
+    assert c.call("delete_history", all=True)["deleted"] >= 1
+    for cid in (first, other):
+        c.call("disconnect", connection_id=cid)
+    c.call("delete_connection", id=saved)
+
+
+def test_table_data_and_server_activity(c, pg):
+    pg.psql("DROP TABLE IF EXISTS proto_t; CREATE TABLE proto_t (id int PRIMARY KEY, v text); "
+            "INSERT INTO proto_t VALUES (1, 'a'), (2, NULL), (3, 'c'); ALTER TABLE proto_t OWNER TO tusk",
+            db="tuskdb")
+    cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+    page = c.call("open_table", connection_id=cid, schema="public", table="proto_t", limit=2,
+                  order_by=[{"column": "v", "desc": True}], filter=[{"column": "id", "op": "<", "value": 9}])
+    assert len(page["rows"]) == 2 and page["next"] is not None and page["editable"]
+    r = c.call("apply_edits", connection_id=cid, schema="public", table="proto_t", edits=[
+        {"op": "update", "key": page["keys"][0], "xmin": page["xmins"][0], "values": {"v": "b"}},
+        {"op": "insert", "values": {"id": 4, "v": "d"}}])
+    assert r["applied"] == 2 and r["conflicts"] == []
+    # a conflict: the row changed since it was read
+    r = c.call("apply_edits", connection_id=cid, schema="public", table="proto_t", edits=[
+        {"op": "delete", "key": page["keys"][0], "xmin": page["xmins"][0]}])
+    assert r["applied"] == 0 and r["conflicts"][0]["reason"] == "changed"
+    acts = c.call("get_server_activity", connection_id=cid)
+    assert any(a.get("tusk_connection_id") == cid for a in acts)
+    assert c.call("cancel_backend", connection_id=cid, pid=2147483000)["ok"] is False
+    assert c.call("terminate_backend", connection_id=cid, pid=2147483000)["ok"] is False
     c.call("disconnect", connection_id=cid)
 
 

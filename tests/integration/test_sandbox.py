@@ -260,16 +260,21 @@ def as_nobody():
 
 
 def test_unprivileged_worker_is_not_dumpable(pg):
-    """As an ordinary user: the worker's /proc files belong to root (not dumpable)."""
+    """As an ordinary user (nobody when we are root, else ourselves): the
+    worker's /proc files belong to root (not dumpable)."""
+    root_run = os.geteuid() == 0
+    uid = 65534 if root_run else os.getuid()
+    drop = as_nobody if root_run else None
     home = tempfile.mkdtemp(prefix="th.", dir="/tmp")
     os.makedirs(os.path.join(home, "san"))
     for root, dirs, _ in os.walk(home):
         for d in [root] + [os.path.join(root, x) for x in dirs]:
-            os.chown(d, 65534, 65534)
+            if root_run:
+                os.chown(d, 65534, 65534)
     b = Broker(home=home, start=False)
     b.out = open(os.path.join(home, "tuskd.out"), "ab")
     b.proc = subprocess.Popen([os.path.join(BIN, "tuskd"), "--foreground", "--log-level", "debug"], env=b.env,
-                              stdout=b.out, stderr=subprocess.STDOUT, preexec_fn=as_nobody)
+                              stdout=b.out, stderr=subprocess.STDOUT, preexec_fn=drop)
     try:
         deadline = time.time() + 10
         while not os.path.exists(b.sock) and time.time() < deadline:
@@ -277,21 +282,21 @@ def test_unprivileged_worker_is_not_dumpable(pg):
         env = dict(b.env, PGPASSWORD="tuskpw")
         r = subprocess.run([os.path.join(BIN, "tuskctl"), "connect", "-h", "127.0.0.1", "-p", str(pg.port),
                             "-U", "tusk", "-d", "tuskdb", "--ssl-mode", "disable", "-n", "mine"], env=env,
-                           preexec_fn=as_nobody, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+                           preexec_fn=drop, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         assert r.returncode == 0, r.stderr
         r = subprocess.run([os.path.join(BIN, "tuskctl"), "query", "-c", "mine", "select 7"], env=env,
-                           preexec_fn=as_nobody, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+                           preexec_fn=drop, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         assert r.returncode == 0 and b"7" in r.stdout, r.stderr
         workers = b.worker_pids()
         assert len(workers) == 1
         w = workers[0]
-        assert proc_status(w)["Uid"].split()[0] == "65534"
+        assert proc_status(w)["Uid"].split()[0] == str(uid)
         assert proc_status(w)["NoNewPrivs"].strip() == "1"
         # not dumpable: the kernel gives its /proc files to root
         assert os.stat("/proc/%d/environ" % w).st_uid == 0
-        control = subprocess.Popen(["sleep", "30"], preexec_fn=as_nobody)
+        control = subprocess.Popen(["sleep", "30"], preexec_fn=drop)
         try:
-            assert os.stat("/proc/%d/environ" % control.pid).st_uid == 65534
+            assert os.stat("/proc/%d/environ" % control.pid).st_uid == uid
         finally:
             control.kill()
             control.wait()

@@ -79,11 +79,10 @@ def rich_config(i, files):
         kind = i % 6
         if kind == 1:
             cfg["ssh_tunnel"] = dict(host="bastion%d.example.com" % i, port=22, username="jump",
-                                     auth_method={"type": "password"}, local_port=None)
+                                     auth_method={"type": "password"})
         elif kind == 2:
             cfg["ssh_tunnel"] = dict(host="192.0.2.%d" % i, port=2200 + i, username="deploy",
-                                     auth_method={"type": "key_file", "path": files["id_ed25519"]},
-                                     local_port=15000 + i)
+                                     auth_method={"type": "key_file", "path": files["id_ed25519"]})
         elif kind == 3:
             cfg["ssh_tunnel"] = dict(host="jump.example.org", username="agentuser",
                                      auth_method={"type": "agent"})
@@ -96,7 +95,7 @@ def expected(cfg):
                read_only=False, statement_timeout_ms=None, port=5432, ssl_mode="prefer")
     out.update(cfg)
     if out["ssh_tunnel"]:
-        t = dict(port=22, local_port=None)
+        t = dict(port=22)
         t.update(out["ssh_tunnel"])
         out["ssh_tunnel"] = t
     return out
@@ -233,8 +232,10 @@ def validation_cases(files):
         (dict(ssl_mode="verify-ca", ssl_ca_cert="relative/ca.pem"), "ssl_ca_cert: 'relative/ca.pem' must be an absolute path"),
         (dict(ssh_tunnel=dict(ssh, auth_method={"type": "key_file"})),
          "ssh_tunnel.auth_method.path: required for key_file"),
-        (dict(ssh_tunnel=dict(ssh, auth_method={"type": "key_file", "path": "/nonexistent/key"})),
-         "ssh_tunnel.auth_method.path: cannot read /nonexistent/key"),
+        (dict(ssh_tunnel=dict(ssh, auth_method={"type": "key_file", "path": "relative/key"})),
+         "ssh_tunnel.auth_method.path: 'relative/key' must be an absolute path"),
+        (dict(ssh_tunnel=dict(ssh, local_port=15432)),
+         "config.ssh_tunnel.local_port: not a setting: the tunnel's local end is always a free loopback port"),
         (dict(ssh_tunnel=dict(ssh, auth_method={"type": "agent", "path": files["id_ed25519"]})),
          "ssh_tunnel.auth_method.path: only used with type key_file, not agent"),
         (dict(ssh_tunnel=dict(ssh, auth_method={"type": "kerberos"})),
@@ -356,13 +357,15 @@ def test_delete_removes_the_row_and_the_secret(broker, pg):
     c = broker.client()
     cfg = c.call("save_connection", config=pg.config(name="to delete"), password="tuskpw")["config"]
     assert c.call("connect", id=cfg["id"]) == {"connection_id": cfg["id"]}
-    assert c.call("delete_connection", id=cfg["id"]) is None
+    # the open session stays open, and the answer says so
+    w = c.call("delete_connection", id=cfg["id"])["warnings"]
+    assert len(w) == 1 and w[0]["message"].startswith("'to delete' is still open"), w
+    assert "disconnect" in w[0]["hint"]
     assert c.call("get_connection", id=cfg["id"]) is None
     assert cfg["id"] not in [x["id"] for x in c.call("list_connections")]
     db = sqlite3.connect(db_path(broker))
     assert db.execute("select count(*) from connections where id = ?", (cfg["id"],)).fetchone()[0] == 0
     db.close()
-    # the open session stays open
     assert c.query(cfg["id"], "select 1")[1] == [[1]]
     c.call("disconnect", connection_id=cfg["id"])
     with pytest.raises(TuskError) as e:
@@ -373,7 +376,62 @@ def test_delete_removes_the_row_and_the_secret(broker, pg):
     with pytest.raises(TuskError) as e:
         c.call("connect", id=cfg["id"])
     assert e.value["kind"] == "Credential"
-    c.call("delete_connection", id=cfg["id"])
+    assert c.call("delete_connection", id=cfg["id"]) == {"warnings": []}
+
+
+def test_a_key_file_missing_now_is_saved_with_a_warning_and_refused_at_connect(broker, pg, tmp_path):
+    c = broker.client()
+    key = str(tmp_path / "on-a-usb-stick" / "id_ed25519")
+    cfg = pg.config(name="key later", ssh_tunnel=dict(host="bastion.example.com", username="jump",
+                                                      auth_method={"type": "key_file", "path": key}))
+    r = c.call("save_connection", config=cfg)
+    assert r["config"]["ssh_tunnel"]["auth_method"] == {"type": "key_file", "path": key}
+    w = r["warnings"]
+    assert len(w) == 1 and w[0]["message"].startswith("ssh_tunnel.auth_method.path: cannot read %s" % key), w
+    assert "saved anyway" in w[0]["message"] and "mounted" in w[0]["hint"]
+    cid = r["config"]["id"]
+    assert c.call("get_connection", id=cid)["name"] == "key later"
+    for method in ("connect", "test_connection"):
+        with pytest.raises(TuskError) as e:
+            c.call(method, id=cid)
+        assert e.value["kind"] == "Validation", e.value.err
+        assert e.value["message"].startswith("ssh_tunnel.auth_method.path: cannot read %s" % key)
+        assert "exists" in e.value["hint"]
+    # tuskctl says it too, and saves
+    r = broker.ctl("connections", "add", "-n", "key later 2", "-h", "10.0.0.1", "-U", "u", "-d", "d",
+                   "--ssh", "jump@bastion.example.com", "--ssh-key", key)
+    assert r.returncode == 0, r.stderr
+    assert b"warning: ssh_tunnel.auth_method.path: cannot read" in r.stderr
+    # once the file is there, the warning is gone
+    os.makedirs(os.path.dirname(key))
+    with open(key, "w") as f:
+        f.write("not really a key\n")
+    assert "warnings" not in c.call("save_connection", config=dict(cfg, id=cid))
+    c.call("delete_connection", id=cid)
+
+
+def test_renaming_an_open_connection_renames_its_session(broker, pg):
+    c = broker.client()
+    events = broker.client()
+    events.call("subscribe", topics=["connections"])
+    cfg = c.call("save_connection", config=pg.config(name="before"), password="tuskpw")["config"]
+    cid = cfg["id"]
+    c.call("connect", id=cid)
+    renamed = dict(cfg, name="after", created_at=None, updated_at=None)
+    assert c.call("save_connection", config=renamed)["config"]["name"] == "after"
+    # at once, without a reconnect: the session, its worker and an event
+    act = [a for a in c.call("get_active_connections") if a["connection_id"] == cid]
+    assert act and act[0]["name"] == "after"
+    ws = [w for w in c.call("list_workers") if w["connection_id"] == cid and w["state"] != "dead"]
+    assert ws and all(w["connection_name"] == "after" for w in ws)
+    while True:  # the socket's timeout bounds the wait
+        m = events.read_msg()
+        if m[0] == 2 and m[2][0]["type"] == "renamed" and m[2][0]["connection_id"] == cid:
+            break
+    assert m[2][0]["name"] == "after"
+    assert c.query(cid, "select 1")[1] == [[1]]
+    c.call("disconnect", connection_id=cid)
+    c.call("delete_connection", id=cid)
 
 
 def test_passwords_never_reach_the_disk(pg):
@@ -490,7 +548,10 @@ def not_sqlite(path):
 
 
 def truncated(path):
-    os.truncate(path, os.path.getsize(path) * 6 // 10)
+    # cut in the middle of the connections' rows (the schema, pages at the
+    # start of the file, stays whole whatever its size)
+    leaves = sorted(p for p, _ in pages(path, "connections", "leaf"))
+    os.truncate(path, leaves[len(leaves) // 2] * 4096)
     return None
 
 
@@ -643,31 +704,44 @@ def test_a_newer_database_is_refused_untouched(fresh):
 
 # --- directories the broker cannot use ------------------------------------------------
 
-def run_as_nobody(home):
+# An ordinary user's broker: nobody's when we are root (root may write
+# anywhere), else our own.
+IS_ROOT = os.geteuid() == 0
+
+
+def run_unprivileged(home):
     env = dict(os.environ, TUSK_HOME=home, ASAN_OPTIONS="detect_leaks=0")
     env.pop("XDG_RUNTIME_DIR", None)
-    return subprocess.run(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
-                           os.path.join(BIN, "tuskd"), "--foreground"], env=env,
+    drop = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups"] if IS_ROOT else []
+    return subprocess.run(drop + [os.path.join(BIN, "tuskd"), "--foreground"], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+
+
+def give(path):
+    """Make path the unprivileged user's (it is ours already when we are not root)."""
+    if IS_ROOT:
+        os.chown(path, NOBODY, NOBODY)
 
 
 def test_unusable_data_directory_is_an_initialization_error():
     base = tempfile.mkdtemp(prefix="tusk-ro.", dir="/tmp")
     try:
-        os.chmod(base, 0o755)  # root's: nobody cannot create in it
-        # a parent that is missing and cannot be made
+        # a parent that is missing and cannot be made: the user cannot
+        # create in base (root's, or ours without the write bit)
+        os.chmod(base, 0o755 if IS_ROOT else 0o555)
         home = os.path.join(base, "missing", "home")
-        r = run_as_nobody(home)
+        r = run_unprivileged(home)
+        os.chmod(base, 0o755)
         assert r.returncode != 0
         assert b"cannot create directory " + os.path.join(base, "missing").encode() + b": Permission denied" in r.stderr
         assert b"hint:" in r.stderr
         # a data directory that cannot be written
         home = os.path.join(base, "ro-data")
         os.makedirs(os.path.join(home, "data"))
-        os.chown(home, NOBODY, NOBODY)
-        os.chown(os.path.join(home, "data"), NOBODY, NOBODY)
+        give(home)
+        give(os.path.join(home, "data"))
         os.chmod(os.path.join(home, "data"), 0o555)
-        r = run_as_nobody(home)
+        r = run_unprivileged(home)
         assert r.returncode != 0
         assert b"directory " + os.path.join(home, "data").encode() + b" is not writable: Permission denied" in r.stderr
         # a database file that cannot be written
@@ -676,9 +750,9 @@ def test_unusable_data_directory_is_an_initialization_error():
         os.makedirs(data)
         sqlite3.connect(os.path.join(data, "tusk.db")).execute("create table x (y)").connection.close()
         for p in (home, data, os.path.join(data, "tusk.db")):
-            os.chown(p, NOBODY, NOBODY)
+            give(p)
         os.chmod(os.path.join(data, "tusk.db"), 0o444)
-        r = run_as_nobody(home)
+        r = run_unprivileged(home)
         assert r.returncode != 0
         assert b"cannot write the database " + os.path.join(data, "tusk.db").encode() + b": Permission denied" in r.stderr
         assert b"hint:" in r.stderr
@@ -761,7 +835,7 @@ def test_tuskctl_connections(broker, pg):
     assert r.stderr.count(b"kept for this session only") == 2
     t = json.loads(broker.ctl("--json", "connections", "show", "tunnel", check=True).stdout)["ssh_tunnel"]
     assert t == {"host": "bastion.example.com", "port": 2222, "username": "jump",
-                 "auth_method": {"type": "password"}, "local_port": None}
+                 "auth_method": {"type": "password"}}
     broker.ctl("connections", "edit", "tunnel", "--no-ssh", check=True)
     assert json.loads(broker.ctl("--json", "connections", "show", "tunnel", check=True).stdout)["ssh_tunnel"] is None
     broker.ctl("connections", "rm", "tunnel", check=True)

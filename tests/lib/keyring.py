@@ -33,9 +33,11 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
 </busconfig>
 """
 
+# never answers; its name carries the environment's directory, so stop()
+# ends it with the rest (else it outlived the tests by five minutes)
 HANG_SERVICE = """[D-BUS Service]
 Name=org.freedesktop.secrets
-Exec=/bin/sh -c "exec /bin/sleep 300 </dev/null >/dev/null 2>&1"
+Exec=/bin/bash -c "exec -a tusk-hung-secrets:%(dir)s /bin/sleep 300 </dev/null >/dev/null 2>&1"
 """
 
 KEYRING_PW = "keyring-test-pw"
@@ -78,7 +80,7 @@ class Keyring:
             sd = os.path.join(self.dir, "services")
             os.makedirs(sd, exist_ok=True)
             with open(os.path.join(sd, "org.freedesktop.secrets.service"), "w") as f:
-                f.write(HANG_SERVICE)
+                f.write(HANG_SERVICE % {"dir": self.dir})
             servicedir = "<servicedir>%s</servicedir>" % sd
         elif self.mode in ("unlocked", "locked"):
             servicedir = "<standard_session_servicedirs/>"

@@ -46,6 +46,17 @@ def children_of(pid):
     return pids
 
 
+def running(pid):
+    """Is pid a live process (not a zombie)? One that is reaped while we
+    look (an init that reaps at once, as systemd does) is not."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return st[st.rfind(")") + 2:].split()[0] != "Z"
+
+
 def rss_kb(pid):
     """Resident memory of a process, in kB."""
     with open("/proc/%d/status" % pid) as f:

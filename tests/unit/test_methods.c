@@ -59,11 +59,11 @@ shapes_parse(void **state)
 	char why[200];
 	(void)state;
 	for (size_t i = 0; i < nitems(good); i++)
-		if (!shape_valid(good[i], tusk_shape_names, why, sizeof why))
+		if (!shape_valid(good[i], tusk_shape_known, why, sizeof why))
 			fail_msg("'%s' should parse: %s", good[i], why);
 	for (size_t i = 0; i < nitems(bad); i++) {
 		why[0] = '\0';
-		if (shape_valid(bad[i], tusk_shape_names, why, sizeof why))
+		if (shape_valid(bad[i], tusk_shape_known, why, sizeof why))
 			fail_msg("'%s' should not parse", bad[i]);
 		assert_true(strstr(why, "offset") != NULL);
 	}

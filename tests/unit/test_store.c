@@ -230,7 +230,6 @@ test_connections(void **state)
 	a.ssh->port = 2222;
 	a.ssh->username = xstrdup("jump");
 	a.ssh->auth_type = xstrdup("agent");
-	a.ssh->local_port = -1;
 	a.statement_timeout_ms = 0;
 	assert_int_equal(store_connection_save(s, &a, &created, &e), 0);
 	assert_true(created);
@@ -249,7 +248,6 @@ test_connections(void **state)
 	assert_string_equal(got.id, a.id);
 	assert_int_equal(got.ssh->port, 2222);
 	assert_string_equal(got.ssh->auth_type, "agent");
-	assert_int_equal(got.ssh->local_port, -1);
 	assert_int_equal(got.statement_timeout_ms, 0);
 	config_free(&got);
 
@@ -271,6 +269,133 @@ test_connections(void **state)
 	free(created_at);
 	free(updated_at);
 	config_free(&a);
+	store_close(s);
+}
+
+/* A file of schema version 1 (the first release) moves to version 2 and
+ * keeps its connections; a saved query names one, and forgets it when the
+ * connection is deleted. */
+static void
+test_v1_file_gains_history(void **state)
+{
+	struct store *s;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	struct tusk_config a;
+	bool created;
+	(void)state;
+	assert_int_equal(store_open_with(&s, path, store_migrations, 1, &e), 0);
+	config_make(&a, "old one");
+	assert_int_equal(store_connection_save(s, &a, &created, &e), 0);
+	store_close(s);
+	assert_int_equal(store_open(&s, path, &e), 0);
+	assert_int_equal(store_version(s), 2);
+	assert_int_equal(query_int("SELECT count(*) FROM connections"), 1);
+	struct store_saved_query q = { .name = xstrdup("Q"), .sql = xstrdup("select 1"), .conn_id = xstrdup(a.id) };
+	assert_int_equal(store_saved_save(s, &q, &created, &e), 0);
+	assert_true(created);
+	struct store_saved_query dup = { .name = xstrdup("q"), .sql = xstrdup("select 2") };
+	assert_int_equal(store_saved_save(s, &dup, &created, &e), -1);
+	assert_int_equal(e.kind, TE_VALIDATION);
+	terr_clear(&e);
+	store_saved_clear(&dup);
+	assert_int_equal(store_connection_delete(s, a.id, &e), 1);
+	struct store_saved_query got;
+	assert_int_equal(store_saved_find_name(s, "q", &got, &e), 1);
+	assert_null(got.conn_id);
+	store_saved_clear(&got);
+	store_saved_clear(&q);
+	config_free(&a);
+	store_close(s);
+}
+
+/* History: batches in, FTS search by word prefixes, filters, pages, prune,
+ * delete; the index follows the rows. */
+static void
+test_history(void **state)
+{
+	struct store *s, *peer;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	(void)state;
+	assert_int_equal(store_open(&s, path, &e), 0);
+	assert_int_equal(store_open_peer(s, &peer, &e), 0);
+	struct store_history_entry v[30];
+	for (int i = 0; i < 30; i++) {
+		v[i] = (struct store_history_entry){
+			.sql = xasprintf("select %d as %s", i, i % 3 ? "plain_word" : "Überprüfung"),
+			.connection_name = xstrdup("c"), .connection_id = xstrdup(i % 2 ? "one" : "two"),
+			.started_ms = 1000 + i, .elapsed_ms = 0.5, .row_count = 1,
+			.status = i == 29 ? "error" : "ok", .error_code = i == 29 ? xstrdup("42P01") : NULL,
+			.client = "tuskctl",
+		};
+	}
+	assert_int_equal(store_history_add(peer, v, 20, &e), 0);
+	assert_int_equal(store_history_add(peer, v + 20, 10, &e), 0);
+	for (int i = 0; i < 30; i++)
+		store_history_clear(&v[i]);
+	struct store_history_entry *got;
+	size_t n;
+	struct store_history_filter f = { .search = "uberpruf", .limit = 100 };
+	assert_int_equal(store_history_list(s, &f, &got, &n, &e), 0);
+	assert_int_equal(n, 10);
+	assert_true(got[0].history_id > got[9].history_id);
+	store_history_free(got, n);
+	f = (struct store_history_filter){ .search = "plain", .connection_id = "one", .limit = 100 };
+	assert_int_equal(store_history_list(s, &f, &got, &n, &e), 0);
+	assert_int_equal(n, 10);
+	store_history_free(got, n);
+	f = (struct store_history_filter){ .status = "error", .limit = 5 };
+	assert_int_equal(store_history_list(s, &f, &got, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(got[0].error_code, "42P01");
+	int64_t last = got[0].history_id;
+	store_history_free(got, n);
+	f = (struct store_history_filter){ .before = last, .limit = 100 };
+	assert_int_equal(store_history_list(s, &f, &got, &n, &e), 0);
+	assert_int_equal(n, 29);
+	store_history_free(got, n);
+	f = (struct store_history_filter){ .search = "!!", .limit = 5 };
+	assert_int_equal(store_history_list(s, &f, &got, &n, &e), -1);
+	assert_int_equal(e.kind, TE_VALIDATION);
+	terr_clear(&e);
+	int64_t gone, count;
+	assert_int_equal(store_history_prune(peer, 12, &gone, &e), 0);
+	assert_int_equal(gone, 18);
+	assert_int_equal(store_history_count(s, &count, &e), 0);
+	assert_int_equal(count, 12);
+	int64_t ids[2] = { last, 999999 };
+	assert_int_equal(store_history_delete(s, ids, 2, false, &gone, &e), 0);
+	assert_int_equal(gone, 1);
+	/* the index holds exactly the rows left */
+	assert_int_equal(query_int("SELECT count(*) FROM history_fts WHERE history_fts MATCH 'select'"), 11);
+	assert_int_equal(query_int("INSERT INTO history_fts (history_fts, rank) VALUES ('integrity-check', 1) RETURNING 0"), 0);
+	assert_int_equal(store_history_delete(s, NULL, 0, true, &gone, &e), 0);
+	assert_int_equal(gone, 11);
+	assert_int_equal(query_int("SELECT count(*) FROM history_fts WHERE history_fts MATCH 'select'"), 0);
+	store_close(peer);
+	store_close(s);
+}
+
+/* The workspace: exact bytes back; a non-msgpack value refused. */
+static void
+test_workspace(void **state)
+{
+	struct store *s;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	void *v;
+	size_t len;
+	int64_t ms;
+	(void)state;
+	assert_int_equal(store_open(&s, path, &e), 0);
+	assert_int_equal(store_workspace_get(s, &v, &len, &ms, &e), 0);
+	static const unsigned char map[] = { 0x81, 0xa1, 'a', 0x01 };
+	assert_int_equal(store_workspace_save(s, map, sizeof map, &ms, &e), 0);
+	assert_int_equal(store_workspace_save(s, map, 2, &ms, &e), -1);
+	assert_int_equal(e.kind, TE_VALIDATION);
+	terr_clear(&e);
+	assert_int_equal(store_workspace_get(s, &v, &len, &ms, &e), 1);
+	assert_int_equal(len, sizeof map);
+	assert_memory_equal(v, map, sizeof map);
+	free(v);
 	store_close(s);
 }
 
@@ -391,6 +516,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_preferences, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_index_repaired, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v1_file_gains_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_workspace, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

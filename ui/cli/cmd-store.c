@@ -54,7 +54,6 @@ ssh_of(struct tusk_config *c)
 	if (c->ssh == NULL) {
 		c->ssh = xcalloc(1, sizeof *c->ssh);
 		c->ssh->port = 22;
-		c->ssh->local_port = -1;
 		c->ssh->auth_type = xstrdup("agent");
 	}
 	return c->ssh;
@@ -140,13 +139,6 @@ cfg_option(struct tusk_config *c, int ch, const char *arg)
 		set_str(&ssh_of(c)->auth_type, "agent");
 		free(c->ssh->key_path);
 		c->ssh->key_path = NULL;
-		return 1;
-	case CFG_SSH_LOCAL_PORT:
-		if (parse_ll(arg, 0, 65535, &v) < 0) {
-			fprintf(stderr, "error: local port '%s' is not between 0 and 65535\n", arg);
-			return -1;
-		}
-		ssh_of(c)->local_port = (int)v;
 		return 1;
 	case OPT_NO_SSH:
 		if (c->ssh) {
@@ -414,6 +406,21 @@ pack_save(msgpack_packer *pk, void *arg)
 	}
 }
 
+/* An answer's warnings ({message, hint}), on stderr. */
+static void
+warnings_print(const msgpack_object *r)
+{
+	const msgpack_object *w = mo_map_get(r, "warnings");
+	for (uint32_t i = 0; w && w->type == MSGPACK_OBJECT_ARRAY && i < w->via.array.size; i++) {
+		char *m = mo_map_strdup(&w->via.array.ptr[i], "message", ""), *h = mo_map_strdup(&w->via.array.ptr[i], "hint", "");
+		fprintf(stderr, "warning: %s\n", m);
+		if (*h)
+			fprintf(stderr, "hint: %s\n", h);
+		free(m);
+		free(h);
+	}
+}
+
 /* What was saved, and the warnings on stderr. */
 static void
 save_result(const msgpack_object *r, void *arg)
@@ -429,15 +436,7 @@ save_result(const msgpack_object *r, void *arg)
 	free(name);
 	free(id);
 	free(server);
-	const msgpack_object *w = mo_map_get(r, "warnings");
-	for (uint32_t i = 0; w && w->type == MSGPACK_OBJECT_ARRAY && i < w->via.array.size; i++) {
-		char *m = mo_map_strdup(&w->via.array.ptr[i], "message", ""), *h = mo_map_strdup(&w->via.array.ptr[i], "hint", "");
-		fprintf(stderr, "warning: %s\n", m);
-		if (*h)
-			fprintf(stderr, "hint: %s\n", h);
-		free(m);
-		free(h);
-	}
+	warnings_print(r);
 }
 
 /* Where a secret comes from, per the flags. */
@@ -481,8 +480,7 @@ secret_read(enum secret_src src, const char *what, bool ssh, const struct tusk_c
 	{ "ssh-host", required_argument, NULL, CFG_SSH_HOST }, \
 	{ "ssh-port", required_argument, NULL, CFG_SSH_PORT }, \
 	{ "ssh-user", required_argument, NULL, CFG_SSH_USER }, \
-	{ "ssh-auth", required_argument, NULL, CFG_SSH_AUTH }, \
-	{ "ssh-local-port", required_argument, NULL, CFG_SSH_LOCAL_PORT }
+	{ "ssh-auth", required_argument, NULL, CFG_SSH_AUTH }
 
 enum { OPT_PW_STDIN = 400, OPT_SSH_STDIN, OPT_SSH_PROMPT, OPT_FORGET_PW, OPT_FORGET_SSH };
 
@@ -584,15 +582,17 @@ out:
 	return rc;
 }
 
-/* The saved connection's id is gone now. */
+/* The saved connection's id is gone now (its open session, if any, is not:
+ * the answer warns). */
 static void
 rm_result(const msgpack_object *r, void *arg)
 {
-	UNUSED(r);
-	if (ctl.json)
-		printf("null\n");
-	else
-		printf("deleted: %s\n", (const char *)arg);
+	if (ctl.json) {
+		print_object(r);
+		return;
+	}
+	printf("deleted: %s\n", (const char *)arg);
+	warnings_print(r);
 }
 
 /* Params {id}. */
@@ -707,7 +707,7 @@ connections_usage(FILE *f)
 	    "SETTINGS: -h HOST -p PORT -U USER -d DB -n NAME --ssl-mode M --ssl-ca FILE\n"
 	    "          --ssl-cert FILE --ssl-key FILE --read-only --statement-timeout MS\n"
 	    "          --ssh-host H --ssh-port P --ssh-user U --ssh-auth password|key_file|agent\n"
-	    "          --ssh-key FILE --ssh-local-port P (or --ssh USER@HOST[:PORT], --ssh-agent)\n"
+	    "          --ssh-key FILE (or --ssh USER@HOST[:PORT], --ssh-agent)\n"
 	    "SECRETS:  --password-stdin | -W/--password (prompt) | --forget-password\n"
 	    "          --ssh-secret-stdin (also --ssh-password-stdin, --ssh-passphrase-stdin)\n"
 	    "          | --ssh-secret (prompt) | --forget-ssh-secret\n"

@@ -58,6 +58,20 @@ short_sql(const msgpack_object *w, size_t n)
 	return s;
 }
 
+/* "name" of a worker's connection, "name · label" for a labelled session
+ * (a window's tab). */
+static char *
+session_name(const msgpack_object *w)
+{
+	char *name = mo_map_strdup(w, "connection_name", ""), *label = mo_map_strdup(w, "label", NULL);
+	if (label == NULL)
+		return name;
+	char *s = xasprintf("%s \u00b7 %s", name, label);
+	free(name);
+	free(label);
+	return s;
+}
+
 /* The live workers (and, with dead, the ended ones) as a table. */
 static void
 workers_table(const msgpack_object *r, bool dead, const int64_t *cpu_pct, FILE *f)
@@ -92,7 +106,7 @@ workers_table(const msgpack_object *r, bool dead, const int64_t *cpu_pct, FILE *
 		c[1] = xasprintf("%lld", (long long)mo_map_int(w, "pid", 0));
 		c[2] = mo_map_strdup(w, "role", "");
 		c[3] = state;
-		c[4] = mo_map_strdup(w, "connection_name", "");
+		c[4] = session_name(w);
 		c[5] = bp > 0 ? xasprintf("%lld", (long long)bp) : xstrdup("");
 		c[6] = short_sql(w, 40);
 		c[7] = human_ms(mo_map_int(w, "query_elapsed_ms", -1));

@@ -98,7 +98,6 @@ enum {
 	CFG_SSH_USER,
 	CFG_SSH_AUTH,
 	CFG_SSH_KEY,
-	CFG_SSH_LOCAL_PORT,
 	CFG_SSH,	/* --ssh USER@HOST[:PORT] */
 	CFG_SSH_AGENT,	/* --ssh-agent */
 	OPT_NO_SSH,
@@ -160,5 +159,10 @@ int cmd_keychain(int, char **);
 int cmd_connections(int, char **);
 int cmd_prefs(int, char **);
 int cmd_trust_host_key(int, char **);
+int cmd_history(int, char **);
+int cmd_saved(int, char **);
+int cmd_table(int, char **);
+int cmd_activity(int, char **);
+int cmd_backend(int, char **);
 
 #endif

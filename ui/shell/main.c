@@ -17,11 +17,27 @@
  * gateway's origin is refused (links open in the user's browser).
  * --automation lets WebKitWebDriver drive the window (tests).
  *
- * The page may ask for a file: a script message handler `tuskFile` (with
- * reply) opens GTK's file chooser (save, with its overwrite question, or
- * open) and answers the chosen path or null (ui/web/src/lib/native.ts).
- * Closing the window goes through the page first (try_close), so a tab
- * inside a transaction can ask (beforeunload) before it is lost.
+ * The token never appears on a command line or in an environment (both are
+ * readable by every local user): the gateway prints it to us on a pipe, and
+ * --browser opens the browser on a private page (0600, in the runtime
+ * directory) that sends it on to the address, as Jupyter does; the page is
+ * removed when we end. docs/frontend.md says why.
+ *
+ * .sql files: the page asks through the WebKit message handler `tusk`
+ * (window.webkit.messageHandlers.tusk.postMessage(JSON) → a promise of the
+ * answer): `open` shows GTK's file chooser and answers {path, text, mtime};
+ * `save` writes {path?, name, text} (the chooser when there is no path)
+ * atomically and answers {path, mtime}; `stat` answers the modification
+ * times of paths; `read` reads one again. The shell only touches files the
+ * user picked in its choosers and `.sql` files (those the page's restored
+ * workspace names): a page that misbehaved could not make the window read
+ * or overwrite anything else. The broker reads no file for the page.
+ *
+ * `choose` {mode: "save" | "open", title, name} shows the chooser for an
+ * export's or an import's file and answers only its path (the broker writes
+ * or reads that file, not the window). Closing the window goes through the
+ * page first (try_close), so a tab inside a transaction can ask
+ * (beforeunload) before it is lost.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,15 +48,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <webkit2/webkit2.h>
 
 #include "brokersock.h"
 #include "error.h"
+#include "paths.h"
 #include "proto.h"
 #include "selfpath.h"
 #include "util.h"
@@ -53,7 +72,11 @@ static struct {
 	GtkWidget *window;
 	WebKitWebView *view;
 	GMainLoop *loop;	/* --browser / no display */
+	char *launch_page;	/* --browser: the private page the browser opens */
+	GHashTable *picked;	/* paths the user chose in our file choosers */
 } shell = { .gateway_stdin = -1 };
+
+#define FILE_MAX (64 * 1024 * 1024) /* a .sql file the editor is asked to hold */
 
 /* Print usage. */
 static void
@@ -156,6 +179,108 @@ gateway_stop(void)
 	shell.gateway = 0;
 }
 
+/* Write all of buf to fd; 0, or -1 with errno. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * --browser: write the page the browser opens, a file only we may read in
+ * the runtime directory that sends it on to the address (token included).
+ * The browser's command line then holds only the file's path. Sets
+ * shell.launch_page, or returns -1 with why in msg.
+ */
+static int
+launch_page_write(char **msg)
+{
+	struct tusk_paths p;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	if (paths_resolve(&p, &e) < 0 || paths_ensure(&p, &e) < 0) {
+		*msg = xasprintf("no private directory for the browser's page: %s", e.message);
+		terr_clear(&e);
+		paths_free(&p);
+		return -1;
+	}
+	char *path = xasprintf("%s/open-%ld.html", p.run_dir, (long)getpid());
+	paths_free(&p);
+	/* a page left by an earlier tusk with our pid (killed) is stale */
+	if (unlink(path) < 0 && errno != ENOENT) {
+		*msg = xasprintf("cannot replace %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*msg = xasprintf("cannot create %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	/* the address is http://127.0.0.1:PORT/?token=HEX: nothing to escape */
+	char *html = xasprintf("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
+	    "<meta name=\"referrer\" content=\"no-referrer\">\n"
+	    "<meta http-equiv=\"refresh\" content=\"0;url=%s\">\n"
+	    "<title>Tusk</title></head>\n"
+	    "<body><p>Opening Tusk&hellip; If nothing happens, <a href=\"%s\">open Tusk</a>.</p></body></html>\n",
+	    shell.url, shell.url);
+	int r = write_all(fd, html, strlen(html));
+	int err = errno;
+	explicit_bzero(html, strlen(html));
+	free(html);
+	if (close(fd) < 0 && r == 0) {
+		r = -1;
+		err = errno;
+	}
+	if (r < 0) {
+		*msg = xasprintf("cannot write %s: %s", path, strerror(err));
+		unlink(path);
+		free(path);
+		return -1;
+	}
+	shell.launch_page = path;
+	return 0;
+}
+
+/* Remove the browser's page (the token it holds dies with the gateway anyway). */
+static void
+launch_page_remove(void)
+{
+	if (shell.launch_page == NULL)
+		return;
+	unlink(shell.launch_page);
+	free(shell.launch_page);
+	shell.launch_page = NULL;
+}
+
+/* --browser: open the user's default browser on the private page. */
+static void
+browser_open(void)
+{
+	char *msg = NULL;
+	if (launch_page_write(&msg) < 0) {
+		fprintf(stderr, "tusk: cannot open a browser: %s\n", msg);
+		free(msg);
+		return;
+	}
+	GError *err = NULL;
+	char *uri = g_filename_to_uri(shell.launch_page, NULL, &err);
+	if (uri == NULL || !g_app_info_launch_default_for_uri(uri, NULL, &err)) {
+		fprintf(stderr, "tusk: cannot open a browser: %s\n", err ? err->message : "?");
+		g_clear_error(&err);
+	}
+	g_free(uri);
+}
+
 /* Only the gateway's own pages load in the window; other links go to the
  * user's browser. */
 static gboolean
@@ -216,66 +341,282 @@ title_changed(GObject *obj, GParamSpec *ps, gpointer arg)
 	gtk_window_set_title(GTK_WINDOW(shell.window), t && *t ? t : "Tusk");
 }
 
-/* A file request waiting for its chooser (both referenced). */
-struct file_ask {
+/* --- .sql files for the page --------------------------------------------------- */
+
+/* May the page have this file read or written? (see the top of this file) */
+static bool
+file_allowed(const char *path)
+{
+	if (path == NULL || path[0] != '/')
+		return false;
+	if (g_hash_table_contains(shell.picked, path))
+		return true;
+	size_t n = strlen(path);
+	return n > 4 && g_ascii_strcasecmp(path + n - 4, ".sql") == 0;
+}
+
+/* A file's modification time in ms, or -1 when it cannot be read. */
+static double
+file_mtime(const char *path, bool *exists)
+{
+	GStatBuf st;
+	*exists = g_stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	if (!*exists)
+		return -1;
+	return (double)st.st_mtim.tv_sec * 1000.0 + (double)(st.st_mtim.tv_nsec / 1000000);
+}
+
+/* Answer {path, mtime[, text]} to the page. */
+static void
+reply_file(WebKitScriptMessageReply *reply, JSCContext *ctx, const char *path, const char *text)
+{
+	bool exists;
+	double mtime = file_mtime(path, &exists);
+	JSCValue *o = jsc_value_new_object(ctx, NULL, NULL);
+	JSCValue *v = jsc_value_new_string(ctx, path);
+	jsc_value_object_set_property(o, "path", v);
+	g_object_unref(v);
+	v = exists ? jsc_value_new_number(ctx, mtime) : jsc_value_new_null(ctx);
+	jsc_value_object_set_property(o, "mtime", v);
+	g_object_unref(v);
+	if (text) {
+		v = jsc_value_new_string(ctx, text);
+		jsc_value_object_set_property(o, "text", v);
+		g_object_unref(v);
+	}
+	webkit_script_message_reply_return_value(reply, o);
+	g_object_unref(o);
+}
+
+/* Read a text file for the page; NULL with *why set. */
+static char *
+file_read(const char *path, char **why)
+{
+	char *text = NULL;
+	gsize len = 0;
+	GError *err = NULL;
+	GStatBuf st;
+	if (g_stat(path, &st) == 0 && st.st_size > FILE_MAX) {
+		*why = g_strdup_printf("%s is larger than %d MiB", path, FILE_MAX >> 20);
+		return NULL;
+	}
+	if (!g_file_get_contents(path, &text, &len, &err)) {
+		*why = g_strdup(err->message);
+		g_error_free(err);
+		return NULL;
+	}
+	if (memchr(text, '\0', len) || !g_utf8_validate(text, (gssize)len, NULL)) {
+		*why = g_strdup_printf("%s is not UTF-8 text", path);
+		g_free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* Write the page's text to path, atomically (a temporary file renamed). */
+static bool
+file_write(const char *path, const char *text, char **why)
+{
+	GError *err = NULL;
+	if (!g_file_set_contents_full(path, text, -1,
+	    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644, &err)) {
+		*why = g_strdup(err->message);
+		g_error_free(err);
+		return false;
+	}
+	return true;
+}
+
+/* A pending chooser: what to do with the path the user picks. */
+struct chooser_job {
 	WebKitScriptMessageReply *reply;
-	JSCContext *ctx; /* the message's: the answer is made in it */
+	JSCContext *ctx;
+	char *text; /* save: what to write */
+	bool save;
+	bool pick; /* choose: answer the path only, touch no file */
 };
 
-/* The chooser was answered: give the page the path (or null). */
+/* The user answered a file chooser. */
 static void
-chooser_response(GtkNativeDialog *d, gint response, gpointer arg)
+chooser_done(GtkNativeDialog *d, gint response, gpointer arg)
 {
-	struct file_ask *a = arg;
+	struct chooser_job *j = arg;
 	char *path = response == GTK_RESPONSE_ACCEPT ? gtk_file_chooser_get_filename(GTK_FILE_CHOOSER(d)) : NULL;
-	JSCValue *v = path ? jsc_value_new_string(a->ctx, path) : jsc_value_new_null(a->ctx);
-	webkit_script_message_reply_return_value(a->reply, v);
-	g_object_unref(v);
+	char *why = NULL;
+	if (path == NULL) {
+		JSCValue *nil = jsc_value_new_null(j->ctx);
+		webkit_script_message_reply_return_value(j->reply, nil);
+		g_object_unref(nil);
+	} else if (j->pick) {
+		JSCValue *v = jsc_value_new_string(j->ctx, path);
+		webkit_script_message_reply_return_value(j->reply, v);
+		g_object_unref(v);
+	} else {
+		g_hash_table_add(shell.picked, g_strdup(path));
+		char *text = j->save ? NULL : file_read(path, &why);
+		if ((j->save && !file_write(path, j->text, &why)) || (!j->save && text == NULL))
+			webkit_script_message_reply_return_error_message(j->reply, why);
+		else
+			reply_file(j->reply, j->ctx, path, text);
+		g_free(text);
+	}
+	g_free(why);
 	g_free(path);
-	webkit_script_message_reply_unref(a->reply);
-	g_object_unref(a->ctx);
-	g_free(a);
+	webkit_script_message_reply_unref(j->reply);
+	g_object_unref(j->ctx);
+	g_free(j->text);
+	g_free(j);
 	g_object_unref(d);
 }
 
-/* A string property of a message from the page (a new string, or NULL). */
-static char *
-message_str(JSCValue *msg, const char *name)
+/* Show the open or save chooser; the answer comes in chooser_done. A
+ * title means a pick (an export's or import's file): any file, path only. */
+static void
+chooser_show(WebKitScriptMessageReply *reply, JSCContext *ctx, bool save, const char *name, const char *text,
+    const char *title)
 {
-	JSCValue *v = jsc_value_object_get_property(msg, name);
+	GtkFileChooserNative *d = gtk_file_chooser_native_new(title ? title : save ? "Save SQL file" : "Open SQL file",
+	    GTK_WINDOW(shell.window), save ? GTK_FILE_CHOOSER_ACTION_SAVE : GTK_FILE_CHOOSER_ACTION_OPEN,
+	    save ? "_Save" : "_Open", "_Cancel");
+	struct chooser_job *j = g_new0(struct chooser_job, 1);
+	j->pick = title != NULL;
+	if (j->pick) {
+		if (save) {
+			gtk_file_chooser_set_do_overwrite_confirmation(GTK_FILE_CHOOSER(d), TRUE);
+			if (name && *name && !strchr(name, '/'))
+				gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d), name);
+		}
+		goto show;
+	}
+	GtkFileFilter *sql = gtk_file_filter_new(), *all = gtk_file_filter_new();
+	gtk_file_filter_set_name(sql, "SQL files");
+	gtk_file_filter_add_pattern(sql, "*.sql");
+	gtk_file_filter_add_pattern(sql, "*.SQL");
+	gtk_file_filter_set_name(all, "All files");
+	gtk_file_filter_add_pattern(all, "*");
+	gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(d), sql);
+	gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(d), all);
+	if (save) {
+		gtk_file_chooser_set_do_overwrite_confirmation(GTK_FILE_CHOOSER(d), TRUE);
+		gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d), name && *name ? name : "query.sql");
+	}
+show:
+	j->reply = webkit_script_message_reply_ref(reply);
+	j->ctx = g_object_ref(ctx);
+	j->text = g_strdup(text);
+	j->save = save;
+	g_signal_connect(d, "response", G_CALLBACK(chooser_done), j);
+	gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(d), TRUE);
+	gtk_native_dialog_show(GTK_NATIVE_DIALOG(d));
+}
+
+/* A string property of a message, or NULL (a new string). */
+static char *
+msg_str(JSCValue *o, const char *name)
+{
+	JSCValue *v = jsc_value_object_get_property(o, name);
 	char *s = v && jsc_value_is_string(v) ? jsc_value_to_string(v) : NULL;
 	if (v)
 		g_object_unref(v);
 	return s;
 }
 
-/* tuskFile {mode: "save" | "open", title, name}: GTK's file chooser. */
+/* {op: "stat", paths: [...]}: [{path, exists, mtime}] for the allowed ones. */
+static void
+file_stat_all(WebKitScriptMessageReply *reply, JSCContext *ctx, JSCValue *msg)
+{
+	JSCValue *paths = jsc_value_object_get_property(msg, "paths");
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_object_unref);
+	for (guint i = 0; paths && jsc_value_is_array(paths) && i < 1000; i++) {
+		JSCValue *p = jsc_value_object_get_property_at_index(paths, i);
+		if (p == NULL || jsc_value_is_undefined(p)) {
+			if (p)
+				g_object_unref(p);
+			break;
+		}
+		char *path = jsc_value_is_string(p) ? jsc_value_to_string(p) : NULL;
+		g_object_unref(p);
+		if (path && file_allowed(path)) {
+			bool exists;
+			double mtime = file_mtime(path, &exists);
+			JSCValue *o = jsc_value_new_object(ctx, NULL, NULL), *v;
+			v = jsc_value_new_string(ctx, path);
+			jsc_value_object_set_property(o, "path", v);
+			g_object_unref(v);
+			v = jsc_value_new_boolean(ctx, exists);
+			jsc_value_object_set_property(o, "exists", v);
+			g_object_unref(v);
+			v = exists ? jsc_value_new_number(ctx, mtime) : jsc_value_new_null(ctx);
+			jsc_value_object_set_property(o, "mtime", v);
+			g_object_unref(v);
+			g_ptr_array_add(out, o);
+		}
+		g_free(path);
+	}
+	if (paths)
+		g_object_unref(paths);
+	JSCValue *arr = jsc_value_new_array_from_garray(ctx, out);
+	webkit_script_message_reply_return_value(reply, arr);
+	g_object_unref(arr);
+	g_ptr_array_unref(out);
+}
+
+/* A message from the page (see the top of this file); TRUE: we answer. */
 static gboolean
-file_request(WebKitUserContentManager *m, JSCValue *msg, WebKitScriptMessageReply *reply, gpointer arg)
+page_message(WebKitUserContentManager *m, JSCValue *value, WebKitScriptMessageReply *reply,
+    gpointer arg)
 {
 	UNUSED(m);
 	UNUSED(arg);
-	char *mode = jsc_value_is_object(msg) ? message_str(msg, "mode") : NULL;
-	char *title = jsc_value_is_object(msg) ? message_str(msg, "title") : NULL;
-	char *name = jsc_value_is_object(msg) ? message_str(msg, "name") : NULL;
-	bool save = mode && strcmp(mode, "save") == 0;
-	GtkFileChooserNative *d = gtk_file_chooser_native_new(title ? title : (save ? "Save" : "Open"),
-	    GTK_WINDOW(shell.window), save ? GTK_FILE_CHOOSER_ACTION_SAVE : GTK_FILE_CHOOSER_ACTION_OPEN,
-	    save ? "_Save" : "_Open", "_Cancel");
-	if (save) {
-		gtk_file_chooser_set_do_overwrite_confirmation(GTK_FILE_CHOOSER(d), TRUE);
-		if (name && *name && !strchr(name, '/'))
-			gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d), name);
+	JSCContext *ctx = jsc_value_get_context(value);
+	char *json = jsc_value_is_string(value) ? jsc_value_to_string(value) : NULL;
+	JSCValue *msg = json ? jsc_value_new_from_json(ctx, json) : NULL;
+	g_free(json);
+	char *op = msg && jsc_value_is_object(msg) ? msg_str(msg, "op") : NULL;
+	char *path = op ? msg_str(msg, "path") : NULL, *why = NULL;
+	if (op == NULL) {
+		webkit_script_message_reply_return_error_message(reply, "a message the window does not understand");
+	} else if (strcmp(op, "open") == 0) {
+		chooser_show(reply, ctx, false, NULL, NULL, NULL);
+	} else if (strcmp(op, "save") == 0) {
+		char *text = msg_str(msg, "text"), *name = msg_str(msg, "name");
+		if (text == NULL)
+			webkit_script_message_reply_return_error_message(reply, "save: no text");
+		else if (path && !file_allowed(path))
+			webkit_script_message_reply_return_error_message(reply, "save: the window writes only files you chose or .sql files");
+		else if (path && !file_write(path, text, &why))
+			webkit_script_message_reply_return_error_message(reply, why);
+		else if (path)
+			reply_file(reply, ctx, path, NULL);
+		else
+			chooser_show(reply, ctx, true, name, text, NULL);
+		g_free(text);
+		g_free(name);
+	} else if (strcmp(op, "read") == 0) {
+		char *text = path && file_allowed(path) ? file_read(path, &why) : NULL;
+		if (text)
+			reply_file(reply, ctx, path, text);
+		else
+			webkit_script_message_reply_return_error_message(reply,
+			    why ? why : "read: the window reads only files you chose or .sql files");
+		g_free(text);
+	} else if (strcmp(op, "choose") == 0) {
+		char *mode = msg_str(msg, "mode"), *title = msg_str(msg, "title"), *name = msg_str(msg, "name");
+		bool save = mode && strcmp(mode, "save") == 0;
+		chooser_show(reply, ctx, save, name, NULL, title ? title : save ? "Save" : "Open");
+		g_free(mode);
+		g_free(title);
+		g_free(name);
+	} else if (strcmp(op, "stat") == 0) {
+		file_stat_all(reply, ctx, msg);
+	} else {
+		webkit_script_message_reply_return_error_message(reply, "an operation the window does not know");
 	}
-	gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(d), TRUE);
-	struct file_ask *a = g_new0(struct file_ask, 1);
-	a->reply = webkit_script_message_reply_ref(reply);
-	a->ctx = g_object_ref(jsc_value_get_context(msg));
-	g_signal_connect(d, "response", G_CALLBACK(chooser_response), a);
-	gtk_native_dialog_show(GTK_NATIVE_DIALOG(d));
-	g_free(mode);
-	g_free(title);
-	g_free(name);
+	g_free(why);
+	g_free(path);
+	g_free(op);
+	if (msg)
+		g_object_unref(msg);
 	return TRUE;
 }
 
@@ -303,8 +644,13 @@ window_open(bool automation)
 	WebKitSettings *set = webkit_settings_new_with_settings("enable-developer-extras",
 	    getenv("TUSK_DEVTOOLS") != NULL, "javascript-can-open-windows-automatically", FALSE,
 	    "enable-back-forward-navigation-gestures", FALSE, NULL);
+	WebKitUserContentManager *ucm = webkit_user_content_manager_new();
+	g_signal_connect(ucm, "script-message-with-reply-received::tusk", G_CALLBACK(page_message), NULL);
+	webkit_user_content_manager_register_script_message_handler_with_reply(ucm, "tusk", NULL);
+	shell.picked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	shell.view = WEBKIT_WEB_VIEW(g_object_new(WEBKIT_TYPE_WEB_VIEW, "web-context", ctx,
-	    "settings", set, "is-controlled-by-automation", automation, NULL));
+	    "settings", set, "user-content-manager", ucm, "is-controlled-by-automation", automation, NULL));
+	g_object_unref(ucm);
 	g_object_unref(set);
 	g_object_unref(ctx);
 	shell.window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
@@ -314,9 +660,6 @@ window_open(bool automation)
 	gtk_container_add(GTK_CONTAINER(shell.window), GTK_WIDGET(shell.view));
 	g_signal_connect(shell.window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
 	g_signal_connect(shell.window, "delete-event", G_CALLBACK(window_delete), NULL);
-	WebKitUserContentManager *ucm = webkit_web_view_get_user_content_manager(shell.view);
-	if (webkit_user_content_manager_register_script_message_handler_with_reply(ucm, "tuskFile", NULL))
-		g_signal_connect(ucm, "script-message-with-reply-received::tuskFile", G_CALLBACK(file_request), NULL);
 	g_signal_connect_swapped(shell.view, "close", G_CALLBACK(gtk_widget_destroy), shell.window);
 	g_signal_connect(shell.view, "decide-policy", G_CALLBACK(decide_policy), NULL);
 	g_signal_connect(shell.view, "notify::title", G_CALLBACK(title_changed), NULL);
@@ -388,13 +731,8 @@ main(int argc, char **argv)
 		window_open(automation);
 		gtk_main();
 	} else {
-		if (browser && display) {
-			GError *err = NULL;
-			if (!g_app_info_launch_default_for_uri(shell.url, NULL, &err)) {
-				fprintf(stderr, "tusk: cannot open a browser: %s\n", err->message);
-				g_error_free(err);
-			}
-		}
+		if (browser && display)
+			browser_open();
 		fprintf(stderr, "tusk: %s the address above; ^C stops the gateway\n",
 		    browser && display ? "opened" : "no display: open");
 		shell.loop = g_main_loop_new(NULL, FALSE);
@@ -402,7 +740,10 @@ main(int argc, char **argv)
 		g_main_loop_unref(shell.loop);
 	}
 	gateway_stop();
+	launch_page_remove();
 	free(shell.url);
 	free(shell.origin);
+	if (shell.picked)
+		g_hash_table_destroy(shell.picked);
 	return 0;
 }

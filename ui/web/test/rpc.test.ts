@@ -48,7 +48,7 @@ describe('RpcClient', () => {
   it('turns error maps into RpcError with every field', async () => {
     const { c, sock, ready } = client();
     await ready;
-    const p = c.call('execute_query', { sql: 'SELEC' });
+    const p = c.call('execute_query', { connection_id: 'c', sql: 'SELEC' });
     sock().deliver([1, 1, { kind: 'Database', message: 'syntax error', detail: null, hint: 'check it', position: 1, code: '42601', elapsed_ms: null }, null]);
     const e = await p.catch((x) => x);
     expect(e).toBeInstanceOf(RpcError);

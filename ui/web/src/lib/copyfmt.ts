@@ -41,7 +41,7 @@ export function sqlValue(v: Value, type: string): string {
   if (v === null) return 'NULL';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? String(v) : quoteLiteral(String(Object.is(v, -0) ? '-0' : v));
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? valueText(v, Infinity, type) : quoteLiteral(String(Object.is(v, -0) ? '-0' : v));
   if (v instanceof Uint8Array) return quoteLiteral(valueText(v));
   if (NUMERIC.test(type) && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v)) return v;
   return quoteLiteral(v);
@@ -51,9 +51,9 @@ function tsvField(s: string): string {
   return /[\t\n\r"]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
 }
 
-function csvField(v: Value): string {
+function csvField(v: Value, type?: string): string {
   if (v === null) return '';
-  const s = valueText(v);
+  const s = valueText(v, Infinity, type);
   return s === '' || /[,"\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
 }
 
@@ -63,18 +63,19 @@ function mdField(s: string): string {
 
 /** rows (of the given columns) as text in format; table names the INSERTs' target. */
 export function formatRows(format: CopyFormat, columns: Column[], rows: Value[][], table = 'exported'): string {
-  const text = (v: Value) => (v === null ? '' : valueText(v));
+  // a value as the grid shows it (a real keeps its float4 digits)
+  const text = (v: Value, i: number) => (v === null ? '' : valueText(v, Infinity, columns[i]?.data_type));
   switch (format) {
     case 'tsv':
       return [columns.map((c) => tsvField(c.name)).join('\t'),
-        ...rows.map((r) => r.map((v) => tsvField(text(v))).join('\t'))].join('\n') + '\n';
+        ...rows.map((r) => r.map((v, i) => tsvField(text(v, i))).join('\t'))].join('\n') + '\n';
     case 'csv':
-      return [columns.map((c) => csvField(c.name)).join(','), ...rows.map((r) => r.map(csvField).join(','))].join('\n') + '\n';
+      return [columns.map((c) => csvField(c.name)).join(','), ...rows.map((r) => r.map((v, i) => csvField(v, columns[i]?.data_type)).join(','))].join('\n') + '\n';
     case 'markdown': {
       const num = (c: Column) => NUMERIC.test(c.data_type);
       const line = (cells: string[]) => '| ' + cells.join(' | ') + ' |';
       return [line(columns.map((c) => mdField(c.name))), '|' + columns.map((c) => (num(c) ? ' ---: |' : ' --- |')).join(''),
-        ...rows.map((r) => line(r.map((v) => (v === null ? 'NULL' : mdField(valueText(v))))))].join('\n') + '\n';
+        ...rows.map((r) => line(r.map((v, i) => (v === null ? 'NULL' : mdField(text(v, i))))))].join('\n') + '\n';
     }
     case 'sql': {
       const target = table.split('.').map(quoteIdent).join('.');

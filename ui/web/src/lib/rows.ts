@@ -11,14 +11,12 @@
 // Rows beyond the cap are counted, not kept: `skipped` says how many.
 
 import { Decoder } from '@msgpack/msgpack';
+import { floatText } from './floats';
 import { MpCursor } from './mpcursor';
+import type { Column } from './protocol.gen';
 
+export type { Column };
 export type Value = null | boolean | number | bigint | string | Uint8Array;
-
-export interface Column {
-  name: string;
-  data_type: string;
-}
 
 interface Batch {
   bytes: Uint8Array;
@@ -150,8 +148,9 @@ export class RowStore {
 
 const hex = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-/** The text of a value, as the grid and the clipboard show it (NULL aside). */
-export function valueText(v: Value, max = Infinity): string {
+/** The text of a value, as the grid and the clipboard show it (NULL aside);
+ * type is its column's (float4 and float8 are written as psql does). */
+export function valueText(v: Value, max = Infinity, type?: string): string {
   if (v === null) return 'NULL';
   if (typeof v === 'string') return v.length > max ? v.slice(0, max) + '…' : v;
   if (v instanceof Uint8Array) {
@@ -160,10 +159,11 @@ export function valueText(v: Value, max = Infinity): string {
     for (let i = 0; i < n; i++) s += hex[v[i]];
     return n < v.length ? s + '…' : s;
   }
+  if (typeof v === 'number' && (type === 'float4' || type === 'float8')) return floatText(v, type === 'float4');
   return String(v);
 }
 
 /** A row as one line of tab-separated text (NULL as empty). */
-export function rowTsv(row: Value[]): string {
-  return row.map((v) => (v === null ? '' : valueText(v).replace(/[\t\n\r]/g, ' '))).join('\t');
+export function rowTsv(row: Value[], columns?: Column[]): string {
+  return row.map((v, i) => (v === null ? '' : valueText(v, Infinity, columns?.[i]?.data_type).replace(/[\t\n\r]/g, ' '))).join('\t');
 }

@@ -14,20 +14,18 @@
 
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { peekRows } from './mpcursor';
+import type { HostKey, MethodName, Methods, NotificationName, Notifications, WireError } from './protocol.gen';
 
-export interface WireError {
-  kind: string;
-  message: string;
-  detail?: string | null;
-  hint?: string | null;
-  position?: number | null;
-  code?: string | null;
-  elapsed_ms?: number | null;
-  reason?: string | null;
-  line?: number | null;
-  column?: string | null;
-  transaction?: string | null;
-}
+/** A method's parameters and result, as generated from `describe`. */
+export type Params<M extends MethodName> = Methods[M]['params'];
+export type Result<M extends MethodName> = Methods[M]['result'];
+/** The params argument: optional when every parameter is. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type ParamsArg<M extends MethodName> = {} extends Params<M> ? [params?: Params<M>] : [params: Params<M>];
+
+/** What an RpcError is made from: the broker's error map, or the fields
+ * the page sets itself when the broker cannot answer. */
+export type ErrorInit = Pick<WireError, 'kind' | 'message'> & Partial<Omit<WireError, 'kind' | 'message'>>;
 
 /** An error answered by the broker (or made up here when it is gone). */
 export class RpcError extends Error {
@@ -41,8 +39,9 @@ export class RpcError extends Error {
   line: number | null; // import_file: the file's line the server named
   column: string | null;
   transaction: string | null; // the session's transaction state after a query's error
+  host_key: HostKey | null;
 
-  constructor(e: WireError) {
+  constructor(e: ErrorInit) {
     super(e.message);
     this.kind = e.kind;
     this.detail = e.detail ?? null;
@@ -54,22 +53,23 @@ export class RpcError extends Error {
     this.line = e.line ?? null;
     this.column = e.column ?? null;
     this.transaction = e.transaction ?? null;
+    this.host_key = e.host_key ?? null;
   }
 }
 
 export type RowSink = (bytes: Uint8Array, offset: number, count: number) => void;
-export type NotifyHandler = (params: any) => void;
+export type NotifyHandler<N extends NotificationName = NotificationName> = (params: Notifications[N]) => void;
 export type LinkState = 'connecting' | 'open' | 'closed';
 
 /** Anything with the WebSocket surface we use (tests pass a fake). */
 export interface SocketLike {
   binaryType: string;
   readyState: number;
-  onopen: ((ev: any) => void) | null;
-  onclose: ((ev: any) => void) | null;
-  onerror: ((ev: any) => void) | null;
-  onmessage: ((ev: { data: any }) => void) | null;
-  send(data: any): void;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code?: number; reason?: string } | undefined) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: ArrayBuffer | string }) => void) | null;
+  send(data: Uint8Array | string): void;
   close(code?: number, reason?: string): void;
 }
 
@@ -82,7 +82,7 @@ export interface RpcOptions {
 
 interface Pending {
   method: string;
-  resolve: (v: any) => void;
+  resolve: (v: unknown) => void;
   reject: (e: RpcError) => void;
 }
 
@@ -95,7 +95,7 @@ export class RpcClient {
   private ws: SocketLike | null = null;
   private nextId = 1;
   private pending = new Map<number, Pending>();
-  private listeners = new Map<string, Set<NotifyHandler>>();
+  private listeners = new Map<string, Set<(params: unknown) => void>>();
   private sinks = new Map<string, RowSink>();
   private stateListeners = new Set<(s: LinkState, why: string) => void>();
   private unacked = 0;
@@ -147,27 +147,30 @@ export class RpcClient {
     for (const fn of this.stateListeners) fn(s, why);
   }
 
-  /** Call a method; params is the map of named arguments. */
-  call<T = any>(method: string, params?: Record<string, unknown>): Promise<T> {
+  /** Call a method; params is the map of named arguments (its type and the
+   * result's come from the broker's own description, protocol.gen.ts). */
+  call<M extends MethodName>(method: M, ...args: ParamsArg<M>): Promise<Result<M>> {
     const ws = this.ws;
     if (!ws || this.state !== 'open')
       return Promise.reject(new RpcError({ kind: 'Connection', message: 'not connected to the broker',
         hint: 'the page reconnects by itself; try again in a moment' }));
     const id = this.nextId++;
-    const args = params === undefined ? [] : [clean(params)];
-    const bytes = encoder.encode([0, id, method, args]);
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { method, resolve, reject });
+    const params = args[0];
+    const wire = params == null ? [] : [clean(params as Record<string, unknown>)];
+    const bytes = encoder.encode([0, id, method, wire]);
+    return new Promise<Result<M>>((resolve, reject) => {
+      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject });
       ws.send(bytes);
     });
   }
 
   /** Listen to a notification; returns the unsubscribe function. */
-  on(method: string, fn: NotifyHandler): () => void {
+  on<N extends NotificationName>(method: N, fn: NotifyHandler<N>): () => void {
     let set = this.listeners.get(method);
     if (!set) this.listeners.set(method, (set = new Set()));
-    set.add(fn);
-    return () => set!.delete(fn);
+    const f = fn as (params: unknown) => void;
+    set.add(f);
+    return () => set.delete(f);
   }
 
   /** Route a query's row batches to sink (until removed). */
@@ -192,18 +195,18 @@ export class RpcClient {
       this.sinks.get(rows.queryId)?.(buf, rows.offset, rows.count);
       return;
     }
-    const m = decoder.decode(buf) as any[];
+    const m: unknown = decoder.decode(buf);
     if (!Array.isArray(m)) return;
-    if (m[0] === 1 && m.length === 4) {
+    if (m[0] === 1 && m.length === 4 && typeof m[1] === 'number') {
       const p = this.pending.get(m[1]);
       if (!p) return;
       this.pending.delete(m[1]);
       if (m[2] != null) p.reject(new RpcError(m[2] as WireError));
       else p.resolve(m[3]);
-    } else if (m[0] === 2 && m.length === 3) {
+    } else if (m[0] === 2 && m.length === 3 && typeof m[1] === 'string') {
       const set = this.listeners.get(m[1]);
-      const params = Array.isArray(m[2]) ? m[2][0] : undefined;
-      if (set) for (const fn of [...set]) fn(params);
+      const params: unknown = Array.isArray(m[2]) ? m[2][0] : undefined;
+      if (set && params != null) for (const fn of [...set]) fn(params);
     }
   }
 
@@ -221,7 +224,7 @@ export class RpcClient {
   }
 
   private failAll(why: string): void {
-    const err = { kind: 'Connection', message: 'lost the connection to the broker (' + why + ')',
+    const err: ErrorInit = { kind: 'Connection', message: 'lost the connection to the broker (' + why + ')',
       hint: 'the page reconnects by itself; run the query again once it has' };
     const ps = [...this.pending.values()];
     this.pending.clear();

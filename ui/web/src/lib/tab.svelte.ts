@@ -1,4 +1,9 @@
-// tab.svelte.ts — one query tab: its connection, its SQL, its runs.
+// tab.svelte.ts — one query tab: its connection, its SQL, its run, its
+// file, and its own session (its own worker) of a saved connection.
+//
+// The SQL lives in the editor (CodeMirror), not in a copy here: a tab reads
+// it when it needs it (to run, to save, for the workspace), so typing in a
+// several-MB file never turns the whole document into a string per key.
 //
 // A run is a script: its statements (sqlsplit.ts) go to the broker one at a
 // time, as psql sends them, each giving a result of its own (rows or a
@@ -18,10 +23,24 @@
 import type { AppState } from './app.svelte';
 import { uuid } from './app.svelte';
 import { RowStore } from './rows';
-import { RpcError } from './rpc';
+import { RpcError, type Result } from './rpc';
 import { errorRange } from './sqlpos';
 import { splitStatements } from './sqlsplit';
 import { parsePlan, type Plan } from './explain';
+import type { FileRef } from './files';
+
+/** What the workspace keeps of a tab (save_workspace). */
+export interface TabSnapshot {
+  key: string;
+  title?: string; // as shown (file name, saved query name, or "Query N")
+  num?: number; // the N of "Query N"
+  name: string | null; // a title of its own (a saved query's name)
+  sql: string;
+  cursor: [number, number]; // selection anchor and head
+  connection: string | null; // the saved connection's id (or a quick connection's)
+  file: FileRef | null;
+  dirty: boolean;
+}
 
 export interface Message {
   kind: 'notice' | 'tag' | 'error' | 'info';
@@ -33,15 +52,8 @@ export interface Message {
   stmt?: number; // the statement (1-based) it came from
 }
 
-export interface Totals {
-  row_count: number;
-  elapsed_ms: number;
-  command_tag: string | null;
-  rows_affected?: number | null;
-  result_sets?: number;
-  truncated?: boolean;
-  transaction?: string;
-}
+/** execute_query's answer: the totals of a run. */
+export type Totals = Result<'execute_query'>;
 
 export type TxState = 'idle' | 'in_transaction' | 'failed_transaction' | 'active' | 'unknown';
 
@@ -65,10 +77,25 @@ let counter = 0;
 
 export class QueryTab {
   id = ++counter;
+  /** the N of "Query N" (kept by the workspace) */
+  num = this.id;
+  key: string = uuid();
   app: AppState;
   connectionId = $state<string | null>(null);
-  sql = $state('');
-  selection = $state<{ from: number; to: number }>({ from: 0, to: 0 }); // the editor's
+  /** this tab's own session (connection_id) of a saved connection */
+  sessionId = $state<string | null>(null);
+  name = $state<string | null>(null);
+  file = $state<FileRef | null>(null);
+  dirty = $state(false);
+  /** the file changed on disk (its new mtime; -1: it is gone) */
+  diskChanged = $state<number | null>(null);
+  cursor: [number, number] = [0, 0];
+  /** the text the editor starts with (and holds while it is not mounted) */
+  initial = '';
+  private getText: (() => string) | null = null;
+  private putText: ((t: string, cursor?: [number, number]) => void) | null = null;
+  /** the editor's selection (from <= to), for Run and Explain at the cursor */
+  selection = $state<{ from: number; to: number }>({ from: 0, to: 0 });
   running = $state(false);
   queryId: string | null = null;
   startedAt = 0;
@@ -98,9 +125,70 @@ export class QueryTab {
     this.connectionId = connectionId;
   }
 
+  /** A tab as the workspace kept it. */
+  static from(app: AppState, s: TabSnapshot): QueryTab {
+    const t = new QueryTab(app, s.connection ?? null);
+    if (typeof s.key === 'string' && s.key) t.key = s.key;
+    if (Number.isInteger(s.num) && s.num! > 0) {
+      t.num = s.num!;
+      counter = Math.max(counter, t.num);
+    }
+    t.name = s.name ?? null;
+    t.initial = typeof s.sql === 'string' ? s.sql : '';
+    t.file = s.file && typeof s.file.name === 'string' ? { path: s.file.path ?? null, name: s.file.name, mtime: s.file.mtime ?? null } : null;
+    t.dirty = !!s.dirty;
+    if (Array.isArray(s.cursor) && s.cursor.length === 2) t.cursor = [Number(s.cursor[0]) || 0, Number(s.cursor[1]) || 0];
+    return t;
+  }
+
+  snapshot(): TabSnapshot {
+    return { key: this.key, title: this.title, num: this.num, name: this.name, sql: this.text(), cursor: [...this.cursor] as [number, number],
+      connection: this.connectionId, file: this.file ? { ...this.file } : null, dirty: this.dirty };
+  }
+
+  /** The file's name, the saved query's, or "Query N". */
   get title(): string {
-    const it = this.app.item(this.connectionId);
-    return `${it ? it.name : 'No connection'} · ${this.id}`;
+    return this.file?.name ?? this.name ?? `Query ${this.num}`;
+  }
+
+  /** The SQL (compatibility with callers that read a property). */
+  get sql(): string {
+    return this.text();
+  }
+
+  text(): string {
+    return this.getText ? this.getText() : this.initial;
+  }
+
+  /** Replace the SQL (a file read, a reload); not an edit. */
+  setText(t: string, cursor: [number, number] = [0, 0]): void {
+    this.cursor = cursor;
+    if (this.putText) this.putText(t, cursor);
+    else this.initial = t;
+  }
+
+  /** The editor of this tab mounted (or, with nulls, went away). */
+  attach(get: (() => string) | null, put: ((t: string, cursor?: [number, number]) => void) | null): void {
+    if (!get && this.getText) this.initial = this.getText();
+    this.getText = get;
+    this.putText = put;
+  }
+
+  /** The user typed. */
+  edited(): void {
+    this.dirty = true;
+    this.app.workspace.changed();
+  }
+
+  selected(anchor: number, head: number): void {
+    this.cursor = [anchor, head];
+    this.selection = { from: Math.min(anchor, head), to: Math.max(anchor, head) };
+    this.app.workspace.changed();
+  }
+
+  /** Text the user would lose by closing the tab. */
+  get unsaved(): boolean {
+    return this.dirty || (!this.file && this.text().trim() !== '');
   }
 
   /** Inside a transaction (so closing must ask first). */
@@ -162,15 +250,15 @@ export class QueryTab {
     let store: RowStore | null = null;
     let done = rs;
     const offCols = rpc.on('query_columns', (p) => {
-      if (p?.query_id !== qid) return;
-      store = new RowStore(p.columns ?? [], this.app.prefs.rowCap);
+      if (p.query_id !== qid) return;
+      store = new RowStore(p.columns, this.app.prefs.rowCap);
       this.store = store;
       rs.store = store;
       this.storeVersion++;
     });
     const offNotice = rpc.on('query_notice', (p) => {
-      if (p?.query_id !== qid) return;
-      this.messages.push({ kind: 'notice', severity: p.severity, text: p.message, detail: p.detail, hint: p.hint, code: p.code, stmt: index + 1 });
+      if (p.query_id !== qid) return;
+      this.messages.push({ kind: 'notice', severity: p.severity, text: p.message ?? '', detail: p.detail, hint: p.hint, code: p.code, stmt: index + 1 });
     });
     rpc.sinkRows(qid, (bytes, offset, count) => {
       if (this.firstRowMs === null) this.firstRowMs = performance.now() - this.startedAt;
@@ -179,9 +267,8 @@ export class QueryTab {
     });
     try {
       if (!this.connectionId) throw new RpcError({ kind: 'Validation', message: 'this tab has no connection', hint: 'choose a connection for the tab first' });
-      const cid = await this.app.ensureConnected(this.connectionId);
-      this.connectionId = cid;
-      const res = await rpc.call<Totals>('execute_query', { connection_id: cid, sql, query_id: qid });
+      const cid = await this.app.sessionFor(this);
+      const res = await rpc.call('execute_query', { connection_id: cid, sql, query_id: qid });
       this.totals = res;
       rs.totals = res;
       if (res.transaction) this.tx = res.transaction as TxState;
@@ -234,9 +321,8 @@ export class QueryTab {
   private async quiet(sql: string): Promise<boolean> {
     try {
       if (!this.connectionId) throw new RpcError({ kind: 'Validation', message: 'this tab has no connection', hint: 'choose a connection for the tab first' });
-      const cid = await this.app.ensureConnected(this.connectionId);
-      this.connectionId = cid;
-      const res = await this.app.rpc.call<Totals>('execute_query', { connection_id: cid, sql, max_rows: 0 });
+      const cid = await this.app.sessionFor(this);
+      const res = await this.app.rpc.call('execute_query', { connection_id: cid, sql, max_rows: 0 });
       if (res.transaction) this.tx = res.transaction as TxState;
       return true;
     } catch (e) {
@@ -318,11 +404,11 @@ export class QueryTab {
     }
   }
 
-  /** Reopen this tab's lost connection. */
+  /** Reopen this tab's lost connection (its session, when it has one). */
   async reconnect(): Promise<void> {
     if (!this.connectionId) return;
     try {
-      await this.app.ensureConnected(this.connectionId);
+      await this.app.sessionFor(this);
       this.lost = null;
       this.tx = 'idle';
       this.messages.push({ kind: 'info', text: 'Reconnected.' });
