@@ -346,6 +346,9 @@ struct query_ops {
 	bool (*failed)(struct query *q, const struct tusk_error *e);
 	/* Free ctx. */
 	void (*free)(struct query *q);
+	/* A declared worker notification of this query (wire.h; its params
+	 * already read against the declaration), e.g. export_data. */
+	void (*notify)(struct query *q, const struct rpc_msg *m);
 };
 
 struct query {
@@ -386,6 +389,10 @@ struct query *query_submit(struct conn *c, struct request *req, char *id, char *
 int queries_admit(struct conn *c, struct client *cl, size_t sql_len, struct tusk_error *e);
 /* The connection's worker can take the next queued query. */
 void queries_kick(struct conn *c);
+/* Cancel a query as cancel_query does, nobody waiting for the answer. */
+void query_cancel(struct query *q);
+/* Send query_progress {query_id, rows, bytes} to the query's client. */
+void query_progress(struct query *q, uint64_t rows, uint64_t bytes);
 /* Fail every query of a connection (its worker is gone). */
 void queries_fail_conn(struct conn *c, const struct tusk_error *e);
 /* A client left: cancel what it was running. */
@@ -490,6 +497,9 @@ extern const struct tusk_method m_disconnect;
 extern const struct tusk_method m_get_active_connections;
 extern const struct tusk_method m_execute_query;
 extern const struct tusk_method m_cancel_query;
+/* m-copy.c */
+extern const struct tusk_method m_export_query;
+extern const struct tusk_method m_import_file;
 extern const struct tusk_method m_get_running_queries;
 extern const struct tusk_method m_list_workers;
 extern const struct tusk_method m_kill_worker;

@@ -25,6 +25,8 @@ const struct tusk_method *const method_table[] = {
 	&m_get_active_connections,
 	&m_execute_query,
 	&m_cancel_query,
+	&m_export_query,
+	&m_import_file,
 	&m_get_running_queries,
 	&m_list_workers,
 	&m_kill_worker,

@@ -652,9 +652,45 @@ queries_worker_raw(struct worker *w, struct conn *c, struct evbuffer *in, size_t
 	return true;
 }
 
-/* A decoded notification from a connection's worker we did not route. */
+/* A decoded notification from a connection's worker: the running query's,
+ * if its ops take it. */
 void
 queries_worker_notify(struct conn *c, const struct rpc_msg *m)
 {
+	struct query *q = c->running;
+	const msgpack_object *arg = m->params && m->params->type == MSGPACK_OBJECT_ARRAY &&
+	    m->params->via.array.size == 1 ? &m->params->via.array.ptr[0] : NULL;
+	const msgpack_object *id = arg && arg->type == MSGPACK_OBJECT_MAP ? mo_map_get(arg, "query_id") : NULL;
+	if (q && q->ops && q->ops->notify && id && mo_str_eq(id, q->id)) {
+		q->ops->notify(q, m);
+		return;
+	}
 	log_debug("connection %s: ignoring worker notification '%s'", c->cfg.name, m->method);
+}
+
+void
+query_cancel(struct query *q)
+{
+	if (q->state == QS_QUEUED) {
+		struct tusk_error e = TUSK_ERROR_INIT;
+		terr_set(&e, TE_QUERY_CANCELLED, "canceling statement due to user request");
+		query_fail(q, &e);
+		terr_clear(&e);
+	} else if (!q->cancel_sent) {
+		query_cancel_running(q, NULL);
+	}
+}
+
+void
+query_progress(struct query *q, uint64_t rows, uint64_t bytes)
+{
+	if (q->req == NULL || !req_client_alive(q->req))
+		return;
+	msgpack_packer *pk = packer_on(client_output(q->req->client));
+	rpc_pack_notify_begin(pk, N_QUERY_PROGRESS);
+	msgpack_pack_array(pk, 1);
+	MP_PACK_FIELDS(pk,
+	    MPF_STR("query_id", q->id),
+	    MPF_UINT("rows", rows),
+	    MPF_UINT("bytes", bytes));
 }

@@ -544,6 +544,8 @@ static const struct worker_note {
 	{ N_QUERY_COLUMNS, NULL, WS_RUNNING },
 	{ N_QUERY_ROWS, NULL, WS_RUNNING },
 	{ N_QUERY_NOTICE, NULL, WSB(WS_CONNECTING) | WSB(WS_IDLE) | WS_RUNNING },
+	{ W_EXPORT_DATA, wire_export_data, WS_RUNNING },
+	{ W_IMPORT_READY, wire_import_ready, WS_RUNNING },
 };
 
 /* The table's entry for a method name, or NULL. */
@@ -767,6 +769,8 @@ worker_msg(struct rpc_peer *p, const struct rpc_msg *m, void *arg)
 		hostkeys_offer(w, &prm);
 	else if (n->fields == wire_schema_touched && w->role == WR_CONN && w->arg)
 		schema_touched(w->arg);
+	else if (w->ops && w->ops->notify)
+		w->ops->notify(w, m, w->arg); /* a query's (export_data, ...) */
 }
 
 /* The worker's socket closed. */

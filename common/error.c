@@ -51,6 +51,7 @@ terr_clear(struct tusk_error *e)
 	free(e->hint);
 	free(e->code);
 	free(e->reason);
+	free(e->column);
 	terr_init(e);
 }
 
@@ -147,6 +148,9 @@ terr_copy(struct tusk_error *dst, const struct tusk_error *src)
 	dst->reason = xstrdup(src->reason);
 	dst->position = src->position;
 	dst->elapsed_ms = src->elapsed_ms;
+	dst->line = src->line;
+	dst->column = xstrdup(src->column);
+	dst->transaction = src->transaction;
 	if (src->host_key) {
 		const struct tusk_host_key *h = src->host_key;
 		struct tusk_host_key *d = terr_host_key(dst);
@@ -193,7 +197,8 @@ pack_opt_int(msgpack_packer *pk, int64_t v)
 void
 terr_pack(msgpack_packer *pk, const struct tusk_error *e)
 {
-	int n = 7 + (e->reason != NULL) + (e->host_key != NULL);
+	int n = 7 + (e->reason != NULL) + (e->host_key != NULL) + (e->line >= 0) + (e->column != NULL) +
+	    (e->transaction != NULL);
 	msgpack_pack_map(pk, (size_t)n);
 	mp_pack_key(pk, "kind");
 	mp_pack_cstr(pk, terr_kind_name(e->kind == TE_NONE ? TE_INTERNAL : e->kind));
@@ -212,6 +217,18 @@ terr_pack(msgpack_packer *pk, const struct tusk_error *e)
 	if (e->reason) {
 		mp_pack_key(pk, "reason");
 		mp_pack_cstr(pk, e->reason);
+	}
+	if (e->line >= 0) {
+		mp_pack_key(pk, "line");
+		msgpack_pack_int64(pk, e->line);
+	}
+	if (e->column) {
+		mp_pack_key(pk, "column");
+		mp_pack_cstr(pk, e->column);
+	}
+	if (e->transaction) {
+		mp_pack_key(pk, "transaction");
+		mp_pack_cstr(pk, e->transaction);
 	}
 	if (e->host_key) {
 		const struct tusk_host_key *h = e->host_key;
@@ -253,6 +270,17 @@ short_str(const msgpack_object *map, const char *key)
 	return mo_strdup(v);
 }
 
+/* A transaction state's static name (unknown ones are "unknown"). */
+static const char *
+tx_state_static(const msgpack_object *v)
+{
+	static const char *const states[] = { "idle", "in_transaction", "failed_transaction", "active" };
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+		if (mo_str_eq(v, states[i]))
+			return states[i];
+	return "unknown";
+}
+
 /* Read an error map (as sent by a worker or the broker). */
 int
 terr_unpack(const msgpack_object *o, struct tusk_error *e)
@@ -281,6 +309,12 @@ terr_unpack(const msgpack_object *o, struct tusk_error *e)
 	if ((v = mo_map_get(o, "elapsed_ms")) != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
 	    v->via.u64 <= INT64_MAX)
 		e->elapsed_ms = (int64_t)v->via.u64;
+	if ((v = mo_map_get(o, "line")) != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    v->via.u64 <= INT64_MAX)
+		e->line = (int64_t)v->via.u64;
+	e->column = short_str(o, "column");
+	if ((v = mo_map_get(o, "transaction")) != NULL && v->type == MSGPACK_OBJECT_STR)
+		e->transaction = tx_state_static(v);
 	if ((v = mo_map_get(o, "host_key")) != NULL && v->type == MSGPACK_OBJECT_MAP) {
 		struct tusk_host_key *h = terr_host_key(e);
 		const msgpack_object *port = mo_map_get(v, "port");

@@ -49,9 +49,12 @@ struct tusk_error {
 	int64_t position;   /* 1-based character offset in the SQL, or -1 */
 	int64_t elapsed_ms; /* for timeouts, or -1 */
 	struct tusk_host_key *host_key; /* SSH host key errors, else NULL */
+	int64_t line;	    /* import: the file's line the server named, or -1 */
+	char *column;	    /* import: the column it named, or NULL */
+	const char *transaction; /* a query's: the session's state after it (static), or NULL */
 };
 
-#define TUSK_ERROR_INIT { TE_NONE, NULL, NULL, NULL, NULL, NULL, -1, -1, NULL }
+#define TUSK_ERROR_INIT { TE_NONE, NULL, NULL, NULL, NULL, NULL, -1, -1, NULL, -1, NULL, NULL }
 
 void terr_init(struct tusk_error *e);
 /* Set kind and message (replacing any previous error). Returns -1. */

@@ -16,7 +16,8 @@
 const struct tusk_shape_def tusk_shapes[] = {
 	{ "error", "{kind: str, message: str, detail: str | nil, hint: str | nil, "
 	    "position: int | nil, code: str | nil, elapsed_ms: int | nil, reason?: str, "
-	    "host_key?: @host_key}" },
+	    "host_key?: @host_key, line?: int, column?: str, "
+	    "transaction?: \"idle\" | \"in_transaction\" | \"failed_transaction\" | \"active\" | \"unknown\"}" },
 	{ "host_key", "{status: \"unknown\" | \"changed\" | str, host: str | nil, port: int | nil, "
 	    "key_type: str | nil, fingerprint: str | nil, known_fingerprint: str | nil, "
 	    "connection_id: str | nil}" },
@@ -87,6 +88,9 @@ const struct tusk_notification tusk_notifications[] = {
 	    "A result set of a streaming execute_query begins (one per statement that returns rows)." },
 	{ N_QUERY_ROWS, "{query_id: str, rows: [[any]]}",
 	    "A batch of rows (about 64 KiB) of the current result set." },
+	{ N_QUERY_PROGRESS, "{query_id: str, rows: int, bytes: int}",
+	    "How far an export_query or import_file is: rows and bytes written or sent so far "
+	    "(at most every 100 ms or 1 MiB)." },
 	{ N_QUERY_NOTICE, "{query_id: str | nil, severity: str | nil, message: str | nil, "
 	    "code: str | nil, detail: str | nil, hint: str | nil}",
 	    "A notice or warning the server sent while the query ran." },

@@ -144,6 +144,17 @@
 #define W_CATALOG "catalog"
 /* {query_id, schema, name, kind?} -> describe_object's result */
 #define W_DESCRIBE "describe"
+/* export_query: run sql, stream the file's bytes as export_data
+ * notifications (mode "copy": COPY's own bytes; "json"/"ndjson": binary
+ * COPY of row_to_json rows; "sql"/"markdown": rows formatted by the worker)
+ * -> {row_count} */
+#define W_EXPORT "export"
+/* import_file: run a COPY ... FROM STDIN (sql), say import_ready, take the
+ * file as copy_data orders -> {row_count} */
+#define W_IMPORT "import"
+/* {query_id, data, last} -> {} once libpq has handed the bytes to the
+ * kernel (the broker's window of outstanding chunks) */
+#define W_COPY_DATA "copy_data"
 
 /* Worker -> broker notifications. */
 /* First message, once the worker is sandboxed and serving: {pid, version}.
@@ -157,6 +168,8 @@
  * its answer: {query_id}. Not forwarded: the broker marks its cached
  * schema stale and tells clients schema_changed. */
 #define W_SCHEMA_TOUCHED "schema_touched"
+#define W_EXPORT_DATA "export_data"   /* {query_id, rows, data} */
+#define W_IMPORT_READY "import_ready" /* {query_id}: the server takes COPY data */
 /* query_columns, query_rows and query_notice are forwarded to the client. */
 
 #endif

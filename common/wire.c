@@ -63,6 +63,50 @@ const struct tusk_param wire_query_reply[] = {
 	PARAMS_END,
 };
 
+const struct tusk_param wire_export[] = {
+	{ "query_id", TT_STR, 0, "the export's id", NULL },
+	{ "sql", TT_STR, 0, "what to run (a COPY for modes copy/json/ndjson, the query otherwise)", NULL },
+	{ "mode", TT_STR, 0, "copy, json, ndjson, sql or markdown", NULL },
+	{ "header", TT_BOOL, P_OPT, "sql/markdown: a header row (markdown)", NULL },
+	{ "null", TT_STR, P_OPT, "markdown: the text of NULL", NULL },
+	{ "table", TT_STR, P_OPT, "sql: the target table, quoted", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_export_data[] = {
+	{ "query_id", TT_STR, 0, "the export's id", NULL },
+	{ "rows", TT_INT, 0, "rows formatted so far", NULL },
+	{ "data", TT_BIN, 0, "the file's next bytes", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_import[] = {
+	{ "query_id", TT_STR, 0, "the import's id", NULL },
+	{ "sql", TT_STR, 0, "the COPY ... FROM STDIN", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_import_ready[] = {
+	{ "query_id", TT_STR, 0, "the import's id", NULL },
+	PARAMS_END,
+};
+
+const struct tusk_param wire_copy_data[] = {
+	{ "query_id", TT_STR, 0, "the import's id", NULL },
+	{ "data", TT_BIN, 0, "the file's next bytes", NULL },
+	{ "last", TT_BOOL, 0, "the file ends here: end the COPY", NULL },
+	PARAMS_END,
+};
+
+/* copy_data's success reply: nothing, once the bytes left. */
+const struct tusk_param wire_copy_data_reply[] = { PARAMS_END };
+
+/* export's and import's success reply. */
+const struct tusk_param wire_copy_reply[] = {
+	{ "row_count", TT_INT, 0, "rows the server reported", NULL },
+	PARAMS_END,
+};
+
 /* Several bound statements in one transaction (apply_edits; worker/pg-edit.c). */
 const struct tusk_param wire_exec_batch[] = {
 	{ "query_id", TT_STR, 0, "the batch's id (cancel names it)", NULL },

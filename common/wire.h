@@ -25,6 +25,11 @@ extern const struct tusk_param wire_connect_reply[];
 extern const struct tusk_param wire_ssh_info[]; /* connect reply's ssh_tunnel */
 extern const struct tusk_param wire_query[];
 extern const struct tusk_param wire_query_reply[];
+extern const struct tusk_param wire_export[];
+extern const struct tusk_param wire_import[];
+extern const struct tusk_param wire_copy_data[];
+extern const struct tusk_param wire_copy_data_reply[];
+extern const struct tusk_param wire_copy_reply[]; /* export's and import's */
 extern const struct tusk_param wire_exec_batch[];
 extern const struct tusk_param wire_exec_batch_reply[];
 extern const struct tusk_param wire_cancel[];
@@ -42,5 +47,7 @@ extern const struct tusk_param wire_hello[];
 extern const struct tusk_param wire_log[];
 extern const struct tusk_param wire_host_key[];
 extern const struct tusk_param wire_schema_touched[];
+extern const struct tusk_param wire_export_data[];
+extern const struct tusk_param wire_import_ready[];
 
 #endif

@@ -3,7 +3,8 @@
  *
  * It finds its socketpair end on fd 3 and nothing else open, locks itself
  * down before reading any order (sandbox-linux.c), then serves the broker's
- * requests: connect, query, catalog, describe, cancel, ping, close. It logs by sending records
+ * requests: connect, query, catalog, describe, export, import (and its
+ * copy_data), cancel, ping, close. It logs by sending records
  * to the broker. It ends when told to close, on SIGTERM, or when the broker
  * goes away (EOF on the socket, or the parent-death signal).
  */
@@ -137,6 +138,9 @@ static const struct order {
 	{ W_DESCRIBE, wire_describe, pg_describe },
 	{ W_EXEC_BATCH, wire_exec_batch, pg_exec_batch },
 	{ W_CANCEL, wire_cancel, pg_cancel },
+	{ W_EXPORT, wire_export, pg_export },
+	{ W_IMPORT, wire_import, pg_import },
+	{ W_COPY_DATA, wire_copy_data, pg_copy_data },
 	{ W_CLOSE, wire_close, order_close },
 };
 

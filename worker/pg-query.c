@@ -36,16 +36,101 @@ type_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The name of a type OID (or its number when the type is new to us). */
-static const char *
-type_name(Oid oid, char *buf, size_t len)
+/* The loaded entry of a type OID, or NULL (then the names are stale). */
+static const struct typename *
+type_find(Oid oid)
 {
-	struct typename key = { oid, NULL };
+	struct typename key = { oid, 0, NULL };
 	struct typename *t = pg.ntypes ? bsearch(&key, pg.types, pg.ntypes, sizeof *pg.types, type_cmp) : NULL;
-	if (t)
-		return t->name;
-	if (pg.ntypes)
+	if (t == NULL && pg.ntypes)
 		pg.types_stale = true;
+	return t;
+}
+
+/* intervaltypmodout's fields part ("" for the full range). */
+static const char *
+interval_fields(int range)
+{
+	enum { MON = 1 << 1, YR = 1 << 2, DY = 1 << 3, HR = 1 << 10, MI = 1 << 11, SE = 1 << 12 };
+	switch (range) {
+	case YR: return " year";
+	case MON: return " month";
+	case DY: return " day";
+	case HR: return " hour";
+	case MI: return " minute";
+	case SE: return " second";
+	case YR | MON: return " year to month";
+	case DY | HR: return " day to hour";
+	case DY | HR | MI: return " day to minute";
+	case DY | HR | MI | SE: return " day to second";
+	case HR | MI: return " hour to minute";
+	case HR | MI | SE: return " hour to second";
+	case MI | SE: return " minute to second";
+	default: return "";
+	}
+}
+
+/*
+ * format_type(oid, typmod) for the built-in types that take a modifier
+ * (their typmodout functions, as the server prints them); false for any
+ * other type. buf receives the name.
+ */
+static bool
+type_format_builtin(Oid oid, int typmod, char *buf, size_t len)
+{
+	const char *tz = NULL, *base = NULL;
+	switch (oid) {
+	case 1042: /* bpchar */
+	case 1043: /* varchar */
+		base = oid == 1042 ? "character" : "character varying";
+		if (typmod > 4)
+			snprintf(buf, len, "%s(%d)", base, typmod - 4);
+		else
+			snprintf(buf, len, "%s", base);
+		return true;
+	case 1560: /* bit */
+	case 1562: /* varbit */
+		snprintf(buf, len, "%s(%d)", oid == 1560 ? "bit" : "bit varying", typmod);
+		return true;
+	case 1700: { /* numeric */
+		int t = typmod - 4;
+		snprintf(buf, len, "numeric(%d,%d)", (t >> 16) & 0xffff, ((t & 0x7ff) ^ 1024) - 1024);
+		return true;
+	}
+	case 1083: base = "time", tz = " without time zone"; break;
+	case 1266: base = "time", tz = " with time zone"; break;
+	case 1114: base = "timestamp", tz = " without time zone"; break;
+	case 1184: base = "timestamp", tz = " with time zone"; break;
+	case 1186: { /* interval */
+		int prec = typmod & 0xffff, range = (typmod >> 16) & 0x7fff;
+		if (prec != 0xffff)
+			snprintf(buf, len, "interval%s(%d)", interval_fields(range), prec);
+		else
+			snprintf(buf, len, "interval%s", interval_fields(range));
+		return true;
+	}
+	default:
+		return false;
+	}
+	snprintf(buf, len, "%s(%d)%s", base, typmod, tz);
+	return true;
+}
+
+const char *
+pg_type_format(Oid oid, int typmod, char *buf, size_t len)
+{
+	const struct typename *t = type_find(oid);
+	if (typmod >= 0 && t && t->elem) {
+		/* an array: its element with the modifier, then [] */
+		char ebuf[160];
+		const char *e = pg_type_format(t->elem, typmod, ebuf, sizeof ebuf);
+		snprintf(buf, len, "%s[]", e);
+		return buf;
+	}
+	if (typmod >= 0 && type_format_builtin(oid, typmod, buf, len))
+		return buf;
+	if (t)
+		return t->name; /* an extension's modifier is not shown */
 	snprintf(buf, len, "oid:%u", oid);
 	return buf;
 }
@@ -60,6 +145,7 @@ pg_types_free(void)
 	pg.ntypes = 0;
 }
 
+/* A server error (a PGresult) into a tusk_error. */
 void
 pg_result_error(struct tusk_error *e, const PGresult *res)
 {
@@ -182,7 +268,7 @@ static void
 result_begin(const PGresult *res)
 {
 	struct pgq *q = pg.q;
-	char buf[24];
+	char buf[200];
 	q->ncols = PQnfields(res);
 	free(q->types);
 	q->types = xcalloc((size_t)MAX(q->ncols, 1), sizeof *q->types);
@@ -195,7 +281,7 @@ result_begin(const PGresult *res)
 		mp_pack_key(pk, "name");
 		mp_pack_cstr(pk, PQfname(res, i));
 		mp_pack_key(pk, "data_type");
-		mp_pack_cstr(pk, type_name(q->types[i], buf, sizeof buf));
+		mp_pack_cstr(pk, pg_type_format(q->types[i], PQfmod(res, i), buf, sizeof buf));
 	}
 	q->in_rows = true;
 	if (q->max_rows >= 0) {
@@ -268,6 +354,7 @@ types_loaded(const PGresult *res)
 	for (int i = 0; i < n; i++) {
 		pg.types[pg.ntypes].oid = (Oid)strtoul(PQgetvalue(res, i, 0), NULL, 10);
 		pg.types[pg.ntypes].name = xstrdup(PQgetvalue(res, i, 1));
+		pg.types[pg.ntypes].elem = (Oid)strtoul(PQgetvalue(res, i, 2), NULL, 10);
 		pg.ntypes++;
 	}
 	qsort(pg.types, pg.ntypes, sizeof *pg.types, type_cmp);
@@ -398,6 +485,10 @@ pg_process_results(void)
 {
 	while (pg.q && !pg.paused) {
 		struct pgq *q = pg.q;
+		if (q->kind != PQK_QUERY) {
+			pg_copy_process();
+			return;
+		}
 		if (q->copy_out) {
 			copy_out_rows();
 			if (q->copy_out) {
@@ -500,6 +591,7 @@ pg_query_free(struct pgq *q)
 	free(q->types);
 	free(q->command_tag);
 	free(q->rows_affected);
+	pg_copy_free(q->copy);
 	terr_clear(&q->err);
 	obuf_free(&q->cols);
 	obuf_free(&q->rows);
@@ -564,6 +656,7 @@ query_finish(void)
 	} else if (terr_isset(&q->err)) {
 		schema_touched_send(q);
 		batch_flush(q);
+		q->err.transaction = pg_tx_status(); /* e.g. failed_transaction now */
 		wk_reply_error(q->msgid, &q->err);
 		log_debug("query %s failed: %s", q->id, q->err.message);
 		pg_query_free(q);
@@ -692,6 +785,27 @@ pg_send_query(struct pgq *q, const char *sql, int nvalues, char *const *values)
 	return 0;
 }
 
+int
+pg_send(struct pgq *q, const char *sql, bool params, bool single_row)
+{
+	pg.q = q;
+	q->started_us = mono_us();
+	/* the extended protocol takes one statement only */
+	int ok = params ? PQsendQueryParams(pg.conn, sql, 0, NULL, NULL, NULL, NULL, 0) :
+	    PQsendQuery(pg.conn, sql);
+	if (!ok) {
+		char *m = pg_clean_message(PQerrorMessage(pg.conn));
+		terr_set(&q->err, TE_CONNECTION, "%s", m);
+		free(m);
+		terr_hint(&q->err, "the connection to the server is broken; connect again");
+		return -1;
+	}
+	if (single_row)
+		PQsetSingleRowMode(pg.conn);
+	pg_watch_query();
+	return 0;
+}
+
 /* Load the type names (pg_type) on our own account. */
 void
 pg_types_load(void)
@@ -700,7 +814,11 @@ pg_types_load(void)
 	q->id = xstrdup("types");
 	q->internal = true;
 	q->max_rows = -1;
-	if (pg_send_query(q, "select oid::int8, typname::text from pg_catalog.pg_type", 0, NULL) < 0) {
+	/* a "true" array (as format_type decides) keeps its element type, so
+	 * a modifier can be printed inside it: character varying(20)[] */
+	if (pg_send_query(q, "select oid::int8, pg_catalog.format_type(oid, -1), "
+	    "case when typelem <> 0 and typlen = -1 and typstorage <> 'p' then typelem else 0 end::int8 "
+	    "from pg_catalog.pg_type", 0, NULL) < 0) {
 		log_warn("cannot load type names: %s", q->err.message);
 		pg.q = NULL;
 		pg_query_free(q);
@@ -715,6 +833,7 @@ qorder_free(struct qorder *o)
 		return;
 	free(o->id);
 	free(o->sql);
+	pg_copy_free(o->copy);
 	for (int i = 0; i < o->nvalues; i++)
 		free(o->values[i]);
 	free(o->values);
@@ -722,10 +841,14 @@ qorder_free(struct qorder *o)
 	free(o);
 }
 
-/* A user's query or batch (takes the order). */
+/* A user's query, batch, export or import (takes the order). */
 int
 pg_order_start(struct qorder *o)
 {
+	if (o->kind != PQK_QUERY) {
+		pg_copy_start(o);
+		return 0;
+	}
 	struct pgq *q = xcalloc(1, sizeof *q);
 	q->id = o->id;
 	o->id = NULL;
@@ -766,18 +889,31 @@ order_values(struct qorder *o, const msgpack_object *arr, struct tusk_error *e)
 	return 0;
 }
 
+/* May an order that runs SQL start now? If not, its error is answered. */
+bool
+pg_order_allowed(uint32_t msgid)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	if (pg_ready_for_order(&e))
+		return true;
+	wk_reply_error(msgid, &e);
+	terr_clear(&e);
+	return false;
+}
+
 void
 pg_query(uint32_t msgid, const struct params *params)
 {
 	struct tusk_error e = TUSK_ERROR_INIT;
-	pg_ready_for_order(&e);
+	if (!pg_order_allowed(msgid))
+		return;
 	struct qorder *o = xcalloc(1, sizeof *o);
 	o->msgid = msgid;
 	o->id = params_strdup(params, "query_id");
 	o->sql = params_strdup(params, "sql");
 	o->max_rows = params_int(params, "max_rows", -1);
 	o->timeout_ms = params_int(params, "timeout_ms", -1);
-	if (terr_isset(&e) || order_values(o, params_get(params, "params"), &e) < 0) {
+	if (order_values(o, params_get(params, "params"), &e) < 0) {
 		wk_reply_error(msgid, &e);
 		terr_clear(&e);
 		qorder_free(o);
@@ -794,4 +930,3 @@ pg_query(uint32_t msgid, const struct params *params)
 	}
 	pg_order_start(o);
 }
-

@@ -312,6 +312,10 @@ pg_cancel(uint32_t msgid, const struct params *params)
 		if (pg.q->cancel == CANCEL_NONE)
 			pg.q->cancel = CANCEL_USER;
 		log_debug("cancelling %s", pg.q->id);
+		/* an import's COPY fails on purpose (no more data: the server
+		 * rolls it back); the cancel request ends what the server is
+		 * still doing with the data it has */
+		pg_copy_cancel();
 		pg_cancel_send(msgid);
 		return;
 	}

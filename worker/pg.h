@@ -51,6 +51,33 @@ struct obuf {
 	size_t cap;
 };
 
+/* What a query order is for. */
+enum pgq_kind { PQK_QUERY, PQK_EXPORT, PQK_IMPORT };
+/* How an export makes its bytes (wire_export's mode). */
+enum export_mode { EXP_COPY, EXP_JSON, EXP_NDJSON, EXP_SQL, EXP_MARKDOWN };
+
+#define EXPORT_CHUNK (256u * 1024) /* export_data carries about this much */
+#define IMPORT_ACKS 16		   /* copy_data orders awaiting the kernel, at most */
+
+/* An export's or an import's state (pg-copy.c). */
+struct pgcopy {
+	enum export_mode mode;
+	bool header;		/* export: a header row (counted apart) */
+	char *null_text;	/* markdown: NULL's text */
+	char *table;		/* sql: the target, quoted */
+	struct obuf out;	/* export: the bytes not yet sent */
+	uint64_t rows;		/* export: rows formatted */
+	bool seen_header;	/* copy: the header line / binary header is behind */
+	bool began;		/* json: "[" is out; sql/markdown: the column part is made */
+	int ncols;
+	char *cols;		/* sql: "(a, b)"; markdown: unused */
+	bool *quoted;		/* sql: column i's values are literals */
+	bool copy_in;		/* import: the server takes data */
+	bool end_pending;	/* import: PQputCopyEnd could not be queued yet */
+	uint32_t acks[IMPORT_ACKS]; /* import: copy_data orders to answer once flushed */
+	int nacks;
+};
+
 struct pgq;
 
 /*
@@ -72,6 +99,8 @@ struct pgq_ops {
 struct pgq {
 	char *id;
 	uint32_t msgid;
+	enum pgq_kind kind;
+	struct pgcopy *copy;  /* PQK_EXPORT, PQK_IMPORT */
 	bool internal;	      /* the type-name load, not a user's query */
 	int64_t max_rows;     /* -1: stream */
 	int64_t timeout_ms;
@@ -99,9 +128,12 @@ struct pgq {
 	struct pgbatch *batch; /* exec_batch: the statements (pg-edit.c), or NULL */
 };
 
-/* A query order as the broker gave it (wire_query), owned. */
+/* A query order as the broker gave it (wire_query, or wire_export /
+ * wire_import with kind and copy), owned. */
 struct qorder {
 	uint32_t msgid;
+	enum pgq_kind kind;
+	struct pgcopy *copy;
 	char *id;
 	char *sql;
 	int64_t max_rows;   /* -1: stream */
@@ -113,7 +145,8 @@ struct qorder {
 
 struct typename {
 	Oid oid;
-	char *name;
+	Oid elem;   /* a true array's element type, else 0 */
+	char *name; /* format_type(oid, -1) */
 };
 
 struct pg_session {
@@ -187,12 +220,22 @@ void qorder_free(struct qorder *o);
 void pg_pending_start(void);
 /* Load the type names (pg_type) on our own account. */
 void pg_types_load(void);
+/* A server error (a PGresult) into e, with the hints Tusk adds. */
+void pg_result_error(struct tusk_error *e, const PGresult *res);
+/* Is the session free for an order? (an error reply to msgid otherwise) */
+bool pg_order_allowed(uint32_t msgid);
+/* Send q (kind set) to the server: 0, or -1 with q->err set. */
+int pg_send(struct pgq *q, const char *sql, bool params, bool single_row);
+/* A column's type as PostgreSQL prints it: format_type(oid, typmod), from
+ * the loaded names (a new type's number otherwise). */
+const char *pg_type_format(Oid oid, int typmod, char *buf, size_t len);
 void pg_types_free(void);
 /* Send one statement of q (values bound when not NULL); -1 with q->err set. */
 int pg_send_query(struct pgq *q, const char *sql, int nvalues, char *const *values);
 /* A query is answered and pg.q is free: start what waits. */
 void pg_query_after(void);
-/* Start a user's query or batch (takes the order); -1 when answered with an error. */
+/* Start a user's query, batch, export or import (takes the order); -1 when
+ * answered with an error. */
 int pg_order_start(struct qorder *o);
 /* The transaction status as the contract names it. */
 const char *pg_tx_status(void);
@@ -208,6 +251,15 @@ bool pg_ready_for_order(struct tusk_error *e);
  * (then pg.q is freed and cleared). */
 void pg_batch_step(void);
 void pg_batch_free(struct pgbatch *b);
+
+/* pg-copy.c */
+/* Send an export or import order to the server (takes o). */
+void pg_copy_start(struct qorder *o);
+/* Results of a running export or import (pg_process_results' part). */
+void pg_copy_process(void);
+/* A running import's COPY fails: no more of its data is taken. */
+void pg_copy_cancel(void);
+void pg_copy_free(struct pgcopy *c);
 
 /* pg-value.c */
 /* One value of row `row`, column `col` in the contract's mapping. */

@@ -54,6 +54,10 @@ void pg_describe(uint32_t msgid, const struct params *p);
 void pg_exec_batch(uint32_t msgid, const struct params *p);
 /* cancel {query_id} */
 void pg_cancel(uint32_t msgid, const struct params *p);
+/* pg-copy.c: export_query's and import_file's orders. */
+void pg_export(uint32_t msgid, const struct params *p);
+void pg_import(uint32_t msgid, const struct params *p);
+void pg_copy_data(uint32_t msgid, const struct params *p);
 /* The broker drained our output: resume reading the server. */
 void pg_output_drained(void);
 typedef void (*pg_closed_fn)(void *arg);

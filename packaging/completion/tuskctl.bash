@@ -152,7 +152,7 @@ _tuskctl()
 	# values of options that take one (short options mean different things
 	# to different commands, hence command:option)
 	case $cmd:$prev in
-	query:-c | running:-c | history:-c | saved:-c | table:-c | activity:-c | backend:-c | schema:-c | describe:-c | *:--connection)
+	query:-c | running:-c | history:-c | saved:-c | table:-c | activity:-c | backend:-c | schema:-c | describe:-c | export:-c | import:-c | *:--connection)
 		mapfile -t COMPREPLY < <(_tuskctl_conns "$ctl" | _tuskctl_match "$cur")
 		return 0
 		;;
@@ -175,12 +175,25 @@ _tuskctl()
 		      routine type' -- "$cur"))
 		return 0
 		;;
+	export:-f | export:--format)
+		COMPREPLY=($(compgen -W 'csv tsv json ndjson sql markdown' -- "$cur"))
+		return 0
+		;;
+	import:-f | import:--format)
+		COMPREPLY=($(compgen -W 'csv tsv' -- "$cur"))
+		return 0
+		;;
 	query:-f | saved:-f | table:-f | *:--format)
 		COMPREPLY=($(compgen -W 'table csv json' -- "$cur"))
 		return 0
 		;;
 	history:-s | *:--status)
 		COMPREPLY=($(compgen -W 'ok error cancelled' -- "$cur"))
+		return 0
+		;;
+	export:-o | *:--output)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;
 	top:-s | *:--sort)
@@ -216,7 +229,8 @@ _tuskctl()
 		[[ $cur == *@* ]] && COMPREPLY=($(compgen -P "${cur%%@*}@" -A hostname -- "${cur#*@}"))
 		return 0
 		;;
-	connect:-[pUdnt] | connections:-[pUdnt] | query:-[mtqN] | top:-i | logs:-n | *:--port | \
+	connect:-[pUdnt] | connections:-[pUdnt] | query:-[mtqN] | export:-[tdNQq] | import:-[tdNQCq] | \
+		top:-i | logs:-n | *:--port | *:--table | *:--delimiter | *:--quote | *:--columns | \
 		*:--username | *:--dbname | *:--name | *:--statement-timeout | *:--max-rows | *:--timeout | \
 		*:--query-id | *:--null | *:--interval | *:--lines | *:--ssh-port | *:--ssh-user | \
 		history:-n | *:--limit | saved:-[dF] | *:--description | *:--folder)
@@ -275,6 +289,12 @@ _tuskctl()
 	query)
 		opts='--connection --format --max-rows --timeout --query-id --null --no-header'
 		;;
+	export)
+		opts='--connection --format --output --no-header --delimiter --null --quote --table --query-id'
+		;;
+	import)
+		opts='--connection --table --format --no-header --delimiter --null --quote --columns --query-id'
+		;;
 	cancel)
 		[[ $cword -eq $((cmd_at + 1)) ]] && names=_tuskctl_queries
 		;;
@@ -332,6 +352,9 @@ _tuskctl()
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	elif [[ $cmd == import ]]; then
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
 	elif [[ -n $names ]]; then
 		mapfile -t COMPREPLY < <("$names" "$ctl" | _tuskctl_match "$cur")
 	else

@@ -157,6 +157,70 @@ def bench_stream(pg, b):
     return med(times["tuskctl --format csv"]) / base
 
 
+def bench_copy(pg, b):
+    """export_query and import_file against psql's \\copy, on bench_1m."""
+    if not pg.psql("select to_regclass('bench_1m')", db="tuskdb").strip():
+        setup_data(pg)
+    pg.psql("DROP TABLE IF EXISTS bench_imp; CREATE TABLE bench_imp (LIKE bench_1m);"
+            "ALTER TABLE bench_imp OWNER TO tusk", db="tuskdb")
+    url = "postgresql://tusk@127.0.0.1:%d/tuskdb?sslmode=disable" % pg.port
+    b.ctl("connect", "-n", "benchcopy", url, env={"PGPASSWORD": "tuskpw"}, check=True)
+    env = dict(os.environ, PGPASSWORD="tuskpw")
+    psql = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(pg.port),
+            "-U", "tusk", "-d", "tuskdb", "-c"]
+    d = tempfile.mkdtemp(prefix="tbc.", dir="/tmp")
+    tf, pf = os.path.join(d, "tusk.csv"), os.path.join(d, "psql.csv")
+    ctl = os.path.join(BIN, "tuskctl")
+    q = "select * from bench_1m"
+    # the timezone is the server's for both (the session default)
+    exports = {
+        "tuskctl export -f csv": ([ctl, "export", "-c", "benchcopy", "-f", "csv", "-o", tf, q], b.env),
+        "psql \\copy … to FILE csv header": (psql + ["\\copy (%s) to '%s' csv header" % (q, pf)], env),
+    }
+    imports = {
+        "tuskctl import": ([ctl, "import", "-c", "benchcopy", "-t", "bench_imp", pf], b.env),
+        "psql \\copy … from FILE csv header": (psql + ["\\copy bench_imp from '%s' csv header" % pf], env),
+    }
+    times = {k: [] for k in list(exports) + list(imports)}
+    peak = 0
+    for _ in range(ROUNDS):
+        for name, (cmd, e) in list(exports.items()) + list(imports.items()):
+            if name in imports:
+                pg.psql("TRUNCATE bench_imp", db="tuskdb")
+            s = Sampler(b.proc.pid) if name.startswith("tuskctl") else None
+            if s:
+                s.start()
+            times[name].append(timed(cmd, env=e))
+            if s:
+                peak = max(peak, s.stop())
+    with open(tf, "rb") as f1, open(pf, "rb") as f2:
+        same = f1.read() == f2.read()
+    size = os.path.getsize(tf)
+    n = pg.psql("select count(*) from bench_imp", db="tuskdb").strip()
+    out("### Export and import: %s rows × 8 columns, %.0f MB of CSV (median of %d)"
+        % (format(ROWS, ","), size / 1e6, ROUNDS))
+    out()
+    out("| operation | time | vs psql |")
+    out("|---|---|---|")
+    ratios = {}
+    for group in (exports, imports):
+        names = list(group)
+        base = med(times[names[1]])
+        for name in names:
+            t = med(times[name])
+            ratios[name] = t / base
+            out("| %s | %.2f s | %.2f× |" % (name, t, t / base))
+    out()
+    out("The exported file is %s psql's (%d bytes); the import loaded %s rows. Broker peak RSS "
+        "during export and import: **%.1f MB** (target < 32 MB); targets: export and import "
+        "within 1.25× psql." % ("byte-identical to" if same else "**different from**", size, n,
+                                peak / 1024))
+    out()
+    b.ctl("disconnect", "benchcopy", check=True)
+    subprocess.run(["rm", "-rf", d])
+    return ratios
+
+
 def bench_cancel(pg, b):
     conninfo = "host=127.0.0.1 port=%d user=tusk dbname=tuskdb sslmode=disable" % pg.port
     env = dict(os.environ, PGPASSWORD="tuskpw")
@@ -586,6 +650,17 @@ def bench_frontend(pg, b):
         s = m["scroll"][k]
         out("| frame time %s: median / p95 / max | %.1f / %.1f / %.1f ms (%d frames) | 16.7 ms (60 fps) |"
             % (what, s["median_ms"], s["p95_ms"], s["max_ms"], s["frames"]))
+    g = m.get("grid", {})
+    for k, what in (("sort_text", "sorting the 1M rows by a text column"), ("sort_number", "sorting them by a float column"),
+                    ("filter", "filtering them by text"), ("select_copy_1k", "selecting (Shift+PageDown) and copying ~1,000 rows"),
+                    ("select_copy_100k", "selecting all (Shift+Ctrl+End) and copying (capped at 100,000 rows)"),
+                    ("cell_viewer", "opening the cell viewer")):
+        if k not in g:
+            continue
+        s = g[k]
+        extra = (" in %.1f s" % (s["total_ms"] / 1000)) if "total_ms" in s else ""
+        out("| frame time %s%s: median / p95 / max | %.1f / %.1f / %.1f ms (%d frames) | 16.7 ms (60 fps) |"
+            % (what, extra, s["median_ms"], s["p95_ms"], s["max_ms"], s["frames"]))
     out("| DOM nodes in the page | %s | |" % m["dom_nodes"])
     out()
     gw_idle, gw_page = m["gateway_idle"], m["gateway_with_page"]
@@ -741,7 +816,7 @@ def bench_schema(pg, b):
 
 
 def main():
-    which = sys.argv[1:] or ["stream", "cancel", "connect", "cold", "memory", "history", "sessions", "valgrind",
+    which = sys.argv[1:] or ["stream", "copy", "cancel", "connect", "cold", "memory", "history", "sessions", "valgrind",
                              "supervision", "keychain", "table", "frontend", "schema"]
     pg = Cluster()
     b = Broker()
@@ -754,6 +829,8 @@ def main():
         if "stream" in which:
             setup_data(pg)
             bench_stream(pg, b)
+        if "copy" in which:
+            bench_copy(pg, b)
         if "cancel" in which:
             bench_cancel(pg, b)
         if "connect" in which:

@@ -103,6 +103,71 @@ try {
     const d = result.scroll[k];
     result.scroll[k] = { frames: d.length, median_ms: med(d), p95_ms: pct(d, 0.95), max_ms: Math.max(...d) };
   }
+
+  // frame times while the grid works on the 1M rows: sorting by a text
+  // column and by a number, filtering, selecting and copying a range,
+  // opening the cell viewer (a rAF loop in the page records every frame)
+  const tab = page.locator('.tabbody:not([hidden])');
+  const grid = tab.getByTestId('grid');
+  const record = () => page.evaluate(() => {
+    const w = window;
+    w.__frames = [];
+    w.__stop = false;
+    let last = performance.now();
+    const tick = (now) => { w.__frames.push(now - last); last = now; if (!w.__stop) requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+  });
+  const stop = async () => {
+    const d = await page.evaluate(async () => {
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      window.__stop = true;
+      return window.__frames.slice(1);
+    });
+    return { frames: d.length, median_ms: med(d), p95_ms: pct(d, 0.95), max_ms: Math.max(...d) };
+  };
+  const idle = () => until(async () => (await tab.getByRole('status').filter({ hasText: /Sorting|Filtering/ }).count()) === 0, 600000, 'the grid idle');
+  result.grid = {};
+  for (const [name, col] of [['sort_text', 'name'], ['sort_number', 'ratio']]) {
+    await record();
+    const t0 = Date.now();
+    await grid.locator('.th', { hasText: col }).getByRole('button').click();
+    await page.waitForTimeout(50);
+    await idle();
+    result.grid[name] = { ...(await stop()), total_ms: Date.now() - t0 };
+  }
+  await grid.locator('.th', { hasText: 'ratio' }).getByRole('button').click(); // descending
+  await idle();
+  await grid.locator('.th', { hasText: 'ratio' }).getByRole('button').click(); // as received
+  await idle();
+  await record();
+  let t0 = Date.now();
+  await tab.getByLabel('Filter rows').fill('abc');
+  await page.waitForTimeout(300);
+  await idle();
+  result.grid.filter = { ...(await stop()), total_ms: Date.now() - t0, rows: (await tab.getByTestId('grid-position').textContent()).trim() };
+  await tab.getByLabel('Filter rows').fill('');
+  await page.waitForTimeout(300);
+  await idle();
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const cell = (r, c) => grid.locator('.rows .tr').nth(r).locator('.td').nth(c);
+  await cell(0, 0).click();
+  for (const [name, key, n] of [['select_copy_1k', 'Shift+PageDown', 40], ['select_copy_100k', 'Shift+Control+End', 1]]) {
+    await cell(0, 0).click();
+    await record();
+    t0 = Date.now();
+    for (let i = 0; i < n; i++) await page.keyboard.press(key);
+    await page.keyboard.press('Control+c');
+    await until(async () => (await tab.getByRole('status').filter({ hasText: 'copied' }).count()) === 1, 60000, 'copied')
+      .catch(async (e) => { throw new Error(e.message + ' ' + name + ' ' + JSON.stringify(await tab.getByRole('status').allTextContents()) + ' ' + await tab.getByTestId('grid-position').textContent()); });
+    result.grid[name] = { ...(await stop()), total_ms: Date.now() - t0,
+      rows: (await page.evaluate(() => navigator.clipboard.readText())).split('\n').length - 2 };
+  }
+  await cell(1, 1).click();
+  await record();
+  await cell(1, 1).dblclick();
+  await page.getByTestId('cell-viewer').waitFor();
+  result.grid.cell_viewer = await stop();
+  await page.keyboard.press('Escape');
 } finally {
   await br.close();
   await gw.stop();

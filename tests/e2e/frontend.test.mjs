@@ -5,6 +5,9 @@
 // which (a missing method is a broken build, not a reason to skip).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startFixture, startGateway, launchBrowser, shot, until } from './lib.mjs';
 
 let fx, gw, br, page;
@@ -273,4 +276,222 @@ test('server notices show in the messages; the row cap and font size from Prefer
   assert.match(await tabView().getByTestId('messages').textContent(), /showing the first 1,000 of 5,000 rows/);
   await shot(page, '10-row-cap');
   await setPrefs(1000000, 14);
+});
+
+// --- working with results (export, import, scripts, EXPLAIN, transactions, the grid) ---
+
+async function clipboard() {
+  return page.evaluate(() => navigator.clipboard.readText());
+}
+
+async function runScript(sql) {
+  await setSql(sql);
+  await page.keyboard.press('Control+Shift+Enter');
+  await until(async () => !(await page.evaluate(() => window.tusk.tabs[window.tusk.current].running)), 60000, 'the script to end');
+}
+
+test('a script shows one result per statement; the failing one stops it, is marked, and the results before it stay', async () => {
+  await runScript("create temp table e2e_s (a int);\ninsert into e2e_s values (1), (2);\nselect a, 'x' || a as b from e2e_s order by a;\n" +
+    "select 1/0;\nselect 'never'");
+  const tabs = tabView().getByTestId('result-tab');
+  assert.equal(await tabs.count(), 4, 'four statements ran, the fifth did not');
+  assert.deepEqual((await tabs.allTextContents()).map((t) => t.trim()),
+    ['1 · CREATE TABLE', '2 · INSERT 0 2', '3 · SELECT 2', '4 · ✗ Database']);
+  assert.equal(await tabView().locator('.cm-error-mark').textContent(), 'select 1/0');
+  assert.match(await runState().textContent(), /Database in statement 4/);
+  await tabs.nth(2).click();
+  assert.deepEqual(await cells(1), ['2', 'x2']);
+  await tabs.nth(1).click();
+  assert.match(await tabView().getByTestId('result-summary').textContent(), /INSERT 0 2/);
+  await tabView().getByRole('tab', { name: /Messages/ }).click();
+  const msgs = await tabView().getByTestId('messages').textContent();
+  assert.match(msgs, /division by zero/);
+  assert.match(msgs, /statement 4 of the script/);
+  assert.ok(msgs.indexOf('CREATE TABLE') < msgs.indexOf('INSERT 0 2'), 'messages in order');
+  await shot(page, '11-script-results');
+  // Ctrl+Enter without a selection runs the statement under the cursor
+  await tabView().locator('.cm-content').click();
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Control+Enter');
+  await until(async () => !(await page.evaluate(() => window.tusk.tabs[window.tusk.current].running)), 20000, 'the statement');
+  assert.equal(await tabView().getByTestId('result-tab').count(), 0, 'one statement, one result');
+  assert.deepEqual(await cells(0), ['1', 'x1']);
+});
+
+test('the transaction badge follows the server through BEGIN, an error and ROLLBACK; closing asks first', async () => {
+  const tx = () => tabView().getByTestId('tx-state').textContent();
+  await runSql('begin');
+  assert.equal(await tx(), 'In transaction');
+  await runSql('select 1/0');
+  assert.equal(await tx(), 'Failed transaction');
+  await shot(page, '12-failed-transaction');
+  await runSql('select 1');
+  assert.match(await tabView().getByTestId('error').textContent(), /25P02/);
+  await tabView().getByRole('button', { name: 'Rollback' }).click();
+  await until(async () => (await tx()) === 'No transaction', 10000, 'rolled back');
+  // auto-commit off: a run opens a transaction that Commit ends
+  await tabView().getByLabel('Auto-commit').uncheck();
+  await runSql('create temp table e2e_ac (a int)');
+  assert.equal(await tx(), 'In transaction');
+  // closing the tab now asks
+  const n = await page.evaluate(() => window.tusk.tabs.length);
+  await page.locator('.tab.on').getByRole('button', { name: 'Close tab' }).click();
+  const ask = page.getByRole('alertdialog', { name: 'Close the tab?' });
+  await ask.waitFor();
+  await ask.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await page.evaluate(() => window.tusk.tabs.length), n, 'the tab stays');
+  await tabView().getByRole('button', { name: 'Commit' }).click();
+  await until(async () => (await tx()) === 'No transaction', 10000, 'committed');
+  await tabView().getByLabel('Auto-commit').check();
+  assert.match(await runSql('select count(*) from e2e_ac'), /1 rows/);
+});
+
+test('EXPLAIN ANALYZE of a join shows a tree with the misestimate and the costliest node; a write is rolled back', async () => {
+  await fx.psql('create table ex_a as select g as id, g % 10 as k from generate_series(1, 20000) g; ' +
+    'create table ex_b as select g as id from generate_series(1, 5000) g; analyze ex_a; analyze ex_b; ' +
+    'alter table ex_a owner to tusk; alter table ex_b owner to tusk');
+  await setSql('select count(*) from ex_a a join ex_b b on b.id = a.id where a.id + 0 = a.id');
+  await tabView().getByRole('button', { name: 'Explain analyze' }).click();
+  const plan = tabView().getByTestId('plan');
+  await until(async () => !(await page.evaluate(() => window.tusk.tabs[window.tusk.current].running)), 30000, 'explained');
+  await plan.waitFor({ timeout: 30000 });
+  const nodes = plan.getByTestId('plan-node');
+  assert.ok((await nodes.count()) >= 4, 'aggregate, join, two scans');
+  const text = await plan.textContent();
+  assert.match(text, /Hash Join|Merge Join|Nested Loop/);
+  assert.match(text, /Seq Scan on ex_a a/);
+  const mis = await plan.getByTestId('misestimate').allTextContents();
+  assert.ok(mis.some((m) => /▲ \d{2,}/.test(m)), `a node estimated 100× too few rows: ${mis}`);
+  assert.ok((await plan.locator('[data-hot=true]').count()) >= 1, 'a costliest node stands out');
+  assert.match(await plan.getByTestId('plan-note').textContent(), /rolled back/);
+  await shot(page, '13-explain-analyze');
+  await plan.getByRole('tab', { name: 'Text' }).click();
+  assert.match(await plan.getByTestId('plan-text').textContent(), /Seq Scan on ex_a a {2}\(cost=[\d.]+\.\.[\d.]+ rows=\d+ width=\d+\) \(actual time=/);
+  await plan.getByRole('tab', { name: 'JSON' }).click();
+  assert.match(await plan.getByTestId('plan-json').textContent(), /"Node Type": "Hash Join"|"Node Type"/);
+  // a DELETE: the window says so first, runs it, and rolls it back
+  await setSql('delete from ex_b where id <= 100');
+  await tabView().getByRole('button', { name: 'Explain analyze' }).click();
+  const ask = page.getByRole('alertdialog', { name: 'EXPLAIN ANALYZE runs the statement' });
+  await ask.waitFor();
+  assert.match(await ask.textContent(), /rolls it back/);
+  await ask.getByRole('button', { name: 'Run and roll back' }).click();
+  await until(async () => !(await page.evaluate(() => window.tusk.tabs[window.tusk.current].running)), 20000, 'explained');
+  assert.match(await tabView().getByTestId('plan').textContent(), /Delete on ex_b/);
+  assert.equal(await tabView().getByTestId('tx-state').textContent(), 'No transaction');
+  assert.match(await runSql('select count(*) from ex_b'), /1 rows/);
+  assert.deepEqual(await cells(0), ['5000']);
+});
+
+test('the grid sorts and filters the rows it holds, copies a range in four formats, and views a value', async () => {
+  await br.ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await runSql("select g as n, 'v' || (g % 7) as s, g * 1.5 as x from generate_series(1, 200) g");
+  const grid = tabView().getByTestId('grid');
+  const head = (name) => grid.locator('.th', { hasText: name }).getByRole('button');
+  assert.match(await grid.locator('.th').nth(1).textContent(), /n\s*integer/);
+  await head('s').click();
+  await until(async () => (await cells(0))[1] === 'v0', 10000, 'sorted ascending');
+  assert.deepEqual(await cells(0), ['7', 'v0', '10.5']);
+  await head('s').click();
+  await until(async () => (await cells(0))[1] === 'v6', 10000, 'sorted descending');
+  assert.deepEqual(await cells(0), ['6', 'v6', '9.0']);
+  await head('s').click(); // as received
+  await until(async () => (await cells(0))[0] === '1', 10000, 'unsorted');
+  await tabView().getByLabel('Filter rows').fill('v3');
+  await until(async () => /^29 rows of 200/.test(await tabView().getByTestId('grid-position').textContent()), 10000, 'filtered');
+  assert.deepEqual(await cells(0), ['3', 'v3', '4.5']);
+  await tabView().getByLabel('Filter rows').fill('');
+  await until(async () => /^200 rows/.test(await tabView().getByTestId('grid-position').textContent()), 10000, 'unfiltered');
+  // a range: click, then Shift+click; Ctrl+C copies TSV with headers
+  const cell = (r, c) => grid.locator('.rows .tr').nth(r).locator('.td').nth(c);
+  await cell(0, 0).click();
+  await cell(2, 1).click({ modifiers: ['Shift'] });
+  assert.match(await tabView().getByTestId('grid-position').textContent(), /3 × 2 selected/);
+  await page.keyboard.press('Control+c');
+  await until(async () => (await clipboard()) === 'n\ts\n1\tv1\n2\tv2\n3\tv3\n', 5000, 'TSV on the clipboard');
+  // Shift+ArrowDown grows it
+  await page.keyboard.press('Shift+ArrowDown');
+  await page.keyboard.press('Control+c');
+  await until(async () => (await clipboard()).split('\n').length === 6, 5000, 'four rows and the header');
+  const copyAs = async (fmt) => {
+    await tabView().getByLabel('Copy as').selectOption(fmt);
+    await page.waitForTimeout(200);
+    return clipboard();
+  };
+  assert.equal(await copyAs('csv'), 'n,s\n1,v1\n2,v2\n3,v3\n4,v4\n');
+  assert.equal(await copyAs('markdown'), '| n | s |\n| ---: | --- |\n| 1 | v1 |\n| 2 | v2 |\n| 3 | v3 |\n| 4 | v4 |\n');
+  assert.match(await copyAs('sql'), /^INSERT INTO exported \(n, s\) VALUES \(1, 'v1'\);\n/);
+  // one cell copies as its value
+  await cell(4, 2).click();
+  await page.keyboard.press('Control+c');
+  await until(async () => (await clipboard()) === '7.5', 5000, 'the value alone');
+  await shot(page, '14-grid-range');
+  // the cell viewer: JSON as a tree, an array's elements, bytea as hex
+  await runSql("select '{\"a\": {\"b\": [1, 2]}, \"long\": \"" + 'x'.repeat(500) + "\"}'::jsonb as j, '{10,20,NULL}'::int[] as arr, '\\xdeadbeef'::bytea as b");
+  assert.match(await grid.locator('.th').nth(2).textContent(), /arr\s*integer\[\]/);
+  await cell(0, 0).dblclick();
+  const viewer = page.getByTestId('cell-viewer');
+  await viewer.waitFor();
+  assert.match(await viewer.getByTestId('cell-json').textContent(), /a:\s*\{1\}\s*b:\s*\[2\]\s*0:\s*1\s*1:\s*2/);
+  await shot(page, '15-cell-viewer');
+  await page.keyboard.press('Escape');
+  await cell(0, 1).click();
+  await page.keyboard.press('Enter');
+  assert.deepEqual(await page.getByTestId('cell-array').locator('li').allTextContents(), ['10', '20', 'NULL']);
+  await page.keyboard.press('Escape');
+  await cell(0, 2).dblclick();
+  assert.match(await page.getByTestId('cell-hex').textContent(), /^00000000 {2}de ad be ef/);
+  await page.keyboard.press('Escape');
+});
+
+test('Export… writes a result to a file with progress; Import… from the File menu loads it, and a bad line is named', async (t) => {
+  if (!need(t, 'export_query')) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-e2e-copy-'));
+  try {
+    await runSql("select g as n, 'row ' || g as label from generate_series(1, 50000) g");
+    await tabView().getByRole('button', { name: 'Export…' }).click();
+    const d = page.getByRole('dialog', { name: 'Export' });
+    await d.getByLabel('File path').fill(path.join(dir, 'out.csv'));
+    await d.getByRole('button', { name: 'Export' }).click();
+    await until(async () => (await d.getByTestId('copy-result').count()) === 1, 30000, 'exported');
+    assert.match(await d.getByTestId('copy-result').textContent(), /Exported 50,000 rows .* to .*out\.csv/);
+    const lines = fs.readFileSync(path.join(dir, 'out.csv'), 'utf8').split('\n');
+    assert.equal(lines[0], 'n,label');
+    assert.equal(lines[50000], '50000,row 50000');
+    await d.getByLabel('Format').selectOption('json');
+    await d.getByLabel('File path').fill(path.join(dir, 'out.json'));
+    await d.getByRole('button', { name: 'Export' }).click();
+    await until(async () => /out\.json/.test(await d.getByTestId('copy-result').textContent()), 30000, 'exported json');
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'out.json'), 'utf8'))[49999].label, 'row 50000');
+    await d.getByRole('button', { name: 'Close' }).click();
+
+    await runSql('create table e2e_imp (n int, label text)');
+    await page.locator('details.menu summary', { hasText: 'File' }).click();
+    await page.getByRole('menuitem', { name: 'Import…' }).click();
+    const im = page.getByRole('dialog', { name: 'Import' });
+    await im.getByLabel('Table').fill('e2e_imp');
+    await im.getByLabel('File path').fill(path.join(dir, 'out.csv'));
+    await im.getByRole('button', { name: 'Import' }).click();
+    await until(async () => (await im.getByTestId('copy-result').count()) === 1, 30000, 'imported');
+    assert.match(await im.getByTestId('copy-result').textContent(), /Imported 50,000 rows into e2e_imp/);
+    fs.writeFileSync(path.join(dir, 'bad.csv'), 'n,label\n1,a\nx,b\n');
+    await im.getByLabel('File path').fill(path.join(dir, 'bad.csv'));
+    await im.getByRole('button', { name: 'Import' }).click();
+    await until(async () => (await im.getByTestId('copy-error').count()) === 1, 30000, 'the error');
+    assert.match(await im.getByTestId('copy-error').textContent(), /22P02.*At line 3, column n of the file/s);
+    await shot(page, '16-import-error');
+    await im.getByRole('button', { name: 'Close' }).click();
+    assert.match(await runSql('select count(*) from e2e_imp'), /1 rows/);
+    assert.deepEqual(await cells(0), ['50000']);
+    // COPY FROM STDIN in a query is refused, and the window offers the import
+    await runSql('copy e2e_imp from stdin');
+    await tabView().getByRole('button', { name: 'Import a file…' }).click();
+    const offered = page.getByRole('dialog', { name: 'Import' });
+    assert.equal(await offered.getByLabel('Table').inputValue(), 'e2e_imp');
+    await offered.getByRole('button', { name: 'Close' }).click();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -302,6 +302,11 @@ test('WebKitWebDriver drives the real window: connect, run a query, read the gri
     await until(async () => (await cells()).length === 2, 20000, 'the result in the grid');
     await until(async () => JSON.stringify(await cells()) === '["42","NULL"]', 5000, 'the cells on screen')
       .catch(async (e) => { throw new Error(e.message + ' ' + JSON.stringify(await cells())); });
+    // the window's own file chooser is offered to the page (Export…'s Choose…)
+    assert.equal(await wd.exec('return typeof window.webkit?.messageHandlers?.tusk?.postMessage'), 'function');
+    await wd.click(await wd.find("//button[normalize-space()='Export…']"));
+    assert.equal(await wd.count("//div[@role='dialog']//button[normalize-space()='Choose…']"), 1);
+    await wd.click(await wd.find("//div[@role='dialog']//button[normalize-space()='Close']"));
     fs.mkdirSync(SHOTS, { recursive: true });
     fs.writeFileSync(path.join(SHOTS, 'shell-webdriver.png'), await wd.screenshot());
   } finally {

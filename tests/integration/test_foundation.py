@@ -95,8 +95,8 @@ def test_values_follow_the_contract(conn):
     assert rows == [[1, 2, 3, 4, 1.5, 2.25, True, False, b"\x00\xff", "tx", "12.50", None,
                      "2024-01-02", "{1,2}", pytest.approx(float("nan"), nan_ok=True)]]
     types = [x["data_type"] for x in cols[0]]
-    assert types[:4] == ["int2", "int4", "int8", "oid"]
-    assert types[8] == "bytea" and types[10] == "numeric" and types[13] == "_int4"
+    assert types[:4] == ["smallint", "integer", "bigint", "oid"]
+    assert types[8] == "bytea" and types[10] == "numeric" and types[13] == "integer[]"
     assert [x["name"] for x in cols[0]][:3] == ["a", "b", "c"]
     assert res["command_tag"] == "SELECT 1" and res["row_count"] == 1
     assert res["columns"] == cols[0] and res["rows"] == []

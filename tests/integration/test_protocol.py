@@ -173,6 +173,22 @@ def test_schema_family(c, pg):
     c.call("describe_object", connection_id=cid, schema="public", name="proto_f(integer)")
     c.query(cid, "create table proto_more (id int)")
     assert any(n == "schema_changed" and p["connection_id"] == cid for n, p in c.notifications)
+
+
+def test_export_and_import(c, pg, tmp_path):
+    """export_query with query_progress on the way, then import_file."""
+    cid = c.call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+    path = str(tmp_path / "p.csv")
+    res = c.call("export_query", connection_id=cid, path=path, format="csv",
+                 sql="select g, repeat('x', 100) as s from generate_series(1, 100000) g")
+    assert res["row_count"] == 100000 and os.path.getsize(path) == res["bytes"]
+    assert any(n[0] == "query_progress" for n in c.notifications)
+    c.query(cid, "create temp table p (g int, s text)")
+    res = c.call("import_file", connection_id=cid, table="p", path=path, format="csv",
+                 options={"header": True})
+    assert res["row_count"] == 100000
+
+
 def test_history_saved_queries_workspace_sessions(c, pg):
     saved = c.call("save_connection", config=pg.config(name="proto sessions"), password="tuskpw")["config"]["id"]
     first = c.call("connect", id=saved, label="Query 1")["connection_id"]

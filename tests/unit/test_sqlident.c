@@ -103,10 +103,72 @@ server_keywords(void **state)
 	assert_true(n > 400);
 }
 
+/* quote_literal's rules. */
+static void
+literals(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{ "it's", "'it''s'" }, { "a\\b'c", "E'a\\\\b''c'" }, { "", "''" }, { "plain", "'plain'" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct strbuf sb;
+		sb_init(&sb);
+		sqlident_literal(&sb, cases[i][0], strlen(cases[i][0]));
+		char *q = sb_detach(&sb);
+		assert_string_equal(q, cases[i][1]);
+		free(q);
+	}
+}
+
+/* A name given as SQL text, parsed and quoted back (NULL: refused). */
+static char *
+name_roundtrip(const char *text)
+{
+	struct sqlname n;
+	struct tusk_error e = TUSK_ERROR_INIT;
+	if (sqlname_parse(&n, text, "table", &e) < 0) {
+		assert_int_equal(e.kind, TE_VALIDATION);
+		assert_non_null(strstr(e.message, "table: "));
+		terr_clear(&e);
+		return NULL;
+	}
+	struct strbuf sb;
+	sb_init(&sb);
+	sqlname_quote(&sb, &n);
+	sqlname_free(&n);
+	return sb_detach(&sb);
+}
+
+/* Names as the server reads them: unquoted parts folded, quoted kept. */
+static void
+sql_names(void **state)
+{
+	(void)state;
+	static const char *const ok[][2] = {
+		{ "orders", "orders" }, { "Orders", "orders" }, { "public.Orders", "public.orders" },
+		{ "\"Order Items\"", "\"Order Items\"" }, { "s.\"T\"", "s.\"T\"" }, { "\"a.b\".c", "\"a.b\".c" },
+		{ "\"x\"\"y\"", "\"x\"\"y\"" }, { "t$1", "\"t$1\"" }, { "\"user\"", "\"user\"" }, { "USER", "\"user\"" },
+		{ "system_user", "\"system_user\"" },
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		char *q = name_roundtrip(ok[i][0]);
+		assert_non_null(q);
+		assert_string_equal(q, ok[i][1]);
+		free(q);
+	}
+	static const char *const bad[] = { "", "a b", "a.b.c", "1a", "a.", ".a", "\"unterminated", "\"\"",
+		"a;drop table x", "a.\"b" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_null(name_roundtrip(bad[i]));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(literals),
+		cmocka_unit_test(sql_names),
 		cmocka_unit_test(quoting_rules),
 		cmocka_unit_test(keywords),
 		cmocka_unit_test(qualified),

@@ -169,6 +169,8 @@ int cmd_connect(int, char **);
 int cmd_disconnect(int, char **);
 int cmd_query(int, char **);
 int cmd_cancel(int, char **);
+int cmd_export(int, char **);
+int cmd_import(int, char **);
 int cmd_running(int, char **);
 int cmd_workers(int, char **);
 int cmd_top(int, char **);

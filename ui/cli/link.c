@@ -64,6 +64,10 @@ ctl_print_error(const struct tusk_error *e)
 		fprintf(stderr, "kind: %s\n", terr_kind_name(e->kind));
 	if (e->position > 0)
 		fprintf(stderr, "position: %lld\n", (long long)e->position);
+	if (e->line > 0 && e->column)
+		fprintf(stderr, "at: line %lld, column %s\n", (long long)e->line, e->column);
+	else if (e->line > 0)
+		fprintf(stderr, "at: line %lld\n", (long long)e->line);
 	if (e->elapsed_ms >= 0)
 		fprintf(stderr, "elapsed: %lld ms\n", (long long)e->elapsed_ms);
 	if (e->hint)

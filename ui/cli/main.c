@@ -31,6 +31,14 @@ static const struct cmd cmds[] = {
 	    "query [-c CONN] [-f table|csv|json] [--max-rows N] [--timeout MS] [--query-id ID]\n"
 	    "          [--null TEXT] [--no-header] SQL|-",
 	    "run SQL and stream the rows (^C cancels it on the server)" },
+	{ "export", cmd_export,
+	    "export [-c CONN] -f csv|tsv|json|ndjson|sql|markdown -o FILE [--no-header]\n"
+	    "          [--delimiter C] [--null TEXT] [--quote C] [--table NAME] [--query-id ID] SQL|-",
+	    "write a query's rows to a file at COPY's speed (^C cancels: no file is left)" },
+	{ "import", cmd_import,
+	    "import [-c CONN] -t TABLE [-f csv|tsv] [--no-header] [--delimiter C] [--null TEXT]\n"
+	    "          [--quote C] [--columns A,B] [--query-id ID] FILE",
+	    "load a CSV or TSV file into a table in one transaction (^C commits nothing)" },
 	{ "history", cmd_history, "history [SEARCH] [--connection CONN] [--limit N] [--status ok|error|cancelled]",
 	    "statements run through Tusk by any client, newest last (SEARCH: words of the SQL)" },
 	{ "saved", cmd_saved, "saved list|show|add|rm|run ... (saved help)",

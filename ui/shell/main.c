@@ -32,6 +32,12 @@
  * user picked in its choosers and `.sql` files (those the page's restored
  * workspace names): a page that misbehaved could not make the window read
  * or overwrite anything else. The broker reads no file for the page.
+ *
+ * `choose` {mode: "save" | "open", title, name} shows the chooser for an
+ * export's or an import's file and answers only its path (the broker writes
+ * or reads that file, not the window). Closing the window goes through the
+ * page first (try_close), so a tab inside a transaction can ask
+ * (beforeunload) before it is lost.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -427,6 +433,7 @@ struct chooser_job {
 	JSCContext *ctx;
 	char *text; /* save: what to write */
 	bool save;
+	bool pick; /* choose: answer the path only, touch no file */
 };
 
 /* The user answered a file chooser. */
@@ -440,6 +447,10 @@ chooser_done(GtkNativeDialog *d, gint response, gpointer arg)
 		JSCValue *nil = jsc_value_new_null(j->ctx);
 		webkit_script_message_reply_return_value(j->reply, nil);
 		g_object_unref(nil);
+	} else if (j->pick) {
+		JSCValue *v = jsc_value_new_string(j->ctx, path);
+		webkit_script_message_reply_return_value(j->reply, v);
+		g_object_unref(v);
 	} else {
 		g_hash_table_add(shell.picked, g_strdup(path));
 		char *text = j->save ? NULL : file_read(path, &why);
@@ -458,13 +469,25 @@ chooser_done(GtkNativeDialog *d, gint response, gpointer arg)
 	g_object_unref(d);
 }
 
-/* Show the open or save chooser; the answer comes in chooser_done. */
+/* Show the open or save chooser; the answer comes in chooser_done. A
+ * title means a pick (an export's or import's file): any file, path only. */
 static void
-chooser_show(WebKitScriptMessageReply *reply, JSCContext *ctx, bool save, const char *name, const char *text)
+chooser_show(WebKitScriptMessageReply *reply, JSCContext *ctx, bool save, const char *name, const char *text,
+    const char *title)
 {
-	GtkFileChooserNative *d = gtk_file_chooser_native_new(save ? "Save SQL file" : "Open SQL file",
+	GtkFileChooserNative *d = gtk_file_chooser_native_new(title ? title : save ? "Save SQL file" : "Open SQL file",
 	    GTK_WINDOW(shell.window), save ? GTK_FILE_CHOOSER_ACTION_SAVE : GTK_FILE_CHOOSER_ACTION_OPEN,
 	    save ? "_Save" : "_Open", "_Cancel");
+	struct chooser_job *j = g_new0(struct chooser_job, 1);
+	j->pick = title != NULL;
+	if (j->pick) {
+		if (save) {
+			gtk_file_chooser_set_do_overwrite_confirmation(GTK_FILE_CHOOSER(d), TRUE);
+			if (name && *name && !strchr(name, '/'))
+				gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d), name);
+		}
+		goto show;
+	}
 	GtkFileFilter *sql = gtk_file_filter_new(), *all = gtk_file_filter_new();
 	gtk_file_filter_set_name(sql, "SQL files");
 	gtk_file_filter_add_pattern(sql, "*.sql");
@@ -477,7 +500,7 @@ chooser_show(WebKitScriptMessageReply *reply, JSCContext *ctx, bool save, const 
 		gtk_file_chooser_set_do_overwrite_confirmation(GTK_FILE_CHOOSER(d), TRUE);
 		gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d), name && *name ? name : "query.sql");
 	}
-	struct chooser_job *j = g_new0(struct chooser_job, 1);
+show:
 	j->reply = webkit_script_message_reply_ref(reply);
 	j->ctx = g_object_ref(ctx);
 	j->text = g_strdup(text);
@@ -554,7 +577,7 @@ page_message(WebKitUserContentManager *m, JSCValue *value, WebKitScriptMessageRe
 	if (op == NULL) {
 		webkit_script_message_reply_return_error_message(reply, "a message the window does not understand");
 	} else if (strcmp(op, "open") == 0) {
-		chooser_show(reply, ctx, false, NULL, NULL);
+		chooser_show(reply, ctx, false, NULL, NULL, NULL);
 	} else if (strcmp(op, "save") == 0) {
 		char *text = msg_str(msg, "text"), *name = msg_str(msg, "name");
 		if (text == NULL)
@@ -566,7 +589,7 @@ page_message(WebKitUserContentManager *m, JSCValue *value, WebKitScriptMessageRe
 		else if (path)
 			reply_file(reply, ctx, path, NULL);
 		else
-			chooser_show(reply, ctx, true, name, text);
+			chooser_show(reply, ctx, true, name, text, NULL);
 		g_free(text);
 		g_free(name);
 	} else if (strcmp(op, "read") == 0) {
@@ -577,6 +600,13 @@ page_message(WebKitUserContentManager *m, JSCValue *value, WebKitScriptMessageRe
 			webkit_script_message_reply_return_error_message(reply,
 			    why ? why : "read: the window reads only files you chose or .sql files");
 		g_free(text);
+	} else if (strcmp(op, "choose") == 0) {
+		char *mode = msg_str(msg, "mode"), *title = msg_str(msg, "title"), *name = msg_str(msg, "name");
+		bool save = mode && strcmp(mode, "save") == 0;
+		chooser_show(reply, ctx, save, name, NULL, title ? title : save ? "Save" : "Open");
+		g_free(mode);
+		g_free(title);
+		g_free(name);
 	} else if (strcmp(op, "stat") == 0) {
 		file_stat_all(reply, ctx, msg);
 	} else {
@@ -587,6 +617,18 @@ page_message(WebKitUserContentManager *m, JSCValue *value, WebKitScriptMessageRe
 	g_free(op);
 	if (msg)
 		g_object_unref(msg);
+	return TRUE;
+}
+
+/* The window's close button: ask the page (beforeunload) first; it closes
+ * the view, and that the window, when it agrees. */
+static gboolean
+window_delete(GtkWidget *w, GdkEvent *ev, gpointer arg)
+{
+	UNUSED(w);
+	UNUSED(ev);
+	UNUSED(arg);
+	webkit_web_view_try_close(shell.view);
 	return TRUE;
 }
 
@@ -617,6 +659,7 @@ window_open(bool automation)
 	gtk_window_set_icon_name(GTK_WINDOW(shell.window), TUSK_APP_ID);
 	gtk_container_add(GTK_CONTAINER(shell.window), GTK_WIDGET(shell.view));
 	g_signal_connect(shell.window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
+	g_signal_connect(shell.window, "delete-event", G_CALLBACK(window_delete), NULL);
 	g_signal_connect_swapped(shell.view, "close", G_CALLBACK(gtk_widget_destroy), shell.window);
 	g_signal_connect(shell.view, "decide-policy", G_CALLBACK(decide_policy), NULL);
 	g_signal_connect(shell.view, "notify::title", G_CALLBACK(title_changed), NULL);

@@ -79,6 +79,11 @@ interface SecretAsk {
   resolve: (pw: string | null) => void;
 }
 
+/** The Export… or Import… dialog's request. */
+export type CopyAsk =
+  | { mode: 'export'; connectionId: string; sql: string }
+  | { mode: 'import'; connectionId: string | null; table: string };
+
 interface ConfirmAsk {
   title: string;
   message: string;
@@ -139,6 +144,7 @@ export class AppState {
   hostKeyAsk = $state<HostKeyAsk | null>(null);
   editing = $state<{ config: Config | null } | null>(null);
   prefsOpen = $state(false);
+  copyAsk = $state<CopyAsk | null>(null);
   openTableAsk = $state(false);
   /** each open connection's schema (object tree, completion) */
   schemas = new Map<string, SchemaStore>();
@@ -202,6 +208,14 @@ export class AppState {
     window.matchMedia?.('(prefers-color-scheme: dark)').addEventListener?.('change', () => this.applyTheme());
     this.rpc.onState((s) => {
       if (s === 'closed') setTimeout(() => this.open(), this.retryMs);
+    });
+    // a tab inside a transaction: leaving the page asks first (the window
+    // too: the shell closes through the page)
+    window.addEventListener('beforeunload', (e) => {
+      if (this.openTransactions > 0) {
+        e.preventDefault();
+        e.returnValue = '';
+      }
     });
     await this.open();
     this.timers.push(setInterval(() => this.refreshHealth(), 5000));
@@ -552,9 +566,18 @@ export class AppState {
     return t;
   }
 
-  closeTab(i: number): void {
+  /** Close a tab; one inside a transaction asks first, then rolls it back. */
+  async closeTab(i: number): Promise<void> {
     const t = this.tabs[i];
     if (!t) return;
+    if (t instanceof QueryTab && t.openTransaction) {
+      const ok = await this.confirm('Close the tab?',
+        `Its session is in ${t.tx === 'failed_transaction' ? 'a failed' : 'an open'} transaction. Closing the tab rolls it back: its changes are lost.`,
+        'Roll back and close');
+      if (!ok) return;
+      if (t.running) await t.cancel();
+      await t.endTransaction(false);
+    }
     if (t.running) t.cancel();
     if (t instanceof QueryTab) {
       if (t.unsaved) {
@@ -564,9 +587,11 @@ export class AppState {
       this.endSession(t);
       t.attach(null, null);
     }
-    this.tabs.splice(i, 1);
+    const k = this.tabs.indexOf(t);
+    if (k < 0) return;
+    this.tabs.splice(k, 1);
     if (this.current >= this.tabs.length) this.current = Math.max(0, this.tabs.length - 1);
-    else if (this.current > i) this.current--;
+    else if (this.current > k) this.current--;
     this.workspace.changed();
   }
 
@@ -675,6 +700,26 @@ export class AppState {
     } finally {
       this.checking = false;
     }
+  }
+
+  /** Is any tab inside a transaction (leaving the page would lose it)? */
+  get openTransactions(): number {
+    return this.tabs.filter((t) => t instanceof QueryTab && t.openTransaction).length;
+  }
+
+  /** Export… a statement's rows (the result's Export… button). */
+  openExport(req: { connectionId: string; sql: string }): void {
+    this.copyAsk = { mode: 'export', ...req };
+  }
+
+  /**
+   * Import… a file into a table. The object tree's table nodes call this
+   * with their table (written as in SQL: schema.name, quoted as needed) and
+   * connection; the File menu calls it with the current tab's connection.
+   */
+  openImport(req: { connectionId?: string | null; table?: string } = {}): void {
+    const conn = req.connectionId ?? this.tabs[this.current]?.connectionId ?? null;
+    this.copyAsk = { mode: 'import', connectionId: conn, table: req.table ?? '' };
   }
 
   private async loadPrefs(): Promise<void> {

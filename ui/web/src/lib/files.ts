@@ -112,3 +112,13 @@ export async function readFile(path: string): Promise<OpenedFile> {
   const r = await ask({ op: 'read', path });
   return { path: r.path, name: baseName(r.path), mtime: r.mtime, text: r.text };
 }
+
+/** Ask the window's chooser for an export's or an import's file: 'save'
+ * (confirms an overwrite) or 'open'; only the path comes back (the broker
+ * writes or reads the file). null when cancelled or not in the window. */
+export async function chooseFile(mode: 'save' | 'open', title: string, name = ''): Promise<string | null> {
+  const b = bridge();
+  if (!b) return null;
+  const r = await b.postMessage(JSON.stringify({ op: 'choose', mode, title, name }));
+  return typeof r === 'string' && r.startsWith('/') ? r : null;
+}

@@ -12,15 +12,18 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   'distinct', 'do', 'else', 'end', 'except', 'exists', 'extract', 'false', 'fetch', 'float', 'for',
   'foreign', 'freeze', 'from', 'full', 'grant', 'greatest', 'group', 'grouping', 'having', 'ilike',
   'in', 'initially', 'inner', 'inout', 'int', 'integer', 'intersect', 'interval', 'into', 'is',
-  'isnull', 'join', 'lateral', 'leading', 'least', 'left', 'like', 'limit', 'localtime',
-  'localtimestamp', 'national', 'natural', 'nchar', 'none', 'normalize', 'not', 'notnull', 'null',
+  'isnull', 'join', 'json', 'json_array', 'json_arrayagg', 'json_exists', 'json_object',
+  'json_objectagg', 'json_query', 'json_scalar', 'json_serialize', 'json_table', 'json_value',
+  'lateral', 'leading', 'least', 'left', 'like', 'limit', 'localtime', 'localtimestamp',
+  'merge_action', 'national', 'natural', 'nchar', 'none', 'normalize', 'not', 'notnull', 'null',
   'nullif', 'numeric', 'offset', 'on', 'only', 'or', 'order', 'out', 'outer', 'overlaps',
   'overlay', 'placing', 'position', 'precision', 'primary', 'real', 'references', 'returning',
   'right', 'row', 'select', 'session_user', 'setof', 'similar', 'smallint', 'some', 'substring',
-  'symmetric', 'table', 'tablesample', 'then', 'time', 'timestamp', 'to', 'trailing', 'treat',
-  'trim', 'true', 'union', 'unique', 'user', 'using', 'values', 'varchar', 'variadic', 'verbose',
-  'when', 'where', 'window', 'with', 'xmlattributes', 'xmlconcat', 'xmlelement', 'xmlexists',
-  'xmlforest', 'xmlnamespaces', 'xmlparse', 'xmlpi', 'xmlroot', 'xmlserialize', 'xmltable',
+  'symmetric', 'system_user', 'table', 'tablesample', 'then', 'time', 'timestamp', 'to',
+  'trailing', 'treat', 'trim', 'true', 'union', 'unique', 'user', 'using', 'values', 'varchar',
+  'variadic', 'verbose', 'when', 'where', 'window', 'with', 'xmlattributes', 'xmlconcat',
+  'xmlelement', 'xmlexists', 'xmlforest', 'xmlnamespaces', 'xmlparse', 'xmlpi', 'xmlroot',
+  'xmlserialize', 'xmltable'
 ]);
 
 /** Would quote_ident() quote this name? */

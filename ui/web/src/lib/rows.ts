@@ -120,6 +120,23 @@ export class RowStore {
     return v as Value[];
   }
 
+  /** Column c of row i, decoded alone (sorting reads one column of every row). */
+  cell(i: number, c: number): Value {
+    if (this.decodedRows.length > 0) return this.decodedRows[i][c];
+    const b = this.batchOf(i);
+    const offs = this.offsetsOf(b);
+    const k = i - b.first;
+    const cur = new MpCursor(b.bytes, offs[k], offs[k + 1]);
+    const n = cur.array();
+    if (c >= n) return null;
+    for (let j = 0; j < c; j++) cur.skip();
+    const v = cur.scalar();
+    if (v !== undefined) return v;
+    const at = cur.pos;
+    cur.skip();
+    return rowDecoder.decode(b.bytes.subarray(at, cur.pos)) as Value;
+  }
+
   /** Rows [from, to), decoded. */
   slice(from: number, to: number): Value[][] {
     const out: Value[][] = [];

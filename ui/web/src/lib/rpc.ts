@@ -36,6 +36,9 @@ export class RpcError extends Error {
   code: string | null;
   elapsed_ms: number | null;
   reason: string | null;
+  line: number | null; // import_file: the file's line the server named
+  column: string | null;
+  transaction: string | null; // the session's transaction state after a query's error
   host_key: HostKey | null;
 
   constructor(e: ErrorInit) {
@@ -47,6 +50,9 @@ export class RpcError extends Error {
     this.code = e.code ?? null;
     this.elapsed_ms = e.elapsed_ms ?? null;
     this.reason = e.reason ?? null;
+    this.line = e.line ?? null;
+    this.column = e.column ?? null;
+    this.transaction = e.transaction ?? null;
     this.host_key = e.host_key ?? null;
   }
 }
