@@ -274,38 +274,40 @@ pg_cancel_send(uint32_t msgid)
 	cancel_done(sent, eb, NULL);
 }
 
+/* An order cancelled before it reached the server: it ends as cancelled,
+ * and the cancel order (cancel_msgid) is answered as sent. */
+static void
+cancel_unsent(uint32_t order_msgid, uint32_t cancel_msgid)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+	terr_set(&e, TE_QUERY_CANCELLED, "canceling statement due to user request");
+	terr_code(&e, "57014");
+	wk_reply_error(order_msgid, &e);
+	terr_clear(&e);
+	msgpack_packer *pk = wk_reply_begin(cancel_msgid);
+	msgpack_pack_map(pk, 1);
+	mp_pack_key(pk, "sent");
+	msgpack_pack_true(pk);
+}
+
+/* cancel {query_id}: one that waits ends here; a running one gets a cancel
+ * request (answered with whether it reached the server). */
 void
 pg_cancel(uint32_t msgid, const struct params *params)
 {
 	const msgpack_object *id = params_get(params, "query_id");
 	if (pg.pending && mo_str_eq(id, pg.pending->id)) {
 		/* it never reached the server */
-		struct tusk_error e = TUSK_ERROR_INIT;
-		terr_set(&e, TE_QUERY_CANCELLED, "canceling statement due to user request");
-		terr_code(&e, "57014");
-		wk_reply_error(pg.pending->msgid, &e);
-		terr_clear(&e);
+		cancel_unsent(pg.pending->msgid, msgid);
 		qorder_free(pg.pending);
 		pg.pending = NULL;
-		msgpack_packer *pk = wk_reply_begin(msgid);
-		msgpack_pack_map(pk, 1);
-		mp_pack_key(pk, "sent");
-		msgpack_pack_true(pk);
 		return;
 	}
 	if (pg.waiting && mo_str_eq(id, pg.waiting->id)) {
 		/* an order's own work that never reached the server */
-		struct tusk_error e = TUSK_ERROR_INIT;
-		terr_set(&e, TE_QUERY_CANCELLED, "canceling statement due to user request");
-		terr_code(&e, "57014");
-		wk_reply_error(pg.waiting->msgid, &e);
-		terr_clear(&e);
+		cancel_unsent(pg.waiting->msgid, msgid);
 		pg_query_free(pg.waiting);
 		pg.waiting = NULL;
-		msgpack_packer *pk = wk_reply_begin(msgid);
-		msgpack_pack_map(pk, 1);
-		mp_pack_key(pk, "sent");
-		msgpack_pack_true(pk);
 		return;
 	}
 	if (pg.q && !pg.q->internal && mo_str_eq(id, pg.q->id) && pg.cancel && !pg.close_done) {

@@ -170,19 +170,6 @@ path_absolute(const char *p)
 	return xasprintf("%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, p);
 }
 
-/* Read all of stdin as the SQL text. */
-static char *
-stdin_all(void)
-{
-	struct strbuf sb;
-	char buf[65536];
-	size_t n;
-	sb_init(&sb);
-	while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
-		sb_add(&sb, buf, n);
-	return sb_detach(&sb);
-}
-
 /* export and import: their options (opts), then the call. */
 static int
 copy_run(int argc, char **argv, bool import, const struct option *opts)
@@ -223,7 +210,7 @@ copy_run(int argc, char **argv, bool import, const struct option *opts)
 		c.path = path_absolute(argv[optind]);
 	} else {
 		c.path = path_absolute(out);
-		c.sql = strcmp(argv[optind], "-") == 0 ? stdin_all() : xstrdup(argv[optind]);
+		c.sql = strcmp(argv[optind], "-") == 0 ? read_all_stdin() : xstrdup(argv[optind]);
 	}
 	if (qid)
 		snprintf(c.query_id, sizeof c.query_id, "%s", qid);

@@ -407,19 +407,6 @@ saved_rm_result(const msgpack_object *r, void *arg)
 		printf("null\n");
 }
 
-/* Read all of stdin. */
-static char *
-stdin_all(void)
-{
-	struct strbuf sb;
-	char buf[65536];
-	size_t n;
-	sb_init(&sb);
-	while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
-		sb_add(&sb, buf, n);
-	return sb_detach(&sb);
-}
-
 /* saved add|save NAME [-d TEXT] [--folder F] [-c CONN] SQL|- */
 static int
 saved_add(int argc, char **argv)
@@ -449,7 +436,7 @@ saved_add(int argc, char **argv)
 	if (argc - optind == 2 && strcmp(argv[optind + 1], "-") != 0)
 		sql = xstrdup(argv[optind + 1]);
 	else if (!isatty(STDIN_FILENO))
-		sql = stdin_all();
+		sql = read_all_stdin();
 	if (sql == NULL || sql[strspn(sql, " \t\r\n")] == '\0') {
 		free(sql);
 		fprintf(stderr, "error: give the SQL as an argument or on stdin\n");

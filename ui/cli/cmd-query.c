@@ -571,7 +571,7 @@ interrupt_cancel(void *arg)
 }
 
 /* Read all of stdin as the SQL text. */
-static char *
+char *
 read_all_stdin(void)
 {
 	struct strbuf sb;

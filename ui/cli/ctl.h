@@ -89,6 +89,8 @@ char *resolve_connection(const char *arg);
 char *read_secret(const char *prompt);
 /* Read one line from stdin (for --password-stdin). */
 char *read_stdin_line(void);
+/* Read all of stdin (SQL given as -). */
+char *read_all_stdin(void);
 
 /* cmd-store.c: connection settings from a URI and flags */
 struct tusk_config;

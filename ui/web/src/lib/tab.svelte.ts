@@ -196,11 +196,8 @@ export class QueryTab {
     return this.tx === 'in_transaction' || this.tx === 'failed_transaction';
   }
 
-  /** Run sql (one statement or a script); base is where it starts in the editor. */
-  async run(sql: string, base = 0): Promise<void> {
-    if (this.running || !sql.trim()) return;
-    const stmts = splitStatements(sql);
-    if (stmts.length === 0) return;
+  /** Forget the last run's results, messages and error. */
+  private clearRun(): void {
     this.results = [];
     this.shown = 0;
     this.messages = [];
@@ -208,6 +205,14 @@ export class QueryTab {
     this.errorStmt = null;
     this.errorMark = null;
     this.totals = null;
+  }
+
+  /** Run sql (one statement or a script); base is where it starts in the editor. */
+  async run(sql: string, base = 0): Promise<void> {
+    if (this.running || !sql.trim()) return;
+    const stmts = splitStatements(sql);
+    if (stmts.length === 0) return;
+    this.clearRun();
     this.lost = null;
     this.stopScript = false;
     this.runTotal = stmts.length;
@@ -357,13 +362,7 @@ export class QueryTab {
       this.error = new RpcError({ kind: 'Validation', message: 'the transaction has failed', hint: 'roll it back first' });
       return;
     }
-    this.results = [];
-    this.shown = 0;
-    this.messages = [];
-    this.error = null;
-    this.errorStmt = null;
-    this.errorMark = null;
-    this.totals = null;
+    this.clearRun();
     this.runTotal = 1;
     this.running = true;
     const inTx = this.tx === 'in_transaction';
