@@ -675,6 +675,135 @@ def bench_frontend(pg, b):
     out()
 
 
+def xvfb_start():
+    """An Xvfb server on a free display: (process, ":N")."""
+    x = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return x, ":" + x.stdout.readline().decode().strip()
+
+
+def proc_tree(pid):
+    """pid and its live descendants."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        rest = st[st.rindex(")") + 2:].split()
+        if rest[0] != "Z":
+            parent.setdefault(int(rest[1]), []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        q = todo.pop()
+        out.append(q)
+        todo += parent.get(q, [])
+    return out
+
+
+def window_memory(pid):
+    """[(name, smaps)] of the window's processes (tusk and its descendants)."""
+    rows = []
+    for q in proc_tree(pid):
+        try:
+            with open("/proc/%d/cmdline" % q) as f:
+                name = os.path.basename(f.read().split("\0")[0])
+            rows.append((name, smaps(q)))
+        except OSError:
+            pass
+    order = ["tusk", "WebKitWebProcess", "WebKitNetworkProcess", "tusk-ui"]
+    rows.sort(key=lambda r: order.index(r[0]) if r[0] in order else len(order))
+    return rows
+
+
+def window_open(env):
+    """exec of tusk → its "ready" line (the page painted the connection list):
+    (the running tusk, ms)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen([os.path.join(BIN, "tusk")], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p.stdout.readline()  # the address
+    line = p.stdout.readline()
+    ms = (time.perf_counter() - t0) * 1000
+    if line.strip() != b"ready":
+        p.kill()
+        raise RuntimeError("tusk ended before its page was ready (exit %s)" % p.wait())
+    return p, ms
+
+
+def window_close(p):
+    p.send_signal(signal.SIGTERM)
+    if p.wait(timeout=30) != 0:
+        raise RuntimeError("tusk exited %d" % p.returncode)
+
+
+def broker_gone(sock):
+    while True:
+        try:
+            Client(sock).close()
+        except (FileNotFoundError, ConnectionRefusedError):
+            return
+        time.sleep(0.005)
+
+
+def bench_window(pg, b):
+    """The tusk window under Xvfb: exec → the page painted the connection
+    list (the page tells the shell, which prints "ready" with
+    TUSK_REPORT_READY), with the broker running and with tusk starting it;
+    then RSS and PSS of every process of the window when idle."""
+    x, display = xvfb_start()
+    home = tempfile.mkdtemp(prefix="tw.", dir="/tmp")
+    base = dict(os.environ, DISPLAY=display, HOME=home, XDG_CACHE_HOME=home + "/cache", XDG_DATA_HOME=home + "/data",
+                XDG_CONFIG_HOME=home + "/config", NO_AT_BRIDGE="1", TUSK_REPORT_READY="1")
+    base.pop("XDG_RUNTIME_DIR", None)
+    warm = dict(base, TUSK_HOME=b.home)
+    own_home = tempfile.mkdtemp(prefix="tw.", dir="/tmp")
+    own = dict(base, TUSK_HOME=own_home)
+    own_sock = os.path.join(own_home, "run", "tuskd.sock")
+    try:
+        window_close(window_open(warm)[0])  # a first run fills the page cache
+        running, cold = [], []
+        for _ in range(10):
+            p, ms = window_open(warm)
+            running.append(ms)
+            window_close(p)
+            p, ms = window_open(own)
+            cold.append(ms)
+            window_close(p)
+            subprocess.run([os.path.join(BIN, "tuskctl"), "--no-start", "shutdown"], env=own,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            broker_gone(own_sock)
+        p, _ = window_open(warm)
+        time.sleep(3)
+        idle = window_memory(p.pid)
+        window_close(p)
+    finally:
+        x.terminate()
+        x.wait()
+        subprocess.run(["rm", "-rf", home, own_home])
+    out("### The tusk window under Xvfb (load average %.1f)" % os.getloadavg()[0])
+    out()
+    out("| what | median of 10 | range | target |")
+    out("|---|---|---|---|")
+    out("| exec of `tusk` → the connection list painted, broker running | **%.0f ms** | %.0f–%.0f ms | < 500 ms |"
+        % (med(running), min(running), max(running)))
+    out("| exec of `tusk` → the connection list painted, tusk starts the broker | **%.0f ms** | %.0f–%.0f ms | < 800 ms |"
+        % (med(cold), min(cold), max(cold)))
+    out()
+    out("| process (idle, 3 s after ready) | RSS | PSS | private (USS) |")
+    out("|---|---|---|---|")
+    for name, m in idle:
+        out("| %s | %.1f MB | %.1f MB | %.1f MB |" % (name, m["Rss"] / 1024, m["Pss"] / 1024, m["Uss"] / 1024))
+    out("| **all of the window** | %.1f MB | **%.1f MB** | %.1f MB |"
+        % (sum(m["Rss"] for _, m in idle) / 1024, sum(m["Pss"] for _, m in idle) / 1024,
+           sum(m["Uss"] for _, m in idle) / 1024))
+    out()
+    out("Target: the window's processes together under 150 MB PSS idle.")
+    out()
+
+
 def bench_keychain():
     """The broker's answers while a keychain call hangs (a gnome-keyring
     that never answers), and the answer once it backs off."""
@@ -817,7 +946,7 @@ def bench_schema(pg, b):
 
 def main():
     which = sys.argv[1:] or ["stream", "copy", "cancel", "connect", "cold", "memory", "history", "sessions", "valgrind",
-                             "supervision", "keychain", "table", "frontend", "schema"]
+                             "supervision", "keychain", "table", "frontend", "schema", "window"]
     pg = Cluster()
     b = Broker()
     try:
@@ -855,6 +984,8 @@ def main():
             bench_frontend(pg, b)
         if "schema" in which:
             bench_schema(pg, b)
+        if "window" in which:
+            bench_window(pg, b)
     finally:
         b.stop(check=False)
         b.cleanup()

@@ -33,6 +33,9 @@
  * workspace names): a page that misbehaved could not make the window read
  * or overwrite anything else. The broker reads no file for the page.
  *
+ * `ready` says the page painted its first complete view (the connection
+ * list); with TUSK_REPORT_READY set the shell prints "ready" on stdout then.
+ *
  * `choose` {mode: "save" | "open", title, name} shows the chooser for an
  * export's or an import's file and answers only its path (the broker writes
  * or reads that file, not the window). Closing the window goes through the
@@ -561,6 +564,19 @@ file_stat_all(WebKitScriptMessageReply *reply, JSCContext *ctx, JSCValue *msg)
 	g_ptr_array_unref(out);
 }
 
+/* The page painted its first complete view: with TUSK_REPORT_READY set,
+ * say so on stdout, once (`make bench` times exec → this line). */
+static void
+page_ready(void)
+{
+	static bool said;
+	if (said || getenv("TUSK_REPORT_READY") == NULL)
+		return;
+	said = true;
+	printf("ready\n");
+	fflush(stdout);
+}
+
 /* A message from the page (see the top of this file); TRUE: we answer. */
 static gboolean
 page_message(WebKitUserContentManager *m, JSCValue *value, WebKitScriptMessageReply *reply,
@@ -609,6 +625,11 @@ page_message(WebKitUserContentManager *m, JSCValue *value, WebKitScriptMessageRe
 		g_free(name);
 	} else if (strcmp(op, "stat") == 0) {
 		file_stat_all(reply, ctx, msg);
+	} else if (strcmp(op, "ready") == 0) {
+		page_ready();
+		JSCValue *nil = jsc_value_new_null(ctx);
+		webkit_script_message_reply_return_value(reply, nil);
+		g_object_unref(nil);
 	} else {
 		webkit_script_message_reply_return_error_message(reply, "an operation the window does not know");
 	}

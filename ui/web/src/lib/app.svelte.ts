@@ -14,7 +14,7 @@ import { SchemaStore } from './schema.svelte';
 import { completeAt } from './complete';
 import type { CompletionContext, CompletionResult } from '@codemirror/autocomplete';
 import { Workspace } from './workspace.svelte';
-import { inShell, openFile, readFile, saveFile, statFiles } from './files';
+import { announceReady, inShell, openFile, readFile, saveFile, statFiles } from './files';
 import { TableTab } from './table.svelte';
 
 export type Theme = 'light' | 'dark' | 'system';
@@ -121,6 +121,7 @@ export class AppState {
   methods = $state<Set<string>>(new Set());
   health = $state<Result<'health_check'> | null>(null);
   healthError = $state<string | null>(null);
+  private announced = false; // the first complete view was announced (announceReady)
   appInfo = $state<Result<'get_app_info'> | null>(null);
   logDir = $state<string | null>(null);
   dbHealth = $state<Result<'check_database_health'> | null>(null);
@@ -249,6 +250,10 @@ export class AppState {
         this.workspace.ready = true;
       }
       if (this.tabs.length === 0) this.newTab(this.items.find((i) => i.state === 'connected')?.id ?? null);
+      if (!this.announced) {
+        this.announced = true;
+        announceReady();
+      }
     } catch (e) {
       this.healthError = (e as Error).message;
     }

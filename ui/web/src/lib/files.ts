@@ -45,6 +45,18 @@ async function ask(msg: Record<string, unknown>): Promise<any> {
   return typeof r === 'string' ? JSON.parse(r) : r;
 }
 
+/**
+ * The page has painted its first complete view (the connection list): a
+ * marker on <html> (data-ready) for tests, and in the window a `ready`
+ * message to the shell (`make bench` times exec → this; docs/frontend.md).
+ */
+export function announceReady(): void {
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    document.documentElement.dataset.ready = '1';
+    bridge()?.postMessage(JSON.stringify({ op: 'ready' })).catch(() => {});
+  }));
+}
+
 export function baseName(path: string): string {
   const i = path.lastIndexOf('/');
   return i >= 0 ? path.slice(i + 1) : path;
