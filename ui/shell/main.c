@@ -662,9 +662,16 @@ window_open(bool automation)
 		webkit_web_context_set_automation_allowed(ctx, TRUE);
 		g_signal_connect(ctx, "automation-started", G_CALLBACK(automation_started), NULL);
 	}
+	/* memory: a document viewer's caches, no GPU compositing (under a
+	 * software GL it loaded Mesa's llvmpipe into the web process: +80 MB
+	 * PSS, docs/decisions.md), and nothing the page does not use */
+	webkit_web_context_set_cache_model(ctx, WEBKIT_CACHE_MODEL_DOCUMENT_VIEWER);
 	WebKitSettings *set = webkit_settings_new_with_settings("enable-developer-extras",
 	    getenv("TUSK_DEVTOOLS") != NULL, "javascript-can-open-windows-automatically", FALSE,
-	    "enable-back-forward-navigation-gestures", FALSE, NULL);
+	    "enable-back-forward-navigation-gestures", FALSE,
+	    "hardware-acceleration-policy", WEBKIT_HARDWARE_ACCELERATION_POLICY_NEVER,
+	    "enable-webgl", FALSE, "enable-webaudio", FALSE, "enable-media", FALSE, "enable-mediasource", FALSE,
+	    "enable-media-stream", FALSE, "enable-encrypted-media", FALSE, "enable-page-cache", FALSE, NULL);
 	WebKitUserContentManager *ucm = webkit_user_content_manager_new();
 	g_signal_connect(ucm, "script-message-with-reply-received::tusk", G_CALLBACK(page_message), NULL);
 	webkit_user_content_manager_register_script_message_handler_with_reply(ucm, "tusk", NULL);
