@@ -10,7 +10,9 @@
  * gateway (its standard input is a pipe from us, so it ends when we end,
  * however we end), shows the page without browser chrome, and stops the
  * gateway when the window closes. Without a display it prints the address
- * and keeps the gateway up until interrupted.
+ * and keeps the gateway up until interrupted. The gateway, the window with
+ * its web process and the broker start side by side; the page loads when
+ * the gateway's address arrives (docs/decisions.md, "The window's start").
  *
  * The view uses an ephemeral web context: the gateway's cookie (this
  * launch's token) never reaches the disk, and navigation away from the
@@ -70,6 +72,7 @@
 static struct {
 	GPid gateway;
 	int gateway_stdin;	/* our end of its lifetime pipe */
+	int gateway_stdout;	/* where its address comes, until read */
 	char *url;		/* with the token */
 	char *origin;		/* http://127.0.0.1:PORT/ */
 	GtkWidget *window;
@@ -77,7 +80,7 @@ static struct {
 	GMainLoop *loop;	/* --browser / no display */
 	char *launch_page;	/* --browser: the private page the browser opens */
 	GHashTable *picked;	/* paths the user chose in our file choosers */
-} shell = { .gateway_stdin = -1 };
+} shell = { .gateway_stdin = -1, .gateway_stdout = -1 };
 
 #define FILE_MAX (64 * 1024 * 1024) /* a .sql file the editor is asked to hold */
 
@@ -106,8 +109,8 @@ report(bool gui, const char *msg, const char *hint)
 	gtk_widget_destroy(d);
 }
 
-/* Start tusk-ui (beside us, or in ../libexec/tusk) and read its address
- * (first line on stdout). */
+/* Start tusk-ui (beside us, or in ../libexec/tusk); its address comes
+ * later (gateway_address), so that it starts while the window is built. */
 static int
 gateway_start(char **msg)
 {
@@ -130,11 +133,20 @@ gateway_start(char **msg)
 		return -1;
 	}
 	shell.gateway_stdin = in_fd;
+	shell.gateway_stdout = out_fd;
 	fcntl(in_fd, F_SETFD, FD_CLOEXEC);
-	/* the first line, within 10 s */
+	fcntl(out_fd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+/* Read the gateway's address (its first line on stdout, within 10 s). */
+static int
+gateway_address(char **msg)
+{
 	char line[512];
 	size_t len = 0;
 	int64_t deadline = mono_ms() + 10000;
+	int out_fd = shell.gateway_stdout;
 	while (len < sizeof line - 1) {
 		struct pollfd p = { out_fd, POLLIN, 0 };
 		int left = (int)(deadline - mono_ms());
@@ -147,6 +159,7 @@ gateway_start(char **msg)
 	}
 	line[len] = '\0';
 	close(out_fd);
+	shell.gateway_stdout = -1;
 	const char *pfx = "http://127.0.0.1:";
 	if (strncmp(line, pfx, strlen(pfx)) != 0) {
 		*msg = xstrdup("tusk-ui did not start (see its messages above)");
@@ -164,6 +177,9 @@ gateway_stop(void)
 {
 	if (shell.gateway <= 0)
 		return;
+	if (shell.gateway_stdout >= 0)
+		close(shell.gateway_stdout);
+	shell.gateway_stdout = -1;
 	if (shell.gateway_stdin >= 0)
 		close(shell.gateway_stdin);
 	shell.gateway_stdin = -1;
@@ -653,7 +669,8 @@ window_delete(GtkWidget *w, GdkEvent *ev, gpointer arg)
 	return TRUE;
 }
 
-/* Open the window on the gateway's address. */
+/* Build and show the window; its web process starts now, while the
+ * broker and the gateway start (the page loads in window_load). */
 static void
 window_open(bool automation)
 {
@@ -666,6 +683,8 @@ window_open(bool automation)
 	 * software GL it loaded Mesa's llvmpipe into the web process: +80 MB
 	 * PSS, docs/decisions.md), and nothing the page does not use */
 	webkit_web_context_set_cache_model(ctx, WEBKIT_CACHE_MODEL_DOCUMENT_VIEWER);
+	/* starts the network process now, beside the web process */
+	webkit_web_context_prefetch_dns(ctx, "127.0.0.1");
 	WebKitSettings *set = webkit_settings_new_with_settings("enable-developer-extras",
 	    getenv("TUSK_DEVTOOLS") != NULL, "javascript-can-open-windows-automatically", FALSE,
 	    "enable-back-forward-navigation-gestures", FALSE,
@@ -691,8 +710,16 @@ window_open(bool automation)
 	g_signal_connect_swapped(shell.view, "close", G_CALLBACK(gtk_widget_destroy), shell.window);
 	g_signal_connect(shell.view, "decide-policy", G_CALLBACK(decide_policy), NULL);
 	g_signal_connect(shell.view, "notify::title", G_CALLBACK(title_changed), NULL);
-	webkit_web_view_load_uri(shell.view, shell.url);
+	/* a blank page starts the web process now (the page replaces it) */
+	webkit_web_view_load_uri(shell.view, "about:blank");
 	gtk_widget_show_all(shell.window);
+}
+
+/* Load the page from the gateway. */
+static void
+window_load(void)
+{
+	webkit_web_view_load_uri(shell.view, shell.url);
 }
 
 /* SIGINT / SIGTERM. */
@@ -732,19 +759,34 @@ main(int argc, char **argv)
 	    (getenv("WAYLAND_DISPLAY") && *getenv("WAYLAND_DISPLAY"));
 	/* the desktop entry's id: the window's WM_CLASS / Wayland app id match it */
 	g_set_prgname(TUSK_APP_ID);
+	/* nothing here draws with OpenGL (the page is painted on the CPU, see
+	 * window_open): GTK's GL probe loaded Mesa and took 300 ms of the start */
+	g_setenv("GDK_GL", "disable", FALSE);
+	g_setenv("WEBKIT_DISABLE_DMABUF_RENDERER", "1", FALSE);
 	bool gui = !browser && display && gtk_init_check(&argc, &argv);
 
-	/* the broker first, so that its failure is reported here, plainly */
+	/* in parallel: the gateway (it needs the broker only when the page
+	 * connects), the window and its web process, the broker */
+	char *msg = NULL;
+	if (gateway_start(&msg) < 0) {
+		report(gui, msg, "run tusk-ui alone to see why");
+		free(msg);
+		return 1;
+	}
+	if (gui)
+		window_open(automation);
+	/* the broker is checked (started if needed) here, so that its failure
+	 * is reported plainly */
 	struct tusk_error e = TUSK_ERROR_INIT;
 	int fd = brokersock_open(true, &e);
 	if (fd < 0) {
 		report(gui, e.message, e.hint);
 		terr_clear(&e);
+		gateway_stop();
 		return 1;
 	}
 	close(fd);
-	char *msg = NULL;
-	if (gateway_start(&msg) < 0) {
+	if (gateway_address(&msg) < 0) {
 		report(gui, msg, "run tusk-ui alone to see why");
 		free(msg);
 		gateway_stop();
@@ -756,7 +798,7 @@ main(int argc, char **argv)
 	g_unix_signal_add(SIGINT, on_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_signal, NULL);
 	if (gui) {
-		window_open(automation);
+		window_load();
 		gtk_main();
 	} else {
 		if (browser && display)
