@@ -59,6 +59,9 @@ start_broker(void)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	/* none of the client's descriptors (tusk starts it from a thread while
+	 * its window opens: a pipe held here would outlive the client) */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	pid_t pid;
 	int r = path ? posix_spawn(&pid, path, &fa, NULL, argv, environ) :
 	    posix_spawnp(&pid, name, &fa, NULL, argv, environ);

@@ -722,6 +722,21 @@ window_load(void)
 	webkit_web_view_load_uri(shell.view, shell.url);
 }
 
+/* The broker check, on its own thread while GTK starts. */
+struct broker_check {
+	int fd;
+	struct tusk_error e;
+};
+
+/* Connect to the broker (starting it if needed); the thread's body. */
+static gpointer
+broker_check(gpointer arg)
+{
+	struct broker_check *bc = arg;
+	bc->fd = brokersock_open(true, &bc->e);
+	return NULL;
+}
+
 /* SIGINT / SIGTERM. */
 static gboolean
 on_signal(gpointer arg)
@@ -763,25 +778,27 @@ main(int argc, char **argv)
 	 * window_open): GTK's GL probe loaded Mesa and took 300 ms of the start */
 	g_setenv("GDK_GL", "disable", FALSE);
 	g_setenv("WEBKIT_DISABLE_DMABUF_RENDERER", "1", FALSE);
-	bool gui = !browser && display && gtk_init_check(&argc, &argv);
-
-	/* in parallel: the gateway (it needs the broker only when the page
-	 * connects), the window and its web process, the broker */
+	/* side by side: the gateway (it needs the broker only when the page
+	 * connects), the broker check (which starts it if needed), GTK and the
+	 * window with its web and network processes */
 	char *msg = NULL;
-	if (gateway_start(&msg) < 0) {
+	int gw = gateway_start(&msg);
+	struct broker_check bc = { .fd = -1, .e = TUSK_ERROR_INIT };
+	GThread *bt = gw == 0 ? g_thread_new("broker-check", broker_check, &bc) : NULL;
+	bool gui = !browser && display && gtk_init_check(&argc, &argv);
+	if (gw < 0) {
 		report(gui, msg, "run tusk-ui alone to see why");
 		free(msg);
 		return 1;
 	}
 	if (gui)
 		window_open(automation);
-	/* the broker is checked (started if needed) here, so that its failure
-	 * is reported plainly */
-	struct tusk_error e = TUSK_ERROR_INIT;
-	int fd = brokersock_open(true, &e);
+	/* the broker's failure is reported plainly, before the page says less */
+	g_thread_join(bt);
+	int fd = bc.fd;
 	if (fd < 0) {
-		report(gui, e.message, e.hint);
-		terr_clear(&e);
+		report(gui, bc.e.message, bc.e.hint);
+		terr_clear(&bc.e);
 		gateway_stop();
 		return 1;
 	}
