@@ -74,6 +74,32 @@ test('the token is traded once for an HttpOnly SameSite=Strict cookie and droppe
   assert.match(page.headers['content-security-policy'], /default-src 'self'.*frame-ancestors 'none'/);
   assert.equal(page.headers['x-frame-options'], 'DENY');
   assert.equal(page.headers['referrer-policy'], 'no-referrer');
+  assert.equal(page.headers['cross-origin-opener-policy'], 'same-origin');
+});
+
+test('--window (the tusk window\'s own gateway) keeps every door but COOP, which guards nothing there', async () => {
+  const w = await startGateway(fx.home, ['--window']);
+  try {
+    const r = await new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: w.port, path: '/?token=' + w.token }, (res) => { res.resume(); resolve(res); }).on('error', reject);
+    });
+    assert.equal(r.statusCode, 303);
+    const page = await new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: w.port, path: '/', headers: { Cookie: `tusk_${w.port}=${w.token}` } },
+        (res) => { res.resume(); resolve(res); }).on('error', reject);
+    });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.headers['content-security-policy'], /default-src 'self'.*frame-ancestors 'none'/);
+    assert.equal(page.headers['x-frame-options'], 'DENY');
+    assert.equal(page.headers['cross-origin-resource-policy'], 'same-origin');
+    assert.equal(page.headers['cross-origin-opener-policy'], undefined);
+    const bad = await new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: w.port, path: '/' }, (res) => { res.resume(); resolve(res); }).on('error', reject);
+    });
+    assert.equal(bad.statusCode, 403);
+  } finally {
+    assert.equal(await w.stop(), 0);
+  }
 });
 
 test('a foreign Host is refused even with the cookie (DNS rebinding)', async () => {

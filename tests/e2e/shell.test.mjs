@@ -74,6 +74,7 @@ test('tusk opens a window showing the UI, whose page reaches the broker through 
   const url = await t.url;
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}$/);
   const gwPid = await until(() => children(t.child.pid).find((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('tusk-ui')), 10000, 'the gateway child');
+  assert.match(fs.readFileSync(`/proc/${gwPid}/cmdline`, 'utf8'), /\0--window\0/, 'a gateway for the window only');
   // the page's WebSocket is a broker client of its own (the call below is the other)
   await until(async () => (await fx.call('health_check')).clients >= 2, 30000, 'the window\'s page connected to the broker');
   await new Promise((r) => setTimeout(r, 1500)); // let it paint what it received

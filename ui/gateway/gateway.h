@@ -50,6 +50,7 @@ struct gateway {
 	unsigned nsessions;
 	uint64_t next_session_id;
 	bool no_start;	      /* do not start tuskd */
+	bool window;	      /* serving the tusk window only (no COOP, see http.c) */
 };
 
 extern struct gateway gw;

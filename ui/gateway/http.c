@@ -166,7 +166,11 @@ secure_headers(SoupServerMessage *msg)
 	soup_message_headers_replace(h, "X-Content-Type-Options", "nosniff");
 	soup_message_headers_replace(h, "X-Frame-Options", "DENY");
 	soup_message_headers_replace(h, "Referrer-Policy", "no-referrer");
-	soup_message_headers_replace(h, "Cross-Origin-Opener-Policy", "same-origin");
+	/* the tusk window (--window) opens no other origin and no other window,
+	 * so COOP guards nothing there, and WebKit met it with a second web
+	 * process as the page arrived (~300 ms of the start; docs/frontend.md) */
+	if (!gw.window)
+		soup_message_headers_replace(h, "Cross-Origin-Opener-Policy", "same-origin");
 	soup_message_headers_replace(h, "Cross-Origin-Resource-Policy", "same-origin");
 }
 

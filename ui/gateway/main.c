@@ -2,13 +2,13 @@
  * main.c — tusk-ui: start the gateway, print its address, run until told
  * to stop.
  *
- *   tusk-ui [--web-dir DIR] [--no-start] [--stdin-lifetime] [--log-level L]
+ *   tusk-ui [--web-dir DIR] [--no-start] [--stdin-lifetime] [--window] [--log-level L]
  *
  * The first line on stdout is the address to open, token included
  * (http://127.0.0.1:PORT/?token=…); logs go to stderr. SIGTERM or SIGINT
  * stop it; with --stdin-lifetime so does the end of its standard input, so
  * a parent (the desktop window) that dies for any reason takes its gateway
- * with it.
+ * with it. --window: it serves the tusk window only (see http.c's headers).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,7 +35,7 @@ struct gateway gw;
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tusk-ui [--web-dir DIR] [--no-start] [--stdin-lifetime] [--log-level LEVEL]\n"
+	fprintf(f, "usage: tusk-ui [--web-dir DIR] [--no-start] [--stdin-lifetime] [--window] [--log-level LEVEL]\n"
 	    "Serve Tusk's web frontend on 127.0.0.1 and bridge it to the broker (tuskd).\n"
 	    "Prints the address to open (with this launch's token) as its first line.\n");
 }
@@ -106,6 +106,7 @@ main(int argc, char **argv)
 		{ "web-dir", required_argument, NULL, 'w' },
 		{ "no-start", no_argument, NULL, 'n' },
 		{ "stdin-lifetime", no_argument, NULL, 's' },
+		{ "window", no_argument, NULL, 'W' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -117,11 +118,12 @@ main(int argc, char **argv)
 
 	log_init("tusk-ui");
 	log_set_sink(log_sink_stderr, NULL);
-	while ((c = getopt_long(argc, argv, "w:nsl:Vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "w:nsWl:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w': web_opt = optarg; break;
 		case 'n': gw.no_start = true; break;
 		case 's': stdin_life = true; break;
+		case 'W': gw.window = true; break;
 		case 'l':
 			if ((level = log_level_parse(optarg)) < 0) {
 				fprintf(stderr, "tusk-ui: unknown log level '%s'\n", optarg);

@@ -110,9 +110,10 @@ report(bool gui, const char *msg, const char *hint)
 }
 
 /* Start tusk-ui (beside us, or in ../libexec/tusk); its address comes
- * later (gateway_address), so that it starts while the window is built. */
+ * later (gateway_address), so that it starts while the window is built.
+ * window: it serves our window only (tusk-ui --window). */
 static int
-gateway_start(char **msg)
+gateway_start(bool window, char **msg)
 {
 	static const char *const rel[] = { "tusk-ui", "../libexec/tusk/tusk-ui", NULL };
 	char *path = selfpath_find(rel, X_OK);
@@ -120,8 +121,8 @@ gateway_start(char **msg)
 		*msg = xstrdup("cannot find tusk-ui beside tusk or in ../libexec/tusk/");
 		return -1;
 	}
-	char opt[] = "--stdin-lifetime";
-	char *argv[] = { path, opt, NULL };
+	char opt[] = "--stdin-lifetime", win[] = "--window";
+	char *argv[] = { path, opt, window ? win : NULL, NULL };
 	int in_fd, out_fd;
 	GError *err = NULL;
 	bool ok = g_spawn_async_with_pipes(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
@@ -782,10 +783,17 @@ main(int argc, char **argv)
 	 * connects), the broker check (which starts it if needed), GTK and the
 	 * window with its web and network processes */
 	char *msg = NULL;
-	int gw = gateway_start(&msg);
+	bool gui_wanted = !browser && display;
+	int gw = gateway_start(gui_wanted, &msg);
 	struct broker_check bc = { .fd = -1, .e = TUSK_ERROR_INIT };
 	GThread *bt = gw == 0 ? g_thread_new("broker-check", broker_check, &bc) : NULL;
-	bool gui = !browser && display && gtk_init_check(&argc, &argv);
+	bool gui = gui_wanted && gtk_init_check(&argc, &argv);
+	if (gw == 0 && gui_wanted && !gui) {
+		/* no usable display after all: the address is for a browser, whose
+		 * gateway keeps COOP */
+		gateway_stop();
+		gw = gateway_start(false, &msg);
+	}
 	if (gw < 0) {
 		report(gui, msg, "run tusk-ui alone to see why");
 		free(msg);
