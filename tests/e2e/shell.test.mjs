@@ -273,7 +273,7 @@ test('WebKitWebDriver drives the real window: connect, run a query, read the gri
   try {
     await until(async () => (await fetch(`http://127.0.0.1:${port}/status`)).ok, 10000, 'WebKitWebDriver');
     await wd.start({ 'webkitgtk:browserOptions': { binary: path.join(BIN, 'tusk'), args: ['--automation'] } });
-    // (the window shows a blank page while its gateway starts, then the gateway's)
+    // (the session may start before the window's first page has committed)
     await until(async () => (await wd.url()) !== 'about:blank', 20000, 'the gateway\'s page in the window');
     assert.match(await wd.url(), /^http:\/\/127\.0\.0\.1:\d+\/$/, 'the token was traded for a cookie');
     await until(async () => /Broker ok/.test(await wd.text(await wd.find("//*[@data-testid='broker-health']"))), 20000, 'broker health in the window');

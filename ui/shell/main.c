@@ -670,8 +670,8 @@ window_delete(GtkWidget *w, GdkEvent *ev, gpointer arg)
 	return TRUE;
 }
 
-/* Build and show the window; its web process starts now, while the
- * broker and the gateway start (the page loads in window_load). */
+/* Build and show the window (and start the network process) while the
+ * broker and the gateway start; the page loads in window_load. */
 static void
 window_open(bool automation)
 {
@@ -711,8 +711,6 @@ window_open(bool automation)
 	g_signal_connect_swapped(shell.view, "close", G_CALLBACK(gtk_widget_destroy), shell.window);
 	g_signal_connect(shell.view, "decide-policy", G_CALLBACK(decide_policy), NULL);
 	g_signal_connect(shell.view, "notify::title", G_CALLBACK(title_changed), NULL);
-	/* a blank page starts the web process now (the page replaces it) */
-	webkit_web_view_load_uri(shell.view, "about:blank");
 	gtk_widget_show_all(shell.window);
 }
 
