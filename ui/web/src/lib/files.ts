@@ -54,7 +54,20 @@ export function announceReady(): void {
   requestAnimationFrame(() => requestAnimationFrame(() => {
     document.documentElement.dataset.ready = '1';
     bridge()?.postMessage(JSON.stringify({ op: 'ready' })).catch(() => {});
+    firstViewDone();
   }));
+}
+
+let firstViewDone: () => void = () => {};
+const firstView = new Promise<void>((resolve) => {
+  firstViewDone = resolve;
+  setTimeout(resolve, 1500); // (a page that cannot reach the broker still gets what waits)
+});
+
+/** Resolves once the first view is painted (or 1.5 s after the start):
+ * what is not in it (the editor's chunk) loads then, not in its way. */
+export function afterFirstView(): Promise<void> {
+  return firstView;
 }
 
 export function baseName(path: string): string {
