@@ -299,6 +299,7 @@ print_describe(void)
 	return ok ? 0 : 1;
 }
 
+/* tuskd's usage, then the settings it takes with --set. */
 static void
 usage(FILE *f)
 {
@@ -309,6 +310,7 @@ usage(FILE *f)
 	settings_usage(f);
 }
 
+/* tuskd: parse arguments, prepare paths and log, set up the loop, run until stopped, clean up. */
 int
 main(int argc, char **argv)
 {
