@@ -565,6 +565,88 @@ def bench_supervision(pg):
     b.cleanup()
 
 
+def bench_many(pg):
+    """100 connections open at once from one client process, 10 threads
+    (each its own socket to the broker): the time until all are connected
+    and have answered `select 1`, against 100 bare libpq connects made the
+    same way (10 threads of one process); then what the broker and the 100
+    workers hold."""
+    n, nthreads = 100, 10
+    conninfo = "host=127.0.0.1 port=%d user=tusk dbname=tuskdb sslmode=disable" % pg.port
+    env = dict(os.environ, PGPASSWORD="tuskpw")
+    rounds = max(3, ROUNDS)
+    ours, bare, mem = [], [], None
+    b = Broker()
+    try:
+        for r in range(rounds):
+            r_bare = subprocess.run([BARE, conninfo, "many", str(n), str(nthreads)], env=env,
+                                    stdout=subprocess.PIPE, check=True)
+            bare.append(float(r_bare.stdout.decode().strip()))
+            clients = [Client(b.sock, timeout=60) for _ in range(nthreads)]
+            ids = [[] for _ in range(nthreads)]
+            errors = []
+            go = threading.Barrier(nthreads + 1)
+
+            def opener(i):
+                go.wait()
+                try:
+                    for _ in range(n // nthreads):
+                        cid = clients[i].call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+                        clients[i].query(cid, "select 1")
+                        ids[i].append(cid)
+                except Exception as e:  # noqa: BLE001
+                    errors.append(e)
+            ts = [threading.Thread(target=opener, args=(i,)) for i in range(nthreads)]
+            for t in ts:
+                t.start()
+            go.wait()
+            t0 = time.perf_counter()
+            for t in ts:
+                t.join()
+            ours.append((time.perf_counter() - t0) * 1000)
+            assert not errors, errors[:3]
+            if r == rounds - 1:
+                time.sleep(0.5)
+                all_ids = {c for xs in ids for c in xs}
+                pids = [w["pid"] for w in clients[0].call("list_workers")
+                        if w["connection_id"] in all_ids and w["state"] != "dead"]
+                assert len(pids) == n, len(pids)
+                mem = (smaps(b.proc.pid), [smaps(p) for p in pids])
+            for i in range(nthreads):
+                for cid in ids[i]:
+                    clients[i].call("disconnect", connection_id=cid)
+                clients[i].close()
+    finally:
+        b.stop(check=False)
+        b.cleanup()
+    broker, workers = mem
+    uss = [w["Uss"] / 1024 for w in workers]
+    pss = [w["Pss"] / 1024 for w in workers]
+    out("### Many connections: %d open at once from one client, %d threads (median of %d)" % (n, nthreads, rounds))
+    out()
+    out("| path | all connected (median) | range |")
+    out("|---|---|---|")
+    out("| bare libpq, %d threads of one process (connect + `select 1`) | %.0f ms | %.0f–%.0f ms |"
+        % (nthreads, med(bare), min(bare), max(bare)))
+    out("| Tusk: %d socket clients, connect + execute_query `select 1` (target < 3 s) | **%.0f ms** | %.0f–%.0f ms |"
+        % (nthreads, med(ours), min(ours), max(ours)))
+    out()
+    out("Ratio to the bare client: **%.2f×** (range of the per-round ratios %.2f–%.2f×)."
+        % (med(ours) / med(bare), min(o / b_ for o, b_ in zip(ours, bare)), max(o / b_ for o, b_ in zip(ours, bare))))
+    out()
+    out("| with %d connected | RSS | PSS | private (USS) |" % n)
+    out("|---|---|---|---|")
+    out("| broker (target RSS < 20 MB) | **%.1f MB** | %.1f MB | %.1f MB |"
+        % (broker["Rss"] / 1024, broker["Pss"] / 1024, broker["Uss"] / 1024))
+    out("| %d workers, sum | %.1f MB | %.1f MB | %.1f MB |"
+        % (n, sum(w["Rss"] for w in workers) / 1024, sum(pss), sum(uss)))
+    out("| one worker, median (max) (target private < 3 MB) | %.2f MB | %.2f (%.2f) MB | **%.2f (%.2f) MB** |"
+        % (med([w["Rss"] / 1024 for w in workers]), med(pss), max(pss), med(uss), max(uss)))
+    out()
+    out("19 busy connections while a neighbour is killed every second: see Supervision (errors column).")
+    out()
+
+
 def psql_timings(pg, sql, n):
     """psql's own \\timing of one statement, run n times in one session (ms)."""
     script = "\\timing on\n" + (sql + ";\n") * n
@@ -817,7 +899,7 @@ def bench_schema(pg, b):
 
 def main():
     which = sys.argv[1:] or ["stream", "copy", "cancel", "connect", "cold", "memory", "history", "sessions", "valgrind",
-                             "supervision", "keychain", "table", "frontend", "schema"]
+                             "supervision", "many", "keychain", "table", "frontend", "schema"]
     pg = Cluster()
     b = Broker()
     try:
@@ -847,6 +929,8 @@ def main():
             bench_valgrind(pg)
         if "supervision" in which:
             bench_supervision(pg)
+        if "many" in which:
+            bench_many(pg)
         if "keychain" in which:
             bench_keychain()
         if "table" in which:
