@@ -162,6 +162,80 @@ def bench_stream(pg, b):
     return med(times["tuskctl --format csv"]) / base
 
 
+def proc_switches(pid):
+    """Voluntary + involuntary context switches of a process so far."""
+    n = 0
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                n += int(line.split()[1])
+    return n
+
+
+def child_usage(cmd, env):
+    """Run cmd: its wall time (s), CPU time (ms) and context switches."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    t = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) * 1000
+    return t, cpu, (r1.ru_nvcsw + r1.ru_nivcsw) - (r0.ru_nvcsw + r0.ru_nivcsw)
+
+
+def bench_stream_cpu(pg, b):
+    """Where streaming time goes: CPU time and context switches of each
+    process on both paths (tuskctl, broker, worker, the server's backend;
+    the bare client), rounds interleaved."""
+    if not pg.psql("select to_regclass('bench_1m')", db="tuskdb").strip():
+        setup_data(pg)
+    q = "select * from bench_1m"
+    conninfo = "host=127.0.0.1 port=%d user=tusk dbname=tuskdb sslmode=disable" % pg.port
+    env = dict(os.environ, PGPASSWORD="tuskpw")
+    url = "postgresql://tusk@127.0.0.1:%d/tuskdb?sslmode=disable" % pg.port
+    b.ctl("connect", "-n", "benchcpu", url, env={"PGPASSWORD": "tuskpw"}, check=True)
+    c = b.client()
+    cid = [x for x in c.call("get_active_connections") if x["name"] == "benchcpu"][0]["connection_id"]
+    w = [x for x in c.call("list_workers") if x["connection_id"] == cid and x["state"] != "dead"][0]
+    procs = {"broker": b.proc.pid, "worker": w["pid"], "backend": w["backend_pid"]}
+    tusk = [os.path.join(BIN, "tuskctl"), "query", "-c", "benchcpu", "-f", "csv", q]
+    bare = [BARE, conninfo, "csv", q]
+    keys = ["tuskctl", "broker", "worker", "backend", "bare client"]
+    cpu = {k: [] for k in keys}
+    cs = {k: [] for k in keys}
+    wall = {"tusk": [], "bare": []}
+    for _ in range(ROUNDS):
+        before = {k: (proc_cpu_s(p), proc_switches(p)) for k, p in procs.items()}
+        t, u, n = child_usage(tusk, b.env)
+        wall["tusk"].append(t)
+        cpu["tuskctl"].append(u)
+        cs["tuskctl"].append(n)
+        for k, p in procs.items():
+            cpu[k].append((proc_cpu_s(p) - before[k][0]) * 1000)
+            cs[k].append(proc_switches(p) - before[k][1])
+        t, u, n = child_usage(bare, env)
+        wall["bare"].append(t)
+        cpu["bare client"].append(u)
+        cs["bare client"].append(n)
+    b.ctl("disconnect", "benchcpu", check=True)
+    tusk_sum = sum(med(cpu[k]) for k in ("tuskctl", "broker", "worker", "backend"))
+    bare_sum = med(cpu["bare client"]) + med(cpu["backend"])
+    out("### Where streaming time goes: CPU per process, `select * from bench_1m` to CSV (median of %d)" % ROUNDS)
+    out()
+    out("| process | CPU time | range | context switches |")
+    out("|---|---|---|---|")
+    for k in ("backend", "worker", "broker", "tuskctl", "bare client"):
+        out("| %s | %.0f ms | %.0f–%.0f ms | %.0f |" % (k, med(cpu[k]), min(cpu[k]), max(cpu[k]), med(cs[k])))
+    out()
+    out("Whole Tusk path: **%.0f ms** of CPU (backend included) for %.2f s of wall time; bare path: %.0f ms"
+        " (its backend counted as Tusk's, the same query) for %.2f s. On %d CPUs the Tusk path cannot"
+        " finish before its CPU total / %d = %.2f s; the bare client's bound is its slowest process, the"
+        " backend (%.2f s)." % (tusk_sum, med(wall["tusk"]), bare_sum, med(wall["bare"]), os.cpu_count(),
+                                os.cpu_count(), tusk_sum / 1000 / os.cpu_count(),
+                                max(med(cpu["backend"]), med(cpu["bare client"])) / 1000))
+    out()
+
+
 def bench_copy(pg, b):
     """export_query and import_file against psql's \\copy, on bench_1m."""
     if not pg.psql("select to_regclass('bench_1m')", db="tuskdb").strip():
@@ -920,7 +994,7 @@ def bench_schema(pg, b):
 
 
 def main():
-    which = sys.argv[1:] or ["stream", "copy", "cancel", "connect", "cold", "memory", "history", "sessions", "valgrind",
+    which = sys.argv[1:] or ["stream", "streamcpu", "copy", "cancel", "connect", "cold", "memory", "history", "sessions", "valgrind",
                              "supervision", "many", "keychain", "table", "frontend", "schema"]
     pg = Cluster()
     b = Broker()
@@ -933,6 +1007,8 @@ def main():
         if "stream" in which:
             setup_data(pg)
             bench_stream(pg, b)
+        if "streamcpu" in which:
+            bench_stream_cpu(pg, b)
         if "copy" in which:
             bench_copy(pg, b)
         if "cancel" in which:
