@@ -664,9 +664,10 @@ def bench_many(pg):
             # a process per connection, as Tusk's workers are: 10 threads each
             # start 10 `bare_client connect` one after the other
             t0 = time.perf_counter()
-            ps = [threading.Thread(target=lambda: [subprocess.run([BARE, conninfo, "connect"], env=env,
-                                                                  stdout=subprocess.DEVNULL, check=True)
-                                                   for _ in range(n // nthreads)]) for _ in range(nthreads)]
+            def bare_procs():
+                for _ in range(n // nthreads):
+                    subprocess.run([BARE, conninfo, "connect"], env=env, stdout=subprocess.DEVNULL, check=True)
+            ps = [threading.Thread(target=bare_procs) for _ in range(nthreads)]
             for t in ps:
                 t.start()
             for t in ps:
