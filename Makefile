@@ -225,7 +225,7 @@ $(BUILD)/tests/test_tablesql: $(BUILD)/obj/tests/unit/test_tablesql.o $(BUILD)/o
 $(BUILD)/bench/bare_client: tests/bench/bare_client.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) -std=c17 -D_GNU_SOURCE -O2 -g $(WARN) $(WERROR) $(call pkg_cflags,libpq) -o $@ $< $(call pkg_libs,libpq)
+	@$(CC) -std=c17 -D_GNU_SOURCE -O2 -g $(WARN) $(WERROR) $(call pkg_cflags,libpq) -pthread -o $@ $< $(call pkg_libs,libpq)
 
 # schema_client times get_schema at the broker's socket with Tusk's scanner.
 $(BUILD)/bench/schema_client: tests/bench/schema_client.c $(COMMON_LIB)

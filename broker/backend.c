@@ -125,6 +125,7 @@ endb_dead(struct worker *w, const char *reason, void *arg)
 
 static const struct worker_ops endb_ops = { .dead = endb_dead };
 
+/* End a connection's server backend from a helper worker's own session; cb gets the outcome. */
 void
 conn_end_backend(const struct conn *c, int backend_pid, backend_cb cb, void *arg)
 {

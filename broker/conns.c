@@ -86,6 +86,7 @@ conn_lookup(const char *id, struct tusk_error *e)
 	return c;
 }
 
+/* Take a reference on a connection (conn_unref drops it). */
 void
 conn_ref(struct conn *c)
 {

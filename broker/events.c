@@ -119,6 +119,7 @@ anyone(unsigned topic)
 	return false;
 }
 
+/* A workers event's body: the worker as worker_pack describes it. */
 static void
 pack_worker_body(msgpack_packer *pk, const void *arg)
 {
@@ -139,6 +140,7 @@ struct conn_ev {
 	const char *reason;
 };
 
+/* A connections event's body: the connection's id, name and the reason. */
 static void
 pack_conn_body(msgpack_packer *pk, const void *arg)
 {
@@ -165,6 +167,7 @@ struct query_ev {
 	const struct tusk_error *err;
 };
 
+/* A queries event's body: ids, rows so far, time since it started, and its error or nil. */
 static void
 pack_query_body(msgpack_packer *pk, const void *arg)
 {

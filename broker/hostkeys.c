@@ -325,6 +325,7 @@ const struct tusk_method m_trust_host_key = {
 	.handler = h_trust_host_key,
 };
 
+/* Forget the host keys waiting for a decision and the known_hosts path. */
 void
 hostkeys_free(void)
 {

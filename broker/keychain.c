@@ -419,6 +419,7 @@ job_new(enum job_type type, const char *conn_id, enum secret_kind kind, keychain
 	return j;
 }
 
+/* Start the keychain thread and its answer pipe (no thread: secrets last the session only). */
 int
 keychain_init(struct event_base *base, int timeout_ms)
 {
@@ -489,6 +490,7 @@ keychain_store(const char *conn_id, enum secret_kind kind, const char *label, co
 	job_submit(j);
 }
 
+/* Look a connection's secret up in the keychain; cb gets it (or nothing). */
 void
 keychain_lookup(const char *conn_id, enum secret_kind kind, keychain_cb cb, void *arg)
 {

@@ -187,6 +187,7 @@ struct signal_call {
 	char *role;
 };
 
+/* Free a cancel/terminate call's state. */
 static void
 signal_call_free(void *arg)
 {

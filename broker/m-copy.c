@@ -163,6 +163,7 @@ export_discard(struct export_ctx *x)
 	x->tmp = NULL;
 }
 
+/* Free an export's state; an unfinished file is removed. */
 static void
 export_free(struct query *q)
 {
@@ -473,6 +474,7 @@ struct import_ctx {
 
 static void import_send(struct query *q);
 
+/* Free an import's state: forget the chunks still unanswered, close the file. */
 static void
 import_free(struct query *q)
 {

@@ -211,6 +211,7 @@ page_cell(const struct page_out *o, uint32_t r, int i)
 	return &row->via.array.ptr[i];
 }
 
+/* A page's rows without the leading columns (xmin, sort values) read for the broker. */
 static void
 pack_rows(msgpack_packer *pk, const void *arg)
 {
@@ -249,6 +250,7 @@ pack_key_map(msgpack_packer *pk, const struct tcall *c, const msgpack_object *ro
 	}
 }
 
+/* Each row's key as a map (empty when the table has none or pages by offset). */
 static void
 pack_keys(msgpack_packer *pk, const void *arg)
 {
@@ -262,6 +264,7 @@ pack_keys(msgpack_packer *pk, const void *arg)
 		pack_key_map(pk, o->c, &o->rows->via.array.ptr[r], 0, true);
 }
 
+/* Each row's xmin (empty when the table has none, e.g. a view). */
 static void
 pack_xmins(msgpack_packer *pk, const void *arg)
 {
@@ -275,6 +278,7 @@ pack_xmins(msgpack_packer *pk, const void *arg)
 		msgpack_pack_object(pk, *page_cell(o, r, 0));
 }
 
+/* The names of the table's key columns. */
 static void
 pack_key_columns(msgpack_packer *pk, const void *arg)
 {
@@ -417,6 +421,7 @@ const struct tusk_method m_open_table = {
 
 /* --- apply_edits -------------------------------------------------------- */
 
+/* The statements of a table edit as shown to the user, each with its parameters. */
 static void
 pack_statements(msgpack_packer *pk, const void *arg)
 {
@@ -434,6 +439,7 @@ pack_statements(msgpack_packer *pk, const void *arg)
 	}
 }
 
+/* An empty conflict list. */
 static void
 pack_no_conflicts(msgpack_packer *pk, const void *arg)
 {
@@ -458,6 +464,7 @@ struct conflict_out {
 	const msgpack_object *rows; /* [index, xmin, key..., columns...] or NULL */
 };
 
+/* The edits refused because their row changed or went since it was read, with the row now. */
 static void
 pack_conflicts(msgpack_packer *pk, const void *arg)
 {

@@ -299,6 +299,7 @@ print_describe(void)
 	return ok ? 0 : 1;
 }
 
+/* tuskd's usage, then the settings it takes with --set. */
 static void
 usage(FILE *f)
 {
@@ -309,8 +310,16 @@ usage(FILE *f)
 	settings_usage(f);
 }
 
-int
-main(int argc, char **argv)
+/* What the command line asks of this run (the rest goes into tuskd). */
+struct broker_args {
+	bool foreground;
+	int level;
+};
+
+/* Read the command line into a and tuskd: -1 to go on, else the exit status for main
+ * (--version, --help and --describe answer here; a bad argument is 2). */
+static int
+broker_parse_args(int argc, char **argv, struct broker_args *a)
 {
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
@@ -323,21 +332,15 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool foreground = false;
-	int level = TLOG_INFO;
-	struct tusk_error e = TUSK_ERROR_INIT;
 	int ch;
 
-	tuskd.lock_fd = tuskd.listen_fd = -1;
-	tuskd.logfile.fd = -1;
-	tuskd.set = default_settings;
 	while ((ch = getopt_long(argc, argv, "fl:sw:x:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			foreground = true;
+			a->foreground = true;
 			break;
 		case 'l':
-			if ((level = log_level_parse(optarg)) < 0) {
+			if ((a->level = log_level_parse(optarg)) < 0) {
 				fprintf(stderr, "tuskd: unknown log level '%s'\n", optarg);
 				return 2;
 			}
@@ -373,6 +376,15 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* Directories, the socket systemd passed (if any), the lock, the log file and the store,
+ * in that order; whether the socket was inherited. A failure ends the process. */
+static bool
+broker_prepare(int level)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(level);
@@ -401,6 +413,16 @@ main(int argc, char **argv)
 	settings_load_preferences(tuskd.store);
 	logfile_cap(&tuskd.logfile, (uint64_t)tuskd.set.log_file_max_mb << 20,
 	    (uint64_t)tuskd.set.log_dir_max_mb << 20, wall_ms());
+	return inherited;
+}
+
+/* Bind the socket (unless inherited), then detach (unless in the foreground or under
+ * systemd), so that whoever started the broker can connect as soon as it returns. */
+static void
+broker_detach(bool inherited, bool foreground)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
+
 	if (!inherited && client_bind(&e) < 0)
 		die_init(&e);
 	if (!foreground && !inherited)
@@ -412,8 +434,17 @@ main(int argc, char **argv)
 	write_pid();
 	tuskd.start_mono_ms = mono_ms();
 	tuskd.start_wall_ms = wall_ms();
+	char tag[32];
 	snprintf(tag, sizeof tag, "tuskd[%d]", (int)getpid());
 	log_init(tag);
+}
+
+/* The event loop and what it watches: history, the keychain's thread, the socket, the
+ * signals and the heartbeat timer. A failure ends the process. */
+static void
+broker_setup_loop(void)
+{
+	struct tusk_error e = TUSK_ERROR_INIT;
 
 	tuskd.base = event_base_new();
 	if (tuskd.base == NULL) {
@@ -450,6 +481,24 @@ main(int argc, char **argv)
 		terr_set(&e, TE_INITIALIZATION, "cannot watch signals or start the heartbeat timer");
 		die_init(&e);
 	}
+}
+
+/* tuskd: parse arguments, prepare paths and log, set up the loop, run until stopped, clean up. */
+int
+main(int argc, char **argv)
+{
+	struct broker_args a = { .foreground = false, .level = TLOG_INFO };
+
+	tuskd.lock_fd = tuskd.listen_fd = -1;
+	tuskd.logfile.fd = -1;
+	tuskd.set = default_settings;
+	int rc = broker_parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+
+	bool inherited = broker_prepare(a.level);
+	broker_detach(inherited, a.foreground);
+	broker_setup_loop();
 
 	log_info("tuskd %s ready on %s%s (worker %s)", TUSK_VERSION, tuskd.paths.sock_path,
 	    tuskd.activated ? ", passed by systemd" : "", tuskd.worker_path);

@@ -116,6 +116,7 @@ sqlcall_failed(struct query *q, const struct tusk_error *e)
 	return true;
 }
 
+/* Free a SQL call's statements, and its caller's argument when it was dropped unanswered. */
 static void
 sqlcall_free(struct query *q)
 {

@@ -152,6 +152,7 @@ ttable_load(struct ttable *t, const char *schema, const char *name, const msgpac
 	return 0;
 }
 
+/* Free a table's description and clear it. */
 void
 ttable_free(struct ttable *t)
 {
@@ -188,6 +189,7 @@ ttable_kind(const struct ttable *t)
 	}
 }
 
+/* An empty statement with no parameters. */
 void
 tsql_init(struct tsql *q)
 {
@@ -195,6 +197,7 @@ tsql_init(struct tsql *q)
 	sb_init(&q->sql);
 }
 
+/* Free a statement's text and parameters and clear it. */
 void
 tsql_free(struct tsql *q)
 {
@@ -526,6 +529,7 @@ tpage_parse(struct tpage *pg, const struct ttable *t, const msgpack_object *orde
 	return 0;
 }
 
+/* Free a page request's filter values and cursor and clear it. */
 void
 tpage_free(struct tpage *pg)
 {
@@ -916,6 +920,7 @@ tedits_parse(struct tedit **out, int *n, const struct ttable *t, const msgpack_o
 	return 0;
 }
 
+/* Free n edits (keys, xmins, values, columns) and the array. */
 void
 tedits_free(struct tedit *ed, int n)
 {

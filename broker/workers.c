@@ -77,12 +77,14 @@ static const char *const state_names[] = {
 	[WS_DEAD] = "dead",
 };
 
+/* A worker state's name as clients see it. */
 const char *
 worker_state_name(enum worker_state s)
 {
 	return state_names[s];
 }
 
+/* Move a worker to a new state and tell subscribers; a stopping worker can only die. */
 void
 worker_set_state(struct worker *w, enum worker_state s)
 {
@@ -96,6 +98,7 @@ worker_set_state(struct worker *w, enum worker_state s)
 	event_worker("state", w);
 }
 
+/* Take a reference on a worker (worker_unref drops it). */
 void
 worker_ref(struct worker *w)
 {

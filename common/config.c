@@ -55,6 +55,7 @@ static const struct tusk_param auth_spec[] = {
 	PARAMS_END,
 };
 
+/* An empty config with the defaults: port 5432, no statement timeout. */
 void
 config_init(struct tusk_config *c)
 {
@@ -76,6 +77,7 @@ ssh_free(struct tusk_ssh *s)
 	free(s);
 }
 
+/* Free a config's strings and SSH settings and reset it to the defaults. */
 void
 config_free(struct tusk_config *c)
 {
@@ -94,6 +96,7 @@ config_free(struct tusk_config *c)
 	config_init(c);
 }
 
+/* Make dst a deep copy of src (what dst held is freed). */
 void
 config_copy(struct tusk_config *dst, const struct tusk_config *src)
 {
@@ -241,6 +244,7 @@ config_host_valid(const char *host)
 	return hostname_valid(host);
 }
 
+/* Is mode one of the ssl_mode values libpq takes? */
 bool
 config_ssl_mode_valid(const char *mode)
 {
@@ -408,6 +412,7 @@ pack_ssh(msgpack_packer *pk, const void *arg)
 	    MPF_FN("auth_method", pack_auth, t));
 }
 
+/* A config as the protocol's connection config map (no secrets). */
 void
 config_pack(msgpack_packer *pk, const struct tusk_config *c)
 {
@@ -492,6 +497,7 @@ config_display(const struct tusk_config *c)
 	    c->port, c->database ? c->database : "");
 }
 
+/* Wipe and free every secret and clear the set. */
 void
 secrets_free(struct tusk_secrets *s)
 {

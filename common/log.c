@@ -42,6 +42,7 @@ log_set_level(int level)
 		tlog_level = level;
 }
 
+/* A level's name; "info" for a level out of range. */
 const char *
 log_level_name(int level)
 {
@@ -93,6 +94,7 @@ log_emitv(int level, const char *fmt, va_list ap)
 	free(msg);
 }
 
+/* Log a formatted message at a level (see log_emitv). */
 void
 log_emit(int level, const char *fmt, ...)
 {

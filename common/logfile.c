@@ -62,6 +62,7 @@ open_day(struct logfile *lf, int64_t now_ms, struct tusk_error *e)
 	return 0;
 }
 
+/* Open today's log file in dir and prune files older than keep_days. */
 int
 logfile_open(struct logfile *lf, const char *dir, int keep_days, int64_t now_ms,
     struct tusk_error *e)
@@ -262,6 +263,7 @@ logfile_prune(const char *dir, int keep_days, uint64_t max_old, int64_t now_ms)
 	return removed;
 }
 
+/* Close the log file and forget its directory. */
 void
 logfile_close(struct logfile *lf)
 {

@@ -242,6 +242,7 @@ pack_param(msgpack_packer *pk, const void *arg)
 	    MPF_FN("shape", pack_shape, shape));
 }
 
+/* A method's parameters, each as pack_param describes it. */
 static void
 pack_params(msgpack_packer *pk, const void *arg)
 {
@@ -254,6 +255,7 @@ pack_params(msgpack_packer *pk, const void *arg)
 		pack_param(pk, &ps[i]);
 }
 
+/* A method's flags as a list of names. */
 static void
 pack_flags(msgpack_packer *pk, const void *arg)
 {
@@ -275,6 +277,7 @@ struct describe_table {
 	size_t n;
 };
 
+/* The method table: name, params, result (text and parsed), flags, doc. */
 static void
 pack_methods(msgpack_packer *pk, const void *arg)
 {
@@ -292,6 +295,7 @@ pack_methods(msgpack_packer *pk, const void *arg)
 	}
 }
 
+/* The notifications: name, params shape (text and parsed), doc. */
 static void
 pack_notifications(msgpack_packer *pk, const void *arg)
 {
@@ -310,6 +314,7 @@ pack_notifications(msgpack_packer *pk, const void *arg)
 	}
 }
 
+/* The named shapes: name, text and parsed shape. */
 static void
 pack_shapes(msgpack_packer *pk, const void *arg)
 {

@@ -350,18 +350,21 @@ cur_container(struct mp_cur *c, uint32_t *n, uint8_t fix, uint8_t fixmask, uint8
 	return -1;
 }
 
+/* Read an array header; n gets its length. */
 int
 mp_cur_array(struct mp_cur *c, uint32_t *n)
 {
 	return cur_container(c, n, 0x90, 0x0f, 0xdc, 0xdd);
 }
 
+/* Read a map header; n gets its number of pairs. */
 int
 mp_cur_map(struct mp_cur *c, uint32_t *n)
 {
 	return cur_container(c, n, 0x80, 0x0f, 0xde, 0xdf);
 }
 
+/* Read an unsigned integer (positive fixint or uint 8-64). */
 int
 mp_cur_uint(struct mp_cur *c, uint64_t *v)
 {
@@ -388,6 +391,7 @@ mp_cur_uint(struct mp_cur *c, uint64_t *v)
 	return 0;
 }
 
+/* Read a string; s points into the buffer (not terminated), len gets its length. */
 int
 mp_cur_str(struct mp_cur *c, const char **s, uint32_t *len)
 {
@@ -415,6 +419,7 @@ mp_cur_str(struct mp_cur *c, const char **s, uint32_t *len)
 	return 0;
 }
 
+/* Read a nil. */
 int
 mp_cur_nil(struct mp_cur *c)
 {

@@ -154,6 +154,7 @@ paths_ensure(const struct tusk_paths *p, struct tusk_error *e)
 	return check_writable(p->run_dir, e);
 }
 
+/* Free the paths and clear them. */
 void
 paths_free(struct tusk_paths *p)
 {

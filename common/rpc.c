@@ -308,24 +308,28 @@ peer_fault(struct rpc_peer *p, const char *reason)
 	rpc_peer_close(p, reason, false);
 }
 
+/* The peer's bufferevent. */
 struct bufferevent *
 rpc_peer_bev(struct rpc_peer *p)
 {
 	return p->bev;
 }
 
+/* The peer's output buffer, for writing raw bytes. */
 struct evbuffer *
 rpc_peer_output(struct rpc_peer *p)
 {
 	return bufferevent_get_output(p->bev);
 }
 
+/* The peer's socket. */
 int
 rpc_peer_fd(struct rpc_peer *p)
 {
 	return (int)bufferevent_getfd(p->bev);
 }
 
+/* Set the argument passed to the peer's handlers. */
 void
 rpc_peer_set_arg(struct rpc_peer *p, void *arg)
 {
@@ -352,6 +356,7 @@ rpc_peer_watch_output(struct rpc_peer *p, size_t low)
 	bufferevent_setcb(p->bev, peer_read_cb, peer_write_cb, peer_event_cb, p);
 }
 
+/* Bytes waiting to be written to the peer. */
 size_t
 rpc_peer_output_len(struct rpc_peer *p)
 {
@@ -375,6 +380,7 @@ rpc_peer_pause(struct rpc_peer *p, bool paused)
 	}
 }
 
+/* Is reading from the peer paused? */
 bool
 rpc_peer_paused(const struct rpc_peer *p)
 {
@@ -503,6 +509,7 @@ rpc_call_forget(struct rpc_peer *p, uint32_t msgid)
 	free(call_take(p, msgid));
 }
 
+/* Calls sent to the peer still waiting for their answer. */
 size_t
 rpc_calls_pending(const struct rpc_peer *p)
 {

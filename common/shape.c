@@ -52,6 +52,7 @@ fail(struct shape_parser *sp, const char *what)
 	return -1;
 }
 
+/* Skip blanks, tabs and newlines. */
 static void
 skip_space(struct shape_parser *sp)
 {
@@ -73,6 +74,7 @@ expect(struct shape_parser *sp, char c)
 	return 0;
 }
 
+/* Take the character c after any blanks, if it is there. */
 static bool
 take(struct shape_parser *sp, char c)
 {
@@ -83,6 +85,7 @@ take(struct shape_parser *sp, char c)
 	return true;
 }
 
+/* A new node of the parse; its index, or -1 when the shape is too large. */
 static int
 node_new(struct shape_parser *sp, enum shape_kind kind, const char *text, size_t len)
 {
@@ -97,6 +100,7 @@ node_new(struct shape_parser *sp, enum shape_kind kind, const char *text, size_t
 	return sp->n++;
 }
 
+/* Can c be part of a name? */
 static bool
 ident_char(char c)
 {
@@ -287,6 +291,7 @@ shape_valid(const char *text, shape_known_fn known, char *why, size_t whylen)
 	return root >= 0;
 }
 
+/* Pack n bytes of s as a string. */
 static void
 pack_strn(msgpack_packer *pk, const char *s, size_t n)
 {
@@ -294,6 +299,7 @@ pack_strn(msgpack_packer *pk, const char *s, size_t n)
 	msgpack_pack_str_body(pk, s, n);
 }
 
+/* How many children node i has. */
 static int
 count_children(const struct shape_parser *sp, int i)
 {

@@ -191,6 +191,7 @@ sqlname_quote(struct strbuf *sb, const struct sqlname *n)
 		sqlident_add(sb, n->name);
 }
 
+/* Free a qualified name's parts and clear it. */
 void
 sqlname_free(struct sqlname *n)
 {

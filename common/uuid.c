@@ -7,6 +7,7 @@
 
 #include "log.h"
 
+/* A random (version 4) UUID as text. */
 void
 uuid_v4(char out[UUID_STR_LEN])
 {

@@ -113,6 +113,7 @@ cancel_start(struct event_base *base, PGcancel *pc, cancel_done_fn done, void *a
 	return 0;
 }
 
+/* Has the cancel thread started? */
 bool
 cancel_running(void)
 {

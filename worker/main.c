@@ -245,6 +245,7 @@ send_hello(void)
 	    MPF_STR("version", TUSK_VERSION));
 }
 
+/* tusk-worker: parse options (or run the selftest), lock down, serve the broker until it goes. */
 int
 main(int argc, char **argv)
 {

@@ -567,6 +567,7 @@ pg_catalog(uint32_t msgid, const struct params *p)
 	pg_run(q);
 }
 
+/* describe_object: resolve the named object (relation, function or type) and describe it. */
 void
 pg_describe(uint32_t msgid, const struct params *p)
 {

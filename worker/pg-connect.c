@@ -132,6 +132,7 @@ connect_fail(struct tusk_error *e, int status)
 	wk_exit(status);
 }
 
+/* The connect timeout: fail the step still running (resolving, tunnelling or connecting). */
 static void
 connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {

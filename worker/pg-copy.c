@@ -37,6 +37,7 @@
 
 static const char *const mode_names[] = { "copy", "json", "ndjson", "sql", "markdown" };
 
+/* Free a COPY's state. */
 void
 pg_copy_free(struct pgcopy *c)
 {
@@ -107,6 +108,7 @@ be32(const unsigned char *p)
 	return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
 }
 
+/* A big-endian 16-bit signed integer at p. */
 static int16_t
 be16(const unsigned char *p)
 {
@@ -541,6 +543,7 @@ pg_export(uint32_t msgid, const struct params *p)
 	copy_order_go(o);
 }
 
+/* import: start a COPY FROM STDIN whose data comes in copy_data orders. */
 void
 pg_import(uint32_t msgid, const struct params *p)
 {
@@ -579,6 +582,7 @@ pg_copy_start(struct qorder *o)
 	}
 }
 
+/* copy_data: send a chunk of an import's file to the server (and end the COPY after the last). */
 void
 pg_copy_data(uint32_t msgid, const struct params *p)
 {

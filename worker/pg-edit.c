@@ -53,6 +53,7 @@ struct pgbatch {
 	int nmismatch;
 };
 
+/* Free a batch's statements, mismatches and error. */
 void
 pg_batch_free(struct pgbatch *b)
 {

@@ -29,6 +29,7 @@
 static void query_finish(void);
 
 
+/* Order type names by oid (for bsearch). */
 static int
 type_cmp(const void *a, const void *b)
 {
@@ -135,6 +136,7 @@ pg_type_format(Oid oid, int typmod, char *buf, size_t len)
 	return buf;
 }
 
+/* Forget the type names read from the server. */
 void
 pg_types_free(void)
 {

@@ -83,6 +83,7 @@ obuf_write(void *data, const char *buf, size_t len)
 	return 0;
 }
 
+/* Free an output buffer and clear it. */
 void
 obuf_free(struct obuf *b)
 {

@@ -188,6 +188,7 @@ rlimits_apply(struct tusk_error *e)
 
 /* --- Landlock ------------------------------------------------------------------ */
 
+/* A new Landlock ruleset handling the given access rights; its fd or -1. */
 static int
 ll_create(const struct ll_rights *r, uint64_t fs, uint64_t net, uint64_t scoped)
 {
@@ -215,6 +216,7 @@ ll_add_path(int rfd, const char *path, uint64_t access)
 	return r;
 }
 
+/* Allow access to a TCP port in the ruleset. */
 static int
 ll_add_port(int rfd, int port, uint64_t access)
 {
@@ -222,6 +224,7 @@ ll_add_port(int rfd, int port, uint64_t access)
 	return (int)syscall(SYS_landlock_add_rule, rfd, LL_RULE_NET_PORT, &np, 0);
 }
 
+/* Enforce the ruleset on this process and close it. */
 static int
 ll_restrict(int rfd)
 {
@@ -489,6 +492,7 @@ seccomp_apply(struct tusk_error *e)
 
 /* --- the two steps ------------------------------------------------------------ */
 
+/* The lock-down at start: no new privileges, not dumpable, rlimits, base Landlock, seccomp. */
 int
 sandbox_base(struct tusk_error *e)
 {

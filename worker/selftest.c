@@ -106,6 +106,7 @@ struct rwait {
 	char msg[128];
 };
 
+/* The resolver's answer: keep its first IPv4 address (else its first) or its error. */
 static void
 resolved(int err, const char *message, char *const *addrs, size_t n, void *arg)
 {
@@ -221,6 +222,7 @@ tcp_connect(const char *addr, int port, int *fd_out)
 
 /* --- the checks (each in its own locked-down child) ----------------------------------- */
 
+/* Check what the process is: no_new_privs, not dumpable, rlimits, Landlock ABI. */
 static int
 check_state(void)
 {
@@ -248,6 +250,7 @@ check_state(void)
 	return fails;
 }
 
+/* Check that denied files cannot be read and the CA file can. */
 static int
 check_reads(void)
 {
@@ -278,6 +281,7 @@ check_reads(void)
 	return fails;
 }
 
+/* Check that no file or directory can be created or removed. */
 static int
 check_writes(void)
 {
@@ -311,6 +315,7 @@ check_writes(void)
 	return fails;
 }
 
+/* Check that the server resolves and connects; other ports, bind and raw sockets are refused. */
 static int
 check_network(void)
 {
@@ -370,6 +375,7 @@ thread_body(void *arg)
 	return arg;
 }
 
+/* Check that a thread may start, but fork, signals, rlimits, dumpable and TIOCSTI are refused. */
 static int
 check_process(void)
 {
@@ -409,12 +415,14 @@ fatal_exec(void)
 	execve(argv[0], argv, envp);
 }
 
+/* ptrace(TRACEME): must kill the worker. */
 static void
 fatal_ptrace(void)
 {
 	syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0);
 }
 
+/* Read the parent's memory: must kill the worker. */
 static void
 fatal_process_vm(void)
 {
@@ -423,12 +431,14 @@ fatal_process_vm(void)
 	syscall(SYS_process_vm_readv, getppid(), &l, 1, &r, 1, 0);
 }
 
+/* Mount a tmpfs: must kill the worker. */
 static void
 fatal_mount(void)
 {
 	syscall(SYS_mount, "none", "/tmp", "tmpfs", 0, NULL);
 }
 
+/* Enter a new user namespace: must kill the worker. */
 static void
 fatal_unshare(void)
 {
@@ -613,6 +623,7 @@ run_check(const struct check *c)
 	return WEXITSTATUS(st) == 0 ? say(V_FAIL, c->name, "survived") : 1;
 }
 
+/* The selftest's usage, on stderr. */
 static void
 selftest_usage(void)
 {

@@ -1280,6 +1280,7 @@ tunnel_pack_info(msgpack_packer *pk)
 	mp_pack_cstr(pk, tun.host_key_fpr);
 }
 
+/* Is an SSH tunnel being set up or running? */
 bool
 tunnel_active(void)
 {

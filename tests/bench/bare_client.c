@@ -6,6 +6,9 @@
  *   bare_client CONNINFO connect         connect + select 1, print ms
  *   bare_client CONNINFO cancel N        N times: pg_sleep, PQcancel after
  *                                        200 ms, print ms from cancel to end
+ *   bare_client CONNINFO many N T        N connections held open at once,
+ *                                        made by T threads; print ms until
+ *                                        all are connected
  *
  * Passwords come from PGPASSWORD (libpq's own convention).
  */
@@ -14,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <pthread.h>
 
 #include <libpq-fe.h>
 
@@ -126,13 +131,62 @@ cancel_bench(PGconn *c, int n)
 	return 0;
 }
 
+/* What one thread of `many` connects: slots [from, to) of conns. */
+struct many_job {
+	const char *conninfo;
+	PGconn **conns;
+	int from, to;
+};
+
+/* Connect a thread's share of `many`, each with a `select 1`. */
+static void *
+many_thread(void *arg)
+{
+	struct many_job *j = arg;
+	for (int i = j->from; i < j->to; i++) {
+		j->conns[i] = connect_or_die(j->conninfo);
+		PGresult *r = PQexec(j->conns[i], "select 1");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			fprintf(stderr, "bare_client: %s", PQresultErrorMessage(r));
+			exit(1);
+		}
+		PQclear(r);
+	}
+	return NULL;
+}
+
+/* n connections open at once from t threads (the "many" bench's baseline). */
+static int
+many_bench(const char *conninfo, int n, int t)
+{
+	if (n < 1 || t < 1 || t > 64 || n > 10000)
+		return 2;
+	PGconn **conns = calloc((size_t)n, sizeof *conns);
+	pthread_t th[64];
+	struct many_job jobs[64];
+	double t0 = now_ms();
+	for (int i = 0; i < t; i++) {
+		jobs[i] = (struct many_job){ conninfo, conns, n * i / t, n * (i + 1) / t };
+		pthread_create(&th[i], NULL, many_thread, &jobs[i]);
+	}
+	for (int i = 0; i < t; i++)
+		pthread_join(th[i], NULL);
+	printf("%.3f\n", now_ms() - t0);
+	for (int i = 0; i < n; i++)
+		PQfinish(conns[i]);
+	free(conns);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: bare_client CONNINFO rows|csv SQL | connect | cancel N\n");
+		fprintf(stderr, "usage: bare_client CONNINFO rows|csv SQL | connect | cancel N | many N T\n");
 		return 2;
 	}
+	if (strcmp(argv[2], "many") == 0 && argc == 5)
+		return many_bench(argv[1], atoi(argv[3]), atoi(argv[4]));
 	double t0 = now_ms();
 	PGconn *c = connect_or_die(argv[1]);
 	int rc = 0;

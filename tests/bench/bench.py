@@ -146,16 +146,95 @@ def bench_stream(pg, b):
     base = med(times["bare libpq (csv)"])
     out("### Streaming %s rows × 8 mixed columns to /dev/null (median of %d)" % (format(ROWS, ","), ROUNDS))
     out()
-    out("| client | time | vs bare libpq (csv) | client peak RSS |")
-    out("|---|---|---|---|")
+    out("| client | time | range | vs bare libpq (csv) | per-round ratios | client peak RSS |")
+    out("|---|---|---|---|---|---|")
     for name in cmds:
         t = med(times[name])
-        out("| %s | %.2f s | %.2f× | %.0f MB |" % (name, t, t / base, rss[name] / 1024))
+        r = [a / b_ for a, b_ in zip(times[name], times["bare libpq (csv)"])]
+        out("| %s | %.2f s | %.2f–%.2f s | %.2f× | %.2f–%.2f× | %.0f MB |"
+            % (name, t, min(times[name]), max(times[name]), t / base, min(r), max(r), rss[name] / 1024))
+    out()
+    out("Rounds interleave the clients (each round runs each once), so a ratio within a round shares the"
+        " machine's load of that moment; the range columns are the spread over the rounds.")
     out()
     out("Broker peak RSS while streaming: **%.1f MB** (target < 32 MB)." % (broker_peak / 1024))
     out()
     b.ctl("disconnect", "bench", check=True)
     return med(times["tuskctl --format csv"]) / base
+
+
+def proc_switches(pid):
+    """Voluntary + involuntary context switches of a process so far."""
+    n = 0
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                n += int(line.split()[1])
+    return n
+
+
+def child_usage(cmd, env):
+    """Run cmd: its wall time (s), CPU time (ms) and context switches."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    t = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) * 1000
+    return t, cpu, (r1.ru_nvcsw + r1.ru_nivcsw) - (r0.ru_nvcsw + r0.ru_nivcsw)
+
+
+def bench_stream_cpu(pg, b):
+    """Where streaming time goes: CPU time and context switches of each
+    process on both paths (tuskctl, broker, worker, the server's backend;
+    the bare client), rounds interleaved."""
+    if not pg.psql("select to_regclass('bench_1m')", db="tuskdb").strip():
+        setup_data(pg)
+    q = "select * from bench_1m"
+    conninfo = "host=127.0.0.1 port=%d user=tusk dbname=tuskdb sslmode=disable" % pg.port
+    env = dict(os.environ, PGPASSWORD="tuskpw")
+    url = "postgresql://tusk@127.0.0.1:%d/tuskdb?sslmode=disable" % pg.port
+    b.ctl("connect", "-n", "benchcpu", url, env={"PGPASSWORD": "tuskpw"}, check=True)
+    c = b.client()
+    cid = [x for x in c.call("get_active_connections") if x["name"] == "benchcpu"][0]["connection_id"]
+    w = [x for x in c.call("list_workers") if x["connection_id"] == cid and x["state"] != "dead"][0]
+    procs = {"broker": b.proc.pid, "worker": w["pid"], "backend": w["backend_pid"]}
+    tusk = [os.path.join(BIN, "tuskctl"), "query", "-c", "benchcpu", "-f", "csv", q]
+    bare = [BARE, conninfo, "csv", q]
+    keys = ["tuskctl", "broker", "worker", "backend", "bare client"]
+    cpu = {k: [] for k in keys}
+    cs = {k: [] for k in keys}
+    wall = {"tusk": [], "bare": []}
+    for _ in range(ROUNDS):
+        before = {k: (proc_cpu_s(p), proc_switches(p)) for k, p in procs.items()}
+        t, u, n = child_usage(tusk, b.env)
+        wall["tusk"].append(t)
+        cpu["tuskctl"].append(u)
+        cs["tuskctl"].append(n)
+        for k, p in procs.items():
+            cpu[k].append((proc_cpu_s(p) - before[k][0]) * 1000)
+            cs[k].append(proc_switches(p) - before[k][1])
+        t, u, n = child_usage(bare, env)
+        wall["bare"].append(t)
+        cpu["bare client"].append(u)
+        cs["bare client"].append(n)
+    b.ctl("disconnect", "benchcpu", check=True)
+    tusk_sum = sum(med(cpu[k]) for k in ("tuskctl", "broker", "worker", "backend"))
+    bare_sum = med(cpu["bare client"]) + med(cpu["backend"])
+    out("### Where streaming time goes: CPU per process, `select * from bench_1m` to CSV (median of %d)" % ROUNDS)
+    out()
+    out("| process | CPU time | range | context switches |")
+    out("|---|---|---|---|")
+    for k in ("backend", "worker", "broker", "tuskctl", "bare client"):
+        out("| %s | %.0f ms | %.0f–%.0f ms | %.0f |" % (k, med(cpu[k]), min(cpu[k]), max(cpu[k]), med(cs[k])))
+    out()
+    out("Whole Tusk path: **%.0f ms** of CPU (backend included) for %.2f s of wall time; bare path: %.0f ms"
+        " (its backend counted as Tusk's, the same query) for %.2f s. On %d CPUs the Tusk path cannot"
+        " finish before its CPU total / %d = %.2f s; the bare client's bound is its slowest process, the"
+        " backend (%.2f s)." % (tusk_sum, med(wall["tusk"]), bare_sum, med(wall["bare"]), os.cpu_count(),
+                                os.cpu_count(), tusk_sum / 1000 / os.cpu_count(),
+                                max(med(cpu["backend"]), med(cpu["bare client"])) / 1000))
+    out()
 
 
 def bench_copy(pg, b):
@@ -564,6 +643,106 @@ def bench_supervision(pg):
     out()
     b.stop(check=False)
     b.cleanup()
+
+
+def bench_many(pg):
+    """100 connections open at once from one client process, 10 threads
+    (each its own socket to the broker): the time until all are connected
+    and have answered `select 1`, against 100 bare libpq connects made the
+    same way (10 threads of one process); then what the broker and the 100
+    workers hold."""
+    n, nthreads = 100, 10
+    conninfo = "host=127.0.0.1 port=%d user=tusk dbname=tuskdb sslmode=disable" % pg.port
+    env = dict(os.environ, PGPASSWORD="tuskpw")
+    rounds = max(3, ROUNDS)
+    ours, bare, procs, mem = [], [], [], None
+    b = Broker()
+    try:
+        for r in range(rounds):
+            r_bare = subprocess.run([BARE, conninfo, "many", str(n), str(nthreads)], env=env,
+                                    stdout=subprocess.PIPE, check=True)
+            bare.append(float(r_bare.stdout.decode().strip()))
+            # a process per connection, as Tusk's workers are: 10 threads each
+            # start 10 `bare_client connect` one after the other
+            t0 = time.perf_counter()
+            def bare_procs():
+                for _ in range(n // nthreads):
+                    subprocess.run([BARE, conninfo, "connect"], env=env, stdout=subprocess.DEVNULL, check=True)
+            ps = [threading.Thread(target=bare_procs) for _ in range(nthreads)]
+            for t in ps:
+                t.start()
+            for t in ps:
+                t.join()
+            procs.append((time.perf_counter() - t0) * 1000)
+            clients = [Client(b.sock, timeout=60) for _ in range(nthreads)]
+            ids = [[] for _ in range(nthreads)]
+            errors = []
+            go = threading.Barrier(nthreads + 1)
+
+            def opener(i):
+                go.wait()
+                try:
+                    for _ in range(n // nthreads):
+                        cid = clients[i].call("connect", config=pg.config(), password="tuskpw")["connection_id"]
+                        clients[i].query(cid, "select 1")
+                        ids[i].append(cid)
+                except Exception as e:  # noqa: BLE001
+                    errors.append(e)
+            ts = [threading.Thread(target=opener, args=(i,)) for i in range(nthreads)]
+            for t in ts:
+                t.start()
+            go.wait()
+            t0 = time.perf_counter()
+            for t in ts:
+                t.join()
+            ours.append((time.perf_counter() - t0) * 1000)
+            assert not errors, errors[:3]
+            if r == rounds - 1:
+                time.sleep(0.5)
+                all_ids = {c for xs in ids for c in xs}
+                pids = [w["pid"] for w in clients[0].call("list_workers")
+                        if w["connection_id"] in all_ids and w["state"] != "dead"]
+                assert len(pids) == n, len(pids)
+                mem = (smaps(b.proc.pid), [smaps(p) for p in pids])
+            for i in range(nthreads):
+                for cid in ids[i]:
+                    clients[i].call("disconnect", connection_id=cid)
+                clients[i].close()
+    finally:
+        b.stop(check=False)
+        b.cleanup()
+    broker, workers = mem
+    uss = [w["Uss"] / 1024 for w in workers]
+    pss = [w["Pss"] / 1024 for w in workers]
+    out("### Many connections: %d open at once from one client, %d threads (median of %d)" % (n, nthreads, rounds))
+    out()
+    out("| path | all connected (median) | range |")
+    out("|---|---|---|")
+    out("| bare libpq, %d threads of one process (connect + `select 1`) | %.0f ms | %.0f–%.0f ms |"
+        % (nthreads, med(bare), min(bare), max(bare)))
+    out("| bare libpq, a fresh process per connection (%d threads each run `bare_client connect` %d times) | %.0f ms | %.0f–%.0f ms |"
+        % (nthreads, n // nthreads, med(procs), min(procs), max(procs)))
+    out("| Tusk: %d socket clients, connect + execute_query `select 1` (target < 3 s) | **%.0f ms** | %.0f–%.0f ms |"
+        % (nthreads, med(ours), min(ours), max(ours)))
+    out()
+    out("Ratio to the bare client in one process: **%.2f×** (per-round ratios %.2f–%.2f×); to a fresh bare"
+        " process per connection: **%.2f×** (%.2f–%.2f×). Tusk starts a sandboxed worker process per"
+        " connection, so the second is the like-for-like figure; the first adds what exec and dynamic"
+        " linking cost." % (med(ours) / med(bare), min(o / b_ for o, b_ in zip(ours, bare)),
+                             max(o / b_ for o, b_ in zip(ours, bare)), med(ours) / med(procs),
+                             min(o / p_ for o, p_ in zip(ours, procs)), max(o / p_ for o, p_ in zip(ours, procs))))
+    out()
+    out("| with %d connected | RSS | PSS | private (USS) |" % n)
+    out("|---|---|---|---|")
+    out("| broker (target RSS < 20 MB) | **%.1f MB** | %.1f MB | %.1f MB |"
+        % (broker["Rss"] / 1024, broker["Pss"] / 1024, broker["Uss"] / 1024))
+    out("| %d workers, sum | %.1f MB | %.1f MB | %.1f MB |"
+        % (n, sum(w["Rss"] for w in workers) / 1024, sum(pss), sum(uss)))
+    out("| one worker, median (max) (target private < 3 MB) | %.2f MB | %.2f (%.2f) MB | **%.2f (%.2f) MB** |"
+        % (med([w["Rss"] / 1024 for w in workers]), med(pss), max(pss), med(uss), max(uss)))
+    out()
+    out("19 busy connections while a neighbour is killed every second: see Supervision (errors column).")
+    out()
 
 
 def psql_timings(pg, sql, n):
@@ -1035,8 +1214,8 @@ def bench_schema(pg, b):
 
 
 def main():
-    which = sys.argv[1:] or ["stream", "copy", "cancel", "connect", "cold", "memory", "history", "sessions", "valgrind",
-                             "supervision", "keychain", "table", "frontend", "schema", "window"]
+    which = sys.argv[1:] or ["stream", "streamcpu", "copy", "cancel", "connect", "cold", "memory", "history", "sessions", "valgrind",
+                             "supervision", "many", "keychain", "table", "frontend", "schema", "window"]
     pg = Cluster()
     b = Broker()
     try:
@@ -1048,6 +1227,8 @@ def main():
         if "stream" in which:
             setup_data(pg)
             bench_stream(pg, b)
+        if "streamcpu" in which:
+            bench_stream_cpu(pg, b)
         if "copy" in which:
             bench_copy(pg, b)
         if "cancel" in which:
@@ -1066,6 +1247,8 @@ def main():
             bench_valgrind(pg)
         if "supervision" in which:
             bench_supervision(pg)
+        if "many" in which:
+            bench_many(pg)
         if "keychain" in which:
             bench_keychain()
         if "table" in which:

@@ -39,7 +39,7 @@ try {
   await new Promise((r) => setTimeout(r, 500));
   result.gateway_with_page = smaps(gw.proc.pid);
   const cid = await page.evaluate((p) => window.tusk.connect({ config: { name: 'bench', host: '127.0.0.1', port: p,
-    database: 'tuskdb', username: 'tusk', ssl_mode: 'disable' } }, 'tuskpw'), port);
+    database: 'tuskdb', username: 'tusk', ssl_mode: 'disable' } }, { password: 'tuskpw' }), port);
   await page.evaluate((id) => { const t = window.tusk.tabs[window.tusk.current]; if (t) t.connectionId = id; else window.tusk.newTab(id); }, cid);
   const ed = page.locator('.tabbody:not([hidden]) .cm-content');
   await ed.click();

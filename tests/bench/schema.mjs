@@ -31,7 +31,7 @@ try {
   await page.goto(gw.url);
   await until(() => page.evaluate(() => window.tusk?.link === 'open' && window.tusk.methods.size > 0), 20000, 'page up');
   const cid = await page.evaluate(([p, d]) => window.tusk.connect({ config: { name: 'schema bench', host: '127.0.0.1',
-    port: p, database: d, username: 'tusk', ssl_mode: 'disable' } }, 'tuskpw'), [port, db]);
+    port: p, database: d, username: 'tusk', ssl_mode: 'disable' } }, { password: 'tuskpw' }), [port, db]);
 
   // get_schema into the page: the gateway hop and the page's msgpack decode
   step('get_schema into the page');

@@ -36,7 +36,7 @@ before(async () => {
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(gw.url);
   await until(async () => (await page.getByTestId('broker-health').textContent()).includes('Broker ok'), 20000, 'broker health');
-  connId = await page.evaluate((cfg) => window.tusk.connect({ config: { ...cfg, name: 'shop' } }, 'tuskpw'), fx.pg.config);
+  connId = await page.evaluate((cfg) => window.tusk.connect({ config: { ...cfg, name: 'shop' } }, { password: 'tuskpw' }), fx.pg.config);
 });
 
 after(async () => {

@@ -14,6 +14,7 @@
 #include "msg.h"
 #include "util.h"
 
+/* health: the broker's answer, as JSON (left open for the storage) or one line. */
 static void
 health_result(const msgpack_object *r, void *arg)
 {
@@ -91,6 +92,7 @@ storage_result(const msgpack_object *r, void *arg)
 	free(hint);
 }
 
+/* Was the storage notice dismissed? */
 static void
 dismiss_result(const msgpack_object *r, void *arg)
 {
@@ -149,6 +151,7 @@ status_info(const msgpack_object *r, void *arg)
 	free(data);
 }
 
+/* status: the open connections, as a table or the JSON's last key. */
 static void
 status_conns(const msgpack_object *r, void *arg)
 {
@@ -199,6 +202,7 @@ status_conns(const msgpack_object *r, void *arg)
 	table_free(t);
 }
 
+/* status: the app, then its open connections. */
 int
 cmd_status(int argc, char **argv)
 {
@@ -211,6 +215,7 @@ cmd_status(int argc, char **argv)
 	return ctl_call(M_GET_ACTIVE_CONNECTIONS, pack_no_params, NULL, status_conns, NULL, NULL, NULL);
 }
 
+/* set_log_level's parameters. */
 static void
 pack_level(msgpack_packer *pk, void *arg)
 {
@@ -220,6 +225,7 @@ pack_level(msgpack_packer *pk, void *arg)
 	mp_pack_cstr(pk, arg);
 }
 
+/* Print an answer as it came. */
 static void
 print_result(const msgpack_object *r, void *arg)
 {
@@ -227,6 +233,7 @@ print_result(const msgpack_object *r, void *arg)
 	print_object(r);
 }
 
+/* log-level [LEVEL]: show the broker's log level, or set it. */
 int
 cmd_log_level(int argc, char **argv)
 {
@@ -237,6 +244,7 @@ cmd_log_level(int argc, char **argv)
 	return ctl_call(M_GET_LOG_LEVEL, pack_no_params, NULL, print_result, NULL, NULL, NULL);
 }
 
+/* describe: each method as a signature and its doc (or the JSON). */
 static void
 describe_result(const msgpack_object *r, void *arg)
 {
@@ -269,6 +277,7 @@ describe_result(const msgpack_object *r, void *arg)
 	}
 }
 
+/* describe without a name: the broker's methods. */
 int
 cmd_methods(int argc, char **argv)
 {
@@ -278,6 +287,7 @@ cmd_methods(int argc, char **argv)
 	return ctl_call(M_DESCRIBE, pack_no_params, NULL, describe_result, NULL, NULL, NULL);
 }
 
+/* shutdown: say the broker is stopping. */
 static void
 shutdown_result(const msgpack_object *r, void *arg)
 {
@@ -289,6 +299,7 @@ shutdown_result(const msgpack_object *r, void *arg)
 		printf("broker stopping\n");
 }
 
+/* shutdown: stop the broker (never starts one to stop it). */
 int
 cmd_shutdown(int argc, char **argv)
 {
@@ -308,6 +319,7 @@ logdir_result(const msgpack_object *r, void *arg)
 		*out = mo_strdup(r);
 }
 
+/* logs [--path] [--lines N] [--follow]: today's log file, its last lines, or follow it. */
 int
 cmd_logs(int argc, char **argv)
 {
@@ -364,6 +376,7 @@ cmd_logs(int argc, char **argv)
 	return EXIT_ERR;
 }
 
+/* keychain: whether secrets can be stored, and why not. */
 static void
 keychain_result(const msgpack_object *r, void *arg)
 {

@@ -29,6 +29,7 @@ struct resolve {
 	char *names;
 };
 
+/* Find the open connection named by id, name or id prefix; keep all names for the error. */
 static void
 resolve_result(const msgpack_object *r, void *arg)
 {
@@ -149,6 +150,7 @@ pack_connect(msgpack_packer *pk, void *arg)
 	ctl_secrets_pack(pk, &s->sec);
 }
 
+/* connect: the new connection's id and where it goes. */
 static void
 connect_result(const msgpack_object *r, void *arg)
 {
@@ -171,6 +173,7 @@ struct trust_args {
 	const char *fingerprint;
 };
 
+/* trust_host_key's parameters. */
 static void
 pack_trust(msgpack_packer *pk, void *arg)
 {
@@ -219,6 +222,7 @@ connect_attempt(void *arg)
 	return ctl_call_quiet(M_CONNECT, pack_connect, arg, connect_result, arg);
 }
 
+/* connect URI|NAME|ID [flags]: open a connection, asking on a terminal for what is missing. */
 int
 cmd_connect(int argc, char **argv)
 {
@@ -271,6 +275,7 @@ cmd_trust_host_key(int argc, char **argv)
 	return rc;
 }
 
+/* Parameters with only a connection_id. */
 static void
 pack_conn_id(msgpack_packer *pk, void *arg)
 {
@@ -280,6 +285,7 @@ pack_conn_id(msgpack_packer *pk, void *arg)
 	mp_pack_cstr(pk, arg);
 }
 
+/* disconnect: say which connection was closed. */
 static void
 disconnect_result(const msgpack_object *r, void *arg)
 {
@@ -290,6 +296,7 @@ disconnect_result(const msgpack_object *r, void *arg)
 		printf("disconnected: %s\n", (const char *)arg);
 }
 
+/* disconnect [CONN]: close a connection (the only one when none is named). */
 int
 cmd_disconnect(int argc, char **argv)
 {

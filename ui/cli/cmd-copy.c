@@ -233,6 +233,7 @@ copy_run(int argc, char **argv, bool import, const struct option *opts)
 	return r;
 }
 
+/* export: write a query's or a table's rows to a file on the broker's side. */
 int
 cmd_export(int argc, char **argv)
 {
@@ -251,6 +252,7 @@ cmd_export(int argc, char **argv)
 	return copy_run(argc, argv, false, opts);
 }
 
+/* import: load a file into a table. */
 int
 cmd_import(int argc, char **argv)
 {

@@ -87,6 +87,7 @@ ob_flush(void)
 	ob.len = 0;
 }
 
+/* Add a character to the output buffer. */
 static inline void
 ob_putc(char c)
 {
@@ -95,6 +96,7 @@ ob_putc(char c)
 	ob.buf[ob.len++] = c;
 }
 
+/* Add n bytes to the output buffer; more than it holds are written through. */
 static void
 ob_write(const char *p, size_t n)
 {
@@ -529,6 +531,7 @@ query_result(const msgpack_object *r, void *arg)
 	}
 }
 
+/* execute_query's parameters. */
 static void
 pack_query(msgpack_packer *pk, void *arg)
 {
@@ -551,6 +554,7 @@ pack_query(msgpack_packer *pk, void *arg)
 	}
 }
 
+/* Parameters with only a query_id. */
 static void
 pack_query_id(msgpack_packer *pk, void *arg)
 {
@@ -583,6 +587,7 @@ read_all_stdin(void)
 	return sb_detach(&sb);
 }
 
+/* query: run SQL on a connection and print its rows as they stream in. */
 int
 cmd_query(int argc, char **argv)
 {
@@ -676,6 +681,7 @@ cmd_query(int argc, char **argv)
 	return r;
 }
 
+/* cancel: whether the query was cancelled. */
 static void
 cancel_result(const msgpack_object *r, void *arg)
 {
@@ -689,6 +695,7 @@ cancel_result(const msgpack_object *r, void *arg)
 	    "not cancelled (the query had finished)");
 }
 
+/* cancel QUERY_ID: cancel a running query. */
 int
 cmd_cancel(int argc, char **argv)
 {
@@ -697,6 +704,7 @@ cmd_cancel(int argc, char **argv)
 	return ctl_call(M_CANCEL_QUERY, pack_query_id, argv[1], cancel_result, NULL, NULL, NULL);
 }
 
+/* get_running_queries' parameters: a connection, or none for all. */
 static void
 pack_running(msgpack_packer *pk, void *arg)
 {
@@ -710,6 +718,7 @@ pack_running(msgpack_packer *pk, void *arg)
 	mp_pack_cstr(pk, arg);
 }
 
+/* running: the running queries, or say there are none. */
 static void
 running_result(const msgpack_object *r, void *arg)
 {
@@ -721,6 +730,7 @@ running_result(const msgpack_object *r, void *arg)
 	printf("no queries running\n");
 }
 
+/* running [-c CONN]: the queries running now. */
 int
 cmd_running(int argc, char **argv)
 {

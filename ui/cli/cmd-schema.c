@@ -374,6 +374,7 @@ kinds_parse(const char *list)
 	return bits;
 }
 
+/* schema [PATTERN]: list the objects of a connection's database. */
 int
 cmd_schema(int argc, char **argv)
 {
@@ -743,6 +744,7 @@ describe_object_result(const msgpack_object *r, void *arg)
 	}
 }
 
+/* describe [NAME]: a database object (or its DDL); without NAME the broker's methods. */
 int
 cmd_describe(int argc, char **argv)
 {

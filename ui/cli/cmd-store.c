@@ -60,27 +60,31 @@ ssh_of(struct tusk_config *c)
 	return c->ssh;
 }
 
-/* Apply one settings flag to a config. */
-int
-cfg_option(struct tusk_config *c, int ch, const char *arg)
+/* A port number from 1 to 65535, or an error naming what (e.g. "SSH port"). */
+static int
+port_parse(const char *arg, const char *what, int *port)
+{
+	long long v;
+	if (parse_ll(arg, 1, 65535, &v) < 0) {
+		fprintf(stderr, "error: %s '%s' is not between 1 and 65535\n", what, arg);
+		return -1;
+	}
+	*port = (int)v;
+	return 0;
+}
+
+/* The server, the database, the name and the session's limits: 1 done, 0 not one of
+ * them, -1 bad value. */
+static int
+cfg_option_basic(struct tusk_config *c, int ch, const char *arg)
 {
 	long long v;
 	switch (ch) {
 	case 'h': set_str(&c->host, arg); return 1;
-	case 'p':
-		if (parse_ll(arg, 1, 65535, &v) < 0) {
-			fprintf(stderr, "error: port '%s' is not between 1 and 65535\n", arg);
-			return -1;
-		}
-		c->port = (int)v;
-		return 1;
+	case 'p': return port_parse(arg, "port", &c->port) < 0 ? -1 : 1;
 	case 'U': set_str(&c->username, arg); return 1;
 	case 'd': set_str(&c->database, arg); return 1;
 	case 'n': set_str(&c->name, arg); return 1;
-	case 's': set_str(&c->ssl_mode, arg); return 1;
-	case 'C': set_path(&c->ssl_ca_cert, arg); return 1;
-	case 'E': set_path(&c->ssl_client_cert, arg); return 1;
-	case 'K': set_path(&c->ssl_client_key, arg); return 1;
 	case 'r': c->read_only = true; return 1;
 	case 't':
 		if (parse_ll(arg, 0, INT64_MAX, &v) < 0) {
@@ -89,53 +93,76 @@ cfg_option(struct tusk_config *c, int ch, const char *arg)
 		}
 		c->statement_timeout_ms = v;
 		return 1;
-	case CFG_SSH_HOST: set_str(&ssh_of(c)->host, arg); return 1;
-	case CFG_SSH_PORT:
-		if (parse_ll(arg, 1, 65535, &v) < 0) {
-			fprintf(stderr, "error: SSH port '%s' is not between 1 and 65535\n", arg);
-			return -1;
-		}
-		ssh_of(c)->port = (int)v;
+	case OPT_READ_WRITE: c->read_only = false; return 1;
+	case OPT_NO_TIMEOUT: c->statement_timeout_ms = -1; return 1;
+	}
+	return 0;
+}
+
+/* TLS: the mode, the CA and the client's certificate and key: 1 done, 0 not one of them. */
+static int
+cfg_option_ssl(struct tusk_config *c, int ch, const char *arg)
+{
+	switch (ch) {
+	case 's': set_str(&c->ssl_mode, arg); return 1;
+	case 'C': set_path(&c->ssl_ca_cert, arg); return 1;
+	case 'E': set_path(&c->ssl_client_cert, arg); return 1;
+	case 'K': set_path(&c->ssl_client_key, arg); return 1;
+	case OPT_NO_SSL_CA: set_str(&c->ssl_ca_cert, NULL); return 1;
+	case OPT_NO_CLIENT_CERT:
+		set_str(&c->ssl_client_cert, NULL);
+		set_str(&c->ssl_client_key, NULL);
 		return 1;
+	}
+	return 0;
+}
+
+/* --ssh USER@HOST[:PORT], as ssh(1) takes it, into the SSH block. */
+static int
+ssh_target_parse(struct tusk_config *c, const char *arg)
+{
+	const char *at = strchr(arg, '@');
+	if (at == NULL || at == arg || at[1] == '\0') {
+		fprintf(stderr, "error: --ssh takes USER@HOST[:PORT], not '%s'\n", arg);
+		return -1;
+	}
+	struct tusk_ssh *s = ssh_of(c);
+	free(s->username);
+	s->username = xstrndup(arg, (size_t)(at - arg));
+	const char *host = at + 1, *colon = strrchr(host, ':');
+	if (host[0] == '[') { /* [IPv6]:port */
+		const char *close = strchr(host, ']');
+		if (close == NULL)
+			return fprintf(stderr, "error: --ssh: no ']' in '%s'\n", arg), -1;
+		free(s->host);
+		s->host = xstrndup(host + 1, (size_t)(close - host - 1));
+		colon = close[1] == ':' ? close + 1 : NULL;
+	} else {
+		if (colon && strchr(host, ':') != colon)
+			colon = NULL; /* a bare IPv6 address */
+		free(s->host);
+		s->host = colon ? xstrndup(host, (size_t)(colon - host)) : xstrdup(host);
+	}
+	if (colon && port_parse(colon + 1, "--ssh: port", &s->port) < 0)
+		return -1;
+	return 0;
+}
+
+/* The SSH tunnel: its host, port, user and how it authenticates, or none: 1 done, 0 not
+ * one of them, -1 bad value. */
+static int
+cfg_option_ssh(struct tusk_config *c, int ch, const char *arg)
+{
+	switch (ch) {
+	case CFG_SSH_HOST: set_str(&ssh_of(c)->host, arg); return 1;
+	case CFG_SSH_PORT: return port_parse(arg, "SSH port", &ssh_of(c)->port) < 0 ? -1 : 1;
 	case CFG_SSH_USER: set_str(&ssh_of(c)->username, arg); return 1;
 	case CFG_SSH_AUTH: set_str(&ssh_of(c)->auth_type, arg); return 1;
 	case CFG_SSH_KEY:
 		set_path(&ssh_of(c)->key_path, arg);
 		set_str(&c->ssh->auth_type, "key_file");
 		return 1;
-	case CFG_SSH: {
-		/* USER@HOST[:PORT], as ssh(1) and `tuskctl connect --ssh` take it */
-		const char *at = strchr(arg, '@');
-		if (at == NULL || at == arg || at[1] == '\0') {
-			fprintf(stderr, "error: --ssh takes USER@HOST[:PORT], not '%s'\n", arg);
-			return -1;
-		}
-		struct tusk_ssh *s = ssh_of(c);
-		free(s->username);
-		s->username = xstrndup(arg, (size_t)(at - arg));
-		const char *host = at + 1, *colon = strrchr(host, ':');
-		if (host[0] == '[') { /* [IPv6]:port */
-			const char *close = strchr(host, ']');
-			if (close == NULL)
-				return fprintf(stderr, "error: --ssh: no ']' in '%s'\n", arg), -1;
-			free(s->host);
-			s->host = xstrndup(host + 1, (size_t)(close - host - 1));
-			colon = close[1] == ':' ? close + 1 : NULL;
-		} else {
-			if (colon && strchr(host, ':') != colon)
-				colon = NULL; /* a bare IPv6 address */
-			free(s->host);
-			s->host = colon ? xstrndup(host, (size_t)(colon - host)) : xstrdup(host);
-		}
-		if (colon) {
-			if (parse_ll(colon + 1, 1, 65535, &v) < 0) {
-				fprintf(stderr, "error: --ssh: port '%s' is not between 1 and 65535\n", colon + 1);
-				return -1;
-			}
-			s->port = (int)v;
-		}
-		return 1;
-	}
+	case CFG_SSH: return ssh_target_parse(c, arg) < 0 ? -1 : 1;
 	case CFG_SSH_AGENT:
 		set_str(&ssh_of(c)->auth_type, "agent");
 		free(c->ssh->key_path);
@@ -151,15 +178,20 @@ cfg_option(struct tusk_config *c, int ch, const char *arg)
 			c->ssh = NULL;
 		}
 		return 1;
-	case OPT_NO_SSL_CA: set_str(&c->ssl_ca_cert, NULL); return 1;
-	case OPT_NO_CLIENT_CERT:
-		set_str(&c->ssl_client_cert, NULL);
-		set_str(&c->ssl_client_key, NULL);
-		return 1;
-	case OPT_READ_WRITE: c->read_only = false; return 1;
-	case OPT_NO_TIMEOUT: c->statement_timeout_ms = -1; return 1;
 	}
 	return 0;
+}
+
+/* Apply one settings flag to a config: the basic, TLS and SSH groups in turn. */
+int
+cfg_option(struct tusk_config *c, int ch, const char *arg)
+{
+	int r = cfg_option_basic(c, ch, arg);
+	if (r == 0)
+		r = cfg_option_ssl(c, ch, arg);
+	if (r == 0)
+		r = cfg_option_ssh(c, ch, arg);
+	return r;
 }
 
 /* Apply a libpq URI or conninfo string to a config. */

@@ -207,6 +207,7 @@ parse_filter(struct targs *a, const char *arg)
 	return -1;
 }
 
+/* Free table's arguments. */
 static void
 targs_free(struct targs *a)
 {
@@ -227,6 +228,7 @@ targs_free(struct targs *a)
 	free(a->footer);
 }
 
+/* open_table's parameters: the table, the page size, order, filters and the cursor. */
 static void
 pack_open_table(msgpack_packer *pk, void *arg)
 {
@@ -362,6 +364,7 @@ table_page(const msgpack_object *r, void *arg)
 	free(key);
 }
 
+/* table NAME: a table's rows page by page, ordered and filtered. */
 int
 cmd_table(int argc, char **argv)
 {
@@ -447,6 +450,7 @@ struct actargs {
 	bool all;
 };
 
+/* Parameters with only a connection_id. */
 static void
 pack_conn_only(msgpack_packer *pk, void *arg)
 {
@@ -478,6 +482,7 @@ fmt_duration(int64_t ms)
 	return xasprintf("%lldh%02lldm", (long long)(ms / 3600000), (long long)(ms / 60000 % 60));
 }
 
+/* activity: the server's sessions, longest-running query first. */
 static void
 activity_print(const msgpack_object *r, void *arg)
 {
@@ -540,6 +545,7 @@ activity_print(const msgpack_object *r, void *arg)
 	free(idx);
 }
 
+/* activity: what the server's sessions are doing, once or every interval. */
 int
 cmd_activity(int argc, char **argv)
 {
@@ -598,6 +604,7 @@ struct sigargs {
 	bool terminate;
 };
 
+/* cancel_backend's and terminate_backend's parameters. */
 static void
 pack_signal(msgpack_packer *pk, void *arg)
 {
@@ -606,6 +613,7 @@ pack_signal(msgpack_packer *pk, void *arg)
 	MP_PACK_FIELDS(pk, MPF_STR("connection_id", s->conn), MPF_INT("pid", s->pid));
 }
 
+/* backend: whether the backend was signalled; a refusal makes the exit status fail. */
 static void
 signal_print(const msgpack_object *r, void *arg)
 {
@@ -627,6 +635,7 @@ signal_print(const msgpack_object *r, void *arg)
 		s->pid = -1; /* the exit status says it */
 }
 
+/* backend cancel|terminate PID: cancel a backend's query or end it. */
 int
 cmd_backend(int argc, char **argv)
 {

@@ -137,6 +137,7 @@ count_state(const msgpack_object *r, bool dead)
 	return n;
 }
 
+/* workers: the running workers (and with --all those that ended lately). */
 static void
 workers_result(const msgpack_object *r, void *arg)
 {
@@ -157,6 +158,7 @@ workers_result(const msgpack_object *r, void *arg)
 	}
 }
 
+/* workers [--all]: the broker's worker processes. */
 int
 cmd_workers(int argc, char **argv)
 {
@@ -175,6 +177,7 @@ struct kill_target {
 	char *connection_id;
 };
 
+/* kill_worker's parameters: a connection or a worker id. */
 static void
 pack_kill(msgpack_packer *pk, void *arg)
 {
@@ -190,6 +193,7 @@ pack_kill(msgpack_packer *pk, void *arg)
 	}
 }
 
+/* kill: the worker stopped, and whether its server backend ended. */
 static void
 kill_result(const msgpack_object *r, void *arg)
 {
@@ -229,6 +233,7 @@ has_worker(const msgpack_object *r, void *arg)
 	k->worker_id = -1;
 }
 
+/* kill WORKER_ID|CONN: stop a worker. */
 int
 cmd_kill(int argc, char **argv)
 {
@@ -254,6 +259,7 @@ cmd_kill(int argc, char **argv)
 
 /* --- events ------------------------------------------------------------------- */
 
+/* subscribe's parameters: the topics, or none for all. */
 static void
 pack_topics(msgpack_packer *pk, void *arg)
 {
@@ -335,6 +341,7 @@ print_event(const struct rpc_msg *m, void *arg)
 	free(type);
 }
 
+/* events: say it is listening. */
 static void
 subscribed(const msgpack_object *r, void *arg)
 {
@@ -345,6 +352,7 @@ subscribed(const msgpack_object *r, void *arg)
 	}
 }
 
+/* events [--topics T,...]: print the broker's events until it goes or ^C. */
 int
 cmd_events(int argc, char **argv)
 {
@@ -387,6 +395,7 @@ sort_key(const struct top *t, const msgpack_object *w, int64_t pct)
 
 static int64_t *sort_keys;
 
+/* Order row indexes by sort_keys, largest first. */
 static int
 cmp_idx(const void *a, const void *b)
 {
@@ -454,6 +463,7 @@ top_render(const msgpack_object *r, void *arg)
 	free(pct);
 }
 
+/* top: the workers redrawn every interval, sorted by cpu, elapsed or memory; q quits. */
 int
 cmd_top(int argc, char **argv)
 {

@@ -19,6 +19,7 @@
 #include "msg.h"
 #include "util.h"
 
+/* An empty connection spec with the config's defaults. */
 void
 conn_spec_init(struct conn_spec *s)
 {
@@ -26,6 +27,7 @@ conn_spec_init(struct conn_spec *s)
 	config_init(&s->cfg);
 }
 
+/* Free a connection spec (its secrets wiped) and reset it. */
 void
 conn_spec_free(struct conn_spec *s)
 {

@@ -111,6 +111,7 @@ link_raw(struct rpc_peer *p, struct evbuffer *in, size_t len, void *arg)
 	return true;
 }
 
+/* Let fn take the broker's messages undecoded (NULL: none); those it refuses are decoded. */
 void
 ctl_set_raw(ctl_raw_fn fn, void *arg)
 {

@@ -84,6 +84,7 @@ usage(FILE *f)
 		   "only one connection is open. Exit status: 0 ok, 1 error, 2 usage.\n");
 }
 
+/* tuskctl: global options, then run the named command. */
 int
 main(int argc, char **argv)
 {

@@ -206,6 +206,7 @@ struct table {
 	size_t nrows, cap;
 };
 
+/* A table with these headers and no rows. */
 struct table *
 table_new(const char *const *headers, int ncols)
 {
@@ -217,6 +218,7 @@ table_new(const char *const *headers, int ncols)
 	return t;
 }
 
+/* Add a row; the table takes the cells. */
 void
 table_add(struct table *t, char **cells)
 {
@@ -283,6 +285,7 @@ table_print(struct table *t, FILE *f)
 	free(w);
 }
 
+/* Free a table and its cells. */
 void
 table_free(struct table *t)
 {

@@ -99,6 +99,7 @@ make_token(void)
 	return 0;
 }
 
+/* tusk-ui: find the web UI, listen on loopback, print the address, serve until told to stop. */
 int
 main(int argc, char **argv)
 {

@@ -748,6 +748,7 @@ on_signal(gpointer arg)
 	return G_SOURCE_CONTINUE;
 }
 
+/* tusk: make sure the broker runs, start a gateway, show it in a window or a browser. */
 int
 main(int argc, char **argv)
 {
