@@ -340,7 +340,8 @@ async function driveWindow(name) {
     wd, tusk,
     gateway: () => children(tusk).find((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('tusk-ui')),
     texts: () => wd.exec('return window.tusk.tabs.map((t) => t.text())'),
-    editor: () => wd.find("//div[contains(concat(' ', @class, ' '), ' tabbody ') and not(@hidden)]//div[contains(concat(' ', @class, ' '), ' cm-content ')]"),
+    // the editor's chunk loads once the first view is painted: it may come a moment after
+    editor: () => until(() => wd.find("//div[contains(concat(' ', @class, ' '), ' tabbody ') and not(@hidden)]//div[contains(concat(' ', @class, ' '), ' cm-content ')]"), 10000, 'the editor'),
     async stop() {
       await wd.stop().catch(() => {});
       drv.kill('SIGTERM');
