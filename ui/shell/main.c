@@ -796,6 +796,12 @@ main(int argc, char **argv)
 	if (gw < 0) {
 		report(gui, msg, "run tusk-ui alone to see why");
 		free(msg);
+		if (bt) {
+			g_thread_join(bt);
+			if (bc.fd >= 0)
+				close(bc.fd);
+			terr_clear(&bc.e);
+		}
 		return 1;
 	}
 	if (gui)
