@@ -8,7 +8,7 @@
 // environment.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -163,6 +163,14 @@ deadline = time.time() + 60
 while not os.path.exists(log + ".done") and time.time() < deadline:
     time.sleep(0.05)
 `;
+
+test('tusk --automation whose display cannot be opened fails plainly instead of serving headless', () => {
+  const r = spawnSync(path.join(BIN, 'tusk'), ['--automation'], {
+    env: { ...process.env, DISPLAY: ':4242', TUSK_HOME: fx.home, ASAN_OPTIONS: 'detect_leaks=0' }, encoding: 'utf8', timeout: 60000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /--automation needs a window, and the display :4242 cannot be opened/);
+  assert.match(r.stderr, /hint: start an X server/);
+});
 
 test('tusk --browser opens the browser on a private page: the token is on no command line and in no environment', async () => {
   const home = path.join(tmp, 'browserhome');

@@ -787,14 +787,24 @@ main(int argc, char **argv)
 	struct broker_check bc = { .fd = -1, .e = TUSK_ERROR_INIT };
 	GThread *bt = gw == 0 ? g_thread_new("broker-check", broker_check, &bc) : NULL;
 	bool gui = gui_wanted && gtk_init_check(&argc, &argv);
-	if (gw == 0 && gui_wanted && !gui) {
+	const char *gw_hint = "run tusk-ui alone to see why";
+	if (automation && !gui) {
+		/* a WebDriver waits for a window: fail plainly, never serve headless */
+		if (gw == 0)
+			gateway_stop();
+		free(msg);
+		msg = xasprintf("--automation needs a window, and the display %s cannot be opened",
+		    getenv("DISPLAY") ? getenv("DISPLAY") : "(none)");
+		gw_hint = "start an X server (e.g. Xvfb) and set DISPLAY to it";
+		gw = -1;
+	} else if (gw == 0 && gui_wanted && !gui) {
 		/* no usable display after all: the address is for a browser, whose
 		 * gateway keeps COOP */
 		gateway_stop();
 		gw = gateway_start(false, &msg);
 	}
 	if (gw < 0) {
-		report(gui, msg, "run tusk-ui alone to see why");
+		report(gui, msg, gw_hint);
 		free(msg);
 		if (bt) {
 			g_thread_join(bt);
