@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 from pgcluster import Cluster  # noqa: E402
-from tusk import Broker, Client  # noqa: E402
+from tusk import Broker, Client, descendants  # noqa: E402
 
 BIN = os.path.join(ROOT, "build", "bin")
 BARE = os.path.join(ROOT, "build", "bench", "bare_client")
@@ -864,24 +864,7 @@ def xvfb_start():
 
 def proc_tree(pid):
     """pid and its live descendants."""
-    parent = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        rest = st[st.rindex(")") + 2:].split()
-        if rest[0] != "Z":
-            parent.setdefault(int(rest[1]), []).append(int(d))
-    out, todo = [], [pid]
-    while todo:
-        q = todo.pop()
-        out.append(q)
-        todo += parent.get(q, [])
-    return out
+    return [pid] + descendants(pid)
 
 
 def window_memory(pid):

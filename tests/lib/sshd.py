@@ -21,6 +21,8 @@ import subprocess
 import tempfile
 import time
 
+from tusk import descendants
+
 SSHD = "/usr/sbin/sshd"  # sshd re-execs itself: it needs an absolute path
 USER, PASSWORD, KEY_PASSPHRASE = "tusktunnel", "ssh-Secret-7f3a", "key-Secret-91c2"
 
@@ -195,24 +197,7 @@ class Sshd:
 
     def session_pids(self):
         """Pids of the per-connection sshd processes (children and grandchildren)."""
-        kids = {}
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    st = f.read()
-            except OSError:
-                continue
-            rest = st[st.rfind(")") + 2:].split()
-            if rest[0] != "Z":
-                kids.setdefault(int(rest[1]), []).append(int(d))
-        out, todo = [], list(kids.get(self.pid, []))
-        while todo:
-            p = todo.pop()
-            out.append(p)
-            todo += kids.get(p, [])
-        return out
+        return descendants(self.pid)
 
     def stop(self):
         if self.proc.poll() is None:

@@ -72,6 +72,28 @@ def running(pid):
     return st[st.rfind(")") + 2:].split()[0] != "Z"
 
 
+def descendants(pid):
+    """The live (not zombie) processes below pid, children first."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        rest = st[st.rfind(")") + 2:].split()
+        if rest[0] != "Z":
+            kids.setdefault(int(rest[1]), []).append(int(d))
+    out, todo = [], list(kids.get(pid, []))
+    while todo:
+        q = todo.pop()
+        out.append(q)
+        todo += kids.get(q, [])
+    return out
+
+
 def rss_kb(pid):
     """Resident memory of a process, in kB."""
     with open("/proc/%d/status" % pid) as f:
