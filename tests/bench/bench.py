@@ -809,12 +809,20 @@ def bench_frontend(pg, b):
         setup_data(pg)
     time.sleep(0.5)
     broker_idle = smaps(b.proc.pid)
+    # the terminal's figure for the same query in the same run (issue 16, goal 1)
+    url = "postgresql://tusk@127.0.0.1:%d/tuskdb?sslmode=disable" % pg.port
+    b.ctl("connect", "-n", "bench-csv", url, env={"PGPASSWORD": "tuskpw"}, check=True)
+    ctl = [os.path.join(BIN, "tuskctl"), "query", "-c", "bench-csv", "-f", "csv", "select * from bench_1m"]
+    ctl_before = [timed(ctl, env=b.env) for _ in range(min(ROUNDS, 3))]
     env = dict(b.env, BENCH_PG_PORT=str(pg.port), TUSK_BIN=BIN, BENCH_ROUNDS=str(min(ROUNDS, 3)))
     r = subprocess.run(["node", os.path.join(HERE, "frontend.mjs")], env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=1800)
     if r.returncode != 0:
         raise RuntimeError("frontend.mjs failed: %s" % r.stderr.decode()[-3000:])
     m = json.loads(r.stdout.decode().strip().splitlines()[-1])
+    ctl_times = ctl_before + [timed(ctl, env=b.env) for _ in range(min(ROUNDS, 3))]
+    b.ctl("disconnect", "bench-csv", check=True)
+    ctl_ms = med(ctl_times) * 1000
     mb = 1024 * 1024
     out("### The web frontend in Chromium: `%s` (%s rows x 8 columns, median of %d)"
         % (m["sql"], format(m["rows"], ","), len(m["runs"])))
@@ -823,6 +831,9 @@ def bench_frontend(pg, b):
     out("|---|---|---|")
     out("| time to first row (Ctrl+Enter to the first batch in the page) | %.0f ms | |" % m["first_row_ms"])
     out("| time to last row (Ctrl+Enter to the whole result in the grid's store) | %.2f s | |" % (m["last_row_ms"] / 1000))
+    out("| `tuskctl --format csv` on the same query, same run (median of %d, %.2f–%.2f s) | %.2f s | |"
+        % (len(ctl_times), min(ctl_times), max(ctl_times), ctl_ms / 1000))
+    out("| the page's last row vs tuskctl | **%.2f×** | ≤ 1.5× |" % (m["last_row_ms"] / ctl_ms))
     out("| JS heap after the result (after GC) | **%.1f MB** | < 150 MB (seed: < 500 MB) |" % (m["js_heap_used"] / mb))
     out("| row batches held as bytes (ArrayBuffers, outside the JS heap) | %.1f MB | |" % (m["row_bytes"] / mb))
     out("| JS heap + row bytes | %.1f MB | |" % ((m["js_heap_used"] + m["row_bytes"]) / mb))
