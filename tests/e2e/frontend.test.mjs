@@ -467,6 +467,19 @@ test('Export… writes a result to a file with progress; Import… from the File
     assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'out.json'), 'utf8'))[49999].label, 'row 50000');
     await d.getByRole('button', { name: 'Close' }).click();
 
+    // the export runs on the tab's own session: it sees the tab's temporary table
+    await runSql('create temp table e2e_tmp as select 7 as seven');
+    assert.match(await runSql('select * from e2e_tmp'), /1 rows/);
+    await tabView().getByRole('button', { name: 'Export…' }).click();
+    await d.getByLabel('Format').selectOption('csv');
+    await d.getByLabel('File path').fill(path.join(dir, 'tmp.csv'));
+    await d.getByRole('button', { name: 'Export' }).click();
+    await until(async () => (await d.getByTestId('copy-result').count()) === 1 || (await d.getByTestId('copy-error').count()) === 1,
+      30000, 'the temporary table exported');
+    assert.equal(await d.getByTestId('copy-error').count(), 0);
+    assert.equal(fs.readFileSync(path.join(dir, 'tmp.csv'), 'utf8'), 'seven\n7\n');
+    await d.getByRole('button', { name: 'Close' }).click();
+
     await runSql('create table e2e_imp (n int, label text)');
     await page.locator('details.menu summary', { hasText: 'File' }).click();
     await page.getByRole('menuitem', { name: 'Import…' }).click();

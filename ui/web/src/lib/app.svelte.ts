@@ -443,6 +443,7 @@ export class AppState {
 
   /** Make sure the connection is open (reconnecting a lost one). */
   async ensureConnected(id: string): Promise<string> {
+    if (this.active.some((a) => a.connection_id === id && a.state === 'connected')) return id; // a tab's session too
     const it = this.item(id);
     if (it?.state === 'connected') return id;
     if (it?.saved && this.has('list_connections')) return this.connect({ id });
