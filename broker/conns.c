@@ -86,6 +86,21 @@ conn_lookup(const char *id, struct tusk_error *e)
 	return c;
 }
 
+/* The connection a request's connection_id names, in any state (a lost
+ * one too), or a clear error. */
+static struct conn *
+conn_named(const struct params *p, struct tusk_error *e)
+{
+	char *id = params_strdup(p, "connection_id");
+	struct conn *c = conn_find(id);
+	free(id);
+	if (c == NULL) {
+		terr_set(e, TE_VALIDATION, "connection_id: no open connection with that id");
+		terr_hint(e, "get_active_connections lists the open ones");
+	}
+	return c;
+}
+
 /* Take a reference on a connection (conn_unref drops it). */
 void
 conn_ref(struct conn *c)
@@ -404,14 +419,9 @@ static const struct tusk_param p_set_connection_label[] = {
 static int
 h_set_connection_label(struct request *req, const struct params *p, struct tusk_error *e)
 {
-	char *id = params_strdup(p, "connection_id");
-	struct conn *c = conn_find(id);
-	free(id);
-	if (c == NULL) {
-		terr_set(e, TE_VALIDATION, "connection_id: no open connection with that id");
-		terr_hint(e, "get_active_connections lists the open ones");
+	struct conn *c = conn_named(p, e);
+	if (c == NULL)
 		return -1;
-	}
 	char *label = params_strdup(p, "label");
 	if (label_check(label, e) < 0) {
 		free(label);
@@ -468,14 +478,9 @@ static const struct tusk_param p_disconnect[] = {
 static int
 h_disconnect(struct request *req, const struct params *p, struct tusk_error *e)
 {
-	char *id = params_strdup(p, "connection_id");
-	struct conn *c = conn_find(id);
-	free(id);
-	if (c == NULL) {
-		terr_set(e, TE_VALIDATION, "connection_id: no open connection with that id");
-		terr_hint(e, "get_active_connections lists the open ones");
+	struct conn *c = conn_named(p, e);
+	if (c == NULL)
 		return -1;
-	}
 	log_info("disconnecting %s", c->cfg.name);
 	conn_close(c, "disconnect");
 	req_nil(req);

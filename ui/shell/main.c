@@ -500,27 +500,23 @@ chooser_show(WebKitScriptMessageReply *reply, JSCContext *ctx, bool save, const 
 	    save ? "_Save" : "_Open", "_Cancel");
 	struct chooser_job *j = g_new0(struct chooser_job, 1);
 	j->pick = title != NULL;
-	if (j->pick) {
-		if (save) {
-			gtk_file_chooser_set_do_overwrite_confirmation(GTK_FILE_CHOOSER(d), TRUE);
-			if (name && *name && !strchr(name, '/'))
-				gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d), name);
-		}
-		goto show;
+	if (!j->pick) {
+		GtkFileFilter *sql = gtk_file_filter_new(), *all = gtk_file_filter_new();
+		gtk_file_filter_set_name(sql, "SQL files");
+		gtk_file_filter_add_pattern(sql, "*.sql");
+		gtk_file_filter_add_pattern(sql, "*.SQL");
+		gtk_file_filter_set_name(all, "All files");
+		gtk_file_filter_add_pattern(all, "*");
+		gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(d), sql);
+		gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(d), all);
 	}
-	GtkFileFilter *sql = gtk_file_filter_new(), *all = gtk_file_filter_new();
-	gtk_file_filter_set_name(sql, "SQL files");
-	gtk_file_filter_add_pattern(sql, "*.sql");
-	gtk_file_filter_add_pattern(sql, "*.SQL");
-	gtk_file_filter_set_name(all, "All files");
-	gtk_file_filter_add_pattern(all, "*");
-	gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(d), sql);
-	gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(d), all);
 	if (save) {
 		gtk_file_chooser_set_do_overwrite_confirmation(GTK_FILE_CHOOSER(d), TRUE);
-		gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d), name && *name ? name : "query.sql");
+		if (!j->pick)
+			gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d), name && *name ? name : "query.sql");
+		else if (name && *name && !strchr(name, '/'))
+			gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d), name);
 	}
-show:
 	j->reply = webkit_script_message_reply_ref(reply);
 	j->ctx = g_object_ref(ctx);
 	j->text = g_strdup(text);
