@@ -43,7 +43,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "broker.h"
@@ -368,7 +367,7 @@ static bool
 worker_input_pending(struct worker *w)
 {
 	int n = 0;
-	if (evbuffer_get_length(bufferevent_get_input(rpc_peer_bev(w->peer))) > 0)
+	if (rpc_peer_input_len(w->peer) > 0)
 		return true;
 	return ioctl(rpc_peer_fd(w->peer), FIONREAD, &n) == 0 && n > 0;
 }

@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -32,7 +34,9 @@ struct rpc_call {
 
 struct rpc_peer {
 	struct event_base *base;
-	struct bufferevent *bev;
+	struct bufferevent *bev; /* writing (and the socket's owner) */
+	struct event *rd;	 /* reading: ours, not the bufferevent's (rpc_read_socket) */
+	struct evbuffer *in;	 /* bytes read, not yet taken as messages */
 	struct mp_scan scan;
 	struct rpc_handlers h;
 	void *arg;
@@ -50,7 +54,8 @@ struct rpc_peer {
 	struct event *close_ev;
 };
 
-static void peer_read_cb(struct bufferevent *bev, void *arg);
+static void peer_take(struct rpc_peer *p);
+static void peer_readable_cb(evutil_socket_t fd, short what, void *arg);
 static void peer_close_now(evutil_socket_t fd, short what, void *arg);
 static void peer_event_cb(struct bufferevent *bev, short what, void *arg);
 static void peer_flushed_cb(struct bufferevent *bev, void *arg);
@@ -184,20 +189,25 @@ rpc_peer_new(struct event_base *base, int fd, const struct mp_limits *lim,
 	evutil_make_socket_closeonexec(fd);
 	p->base = base;
 	p->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	p->rd = event_new(base, fd, EV_READ | EV_PERSIST, peer_readable_cb, p);
+	p->in = evbuffer_new();
 	/* made now, so that closing (deferred to it) can never fail later */
 	p->close_ev = evtimer_new(base, peer_close_now, p);
-	if (p->bev == NULL || p->close_ev == NULL) {
+	if (p->bev == NULL || p->rd == NULL || p->in == NULL || p->close_ev == NULL) {
 		if (p->bev)
 			bufferevent_free(p->bev);
 		else
 			close(fd);
+		if (p->rd)
+			event_free(p->rd);
+		if (p->in)
+			evbuffer_free(p->in);
 		if (p->close_ev)
 			event_free(p->close_ev);
 		free(p);
 		return NULL;
 	}
-	/* large reads and writes: fewer wakeups on a row stream */
-	bufferevent_set_max_single_read(p->bev, 256 * 1024);
+	/* large writes: fewer wakeups on a row stream (reads: rpc_read_socket) */
 	bufferevent_set_max_single_write(p->bev, 256 * 1024);
 	mp_scan_init(&p->scan, lim);
 	p->h = *h;
@@ -205,8 +215,9 @@ rpc_peer_new(struct event_base *base, int fd, const struct mp_limits *lim,
 	p->next_msgid = 1;
 	msgpack_unpacked_init(&p->unpacked);
 	rpc_packer_init(&p->pk, bufferevent_get_output(p->bev));
-	bufferevent_setcb(p->bev, peer_read_cb, NULL, peer_event_cb, p);
-	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(p->bev, NULL, NULL, peer_event_cb, p);
+	bufferevent_enable(p->bev, EV_WRITE);
+	event_add(p->rd, NULL);
 	return p;
 }
 
@@ -223,6 +234,8 @@ rpc_peer_free(struct rpc_peer *p)
 		p->calls = c->next;
 		free(c);
 	}
+	event_free(p->rd);
+	evbuffer_free(p->in);
 	bufferevent_free(p->bev);
 	msgpack_unpacked_destroy(&p->unpacked);
 	free(p->close_reason);
@@ -275,7 +288,7 @@ rpc_peer_close(struct rpc_peer *p, const char *reason, bool flush)
 		return;
 	p->closing = true;
 	p->close_reason = xstrdup(reason);
-	bufferevent_disable(p->bev, EV_READ);
+	event_del(p->rd);
 	if (flush && evbuffer_get_length(bufferevent_get_output(p->bev)) > 0) {
 		bufferevent_setwatermark(p->bev, EV_WRITE, 0, 0);
 		bufferevent_setcb(p->bev, NULL, peer_flushed_cb, peer_event_cb, p);
@@ -308,11 +321,11 @@ peer_fault(struct rpc_peer *p, const char *reason)
 	rpc_peer_close(p, reason, false);
 }
 
-/* The peer's bufferevent. */
-struct bufferevent *
-rpc_peer_bev(struct rpc_peer *p)
+/* Bytes read from the peer and not yet taken as messages. */
+size_t
+rpc_peer_input_len(const struct rpc_peer *p)
 {
-	return p->bev;
+	return evbuffer_get_length(p->in);
 }
 
 /* The peer's output buffer, for writing raw bytes. */
@@ -353,7 +366,7 @@ rpc_peer_watch_output(struct rpc_peer *p, size_t low)
 	if (p->closing)
 		return;
 	bufferevent_setwatermark(p->bev, EV_WRITE, low, 0);
-	bufferevent_setcb(p->bev, peer_read_cb, peer_write_cb, peer_event_cb, p);
+	bufferevent_setcb(p->bev, NULL, peer_write_cb, peer_event_cb, p);
 }
 
 /* Bytes waiting to be written to the peer. */
@@ -371,12 +384,13 @@ rpc_peer_pause(struct rpc_peer *p, bool paused)
 		return;
 	p->paused = paused;
 	if (paused) {
-		bufferevent_disable(p->bev, EV_READ);
+		event_del(p->rd);
 	} else {
-		bufferevent_enable(p->bev, EV_READ);
-		/* messages already buffered would otherwise wait for new bytes */
-		if (!p->in_read && evbuffer_get_length(bufferevent_get_input(p->bev)) > 0)
-			bufferevent_trigger(p->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+		event_add(p->rd, NULL);
+		/* messages already buffered would otherwise wait for new bytes:
+		 * taken on the next loop turn, as a read would be */
+		if (!p->in_read && evbuffer_get_length(p->in) > 0)
+			event_active(p->rd, EV_READ, 0);
 	}
 }
 
@@ -649,12 +663,11 @@ peer_dispatch(struct rpc_peer *p, struct evbuffer *in, size_t len)
 	evbuffer_drain(in, len);
 }
 
-/* Bytes arrived: take every complete message. */
+/* Take every complete message read so far. */
 static void
-peer_read_cb(struct bufferevent *bev, void *arg)
+peer_take(struct rpc_peer *p)
 {
-	struct rpc_peer *p = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = p->in;
 
 	p->in_read = true;
 	while (!p->closing && !p->paused) {
@@ -674,7 +687,76 @@ peer_read_cb(struct bufferevent *bev, void *arg)
 	p->in_read = false;
 }
 
-/* EOF or socket error. */
+/* Read what the socket holds, up to max bytes, into buf with one readv:
+ * 1 on bytes, 0 on EOF, -1 with errno (EAGAIN: nothing yet). libevent
+ * 2.1's evbuffer_read takes at most 4 KiB a call, which on a row stream
+ * is a read, an ioctl and a poll per 4 KiB (issue 16, docs/benchmarks.md). */
+int
+rpc_read_socket(struct evbuffer *buf, int fd, size_t max)
+{
+	int avail = 0;
+	size_t want = ioctl(fd, FIONREAD, &avail) == 0 && avail > 0 ? (size_t)avail : 4096;
+	if (want > max)
+		want = max;
+	struct evbuffer_iovec v[2];
+	int nv = evbuffer_reserve_space(buf, (ev_ssize_t)want, v, 2);
+	if (nv <= 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	/* the reservation may be larger than asked: read no more than want */
+	struct iovec iov[2];
+	size_t room = want;
+	for (int i = 0; i < nv; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len < room ? v[i].iov_len : room;
+		room -= iov[i].iov_len;
+	}
+	ssize_t n;
+	do
+		n = readv(fd, iov, nv);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		int saved = errno;
+		evbuffer_commit_space(buf, NULL, 0);
+		errno = saved;
+		return n == 0 ? 0 : -1;
+	}
+	size_t left = (size_t)n;
+	for (int i = 0; i < nv; i++) {
+		size_t k = left < iov[i].iov_len ? left : iov[i].iov_len;
+		v[i].iov_len = k;
+		left -= k;
+	}
+	evbuffer_commit_space(buf, v, nv);
+	return 1;
+}
+
+/* The socket is readable (or a resume asked to take what is buffered). */
+static void
+peer_readable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_peer *p = arg;
+	UNUSED(what);
+	if (p->closing)
+		return;
+	int r = rpc_read_socket(p->in, (int)fd, RPC_READ_MAX);
+	if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		char reason[128];
+		snprintf(reason, sizeof reason, "connection error: %s", strerror(errno));
+		rpc_peer_close(p, reason, false);
+		return;
+	}
+	if (!p->paused)
+		peer_take(p);
+	if (r == 0 && !p->closing) {
+		/* complete messages still buffered were delivered above, unless
+		 * paused: those are dropped with the peer, as before */
+		rpc_peer_close(p, "connection closed by peer", false);
+	}
+}
+
+/* EOF or an error met while writing. */
 static void
 peer_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -689,7 +771,7 @@ peer_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		/* deliver complete messages still buffered before closing */
 		if (!p->paused)
-			peer_read_cb(p->bev, p);
+			peer_take(p);
 		rpc_peer_close(p, "connection closed by peer", false);
 	} else if (what & BEV_EVENT_ERROR) {
 		char reason[128];

@@ -69,6 +69,12 @@ struct rpc_handlers {
 typedef void (*rpc_reply_cb)(struct rpc_peer *, const msgpack_object *error,
     const msgpack_object *result, void *arg);
 
+/* The most one read of a peer's socket takes. */
+#define RPC_READ_MAX (256 * 1024)
+
+/* Read what fd holds (at most max bytes) into buf: 1 bytes, 0 EOF, -1 errno. */
+int rpc_read_socket(struct evbuffer *buf, int fd, size_t max);
+
 /* Wrap a connected stream fd (made non-blocking, closed with the peer). */
 struct rpc_peer *rpc_peer_new(struct event_base *base, int fd, const struct mp_limits *lim,
     const struct rpc_handlers *h, void *arg);
@@ -81,7 +87,7 @@ bool rpc_peer_closing(const struct rpc_peer *p);
  * oversized message, a response to nothing)? The reason says which. */
 bool rpc_peer_faulted(const struct rpc_peer *p);
 
-struct bufferevent *rpc_peer_bev(struct rpc_peer *p);
+size_t rpc_peer_input_len(const struct rpc_peer *p);
 struct evbuffer *rpc_peer_output(struct rpc_peer *p);
 int rpc_peer_fd(struct rpc_peer *p);
 /* Stop or resume reading this peer (backpressure). */

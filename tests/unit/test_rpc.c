@@ -667,7 +667,7 @@ pause_resume(void **state)
 	assert_true(rpc_peer_paused(fx->a.peer));
 	run_for(fx, 100);
 	assert_int_equal(fx->a.msgs, 1);
-	assert_true(evbuffer_get_length(bufferevent_get_input(rpc_peer_bev(fx->a.peer))) > 0);
+	assert_true(rpc_peer_input_len(fx->a.peer) > 0);
 	/* resuming delivers what was buffered, though no new byte arrives */
 	fx->a.pause_on_msg = false;
 	rpc_peer_pause(fx->a.peer, false);
@@ -1018,8 +1018,13 @@ peer_accessors(void **state)
 	struct fx *fx = *state;
 	struct side other = { 0 };
 	fx_connect(fx, &handlers, &wide, true);
-	assert_non_null(rpc_peer_bev(fx->a.peer));
-	assert_ptr_equal(rpc_peer_output(fx->a.peer), bufferevent_get_output(rpc_peer_bev(fx->a.peer)));
+	assert_non_null(rpc_peer_output(fx->a.peer));
+	assert_int_equal(rpc_peer_input_len(fx->a.peer), 0);
+	rpc_pack_notify_begin(rpc_peer_packer(fx->a.peer), "queued");
+	msgpack_pack_array(rpc_peer_packer(fx->a.peer), 0);
+	assert_int_equal(rpc_peer_output_len(fx->a.peer), evbuffer_get_length(rpc_peer_output(fx->a.peer)));
+	assert_true(rpc_peer_output_len(fx->a.peer) > 0);
+	RUN_UNTIL(fx, fx->b.msgs == 1);
 	/* set_arg redirects callbacks to a new owner */
 	rpc_peer_set_arg(fx->a.peer, &other);
 	rpc_pack_notify_begin(rpc_peer_packer(fx->b.peer), "to_other");
@@ -1031,6 +1036,38 @@ peer_accessors(void **state)
 	rpc_peer_set_arg(fx->a.peer, &fx->a);
 }
 
+/* One read takes what the socket holds (libevent 2.1's own read stops at
+ * 4 KiB), bounded by max; then EAGAIN; then EOF. */
+static void
+read_socket_takes_what_is_there(void **state)
+{
+	UNUSED(state);
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	evutil_make_socket_nonblocking(sv[0]);
+	enum { N = 100000 };
+	static unsigned char out[N], back[N];
+	for (size_t i = 0; i < N; i++)
+		out[i] = (unsigned char)(i * 7 + i / 251);
+	assert_int_equal(write(sv[1], out, N), N);
+	struct evbuffer *b = evbuffer_new();
+	assert_int_equal(rpc_read_socket(b, sv[0], 10000), 1);
+	assert_int_equal(evbuffer_get_length(b), 10000);
+	assert_int_equal(rpc_read_socket(b, sv[0], RPC_READ_MAX), 1);
+	assert_int_equal(evbuffer_get_length(b), N);
+	assert_int_equal(evbuffer_remove(b, back, N), N);
+	assert_memory_equal(back, out, N);
+	errno = 0;
+	assert_int_equal(rpc_read_socket(b, sv[0], RPC_READ_MAX), -1);
+	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+	assert_int_equal(evbuffer_get_length(b), 0);
+	close(sv[1]);
+	assert_int_equal(rpc_read_socket(b, sv[0], RPC_READ_MAX), 0);
+	assert_int_equal(evbuffer_get_length(b), 0);
+	evbuffer_free(b);
+	close(sv[0]);
+}
+
 int
 main(void)
 {
@@ -1039,6 +1076,7 @@ main(void)
 		cmocka_unit_test(parse_valid),
 		cmocka_unit_test(parse_invalid),
 		cmocka_unit_test(writers),
+		cmocka_unit_test(read_socket_takes_what_is_there),
 		T(call_reply),
 		T(replies_out_of_order),
 		T(notifications),

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "mpscan.h"
 #include "proto.h"
+#include "rpc.h"
 #include "util.h"
 
 struct session {
@@ -126,7 +127,7 @@ in_cb(gint fd, GIOCondition cond, gpointer arg)
 {
 	struct session *s = arg;
 	UNUSED(cond);
-	int n = evbuffer_read(s->in, fd, 256 * 1024);
+	int n = rpc_read_socket(s->in, fd, RPC_READ_MAX);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return G_SOURCE_CONTINUE;
 	if (n <= 0) {
