@@ -12,7 +12,10 @@
 // Within a statement rows stream: `query_columns` starts a result set (a new
 // RowStore), row batches go to the store undecoded, `query_notice` adds
 // messages, the execute_query answer brings the totals or the error. The UI
-// reads the store's counts at most once a frame while rows pour in.
+// shows the first rows on the next frame, then reads the store's counts at
+// most every SHOW_EVERY_MS while rows pour in: redrawing the grid and the
+// counter on every frame cost the page as much CPU as receiving the rows
+// (issue 16, docs/benchmarks.md), and nobody reads a counter at 60 Hz.
 //
 // The session's transaction state comes from the server with every answer
 // (`transaction`, on errors too); with auto-commit off a script that starts
@@ -28,6 +31,9 @@ import { errorRange } from './sqlpos';
 import { splitStatements } from './sqlsplit';
 import { parsePlan, type Plan } from './explain';
 import type { FileRef } from './files';
+
+/** While rows stream in, the grid and the counter follow at most this often. */
+const SHOW_EVERY_MS = 250;
 
 /** What the workspace keeps of a tab (save_workspace). */
 export interface TabSnapshot {
@@ -101,6 +107,7 @@ export class QueryTab {
   startedAt = 0;
   elapsedMs = $state(0);
   firstRowMs = $state<number | null>(null); // from Run to the first row
+  lastRowMs: number | null = null; // from Run to the whole result in the page (what make bench times)
   rowsReceived = $state(0);
   store = $state.raw<RowStore | null>(null); // the current statement's rows
   storeVersion = $state(0);
@@ -116,7 +123,8 @@ export class QueryTab {
   runTotal = $state(0); // statements in the running script
   tx = $state<TxState>('idle');
   autocommit = $state(true);
-  private frame = 0;
+  private showTimer: ReturnType<typeof setTimeout> | null = null;
+  private shownAt = 0; // when flush last showed the store's counts
   private ticker: ReturnType<typeof setInterval> | null = null;
   private stopScript = false;
 
@@ -245,7 +253,8 @@ export class QueryTab {
     this.startedAt = performance.now();
     this.elapsedMs = 0;
     this.firstRowMs = null;
-    this.ticker = setInterval(() => (this.elapsedMs = performance.now() - this.startedAt), 100);
+    this.lastRowMs = null;
+    this.ticker = setInterval(() => (this.elapsedMs = performance.now() - this.startedAt), SHOW_EVERY_MS);
     const qid = uuid();
     this.queryId = qid;
     const rs: ResultSet = { index, sql, from: base, to: base + sql.length, store: null, totals: null, error: null,
@@ -308,6 +317,7 @@ export class QueryTab {
       rpc.sinkRows(qid, null);
       if (this.ticker) clearInterval(this.ticker);
       this.ticker = null;
+      this.lastRowMs = performance.now() - this.startedAt;
       this.elapsedMs = this.totals && rs.totals ? rs.totals.elapsed_ms : performance.now() - this.startedAt;
       rs.elapsedMs = this.elapsedMs;
       rs.firstRowMs = this.firstRowMs;
@@ -417,16 +427,18 @@ export class QueryTab {
   }
 
   private schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
+    if (this.showTimer) return;
+    const wait = this.rowsReceived === 0 ? 0 : Math.max(0, this.shownAt + SHOW_EVERY_MS - performance.now());
+    this.showTimer = setTimeout(() => {
+      this.showTimer = null;
       this.flush();
-    });
+    }, wait);
   }
 
   private flush(): void {
-    if (this.frame) cancelAnimationFrame(this.frame);
-    this.frame = 0;
+    if (this.showTimer) clearTimeout(this.showTimer);
+    this.showTimer = null;
+    this.shownAt = performance.now();
     this.rowsReceived = this.store?.received ?? 0;
     this.storeVersion++;
   }
