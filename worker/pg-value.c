@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "cancel.h"
+#include "dtoa.h"
 #include "log.h"
 #include "msg.h"
 #include "pg.h"
@@ -121,7 +122,12 @@ pg_value_pack(msgpack_packer *pk, const PGresult *res, int row, int col, Oid typ
 		break;
 	}
 	case FLOAT8OID: {
-		double d = strtod(v, &end);
+		double d;
+		if (dtoa_parse_fast(v, len, &d)) {
+			msgpack_pack_double(pk, d);
+			return;
+		}
+		d = strtod(v, &end);
 		if (*end == '\0' && end != v) {
 			msgpack_pack_double(pk, d);
 			return;

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,61 @@ float4_like_postgresql(void **state)
 	assert_string_equal(buf, "-Infinity");
 }
 
+/* The fast reader gives strtod's double bit for bit, or declines. */
+static void
+parse_fast_is_strtod(void **state)
+{
+	static const char *const yes[] = {
+		"0", "-0", "1", "-2.5", "0.1", "0.0001", "1e-05", "1e+15", "123.456", "142857.142857143",
+		"999999999999.998", "9007199254740992", "1e22", "1e-22", "+7", "3.", ".5", "12E3", "0.000",
+	};
+	static const char *const no[] = {
+		"NaN", "Infinity", "-Infinity", "", "-", ".", "e5", "1e", "1e+", "1x", "1.2.3", "0x10",
+		"1e23", "1e-23", "9007199254740993", "99999999999999.98", "0.14285714285714285", "1.7976931348623157e+308",
+		"5e-324", "12345678901234567890", " 1", "1 ",
+	};
+	char buf[64];
+	double d;
+	(void)state;
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+		assert_true(dtoa_parse_fast(yes[i], strlen(yes[i]), &d));
+		double want = strtod(yes[i], NULL);
+		assert_memory_equal(&d, &want, sizeof d);
+	}
+	for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
+		d = 42;
+		/* declining is always allowed; taking must be exact */
+		if (dtoa_parse_fast(no[i], strlen(no[i]), &d)) {
+			double want = strtod(no[i], NULL);
+			assert_memory_equal(&d, &want, sizeof d);
+		}
+	}
+	assert_false(dtoa_parse_fast("NaN", 3, &d));
+	assert_false(dtoa_parse_fast("1e23", 4, &d));
+	assert_false(dtoa_parse_fast("0.14285714285714285", 19, &d));
+	/* the length bounds the text: "12" of "123" */
+	assert_true(dtoa_parse_fast("123", 2, &d));
+	assert_true(d == 12);
+	/* random doubles in PostgreSQL's shortest form and in fewer digits */
+	int taken = 0;
+	for (int i = 0; i < 300000; i++) {
+		uint64_t u = next();
+		double x;
+		memcpy(&x, &u, sizeof x);
+		if (!isfinite(x))
+			continue;
+		if (i % 2 == 0)
+			x = (double)(next() % 100000000) / (double)(1 + next() % 10000);
+		int n = i % 3 == 0 ? snprintf(buf, sizeof buf, "%.*g", 1 + (int)(next() % 17), x) : dtoa_shortest(x, buf);
+		if (dtoa_parse_fast(buf, (size_t)n, &d)) {
+			double want = strtod(buf, NULL);
+			assert_memory_equal(&d, &want, sizeof d);
+			taken++;
+		}
+	}
+	assert_true(taken > 100000);
+}
+
 int
 main(void)
 {
@@ -115,6 +171,7 @@ main(void)
 		cmocka_unit_test(like_postgresql),
 		cmocka_unit_test(round_trips),
 		cmocka_unit_test(float4_like_postgresql),
+		cmocka_unit_test(parse_fast_is_strtod),
 	};
 	return cmocka_run_group_tests_name("dtoa", tests, NULL, NULL);
 }
