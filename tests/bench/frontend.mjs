@@ -1,18 +1,26 @@
 // frontend.mjs — the web frontend's numbers, in Debian's Chromium, through
 // a real tusk-ui gateway and broker (run by bench.py's `frontend` section,
 // which owns the broker and the bench_1m table):
-//   time to first row and to last row of a 1M-row result, through the UI;
+//   time to first row and to last row of a 1M-row result, through the UI,
+//   with the CPU of every process on the way, and the same result received
+//   by a bare WebSocket page through the same gateway (Chromium's own cost);
 //   the page's JS heap after it (and the row bytes it holds);
-//   frame times while scrolling it; the gateway's idle memory.
+//   frame times while scrolling it and working on it; the gateway's memory.
+// The timed runs drive the page over a DevTools pipe with nothing but
+// Runtime (cdppipe.mjs): under Playwright, Chromium copies every WebSocket
+// frame to DevTools. The frames and grid work use Playwright.
 // Prints one JSON object on stdout.
-//   env: TUSK_HOME (the broker's), BENCH_PG_PORT, BENCH_SQL, BENCH_ROUNDS
+//   env: TUSK_HOME (the broker's), BENCH_PG_PORT, BENCH_SQL, BENCH_ROUNDS,
+//        BENCH_BROKER_PID
 import { startGateway, launchBrowser, until } from '../e2e/lib.mjs';
+import { launchPiped, cpuMs } from './cdppipe.mjs';
 import fs from 'node:fs';
 
 const home = process.env.TUSK_HOME;
 const port = Number(process.env.BENCH_PG_PORT);
 const sql = process.env.BENCH_SQL || 'select * from bench_1m';
 const rounds = Number(process.env.BENCH_ROUNDS || 3);
+const brokerPid = Number(process.env.BENCH_BROKER_PID);
 
 function smaps(pid) {
   const out = {};
@@ -26,51 +34,152 @@ function smaps(pid) {
 
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+const children = (pid) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+
+// The page receiving the result as a user's would: Tab.run (what Ctrl+Enter
+// calls) times it from the call to the whole result in the grid's store.
+const RUN_IN_TAB = `(async () => {
+  const t = window.tusk.tabs[window.tusk.current];
+  await t.run(${JSON.stringify(sql)});
+  return { first_row_ms: t.firstRowMs, last_row_ms: t.lastRowMs, broker_ms: t.totals?.elapsed_ms,
+    rows: t.store?.rowCount, bytes: t.store?.bytes, error: t.error?.message ?? null };
+})()`;
+
+// The floor: a bare WebSocket on the same gateway and session, sending the
+// same execute_query by hand, crediting the gateway as the page does and
+// keeping every message, doing nothing else.
+const RUN_BARE = `(async () => {
+  const cid = await window.tusk.sessionFor(window.tusk.tabs[window.tusk.current]);
+  const te = new TextEncoder();
+  const enc = (v, out) => {
+    if (typeof v === 'number') { out.push(v); return; }
+    if (typeof v === 'string') { const b = te.encode(v); out.push(0xda, b.length >> 8, b.length & 255, ...b); return; }
+    if (Array.isArray(v)) { out.push(0x90 | v.length); v.forEach((x) => enc(x, out)); return; }
+    const ks = Object.keys(v); out.push(0x80 | ks.length); ks.forEach((k) => { enc(k, out); enc(v[k], out); });
+  };
+  const req = [];
+  enc([0, 1, 'execute_query', [{ connection_id: cid, sql: ${JSON.stringify(sql)}, query_id: crypto.randomUUID() }]], req);
+  const ws = new WebSocket(location.origin.replace('http', 'ws') + '/rpc');
+  ws.binaryType = 'arraybuffer';
+  await new Promise((r) => (ws.onopen = r));
+  const keep = [];
+  let unacked = 0;
+  const t0 = performance.now();
+  return await new Promise((resolve, reject) => {
+    ws.onclose = () => reject(new Error('the gateway closed the bare WebSocket'));
+    ws.onmessage = (e) => {
+      const b = new Uint8Array(e.data);
+      keep.push(b);
+      unacked += b.length;
+      if (unacked >= 1 << 20) { ws.send('ack ' + unacked); unacked = 0; }
+      if (b[0] === 0x94 && b[1] === 0x01) {
+        const ms = performance.now() - t0;
+        ws.onclose = null;
+        ws.close();
+        resolve({ last_row_ms: ms, messages: keep.length, bytes: keep.reduce((a, x) => a + x.length, 0) });
+      }
+    };
+    ws.send(new Uint8Array(req));
+  });
+})()`;
+
+/** Run expr in the page, with the CPU each process spent meanwhile. A
+ * full GC first: no run pays for the garbage another left (the page's own
+ * previous result is still held by its tab, and freed within its run). */
+async function timed(br, gwPid, expr) {
+  await br.page('HeapProfiler.collectGarbage');
+  const procs = [...br.processes(), [gwPid, 'gateway'], [brokerPid, 'broker'],
+    ...children(brokerPid).map((p) => [p, 'worker'])];
+  const before = procs.map(([p]) => cpuMs(p));
+  const r = await br.evaluate(expr);
+  const cpu = {};
+  procs.forEach(([p, kind], i) => (cpu[kind] = (cpu[kind] ?? 0) + cpuMs(p) - before[i]));
+  return { ...r, cpu };
+}
+
+/** Median of each process kind's CPU over runs. */
+function medianCpu(runs) {
+  const kinds = new Set(runs.flatMap((r) => Object.keys(r.cpu)));
+  return Object.fromEntries([...kinds].map((k) => [k, med(runs.map((r) => r.cpu[k] ?? 0))]));
+}
 
 const gw = await startGateway(home);
 await new Promise((r) => setTimeout(r, 300));
 const gwIdle = smaps(gw.proc.pid);
+const result = { sql, gateway_idle: gwIdle };
+const connectJs = `(async () => {
+  const cid = await window.tusk.connect({ config: { name: 'bench', host: '127.0.0.1', port: ${port},
+    database: 'tuskdb', username: 'tusk', ssl_mode: 'disable' } }, { password: 'tuskpw' });
+  const t = window.tusk.tabs[window.tusk.current];
+  if (t) t.connectionId = cid; else window.tusk.newTab(cid);
+  return cid;
+})()`;
+
+// 1. timed runs, as a user's page runs them (no Playwright)
+const piped = await launchPiped(gw.url);
+try {
+  await until(() => piped.evaluate(`window.tusk?.link === 'open' && window.tusk.methods.size > 0`), 20000, 'page up');
+  await new Promise((r) => setTimeout(r, 500));
+  result.gateway_with_page = smaps(gw.proc.pid);
+  await piped.evaluate(connectJs);
+  const runs = [];
+  const bare = [];
+  // the first result in a fresh page pays for the page's first touch of
+  // ~145 MB of memory (page faults, ~16 µs a page on these VMs) and for
+  // compiling its code: reported on its own, not in the median
+  const cold = await timed(piped, gw.proc.pid, RUN_IN_TAB);
+  if (cold.error) throw new Error(cold.error);
+  result.cold = cold;
+  // then interleaved: the page, then the bare WebSocket, each round
+  for (let i = 0; i < rounds; i++) {
+    const r = await timed(piped, gw.proc.pid, RUN_IN_TAB);
+    if (r.error) throw new Error(r.error);
+    runs.push(r);
+    bare.push(await timed(piped, gw.proc.pid, RUN_BARE));
+  }
+  result.runs = runs;
+  result.bare = bare;
+  result.first_row_ms = med(runs.map((r) => r.first_row_ms));
+  result.last_row_ms = med(runs.map((r) => r.last_row_ms));
+  result.bare_ms = med(bare.map((r) => r.last_row_ms));
+  result.cpu = medianCpu(runs);
+  result.bare_cpu = medianCpu(bare);
+  result.rows = runs[0].rows;
+  result.row_bytes = runs[0].bytes;
+  result.ws_messages = bare[0].messages;
+  result.ws_bytes = bare[0].bytes;
+  await piped.page('HeapProfiler.collectGarbage');
+  await new Promise((r) => setTimeout(r, 300));
+  const heap = await piped.page('Runtime.getHeapUsage');
+  result.js_heap_used = heap.usedSize;
+  result.js_heap_total = heap.totalSize;
+} finally {
+  await piped.close();
+}
+
+// 2. frames while scrolling and working on the result (Playwright)
 const br = await launchBrowser({ width: 1400, height: 900 });
 const { page, ctx } = br;
-const result = { sql, gateway_idle: gwIdle };
 try {
   await page.goto(gw.url);
   await until(() => page.evaluate(() => window.tusk?.link === 'open' && window.tusk.methods.size > 0), 20000, 'page up');
-  await new Promise((r) => setTimeout(r, 500));
-  result.gateway_with_page = smaps(gw.proc.pid);
-  const cid = await page.evaluate((p) => window.tusk.connect({ config: { name: 'bench', host: '127.0.0.1', port: p,
-    database: 'tuskdb', username: 'tusk', ssl_mode: 'disable' } }, { password: 'tuskpw' }), port);
-  await page.evaluate((id) => { const t = window.tusk.tabs[window.tusk.current]; if (t) t.connectionId = id; else window.tusk.newTab(id); }, cid);
+  await page.evaluate(connectJs);
   const ed = page.locator('.tabbody:not([hidden]) .cm-content');
   await ed.click();
+  await page.keyboard.press('Control+a');
   await page.keyboard.insertText(sql);
+  await ed.click();
+  await page.keyboard.press('Control+Enter');
+  await until(() => page.evaluate(() => { const t = window.tusk.tabs[window.tusk.current]; return !t.running && (t.totals || t.error); }), 600000, 'the query');
+  const err = await page.evaluate(() => window.tusk.tabs[window.tusk.current].error?.message ?? null);
+  if (err) throw new Error(err);
   const cdp = await ctx.newCDPSession(page);
-  const runs = [];
-  for (let i = 0; i < rounds; i++) {
-    await ed.click();
-    const t0 = Date.now();
-    await page.keyboard.press('Control+Enter');
-    await until(() => page.evaluate(() => { const t = window.tusk.tabs[window.tusk.current]; return !t.running && (t.totals || t.error); }), 600000, 'the query');
-    const r = await page.evaluate(() => {
-      const t = window.tusk.tabs[window.tusk.current];
-      return { first_row_ms: t.firstRowMs, last_row_ms: t.elapsedMs, broker_ms: t.totals?.elapsed_ms, rows: t.store?.rowCount,
-        bytes: t.store?.bytes, error: t.error?.message ?? null };
-    });
-    r.wall_ms = Date.now() - t0;
-    if (r.error) throw new Error(r.error);
-    runs.push(r);
-  }
-  result.runs = runs;
-  result.first_row_ms = med(runs.map((r) => r.first_row_ms));
-  result.last_row_ms = med(runs.map((r) => r.last_row_ms));
-  result.rows = runs[0].rows;
-  result.row_bytes = runs[0].bytes;
-  await cdp.send('HeapProfiler.collectGarbage');
-  await new Promise((r) => setTimeout(r, 300));
-  const heap = await cdp.send('Runtime.getHeapUsage');
-  result.js_heap_used = heap.usedSize;
-  result.js_heap_total = heap.totalSize;
-  result.js_heap_embedder = heap.embedderHeapUsedSize ?? null;
   await cdp.send('Performance.enable');
   const metrics = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
   result.dom_nodes = metrics.Nodes ?? null;
