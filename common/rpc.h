@@ -1,5 +1,7 @@
 /*
- * rpc.h — msgpack-RPC peers over libevent bufferevents.
+ * rpc.h — msgpack-RPC peers over libevent: a bufferevent writes, the
+ * peer's own read event reads (rpc_read_socket: libevent 2.1 reads 4 KiB a
+ * call, which on a row stream is a syscall triple per 4 KiB).
  *
  * A peer owns one stream socket (a client connection, a worker socketpair,
  * the CLI's link to the broker). Incoming bytes are scanned with limits
