@@ -844,6 +844,9 @@ def bench_frontend(pg, b):
         % (format(m["ws_messages"], ","), m["ws_bytes"] / 1e6, min(bares) / 1000, max(bares) / 1000, m["bare_ms"] / 1000))
     out("| the page vs that bare WebSocket (the page's own cost) | %.2f× | |" % (m["last_row_ms"] / m["bare_ms"]))
     out("| the bare WebSocket vs tuskctl (the gateway + Chromium's cost) | %.2f× | |" % (m["bare_ms"] / ctl_ms))
+    a = m["arriving"]
+    out("| frame time while the rows arrive (all runs): median / p95 / max | %.1f / %.1f / %.1f ms (%d frames) | 16.7 ms (60 fps) |"
+        % (a["median_ms"], a["p95_ms"], a["max_ms"], a["frames"]))
     out("| JS heap after the result (after GC) | **%.1f MB** | < 150 MB (seed: < 500 MB) |" % (m["js_heap_used"] / mb))
     out("| row batches held as bytes (ArrayBuffers, outside the JS heap) | %.1f MB | |" % (m["row_bytes"] / mb))
     out("| JS heap + row bytes | %.1f MB | |" % ((m["js_heap_used"] + m["row_bytes"]) / mb))

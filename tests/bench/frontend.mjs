@@ -44,11 +44,18 @@ const children = (pid) => {
 
 // The page receiving the result as a user's would: Tab.run (what Ctrl+Enter
 // calls) times it from the call to the whole result in the grid's store.
+// Every frame's time while the rows arrive is recorded too.
 const RUN_IN_TAB = `(async () => {
   const t = window.tusk.tabs[window.tusk.current];
+  const frames = [];
+  let running = true;
+  let last = performance.now();
+  const tick = (now) => { frames.push(now - last); last = now; if (running) requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
   await t.run(${JSON.stringify(sql)});
+  running = false;
   return { first_row_ms: t.firstRowMs, last_row_ms: t.lastRowMs, broker_ms: t.totals?.elapsed_ms,
-    rows: t.store?.rowCount, bytes: t.store?.bytes, error: t.error?.message ?? null };
+    rows: t.store?.rowCount, bytes: t.store?.bytes, error: t.error?.message ?? null, frames: frames.slice(1) };
 })()`;
 
 // The floor: a bare WebSocket on the same gateway and session, sending the
@@ -148,6 +155,9 @@ try {
   result.first_row_ms = med(runs.map((r) => r.first_row_ms));
   result.last_row_ms = med(runs.map((r) => r.last_row_ms));
   result.bare_ms = med(bare.map((r) => r.last_row_ms));
+  const frames = runs.flatMap((r) => r.frames);
+  result.arriving = { frames: frames.length, median_ms: med(frames), p95_ms: pct(frames, 0.95), max_ms: Math.max(...frames) };
+  for (const r of [cold, ...runs]) delete r.frames;
   result.cpu = medianCpu(runs);
   result.bare_cpu = medianCpu(bare);
   result.rows = runs[0].rows;
