@@ -46,50 +46,6 @@ describe('peekRows', () => {
 });
 
 describe('RowStore', () => {
-  it('copies the rows out of their message into a few large chunks', () => {
-    const s = new RowStore(cols);
-    const msgs: Uint8Array[] = [];
-    for (let b = 0; b < 300; b++) {
-      const m = batch('q', Array.from({ length: 500 }, (_, i) => [b * 500 + i, 'r'.repeat(100)]));
-      add(s, m);
-      msgs.push(m);
-    }
-    // the messages may be reused or freed: the store does not read them again
-    for (const m of msgs) m.fill(0xc1);
-    expect(s.rowCount).toBe(150000);
-    expect(s.row(149999)).toEqual([149999, 'r'.repeat(100)]);
-    expect(s.cell(77777, 0)).toBe(77777);
-    const held = msgs.reduce((a, m) => a + m.length, 0);
-    // doubling chunks from 64 KiB: the last one is at most half empty
-    expect(s.bytes).toBeGreaterThanOrEqual(held - 300 * 40);
-    expect(s.bytes).toBeLessThan(2.1 * held);
-    // a batch larger than any chunk gets one of its own
-    const big = batch('q', [[1, 'x'.repeat(9 * 1024 * 1024)]]);
-    add(s, big);
-    expect(s.cell(150000, 1)).toHaveLength(9 * 1024 * 1024);
-  });
-
-  it('gives a dropped result\'s chunks to the next one; the dropped store reads empty', () => {
-    const a = new RowStore(cols);
-    for (let b = 0; b < 50; b++) add(a, batch('q', Array.from({ length: 500 }, (_, i) => [b * 500 + i, 'a'.repeat(50)])));
-    const held = a.bytes;
-    expect(a.row(24999)).toEqual([24999, 'a'.repeat(50)]);
-    a.dispose();
-    expect(a.rowCount).toBe(0);
-    expect(a.row(5)).toEqual([]);
-    expect(a.cell(5, 0)).toBeNull();
-    add(a, batch('q', [[1, 'late']]));
-    expect(a.rowCount).toBe(0);
-    // the next result writes over the pooled chunks: its own rows, intact
-    const b = new RowStore(cols);
-    for (let k = 0; k < 50; k++) add(b, batch('q', Array.from({ length: 500 }, (_, i) => [100000 + k * 500 + i, 'b'.repeat(50)])));
-    expect(b.rowCount).toBe(25000);
-    for (const i of [0, 1, 12345, 24999]) expect(b.row(i)).toEqual([100000 + i, 'b'.repeat(50)]);
-    // taken largest first, so it needed no more chunk bytes than the first
-    expect(b.bytes).toBeLessThanOrEqual(held);
-    b.dispose();
-  });
-
   it('keeps batches as bytes and decodes any row', () => {
     const s = new RowStore(cols);
     for (let b = 0; b < 10; b++) {

@@ -2,20 +2,11 @@
 //
 // A million rows must not become a million arrays of JS values: decoded,
 // 1M rows x 8 columns cost several hundred MB of heap and seconds of GC.
-// So the store keeps each `query_rows` batch as its rows' bytes, with how
-// many rows it holds. A row is decoded only when it is looked at (the grid
+// So the store keeps each `query_rows` batch as the bytes that arrived
+// (the WebSocket message itself, no copy) with where its rows start and
+// how many it holds. A row is decoded only when it is looked at (the grid
 // shows a few dozen at a time); the offsets of a batch's rows are found on
 // first access by skipping through it and kept (4 bytes a row).
-//
-// The bytes are copied out of the WebSocket message into a few large
-// chunks (64 KiB doubling to 8 MiB). Keeping the 64 KiB messages instead
-// held a 1M-row result in 2,211 ArrayBuffers, and freeing those when the
-// query ran again stalled the page for 0.5 s (Chromium gives each one's
-// memory back on its own); the messages themselves are now garbage at
-// once and their memory is reused for the next ones. Writing fresh memory
-// costs a page fault every 4 KiB (~0.5 s for 145 MB on these VMs), so the
-// chunks of a result the tab drops (Tab.clearRun: the query runs again)
-// wait in a pool for the next result, for POOL_KEEP_MS.
 //
 // Rows beyond the cap are counted, not kept: `skipped` says how many.
 
@@ -27,44 +18,8 @@ import type { Column } from './protocol.gen';
 export type { Column };
 export type Value = null | boolean | number | bigint | string | Uint8Array;
 
-const CHUNK_MIN = 64 * 1024;
-const CHUNK_MAX = 8 * 1024 * 1024;
-const POOL_MAX = 256 * 1024 * 1024;
-const POOL_KEEP_MS = 15000;
-
-/** Chunks of dropped results, for the next result to write into. */
-const pool: Uint8Array[] = [];
-let poolBytes = 0;
-let poolTimer: ReturnType<typeof setTimeout> | null = null;
-
-/** A pooled chunk of at least n bytes, or null. */
-function poolTake(n: number): Uint8Array | null {
-  const i = pool.findIndex((c) => c.length >= n);
-  if (i < 0) return null;
-  const [c] = pool.splice(i, 1);
-  poolBytes -= c.length;
-  return c;
-}
-
-/** Keep chunks for a while (at most POOL_MAX bytes); then let them go. */
-function poolPut(chunks: Uint8Array[]): void {
-  for (const c of chunks) {
-    if (poolBytes + c.length > POOL_MAX) break;
-    pool.push(c);
-    poolBytes += c.length;
-  }
-  // largest first: a new result takes big chunks early
-  pool.sort((a, b) => b.length - a.length);
-  if (poolTimer) clearTimeout(poolTimer);
-  poolTimer = setTimeout(() => {
-    pool.length = 0;
-    poolBytes = 0;
-    poolTimer = null;
-  }, POOL_KEEP_MS);
-}
-
 interface Batch {
-  bytes: Uint8Array; // a view of the chunk holding its rows
+  bytes: Uint8Array;
   start: number; // offset of the first row
   count: number; // rows kept from this batch
   first: number; // index of its first row in the store
@@ -79,12 +34,8 @@ export class RowStore {
   cap: number;
   rowCount = 0; // rows kept
   skipped = 0; // rows received beyond the cap
-  bytes = 0; // bytes of the chunks holding the rows
+  bytes = 0; // bytes of batches held
   private batches: Batch[] = [];
-  private chunk: Uint8Array | null = null;
-  private chunkUsed = 0;
-  private chunks: Uint8Array[] = [];
-  private disposed = false;
   private lastHit = 0;
 
   constructor(columns: Column[], cap = Infinity) {
@@ -103,45 +54,13 @@ export class RowStore {
 
   /** Take a batch: buf holds count rows starting at offset. */
   add(buf: Uint8Array, offset: number, count: number): void {
-    if (this.disposed) return;
     const room = Math.max(0, this.cap - this.rowCount);
     const keep = Math.min(room, count);
     this.skipped += count - keep;
     if (keep === 0) return;
-    const rows = buf.subarray(offset);
-    const bytes = this.reserve(rows.length);
-    bytes.set(rows);
-    this.batches.push({ bytes, start: 0, count: keep, first: this.rowCount, offsets: null });
+    this.batches.push({ bytes: buf, start: offset, count: keep, first: this.rowCount, offsets: null });
     this.rowCount += keep;
-  }
-
-  /** n bytes of room in the current chunk, or in a new one. */
-  private reserve(n: number): Uint8Array {
-    if (!this.chunk || this.chunk.length - this.chunkUsed < n) {
-      const next = this.chunk ? Math.min(CHUNK_MAX, this.chunk.length * 2) : CHUNK_MIN;
-      this.chunk = poolTake(n) ?? new Uint8Array(Math.max(n, next));
-      this.chunks.push(this.chunk);
-      this.chunkUsed = 0;
-      this.bytes += this.chunk.length;
-    }
-    const v = this.chunk.subarray(this.chunkUsed, this.chunkUsed + n);
-    this.chunkUsed += n;
-    return v;
-  }
-
-  /** The result is dropped: its chunks go to the pool for the next one.
-   * The store is empty afterwards (a late reader sees no rows, not another
-   * result's bytes). */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    poolPut(this.chunks);
-    this.chunks = [];
-    this.chunk = null;
-    this.batches = [];
-    this.decodedRows = [];
-    this.rowCount = 0;
-    this.bytes = 0;
+    this.bytes += buf.byteLength;
   }
 
   /** Rows given as decoded arrays (a result answered in one piece); a
@@ -191,7 +110,6 @@ export class RowStore {
 
   /** Row i, decoded (i < rowCount). */
   row(i: number): Value[] {
-    if (this.disposed) return [];
     if (i < 0 || i >= this.rowCount) throw new RangeError('row ' + i + ' out of range');
     if (this.decodedRows.length > 0) return this.decodedRows[i];
     const b = this.batchOf(i);
@@ -204,7 +122,6 @@ export class RowStore {
 
   /** Column c of row i, decoded alone (sorting reads one column of every row). */
   cell(i: number, c: number): Value {
-    if (this.disposed) return null;
     if (this.decodedRows.length > 0) return this.decodedRows[i][c];
     const b = this.batchOf(i);
     const offs = this.offsetsOf(b);

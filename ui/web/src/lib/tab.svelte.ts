@@ -206,8 +206,6 @@ export class QueryTab {
 
   /** Forget the last run's results, messages and error. */
   private clearRun(): void {
-    // their chunks go to the pool the next result writes into (rows.ts)
-    for (const r of this.results) r.store?.dispose();
     this.results = [];
     this.shown = 0;
     this.messages = [];
