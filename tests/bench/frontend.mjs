@@ -60,7 +60,7 @@ const RUN_IN_TAB = `(async () => {
 
 // The floor: a bare WebSocket on the same gateway and session, sending the
 // same execute_query by hand, crediting the gateway as the page does and
-// keeping every message, doing nothing else.
+// keeping every WebSocket message, doing nothing else.
 const RUN_BARE = `(async () => {
   const cid = await window.tusk.sessionFor(window.tusk.tabs[window.tusk.current]);
   const te = new TextEncoder();
@@ -77,6 +77,7 @@ const RUN_BARE = `(async () => {
   await new Promise((r) => (ws.onopen = r));
   const keep = [];
   let unacked = 0;
+  let messages = 0;
   const t0 = performance.now();
   return await new Promise((resolve, reject) => {
     ws.onclose = () => reject(new Error('the gateway closed the bare WebSocket'));
@@ -85,11 +86,15 @@ const RUN_BARE = `(async () => {
       keep.push(b);
       unacked += b.length;
       if (unacked >= 1 << 20) { ws.send('ack ' + unacked); unacked = 0; }
-      if (b[0] === 0x94 && b[1] === 0x01) {
+      // the gateway's frame: messages, each after a msgpack uint32 length
+      const v = new DataView(e.data);
+      let last = 0;
+      for (let at = 0; at + 5 <= b.length; at += 5 + v.getUint32(at + 1)) { last = at + 5; messages++; }
+      if (b[last] === 0x94 && b[last + 1] === 0x01) {
         const ms = performance.now() - t0;
         ws.onclose = null;
         ws.close();
-        resolve({ last_row_ms: ms, messages: keep.length, bytes: keep.reduce((a, x) => a + x.length, 0) });
+        resolve({ last_row_ms: ms, messages, frames: keep.length, bytes: keep.reduce((a, x) => a + x.length, 0) });
       }
     };
     ws.send(new Uint8Array(req));
@@ -163,6 +168,7 @@ try {
   result.rows = runs[0].rows;
   result.row_bytes = runs[0].bytes;
   result.ws_messages = bare[0].messages;
+  result.ws_frames = bare[0].frames;
   result.ws_bytes = bare[0].bytes;
   await piped.page('HeapProfiler.collectGarbage');
   await new Promise((r) => setTimeout(r, 300));

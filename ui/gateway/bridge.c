@@ -9,7 +9,11 @@
  *
  * Broker -> page: the broker's byte stream is split into whole messages
  * with the resumable scanner over an evbuffer (libevent's buffer, used
- * here without its loop), and each becomes one binary WebSocket message.
+ * here without its loop). The whole messages at hand go out together in
+ * one binary WebSocket message of up to about GW_FRAME bytes, each after
+ * its length as a msgpack uint32 (0xce and 4 bytes, big endian): the
+ * page (rpc.ts) splits them without scanning. Nothing waits for a frame
+ * to fill: what is read is sent.
  *
  * Flow control. libsoup queues outgoing frames without bound and a page's
  * onmessage handler cannot push back through TCP (the browser reads its
@@ -140,6 +144,18 @@ in_cb(gint fd, GIOCondition cond, gpointer arg)
 	return s->in_watch ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
+/* Send the page the frame being built, if any. */
+static void
+frame_send(struct session *s, GByteArray **frame)
+{
+	if (*frame == NULL)
+		return;
+	GBytes *b = g_byte_array_free_to_bytes(*frame);
+	*frame = NULL;
+	soup_websocket_connection_send_message(s->ws, SOUP_WEBSOCKET_DATA_BINARY, b);
+	g_bytes_unref(b);
+}
+
 /* Send whole messages on to the page while the window allows; read more
  * from the broker only then. */
 static void
@@ -148,6 +164,7 @@ pump(struct session *s)
 	if (s->fd < 0)
 		return;
 	bool partial = false; /* a message has begun and not ended */
+	GByteArray *frame = NULL;
 	while (s->sent - s->acked < GW_WINDOW) {
 		size_t len;
 		int r = mp_scan_evbuffer(&s->scan, s->in, &len);
@@ -158,17 +175,25 @@ pump(struct session *s)
 		if (r < 0) {
 			log_error("session %llu: the broker sent a bad message: %s",
 			    (unsigned long long)s->id, mp_scan_strerror(r));
+			frame_send(s, &frame);
 			page_close(s, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, "bad message from the broker");
 			return;
 		}
-		void *buf = g_malloc(len);
-		evbuffer_remove(s->in, buf, len);
+		/* the scanner's limit (BROKER_MAX_MSG) keeps len within a uint32 */
+		const uint8_t head[5] = { 0xce, (uint8_t)(len >> 24), (uint8_t)(len >> 16),
+			(uint8_t)(len >> 8), (uint8_t)len };
+		if (frame == NULL)
+			frame = g_byte_array_sized_new(GW_FRAME + 64 * 1024);
+		g_byte_array_append(frame, head, sizeof head);
+		guint at = frame->len;
+		g_byte_array_set_size(frame, at + (guint)len);
+		evbuffer_remove(s->in, frame->data + at, len);
 		mp_scan_reset(&s->scan);
-		GBytes *b = g_bytes_new_take(buf, len);
-		soup_websocket_connection_send_message(s->ws, SOUP_WEBSOCKET_DATA_BINARY, b);
-		g_bytes_unref(b);
-		s->sent += len;
+		s->sent += sizeof head + len;
+		if (frame->len >= GW_FRAME)
+			frame_send(s, &frame);
 	}
+	frame_send(s, &frame);
 	if (s->broker_eof) {
 		if (s->sent - s->acked < GW_WINDOW || evbuffer_get_length(s->in) == 0) {
 			/* everything whole is sent; the rest can never complete */

@@ -14,9 +14,25 @@ class FakeSocket implements SocketLike {
   send(d: any) { this.sent.push(d); }
   close(code = 1000, reason = '') { this.onclose?.({ code, reason }); }
   open() { this.readyState = 1; this.onopen?.({}); }
+  /** One gateway frame holding msgs, each after its msgpack uint32 length. */
+  deliverFrame(...msgs: unknown[]) {
+    const parts = msgs.map((m) => encode(m));
+    const out = new Uint8Array(parts.reduce((a, p) => a + 5 + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out[at] = 0xce;
+      new DataView(out.buffer).setUint32(at + 1, p.length);
+      out.set(p, at + 5);
+      at += 5 + p.length;
+    }
+    this.onmessage?.({ data: out.buffer });
+    return out.length;
+  }
   deliver(msg: unknown) {
-    const b = encode(msg);
-    this.onmessage?.({ data: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) });
+    return this.deliverFrame(msg);
+  }
+  deliverRaw(bytes: number[]) {
+    this.onmessage?.({ data: new Uint8Array(bytes).buffer });
   }
   requests() { return this.sent.filter((s) => typeof s !== 'string').map((s) => decode(s) as any[]); }
   acks() { return this.sent.filter((s) => typeof s === 'string'); }
@@ -72,13 +88,31 @@ describe('RpcClient', () => {
     expect(events.length).toBe(1);
   });
 
+  it('takes every message of a gateway frame, in order, and refuses a bad frame', async () => {
+    const { c, sock, ready } = client();
+    await ready;
+    const rows: number[] = [];
+    c.sinkRows('q', (b, o, n) => rows.push(n));
+    const events: unknown[] = [];
+    c.on('event', (p) => events.push(p));
+    const call = c.call('health_check');
+    sock().deliverFrame([2, 'query_rows', [{ query_id: 'q', rows: [[1], [2]] }]], [2, 'event', [{ topic: 'a' }]],
+      [2, 'query_rows', [{ query_id: 'q', rows: [[3]] }]], [1, 1, null, { status: 'ok' }]);
+    expect(rows).toEqual([2, 1]);
+    expect(events).toEqual([{ topic: 'a' }]);
+    await expect(call).resolves.toEqual({ status: 'ok' });
+    // no length first, or a length past the end: an error, nothing taken from it
+    expect(() => sock().deliverRaw([0x93, 0x02, 0xa1, 0x78, 0x90])).toThrow(/no length/);
+    expect(() => sock().deliverRaw([0xce, 0, 0, 0, 9, 0x90])).toThrow(/past its end/);
+    expect(rows).toEqual([2, 1]);
+  });
+
   it('acknowledges processed bytes so the gateway keeps sending', async () => {
     const { c, sock, ready } = client({ ackBytes: 100, ackDelayMs: 5 });
     await ready;
     c.sinkRows('q', () => {});
-    const big = encode([2, 'query_rows', [{ query_id: 'q', rows: [['x'.repeat(200)]] }]]);
-    sock().deliver([2, 'query_rows', [{ query_id: 'q', rows: [['x'.repeat(200)]] }]]);
-    expect(sock().acks()).toEqual(['ack ' + big.byteLength]);
+    const framed = sock().deliver([2, 'query_rows', [{ query_id: 'q', rows: [['x'.repeat(200)]] }]]);
+    expect(sock().acks()).toEqual(['ack ' + framed]);
     sock().deliver([1, 99, null, null]);
     expect(sock().acks().length).toBe(1);
     await new Promise((r) => setTimeout(r, 20));
