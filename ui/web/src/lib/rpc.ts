@@ -192,7 +192,15 @@ export class RpcClient {
         if (all[at] !== 0xce || at + 5 > all.length) throw new TypeError('gateway frame: no length at byte ' + at);
         const n = view.getUint32(at + 1);
         if (n > all.length - at - 5) throw new TypeError('gateway frame: a message runs past its end');
-        this.dispatch(all.subarray(at + 5, at + 5 + n));
+        // one message's failure (a listener that throws) must not lose the
+        // messages after it in the frame: reported, not propagated
+        try {
+          this.dispatch(all.subarray(at + 5, at + 5 + n));
+        } catch (e) {
+          setTimeout(() => {
+            throw e;
+          });
+        }
         at += 5 + n;
       }
     } finally {
