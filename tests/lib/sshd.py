@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 
-from tusk import descendants
+from tusk import descendants, live_children
 
 SSHD = "/usr/sbin/sshd"  # sshd re-execs itself: it needs an absolute path
 USER, PASSWORD, KEY_PASSPHRASE = "tusktunnel", "ssh-Secret-7f3a", "key-Secret-91c2"
@@ -181,19 +181,7 @@ class Sshd:
 
     def sessions(self):
         """Live per-connection processes of this sshd (its children)."""
-        n = 0
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    st = f.read()
-            except OSError:
-                continue
-            rest = st[st.rfind(")") + 2:].split()
-            if rest[0] != "Z" and int(rest[1]) == self.pid:
-                n += 1
-        return n
+        return len(live_children().get(self.pid, []))
 
     def session_pids(self):
         """Pids of the per-connection sshd processes (children and grandchildren)."""

@@ -72,8 +72,8 @@ def running(pid):
     return st[st.rfind(")") + 2:].split()[0] != "Z"
 
 
-def descendants(pid):
-    """The live (not zombie) processes below pid, children first."""
+def live_children():
+    """{ppid: [pid, ...]} of the live (not zombie) processes."""
     kids = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -86,6 +86,12 @@ def descendants(pid):
         rest = st[st.rfind(")") + 2:].split()
         if rest[0] != "Z":
             kids.setdefault(int(rest[1]), []).append(int(d))
+    return kids
+
+
+def descendants(pid):
+    """The live (not zombie) processes below pid, children first."""
+    kids = live_children()
     out, todo = [], list(kids.get(pid, []))
     while todo:
         q = todo.pop()

@@ -182,8 +182,9 @@ pump(struct session *s)
 		/* the scanner's limit (BROKER_MAX_MSG) keeps len within a uint32 */
 		const uint8_t head[5] = { 0xce, (uint8_t)(len >> 24), (uint8_t)(len >> 16),
 			(uint8_t)(len >> 8), (uint8_t)len };
+		/* sized for what is buffered: a small answer gets a small frame */
 		if (frame == NULL)
-			frame = g_byte_array_sized_new(GW_FRAME + 64 * 1024);
+			frame = g_byte_array_sized_new((guint)MIN(evbuffer_get_length(s->in) + 64, GW_FRAME + 64 * 1024));
 		g_byte_array_append(frame, head, sizeof head);
 		guint at = frame->len;
 		g_byte_array_set_size(frame, at + (guint)len);
