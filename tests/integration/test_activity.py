@@ -63,7 +63,11 @@ def test_a_waiting_session_names_the_one_blocking_it(conn, pg, lock):
     h = wait_for(lambda: (lambda b: b if b and b["state"] == "idle in transaction" else None)(
         backend(c, cid, "lk-holder")))
     waiter.send("SELECT count(*) FROM lk;")
-    w = wait_for(lambda: (lambda b: b if b and b["blocked_by"] else None)(backend(c, cid, "lk-waiter")))
+    # The waiter joins the lock's queue a moment before it reports its wait
+    # event, and pg_blocking_pids() reads the lock table live while
+    # pg_stat_activity is a snapshot: wait until both say it waits.
+    w = wait_for(lambda: (lambda b: b if b and b["blocked_by"] and b["wait_event_type"] else None)(
+        backend(c, cid, "lk-waiter")))
     assert w["blocked_by"] == [h["pid"]] and w["wait_event_type"] == "Lock"
     assert w["state"] == "active" and "count(*) FROM lk" in w["query"]
     assert w["user"] == "tusk" and w["database"] == "tuskdb" and w["backend_type"] == "client backend"
