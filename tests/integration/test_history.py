@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tusk import Broker, TuskError, wait_for
+from tusk import Broker, TuskError, running, wait_for
 from test_storage import db_path, pages, scribble
 
 
@@ -344,8 +344,7 @@ def test_a_session_per_tab(broker, pg):
     # closing a tab ends its session only
     pid2 = act[t2]["worker_pid"]
     c.call("disconnect", connection_id=t2)
-    wait_for(lambda: not os.path.exists("/proc/%d" % pid2) or
-             open("/proc/%d/stat" % pid2).read().split()[2] == "Z")
+    wait_for(lambda: not running(pid2))
     assert run(c, t1, "select 2")["rows"] == [[2]]
     # without new_session, connect by id still answers the one open session
     assert c.call("connect", id=sid)["connection_id"] == sid
