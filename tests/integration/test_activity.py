@@ -49,12 +49,17 @@ def backend(c, cid, app):
 def lock(pg):
     pg.psql("DROP TABLE IF EXISTS lk; CREATE TABLE lk (x int); ALTER TABLE lk OWNER TO tusk", db="tuskdb")
     holder, waiter = Psql(pg, "lk-holder"), Psql(pg, "lk-waiter")
-    holder.send("BEGIN; LOCK TABLE lk IN ACCESS EXCLUSIVE MODE; SELECT 'locked';")
-    yield holder, waiter
-    for p in (holder, waiter):
-        if p.p.poll() is None:
-            p.p.kill()
-        p.finish()
+    try:
+        holder.send("BEGIN; LOCK TABLE lk IN ACCESS EXCLUSIVE MODE; SELECT 'locked';")
+        # psql connects and takes the lock in its own time: the tests start once it holds it
+        wait_for(lambda: pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lk-holder'"
+                                 " AND state = 'idle in transaction'").strip() == "1", timeout=30)
+        yield holder, waiter
+    finally:
+        for p in (holder, waiter):
+            if p.p.poll() is None:
+                p.p.kill()
+            p.finish()
 
 
 def test_a_waiting_session_names_the_one_blocking_it(conn, pg, lock):
