@@ -15,6 +15,7 @@
  */
 #include "dtoa.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -412,7 +413,55 @@ dtoa_shortest_float(float f, char *out)
  * float8 column spent ~10% of the worker's CPU in glibc's multi-precision
  * strtod (issue 16); PostgreSQL's shortest-form output nearly always has
  * 17 or fewer significant digits and falls here or into strtod.
+ *
+ * Where x87's 64-bit significand is there (x86 long double), up to 19
+ * digits and |p| <= 27 take one more exact step: m and 10^|p| are exact
+ * long doubles, so m * 10^p (or m / 10^-p) is correctly rounded to 64 bits;
+ * rounding that to 53 bits gives the correctly rounded double unless the
+ * 11 bits dropped are exactly a half (0x400), the one pattern where the
+ * first rounding may have made a tie the true value was not; then strtod
+ * decides. Every 53-bit halfway point lies on the 64-bit grid, so no other
+ * pattern can hide one. This takes PostgreSQL's 17-digit shortest forms
+ * (1/7-like values), which Clinger's 2^53 bound turns away.
  */
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+#define DTOA_EXTENDED 1
+/* Does long double arithmetic keep 64 bits here? Not under an emulator
+ * that computes it in doubles (valgrind): then the step is skipped. */
+static bool
+extended_works(void)
+{
+	static int ok = -1;
+	if (ok < 0) {
+		volatile long double one = 1.0L, tiny = 0x1p-63L;
+		ok = one + tiny != one;
+	}
+	return ok;
+}
+
+/* m * 10^p through a 64-bit significand; false where it may not be the
+ * correctly rounded double (see dtoa_parse_fast). */
+static bool
+parse_extended(uint64_t m, int p, double *out)
+{
+	static const long double pow10l[28] = {
+		1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L, 1e11L, 1e12L, 1e13L,
+		1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L,
+		1e26L, 1e27L,
+	};
+	if (p < -27 || p > 27 || !extended_works())
+		return false;
+	long double x = (long double)m;
+	x = p >= 0 ? x * pow10l[p] : x / pow10l[-p];
+	uint64_t sig;
+	memcpy(&sig, &x, sizeof sig); /* x86: the low 8 bytes are the significand */
+	if ((sig & 0x7ff) == 0x400)
+		return false;
+	*out = (double)x;
+	return true;
+}
+#endif
+
 bool
 dtoa_parse_fast(const char *s, size_t len, double *out)
 {
@@ -467,17 +516,20 @@ dtoa_parse_fast(const char *s, size_t len, double *out)
 		}
 		scale += eneg ? -e : e;
 	}
-	if (m > (UINT64_C(1) << 53))
-		return false;
 	double d = (double)m;
 	if (m == 0)
 		d = 0;
-	else if (scale >= 0 && scale <= 22)
+	else if (m <= (UINT64_C(1) << 53) && scale >= 0 && scale <= 22)
 		d *= pow10[scale];
-	else if (scale < 0 && scale >= -22)
+	else if (m <= (UINT64_C(1) << 53) && scale < 0 && scale >= -22)
 		d /= pow10[-scale];
+#ifdef DTOA_EXTENDED
+	else if (!parse_extended(m, scale, &d))
+		return false;
+#else
 	else
 		return false;
+#endif
 	*out = neg ? -d : d;
 	return true;
 }

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -139,8 +140,8 @@ parse_fast_is_strtod(void **state)
 		}
 	}
 	assert_false(dtoa_parse_fast("NaN", 3, &d));
-	assert_false(dtoa_parse_fast("1e23", 4, &d));
-	assert_false(dtoa_parse_fast("0.14285714285714285", 19, &d));
+	assert_false(dtoa_parse_fast("1e28", 4, &d));
+	assert_false(dtoa_parse_fast("12345678901234567890", 20, &d));
 	/* the length bounds the text: "12" of "123" */
 	assert_true(dtoa_parse_fast("123", 2, &d));
 	assert_true(d == 12);
@@ -164,6 +165,91 @@ parse_fast_is_strtod(void **state)
 	assert_true(taken > 100000);
 }
 
+/* Does this machine do long double arithmetic in 64 bits (x86, not an
+ * emulator that uses doubles)? dtoa.c asks the same before its step. */
+static bool
+extended(void)
+{
+#if defined(__x86_64__)
+	volatile long double one = 1.0L, tiny = 0x1p-63L;
+	return one + tiny != one;
+#else
+	return false;
+#endif
+}
+
+/* 17 to 19 digits (PostgreSQL's shortest form of a computed double, and
+ * decimals a hair from halfway between two doubles): taken on x86 through
+ * the 64-bit significand, and always strtod's double. */
+static void
+parse_fast_long_digits(void **state)
+{
+	static const char *const exact[] = {
+		"0.14285714285714285", "142857.14285714287", "1e22", "1e-27", "99999999999999.98",
+		"1.2345678901234567e+20", "-0.30000000000000004",
+	};
+	char buf[64];
+	double d;
+	(void)state;
+	for (size_t i = 0; i < sizeof exact / sizeof *exact; i++) {
+		bool took = dtoa_parse_fast(exact[i], strlen(exact[i]), &d);
+		double want = strtod(exact[i], NULL);
+		if (extended())
+			assert_true(took);
+		if (took)
+			assert_memory_equal(&d, &want, sizeof d);
+	}
+	/* 2^53 + 1 and 10^23 are exactly halfway between two doubles: strtod
+	 * decides (to the even one) */
+	if (extended()) {
+		assert_false(dtoa_parse_fast("9007199254740993", 16, &d));
+		assert_false(dtoa_parse_fast("1e23", 4, &d));
+	}
+	int taken = 0, declined = 0;
+	for (int i = 0; i < 1000000; i++) {
+		uint64_t u = next();
+		double x;
+		memcpy(&x, &u, sizeof x);
+		if (!isfinite(x) || x == 0)
+			continue;
+		/* bring it into the range the step covers: 1e-8 .. 1e12 */
+		int e2;
+		x = ldexp(frexp(x, &e2), (int)(next() % 67) - 26);
+		int n;
+		switch (i % 4) {
+		case 0:
+			n = dtoa_shortest(x, buf);
+			break;
+		case 1:
+			n = snprintf(buf, sizeof buf, "%.19g", x);
+			break;
+		default: {
+			/* halfway to the next double, to 17–19 digits: the cases a
+			 * double rounding would get wrong */
+			double y;
+			uint64_t b;
+			memcpy(&b, &x, sizeof b);
+			b++; /* the next double away from zero */
+			memcpy(&y, &b, sizeof y);
+			long double mid = ((long double)x + (long double)y) / 2;
+			n = snprintf(buf, sizeof buf, "%.*Lg", 17 + (int)(next() % 3), mid);
+			break;
+		}
+		}
+		if (dtoa_parse_fast(buf, (size_t)n, &d)) {
+			double want = strtod(buf, NULL);
+			if (memcmp(&d, &want, sizeof d) != 0)
+				fail_msg("%s: %.17g, strtod %.17g", buf, d, want);
+			taken++;
+		} else {
+			declined++;
+		}
+	}
+	if (extended())
+		assert_true(taken > 900000);
+	print_message("taken %d, declined %d\n", taken, declined);
+}
+
 int
 main(void)
 {
@@ -172,6 +258,7 @@ main(void)
 		cmocka_unit_test(round_trips),
 		cmocka_unit_test(float4_like_postgresql),
 		cmocka_unit_test(parse_fast_is_strtod),
+		cmocka_unit_test(parse_fast_long_digits),
 	};
 	return cmocka_run_group_tests_name("dtoa", tests, NULL, NULL);
 }
