@@ -146,16 +146,18 @@ def bench_stream(pg, b):
     base = med(times["bare libpq (csv)"])
     out("### Streaming %s rows × 8 mixed columns to /dev/null (median of %d)" % (format(ROWS, ","), ROUNDS))
     out()
-    out("| client | time | range | vs bare libpq (csv) | per-round ratios | client peak RSS |")
+    out("| client | time | range | vs bare libpq (csv) | per-round ratio: median (range) | client peak RSS |")
     out("|---|---|---|---|---|---|")
     for name in cmds:
         t = med(times[name])
         r = [a / b_ for a, b_ in zip(times[name], times["bare libpq (csv)"])]
-        out("| %s | %.2f s | %.2f–%.2f s | %.2f× | %.2f–%.2f× | %.0f MB |"
-            % (name, t, min(times[name]), max(times[name]), t / base, min(r), max(r), rss[name] / 1024))
+        out("| %s | %.2f s | %.2f–%.2f s | %.2f× | %.2f× (%.2f–%.2f×) | %.0f MB |"
+            % (name, t, min(times[name]), max(times[name]), t / base, med(r), min(r), max(r), rss[name] / 1024))
     out()
     out("Rounds interleave the clients (each round runs each once), so a ratio within a round shares the"
-        " machine's load of that moment; the range columns are the spread over the rounds.")
+        " machine's load of that moment; the range columns are the spread over the rounds. The ratio of the"
+        " medians and the median of the per-round ratios differ when the machine's load changes between"
+        " rounds; read both.")
     out()
     out("Broker peak RSS while streaming: **%.1f MB** (target < 32 MB)." % (broker_peak / 1024))
     out()
