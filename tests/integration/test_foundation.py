@@ -237,9 +237,12 @@ def test_cancel_a_queued_query(conn):
     c, cid = conn
     c2 = Client(c.s.getpeername())
     m1 = c.send("execute_query", dict(connection_id=cid, sql="select pg_sleep(1)", query_id="first"))
+    # two sockets have no order between them: the second is sent once the
+    # first runs, so it is the one that waits
+    wait_for(lambda: any(q["query_id"] == "first" for q in c.call("get_running_queries", connection_id=cid)))
     m2 = c2.send("execute_query", dict(connection_id=cid, sql="select 2", query_id="second"))
     deadline = time.time() + 10
-    while True:  # both requests reach the broker (two sockets: no order between them)
+    while True:  # the second request reaches the broker
         states = {q["query_id"]: q["state"] for q in c.call("get_running_queries", connection_id=cid)}
         if len(states) == 2 or time.time() > deadline:
             break
