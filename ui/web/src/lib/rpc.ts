@@ -4,10 +4,9 @@
 // gateway sends the whole messages it has at hand together, up to ~1 MiB,
 // each after its length as a msgpack uint32 (0xce + 4 bytes big endian):
 // fewer, larger WebSocket messages cost Chromium less (docs/frontend.md).
-// Requests are
-// [0, id, method, [params]] (params: one map of named arguments, or none);
-// responses [1, id, error, result] settle the call's promise; notifications
-// [2, method, [params]] go to listeners. `query_rows` notifications take a
+// Requests are [0, id, method, [params]] (params: one map of named
+// arguments, or none); responses [1, id, error, result] settle the call's
+// promise; notifications [2, method, [params]] go to listeners. `query_rows` notifications take a
 // fast path: their bytes are handed to the query's row sink undecoded
 // (rows.ts keeps them as they are).
 //
